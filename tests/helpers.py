@@ -1,0 +1,38 @@
+"""Builders for normalized messages used across the tests."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from typing import Any
+
+from ticketing.app import App
+from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
+from ticketing.store.inbox import RawPayload, content_key
+
+_ids = itertools.count(1)
+
+
+def message(body: str, *, channel: str = "webchat", external_id: str | None = None,
+            sent_at: str = "2026-03-02T09:00:00+07:00", **sender: str) -> dict[str, Any]:
+    if not sender:
+        sender = {"email": "warga@example.id"}
+    return {"channel": channel, "external_id": external_id or f"{channel}-{next(_ids)}",
+            "sent_at": sent_at, "sender": sender, "body": body}
+
+
+def raw(data: dict[str, Any] | bytes) -> RawPayload:
+    payload = data if isinstance(data, bytes) else json.dumps(data).encode()
+    key = content_key("test", payload)
+    if isinstance(data, dict):
+        key = f"msg:{data['channel']}:{data['external_id']}"
+    return RawPayload(channel="api", key=key, payload=payload, content_type=NORMALIZED_JSON)
+
+
+def ingest(app: App, *items: dict[str, Any] | bytes) -> list[Outcome]:
+    return store_and_process(app.engine, [raw(i) for i in items], policy=app.ingest_policy,
+                             clock=app.clock)
+
+
+def ingest_one(app: App, item: dict[str, Any] | bytes) -> Outcome:
+    return ingest(app, item)[0]

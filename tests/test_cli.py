@@ -1,0 +1,86 @@
+"""The ``ticketing`` command line, run in-process with the configured database."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ticketing.cli import main
+from tests.conftest import ROOT
+from tests.helpers import message
+
+
+@pytest.fixture
+def cli_env(db_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("TICKETING_DATABASE_URL", db_url)
+    monkeypatch.setenv("TICKETING_CONFIG_DIR", str(ROOT / "config"))
+    return db_url
+
+
+def test_help_lists_the_contract_commands(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("db", "serve", "worker", "users", "tokens", "ingest", "export"):
+        assert command in out
+
+
+def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["users", "create", "--email", "x@y.id"])
+    assert exit_info.value.code == 2
+
+
+def test_ingest_jsonl_reports_bad_lines_and_keeps_the_rest(
+        cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    good = [message("OTP tidak masuk", phone="081234567890"),
+            message("Insentif belum cair", phone="081234567890"),
+            message("OTP masih belum masuk", phone="0812 3456 7890")]
+    lines = [json.dumps(good[0]).encode(), b"{broken json", json.dumps(good[1]).encode(), b"",
+             b"\xff\xfe\x00", json.dumps(good[2]).encode(), json.dumps(good[0]).encode()]
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    assert main(["ingest", "jsonl", str(path), "--quiet"]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out.strip().splitlines()[-1])
+    assert summary == {"created": 2, "appended": 1, "duplicate": 1, "ignored": 0, "rejected": 2,
+                       "failed": 0, "total": 6}
+    assert "line 2: rejected" in captured.err and "line 5: rejected" in captured.err
+
+    assert main(["export", "messages"]) == 0
+    exported = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(exported) == 3
+    assert {e["external_id"] for e in exported} == {g["external_id"] for g in good}
+    assert len({e["customer_id"] for e in exported}) == 1
+    assert len({e["ticket_id"] for e in exported}) == 2
+
+    assert main(["export", "tickets"]) == 0
+    tickets = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    required = {"ticket_id", "customer_id", "status", "topic", "priority", "channel",
+                "created_at", "first_response_due_at", "first_response_at", "resolution_due_at",
+                "resolved_at", "assignee", "merged_into"}
+    assert len(tickets) == 2 and all(required <= set(t) for t in tickets)
+    assert {t["topic"] for t in tickets} == {"otp", "insentif"}
+    assert tickets[0]["created_at"].endswith("+00:00")
+
+
+def test_missing_file_is_a_one_line_error(cli_env: str, capsys: pytest.CaptureFixture[str]
+                                         ) -> None:
+    assert main(["ingest", "jsonl", "/nonexistent.jsonl"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ticketing:") and len(err.splitlines()) == 1
+
+
+def test_users_and_tokens(cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["users", "create", "--email", "Agen@Example.id", "--name", "Agen",
+                 "--role", "agent", "--password", "rahasia-123", "--skills", "otp,akun"]) == 0
+    assert main(["users", "create", "--email", "agen@example.id", "--name", "Agen",
+                 "--role", "agent", "--password", "rahasia-123"]) == 1
+    assert "exists" in capsys.readouterr().err
+    assert main(["tokens", "create", "--email", "agen@example.id"]) == 0
+    token = capsys.readouterr().out.strip()
+    assert token.startswith("tk_") and len(token) > 30
+    assert main(["tokens", "create", "--email", "nobody@example.id"]) == 1

@@ -1,0 +1,27 @@
+"""The layering of ARCHITECTURE.md, enforced by import-linter (contracts in pyproject.toml),
+plus the rule that the domain never reads the clock, the environment or files."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_import_contracts_hold() -> None:
+    lint = Path(sys.executable).with_name("lint-imports")
+    result = subprocess.run([str(lint), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 broken" in result.stdout
+
+
+def test_domain_reads_no_clock_environment_or_files() -> None:
+    forbidden = re.compile(r"datetime\.now\(|\.today\(\)|time\.time\(|os\.environ|\bopen\(|"
+                           r"import os\b|import socket\b")
+    offenders = [f"{p.name}:{n}" for p in (ROOT / "ticketing" / "domain").rglob("*.py")
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if forbidden.search(line)]
+    assert offenders == []

@@ -1,0 +1,29 @@
+"""The HTTP application: REST API v1, health and metrics.  ``create_api`` is the factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
+
+from ticketing.api import errors
+from ticketing.api.routes import router
+from ticketing.app import App
+from ticketing.services.metrics import render_metrics
+
+
+def create_api(core: App) -> FastAPI:
+    api = FastAPI(title="ticketing", version="1", description="Omnichannel complaint desk API")
+    api.state.core = core
+    errors.install(api)
+    api.include_router(router)
+
+    @api.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @api.get("/metrics", include_in_schema=False, response_class=PlainTextResponse)
+    def metrics() -> str:
+        with core.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            return render_metrics(conn)
+
+    return api

@@ -1,0 +1,86 @@
+"""REST API v1 routes (CONTRACT.md).  Handlers only translate HTTP to use cases; blocking
+database work runs in the thread pool, never on the event loop."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+
+from ticketing.api.auth import current_principal, require
+from ticketing.api.errors import ApiError
+from ticketing.app import App
+from ticketing.services import views
+from ticketing.services.accounts import Principal, Role
+from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
+from ticketing.store.inbox import RawPayload, content_key
+
+MAX_INBOUND_BYTES = 2 * 1024 * 1024
+router = APIRouter(prefix="/api/v1")
+Viewer = Annotated[Principal, Depends(current_principal)]
+
+
+def _core(request: Request) -> App:
+    return request.app.state.core  # type: ignore[no-any-return]
+
+
+def _read(app: App, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return fn(conn, *args, **kwargs)
+
+
+@router.post("/inbound", status_code=201, summary="Ingest one normalized message")
+async def inbound(request: Request,
+                  who: Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR))]
+                  ) -> JSONResponse:
+    """The same pipeline as the live channels: the raw body is stored first, then processed.
+    A malformed message is quarantined with its reason and answered 422."""
+    body = await request.body()
+    if len(body) > MAX_INBOUND_BYTES:
+        raise ApiError(413, "payload_too_large", f"body over {MAX_INBOUND_BYTES} bytes")
+    import json
+    key = None
+    try:
+        data = json.loads(body)
+        if isinstance(data, dict) and isinstance(data.get("channel"), str) and \
+                isinstance(data.get("external_id"), (str, int)):
+            key = f"msg:{data['channel']}:{data['external_id']}"[:600]
+    except (ValueError, UnicodeDecodeError):
+        pass
+    app = _core(request)
+    raw = RawPayload(channel="api", key=key or content_key("api", body), payload=body,
+                     content_type=NORMALIZED_JSON, meta={"via": "api", "user": who.user_id})
+    outcome: Outcome = (await run_in_threadpool(
+        store_and_process, app.engine, [raw], policy=app.ingest_policy, clock=app.clock))[0]
+    if outcome.outcome in ("rejected", "failed"):
+        raise ApiError(422, "malformed_payload",
+                       f"{outcome.error} (quarantined as inbox row {outcome.raw_id})")
+    payload = {"ticket_id": outcome.ticket_id, "message_id": outcome.message_id,
+               "customer_id": outcome.customer_id, "outcome": outcome.outcome}
+    return JSONResponse(payload, status_code=201 if outcome.outcome in ("created", "appended")
+                        else 200)
+
+
+@router.get("/tickets", summary="List tickets, newest first")
+async def list_tickets(request: Request, who: Viewer, status: str | None = None,
+                       channel: str | None = None, assignee: str | None = None,
+                       queue: str | None = None, q: str | None = None,
+                       limit: Annotated[int, Query(ge=1, le=views.MAX_LIMIT)] = 50,
+                       cursor: int | None = None) -> dict[str, Any]:
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        _read, _core(request), views.list_tickets, who, status=status, channel=channel,
+        assignee=assignee, queue=queue, text=q, limit=limit, cursor=cursor)
+
+
+@router.get("/tickets/{ticket_id}", summary="One ticket with its messages across channels")
+async def get_ticket(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        _read, _core(request), views.get_ticket, ticket_id, who)
+
+
+@router.get("/customers/{customer_id}", summary="A citizen with all linked identities")
+async def get_customer(request: Request, customer_id: int, who: Viewer) -> dict[str, Any]:
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        _read, _core(request), views.get_customer, customer_id, who)

@@ -1,0 +1,73 @@
+"""The composition root: settings → engine, policies and parsers, wired once.
+
+Drivers (CLI, API, worker, channel transports) ask for an ``App``; nothing below this module
+reads configuration files or the environment.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tomllib
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.errors import InvalidInput
+from ticketing.domain.topics import TopicClassifier
+from ticketing.services.clock import Clock, SystemClock
+from ticketing.services.evidence import EvidencePolicy
+from ticketing.services.ingest import IngestPolicy
+from ticketing.settings import Settings, load_settings
+from ticketing.store.db import make_engine
+
+log = logging.getLogger(__name__)
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"missing configuration file {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidInput(f"{path}: {exc}") from exc
+
+
+@dataclass
+class App:
+    settings: Settings
+    clock: Clock
+
+    @cached_property
+    def engine(self) -> sa.Engine:
+        return make_engine(self.settings.database_url)
+
+    @cached_property
+    def config_dir(self) -> Path:
+        return Path(self.settings.config_dir)
+
+    @cached_property
+    def evidence_policy(self) -> EvidencePolicy:
+        data = read_toml(self.config_dir / "topics.toml")
+        try:
+            classifier = TopicClassifier.from_config(data)
+        except ValueError as exc:
+            raise InvalidInput(f"{self.config_dir / 'topics.toml'}: {exc}") from exc
+        return EvidencePolicy(classifier=classifier, fallback_topic=classifier.fallback)
+
+    @cached_property
+    def ingest_policy(self) -> IngestPolicy:
+        return IngestPolicy(evidence=self.evidence_policy,
+                            dedup_window=dt.timedelta(days=self.settings.dedup_window_days))
+
+    def close(self) -> None:
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+
+
+def build_app(settings: Settings | None = None, clock: Clock | None = None) -> App:
+    return App(settings=settings or load_settings(), clock=clock or SystemClock())

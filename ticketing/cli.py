@@ -1,0 +1,223 @@
+"""The ``ticketing`` command line (see CONTRACT.md).  Exit status: 0 success, 2 usage error,
+1 other failure with a one-line reason on stderr."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from ticketing.app import App, build_app
+from ticketing.domain.errors import TicketingError
+from ticketing.services import accounts
+from ticketing.services.export import export_messages, export_tickets
+from ticketing.services.ingest import NORMALIZED_JSON, store_and_process
+from ticketing.store import migrate
+from ticketing.store.inbox import RawPayload, content_key
+
+log = logging.getLogger("ticketing")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="ticketing",
+        description="Omnichannel complaint-desk ticketing engine. Settings come from "
+                    "config/settings.toml, overridden by TICKETING_* environment variables.")
+    p.add_argument("--config-dir", help="folder with settings.toml and policy files "
+                                        "(default: ./config or $TICKETING_CONFIG_DIR)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_cmd", required=True)
+    db.add_parser("upgrade", help="apply the Alembic migrations to the configured database")
+    db.add_parser("current", help="print the database's migration revision")
+
+    sub.add_parser("serve", help="run the web app/API, channel listeners and workers")
+    w = sub.add_parser("worker", help="run background workers only (several may run on several "
+                                      "hosts against one PostgreSQL)")
+    w.add_argument("--once", action="store_true", help="drain what is pending, then exit")
+
+    users = sub.add_parser("users", help="staff accounts").add_subparsers(dest="users_cmd",
+                                                                           required=True)
+    uc = users.add_parser("create", help="create a user")
+    uc.add_argument("--email", required=True)
+    uc.add_argument("--name", required=True)
+    uc.add_argument("--role", required=True, choices=[r.value for r in accounts.Role])
+    uc.add_argument("--password", required=True)
+    uc.add_argument("--skills", default="", help="comma-separated topics, e.g. otp,akun")
+    uc.add_argument("--languages", default="id", help="comma-separated, e.g. id,en")
+
+    tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_cmd",
+                                                                         required=True)
+    tc = tokens.add_parser("create", help="print a new API token for a user")
+    tc.add_argument("--email", required=True)
+
+    ingest = sub.add_parser("ingest", help="ingest messages").add_subparsers(dest="ingest_cmd",
+                                                                             required=True)
+    ij = ingest.add_parser("jsonl", help="ingest normalized messages, one JSON object per line")
+    ij.add_argument("file", type=Path, help="a .jsonl file, or - for standard input")
+    ij.add_argument("--batch-size", type=int, default=None, help="messages per transaction")
+    ij.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    export = sub.add_parser("export", help="export stored data as JSON lines"
+                            ).add_subparsers(dest="export_cmd", required=True)
+    for name, what in (("messages", "one line per stored inbound message"),
+                       ("tickets", "one line per ticket")):
+        e = export.add_parser(name, help=what)
+        e.add_argument("--format", choices=["jsonl"], default="jsonl")
+        e.add_argument("--out", type=Path, help="write to this file instead of standard output")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        from ticketing.settings import load_settings
+        app = build_app(load_settings(args.config_dir))
+        try:
+            return int(_dispatch(app, args) or 0)
+        finally:
+            app.close()
+    except TicketingError as exc:
+        print(f"ticketing: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # the contract: one readable line, not a traceback
+        log.debug("failure", exc_info=True)
+        print(f"ticketing: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
+        return 1
+
+
+def _dispatch(app: App, args: argparse.Namespace) -> int:
+    cmd = args.command
+    if cmd == "db":
+        if args.db_cmd == "upgrade":
+            migrate.upgrade(app.engine)
+            print(f"database at revision {migrate.current_revision(app.engine)}")
+        else:
+            print(migrate.current_revision(app.engine) or "(empty)")
+        return 0
+    if cmd == "users":
+        with app.engine.begin() as conn:
+            uid = accounts.create_user(
+                conn, email=args.email, name=args.name, role=args.role, password=args.password,
+                skills=args.skills.split(","), languages=args.languages.split(","),
+                clock=app.clock)
+        print(f"created user {uid} <{args.email.lower()}> ({args.role})")
+        return 0
+    if cmd == "tokens":
+        with app.engine.begin() as conn:
+            print(accounts.create_token(conn, email=args.email, clock=app.clock))
+        return 0
+    if cmd == "ingest":
+        return _ingest_jsonl(app, args.file, args.batch_size or app.settings.ingest_batch_size,
+                             quiet=args.quiet)
+    if cmd == "export":
+        return _export(app, args.export_cmd, args.out)
+    if cmd == "worker":
+        from ticketing.worker import run_worker
+        return run_worker(app, once=args.once)
+    if cmd == "serve":
+        from ticketing.server import serve
+        return serve(app)
+    raise AssertionError(cmd)
+
+
+def _export(app: App, what: str, out: Path | None) -> int:
+    fh: TextIO = out.open("w", encoding="utf-8") if out else sys.stdout
+    try:
+        with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            rows = export_messages(conn) if what == "messages" else export_tickets(conn)
+            for row in rows:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+    finally:
+        if out:
+            fh.close()
+    return 0
+
+
+def jsonl_payloads(lines: Iterator[bytes], source: str) -> Iterator[tuple[int, RawPayload]]:
+    """Each non-blank line as a raw payload keyed by (channel, external_id) when readable, else
+    by its content, so a replayed file is stored once and a bad line is kept, not lost."""
+    for number, line in enumerate(lines, 1):
+        line = line.rstrip(b"\r\n")
+        if not line.strip():
+            continue
+        key = None
+        try:
+            data = json.loads(line)
+            if isinstance(data, dict) and isinstance(data.get("channel"), str) \
+                    and isinstance(data.get("external_id"), (str, int)):
+                key = f"msg:{data['channel']}:{data['external_id']}"[:600]
+        except (ValueError, UnicodeDecodeError):
+            pass
+        yield number, RawPayload(channel="api", key=key or content_key("jsonl", line),
+                                 payload=line, content_type=NORMALIZED_JSON,
+                                 meta={"source": source, "line": number})
+
+
+def _batches(items: Iterator[tuple[int, RawPayload]], size: int
+             ) -> Iterator[list[tuple[int, RawPayload]]]:
+    chunk: list[tuple[int, RawPayload]] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _ingest_jsonl(app: App, path: Path, batch_size: int, *, quiet: bool) -> int:
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeRemainingColumn)
+
+    err = Console(stderr=True)
+    if str(path) == "-":
+        stream: Any = sys.stdin.buffer
+        total = None
+    else:
+        if not path.is_file():
+            print(f"ticketing: no such file: {path}", file=sys.stderr)
+            return 1
+        stream = path.open("rb")
+        total = path.stat().st_size
+    counts: Counter[str] = Counter()
+    problems: list[str] = []
+    policy = app.ingest_policy
+    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("bytes"),
+                  TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal
+                  ) as progress:
+        task = progress.add_task("ingest", total=total)
+        for chunk in _batches(jsonl_payloads(iter(stream), str(path)), batch_size):
+            outcomes = store_and_process(app.engine, [p for _, p in chunk], policy=policy,
+                                         clock=app.clock)
+            for (number, payload), outcome in zip(chunk, outcomes, strict=True):
+                counts[outcome.outcome] += 1
+                if outcome.outcome in ("rejected", "failed"):
+                    problems.append(f"line {number}: {outcome.outcome}: {outcome.error}")
+            progress.update(task, advance=sum(len(p.payload) + 1 for _, p in chunk))
+    if stream is not sys.stdin.buffer:
+        stream.close()
+    for line in problems[:200]:
+        print(line, file=sys.stderr)
+    if len(problems) > 200:
+        print(f"... and {len(problems) - 200} more (quarantined in the inbox)", file=sys.stderr)
+    summary = {k: counts.get(k, 0) for k in ("created", "appended", "duplicate", "ignored",
+                                              "rejected", "failed")}
+    summary["total"] = sum(counts.values())
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

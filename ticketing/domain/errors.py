@@ -1,0 +1,52 @@
+"""The documented error hierarchy.  Each boundary translates foreign errors into these
+(``raise ... from exc``); nothing here is swallowed silently."""
+
+from __future__ import annotations
+
+
+class TicketingError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    code = "error"
+
+
+class NotFound(TicketingError):
+    code = "not_found"
+
+
+class Conflict(TicketingError):
+    code = "conflict"
+
+
+class InvalidInput(TicketingError):
+    code = "invalid_input"
+
+
+class PermissionDenied(TicketingError):
+    code = "forbidden"
+
+
+class ChannelError(TicketingError):
+    code = "channel_error"
+
+
+class MalformedPayload(ChannelError):
+    """Input that cannot be understood; it is quarantined with this message as the reason."""
+
+    code = "malformed_payload"
+
+
+class RateLimited(ChannelError):
+    code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ChannelUnavailable(ChannelError):
+    code = "channel_unavailable"
+
+
+class RecipientRejected(ChannelError):
+    code = "recipient_rejected"

@@ -1,0 +1,439 @@
+"""Citizen identifiers: normalisation, validation, masking and evidence mining.
+
+Owns what counts as the *same citizen*: the canonical form of every identifier kind (E.164 phones,
+16-digit NIK, lower-cased email, channel ids), the structural NIK check, the masks shown in logs and
+the UI, and the rules that decide which identifiers in free text the writer gives as their *own*.
+
+A wrong link merges two citizens and shows one citizen's data to another, so every rule here leans
+to precision: an identifier that is not clearly the writer's (someone else's number, a bank account,
+an unlabelled number outside a signature) is dropped.  Pure: no files, clock, env or database.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+import phonenumbers
+
+from ticketing.domain.message import Sender
+from ticketing.domain.text import SLANG, Role, strip_quoted, transcript_turns
+
+
+class IdentityKind(StrEnum):
+    EMAIL = "email"
+    PHONE = "phone"
+    NIK = "nik"
+    TELEGRAM = "telegram"
+    INSTAGRAM = "instagram"
+    INSTAGRAM_USERNAME = "instagram_username"
+
+
+# Usernames can be changed and then taken by someone else: shown and searched, never used to link.
+LINKING_KINDS: Final = frozenset(IdentityKind) - {IdentityKind.INSTAGRAM_USERNAME}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Identifier:
+    kind: IdentityKind
+    value: str  # normalized
+    source: str  # "sender" (structured channel field) or "text" (claimed in the body)
+
+
+# --- normalisation ---------------------------------------------------------------------------------
+
+_PHONE_CHARS_RE: Final = re.compile(r"^[\d\s+().\-/\u00a0]+$")
+
+
+def normalize_phone(raw: str) -> str | None:
+    """E.164 for a valid phone number, else None.
+
+    Indonesian numbers are accepted in every way citizens write them (0812..., +62 812..., 62812...,
+    0062..., (+62) 812..., 812...).  Foreign numbers need their "+" (or "00"): bare digits that are not
+    Indonesian-looking are not guessed, since a wrong guess would link strangers.
+    """
+    text = raw.strip()
+    if not text or len(text) > 40 or not _PHONE_CHARS_RE.match(text):
+        return None
+    plus = text.lstrip("(").lstrip().startswith("+")
+    digits = re.sub(r"\D", "", text)
+    if plus:
+        candidate = "+" + digits
+    elif digits.startswith("00"):
+        candidate = "+" + digits[2:]
+    elif digits.startswith("62"):
+        # phonenumbers reads "62812..." without "+" as a landline: try the country code first.
+        candidate = "+" + digits
+    elif digits.startswith(("0", "8")):
+        candidate = digits
+    else:
+        return None
+    if candidate.startswith("+620"):  # "+62 0812...": the trunk 0 kept after the country code
+        candidate = "+62" + candidate[4:]
+    try:
+        number = phonenumbers.parse(candidate, "ID")
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+# Kode wilayah of Indonesia's provinces (Kemendagri), including the 2022 Papua provinces (93-96).
+PROVINCE_CODES: Final = frozenset({
+    11, 12, 13, 14, 15, 16, 17, 18, 19, 21, 31, 32, 33, 34, 35, 36, 51, 52, 53,
+    61, 62, 63, 64, 65, 71, 72, 73, 74, 75, 76, 81, 82, 91, 92, 93, 94, 95, 96,
+})
+_NIK_SEPARATORS_RE: Final = re.compile(r"[\s.\-]")
+
+
+def normalize_nik(raw: str) -> str | None:
+    """The 16 digits of a structurally valid NIK (PP KK CC DDMMYY SSSS), else None.
+
+    There is no checksum, so the structure is all we can check: a real province, non-zero regency
+    and district, a real birth date (women add 40 to the day) and a non-zero serial.  A 16-digit bank
+    account or card number usually fails one of these.
+    """
+    digits = _NIK_SEPARATORS_RE.sub("", raw.strip())
+    if len(digits) != 16 or not digits.isascii() or not digits.isdigit():
+        return None
+    day, month = int(digits[6:8]), int(digits[8:10])
+    if day > 40:
+        day -= 40
+    if (int(digits[:2]) not in PROVINCE_CODES or digits[2:4] == "00" or digits[4:6] == "00"
+            or not 1 <= month <= 12 or digits[12:] == "0000"):
+        return None
+    # Year 2000 is a leap year, so 29 February is accepted whatever the (two-digit) year.
+    if not 1 <= day <= calendar.monthrange(2000, month)[1]:
+        return None
+    return digits
+
+
+_EMAIL_RE: Final = re.compile(
+    r"^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+)
+
+
+def normalize_email(raw: str) -> str | None:
+    """Lower-cased address of a plausible shape, else None (no provider-specific folding)."""
+    text = raw.strip().strip("<>").strip()
+    if text.lower().startswith("mailto:"):
+        text = text[7:]
+    text = text.rstrip(".,;:").lower()
+    if len(text) > 254 or not _EMAIL_RE.match(text):
+        return None
+    return text
+
+
+_ID_RE: Final = re.compile(r"^\d{1,20}$")
+_USERNAME_RE: Final = re.compile(r"^[a-z0-9._]{1,30}$")
+
+
+def normalize_identifier(kind: IdentityKind, raw: str) -> str | None:
+    if kind is IdentityKind.EMAIL:
+        return normalize_email(raw)
+    if kind is IdentityKind.PHONE:
+        return normalize_phone(raw)
+    if kind is IdentityKind.NIK:
+        return normalize_nik(raw)
+    if kind is IdentityKind.INSTAGRAM_USERNAME:
+        name = raw.strip().lstrip("@").lower()
+        return name if _USERNAME_RE.match(name) else None
+    value = raw.strip()
+    return value if _ID_RE.match(value) else None
+
+
+def sender_identifiers(sender: Sender) -> list[Identifier]:
+    fields = ((IdentityKind.EMAIL, sender.email), (IdentityKind.PHONE, sender.phone),
+              (IdentityKind.TELEGRAM, sender.telegram_id), (IdentityKind.INSTAGRAM, sender.instagram_id),
+              (IdentityKind.INSTAGRAM_USERNAME, sender.instagram_username))
+    out: list[Identifier] = []
+    for kind, raw in fields:
+        value = normalize_identifier(kind, raw) if raw else None
+        if value is not None:
+            out.append(Identifier(kind=kind, value=value, source="sender"))
+    return out
+
+
+def mask(kind: IdentityKind, value: str) -> str:
+    """A display form that identifies nothing on its own (UU PDP): keep only the edges."""
+    if kind is IdentityKind.EMAIL and "@" in value:
+        local, _, domain = value.partition("@")
+        return f"{local[:1]}***@{domain}"
+    if kind is IdentityKind.NIK:
+        return value[:4] + "*" * max(0, len(value) - 8) + value[-4:] if len(value) > 8 else "*" * len(value)
+    if kind is IdentityKind.PHONE:
+        keep = 6 if value.startswith("+") else 4
+        if len(value) <= keep + 4:
+            return value[:2] + "*" * max(0, len(value) - 2)
+        return value[:keep] + "*" * (len(value) - keep - 4) + value[-4:]
+    if kind is IdentityKind.INSTAGRAM_USERNAME:
+        return value[:2] + "***"
+    return value[:2] + "*" * max(0, len(value) - 4) + value[-2:] if len(value) > 4 else "****"
+
+
+# --- evidence in free text -------------------------------------------------------------------------
+# Vocabulary for the claim rules (tokens are lower-cased and slang-expanded: "sy"->"saya", "no"->"nomor").
+_NIK_WORDS: Final = frozenset({"nik", "ktp", "ektp", "kependudukan"})
+_PHONE_WORDS: Final = frozenset({"hp", "handphone", "hape", "ponsel", "telp", "telpon", "telepon",
+                                 "tlp", "tlpn", "telefon", "wa", "whatsapp", "whatsap", "watsap", "wasap",
+                                 "mobile", "phone", "cell", "seluler", "selular", "sms"})
+_CONTACT_WORDS: Final = frozenset({"hubungi", "dihubungi", "menghubungi", "kontak", "contact", "hub"})
+_EMAIL_WORDS: Final = frozenset({"email", "mail", "surel", "gmail", "yahoo", "outlook"})
+_GENERIC_WORDS: Final = frozenset({"nomor"})
+# Numbers under these words are accounts, cards or other documents, never a phone or a NIK (a KK
+# number even has the NIK's structure); e-wallet numbers may belong to a relative, so they are out too.
+_BLOCK_WORDS: Final = frozenset({
+    "rekening", "rek", "norek", "bank", "kartu", "card", "atm", "debit", "kredit", "va", "virtual",
+    "transfer", "tf", "transaksi", "resi", "tiket", "ticket", "order", "pesanan", "referensi", "ref",
+    "invoice", "tagihan", "kk", "npwp", "bpjs", "sim", "paspor", "passport", "polis", "pelanggan",
+    "meteran", "pln", "voucher", "kode", "pin", "otp", "token", "fax", "faks", "peserta", "ovo",
+    "gopay", "linkaja", "shopeepay", "dana", "wallet", "ewallet", "dompet", "bri", "bni", "bca",
+    "mandiri", "bsi", "btn", "cimb", "rp", "rupiah", "sebesar", "saldo", "kantor", "invoice",
+})
+# Words that always mean a person other than the writer.
+_OTHER_WORDS: Final = frozenset({
+    "suami", "istri", "isteri", "anak", "adik", "adek", "ortu", "ayah", "bokap", "nyokap", "mertua",
+    "ipar", "sepupu", "keponakan", "ponakan", "cucu", "nenek", "kakek", "paman", "bibi", "tante",
+    "teman", "temen", "kawan", "tetangga", "pacar", "tunangan", "saudara", "sodara", "keluarga",
+    "rekan", "atasan", "bos", "majikan", "beliau", "dia", "mereka", "mama", "mamah", "mami", "papa",
+    "papah", "papi", "abah", "umi", "emak", "ortunya", "kerabat", "almarhum", "almarhumah",
+})
+# Forms of address: the writer calls the agent "Bapak/Ibu/Kak"; they mean a third person only when
+# possessed ("ibu saya", "bapaknya") or after "punya/milik/atas nama".
+_ADDRESS_WORDS: Final = frozenset({"ibu", "bapak", "kakak", "mas", "mbak", "abang", "bunda", "bu",
+                                   "pak", "bpk", "kak", "bang"})
+_KIN_FORMS: Final = frozenset({"ibu", "bapak", "kakak", "abang", "bunda"})
+_CLAUSE_SPLIT_RE: Final = re.compile(r"[\n!?;,]|\.(?=\s|$)")
+_FIRST_PERSON: Final = frozenset({"saya", "pribadi", "sendiri"})
+_POSSESSORS: Final = frozenset({"saya", "nya"})
+_OWNER_WORDS: Final = frozenset({"punya", "milik", "atas"})
+_KEYWORD_WORDS: Final = _NIK_WORDS | _PHONE_WORDS | _CONTACT_WORDS | _EMAIL_WORDS | _GENERIC_WORDS
+_MAX_KEYWORD_DISTANCE: Final = 6
+
+_TOKEN_RE: Final = re.compile(r"[^\W_]+", re.UNICODE)
+_EMAIL_IN_TEXT_RE: Final = re.compile(r"(?<![\w.+-])[\w.+%-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_NUMBER_RE: Final = re.compile(
+    r"(?<![\w/@:+.-])(?:\(\s*\+?\s*\d{1,4}\s*\)[ .\-]?|\+\s?)?\d(?:[ .\-\u00a0]{0,2}\d){7,24}(?![\w@])"
+)
+_BOUNDARY_RE: Final = re.compile(r"[\n!?;,]|\.(?=\s|$)")
+_ABBREVIATIONS: Final = frozenset({"no", "nmr", "tlp", "telp", "tel", "hp", "rek", "an", "a.n", "sdr"})
+_SIGNATURE_DELIM_RE: Final = re.compile(r"^\s*(--+|—+|_{2,}|~~+)\s*$")
+_CLOSING_RE: Final = re.compile(
+    r"^\s*(salam|hormat saya|hormat kami|regards|best regards|wassalam|terima ?kasih|tabik|thanks|"
+    r"ttd|salam hangat)\b", re.IGNORECASE)
+
+
+def _tokens(text: str) -> list[str]:
+    """Lower-case tokens with slang expanded and the possessive clitics split off (-ku, -nya)."""
+    out: list[str] = []
+    for raw in _TOKEN_RE.findall(text.casefold()):
+        stem, clitic = raw, None
+        for suffix, marker in (("nya", "nya"), ("ku", "saya")):
+            base = raw[: -len(suffix)]
+            if raw.endswith(suffix) and (base in _KEYWORD_WORDS or base in _OTHER_WORDS
+                                          or base in _ADDRESS_WORDS or base in _BLOCK_WORDS):
+                stem, clitic = base, marker
+                break
+        out.extend(SLANG.get(stem, stem).split())
+        if clitic:
+            out.append(clitic)
+    return out
+
+
+def _mentions_other(tokens: list[str]) -> bool:
+    """Whether one clause's tokens speak of a person other than the writer."""
+    for i, tok in enumerate(tokens):
+        if tok in _OTHER_WORDS:
+            return True
+        if tok == "orang" and i + 1 < len(tokens) and tokens[i + 1] in {"tua", "lain"}:
+            return True
+        if tok in _ADDRESS_WORDS:
+            after = tokens[i + 1] if i + 1 < len(tokens) else ""
+            before = tokens[i - 1] if i else ""
+            # Only the full kin forms take a possessor ("ibu saya"); "kak, saya ..." is a vocative.
+            if (after in _POSSESSORS and tok in _KIN_FORMS) or before in _OWNER_WORDS or before == "nama":
+                return True
+    return False
+
+
+def _text_mentions_other(text: str) -> bool:
+    return any(_mentions_other(_tokens(clause)) for clause in _CLAUSE_SPLIT_RE.split(text))
+
+
+def _owned_by_other(after: list[str]) -> bool:
+    """ "0812... punya Budi" / "milik ibu": the number is attributed to someone named after it."""
+    for i, tok in enumerate(after[:-1]):
+        if tok in {"punya", "milik"} and after[i + 1] not in _FIRST_PERSON:
+            return True
+    return False
+
+
+def _window(text: str, end: int) -> str:
+    """Text of the clause that ends at ``end`` (a sentence, line or comma-separated part)."""
+    start = 0
+    for match in _BOUNDARY_RE.finditer(text, 0, end):
+        if match.group() == ".":
+            word = re.search(r"(\S+)$", text[:match.start()])
+            if word and word.group(1).lower() in _ABBREVIATIONS:
+                continue  # "No. HP saya" is one clause
+        start = match.end()
+    return text[start:end]
+
+
+def _classify_number(raw: str) -> list[tuple[IdentityKind, str]]:
+    """What a digit run is: a NIK, a phone, or (two numbers run together) both, or nothing."""
+    nik = normalize_nik(raw)
+    if nik is not None:
+        return [(IdentityKind.NIK, nik)]
+    phone = normalize_phone(raw)
+    if phone is not None:
+        return [(IdentityKind.PHONE, phone)]
+    groups = raw.split()
+    for k in range(1, len(groups)):
+        left = _classify_number(" ".join(groups[:k]))
+        right = _classify_number(" ".join(groups[k:]))
+        if left and right:
+            return left + right
+    return []
+
+
+def _compatible(kind: IdentityKind, word: str) -> bool:
+    if kind is IdentityKind.NIK:
+        return word in _NIK_WORDS or word in _GENERIC_WORDS
+    if kind is IdentityKind.PHONE:
+        return word in _PHONE_WORDS or word in _GENERIC_WORDS or word in _CONTACT_WORDS
+    return word in _EMAIL_WORDS or word in _CONTACT_WORDS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Segment:
+    """A stretch of the writer's own words, with what was just asked of them (transcripts)."""
+
+    text: str
+    asked: frozenset[IdentityKind]
+    signature_from: int  # offset where the signature block starts (len(text) when none)
+
+
+def _keyword_verdict(kind: IdentityKind, before: list[str], after: list[str],
+                     message_mentions_other: bool) -> bool | None:
+    """True/False when a keyword decides; None when there is no keyword in reach."""
+    span: list[str] = []
+    for tok in reversed(before[-(_MAX_KEYWORD_DISTANCE + 2):]):
+        if tok in _BLOCK_WORDS:
+            return False  # "no rekening saya 1234...": the nearest label is an account
+        if _compatible(kind, tok):
+            if _mentions_other(span) or _mentions_other(after[:6]) or _owned_by_other(after[:6]):
+                return False  # "HP suami saya 0812", "0812 (punya ibu saya)"
+            if any(t in _FIRST_PERSON for t in span) or "saya" in span:
+                return True  # "NIK saya ...", "hubungi saya di ..."
+            # An unpossessed label ("NIK: ...", "hp: ...") is the writer's unless the message talks
+            # about someone else, or names an owner right after the number.
+            return not message_mentions_other and not any(t in {"atas"} for t in after[:3])
+        if tok in _KEYWORD_WORDS:
+            continue  # "nomor WA saya", "email/WA": keep looking for the compatible label
+        span.insert(0, tok)
+        if len(span) > _MAX_KEYWORD_DISTANCE:
+            break
+    return None
+
+
+def _signature_start(text: str) -> int:
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    for i in range(len(lines) - 1, -1, -1):
+        if _SIGNATURE_DELIM_RE.match(lines[i]):
+            return offsets[i + 1] if len(lines) - i <= 7 else len(text)
+    # No delimiter: a short trailing block opened by a closing ("Salam,") counts as a signature.
+    for i in range(len(lines) - 1, max(-1, len(lines) - 6), -1):
+        if _CLOSING_RE.match(lines[i]) and len(lines[i].strip()) <= 30:
+            return offsets[i + 1]
+    return len(text)
+
+
+def _signature_line_ok(line: str) -> bool:
+    """A signature line that is only a label and a contact (not "Fax", not "HP istri")."""
+    toks = _tokens(_NUMBER_RE.sub(" ", _EMAIL_IN_TEXT_RE.sub(" ", line)))
+    return not any(t in _BLOCK_WORDS for t in toks) and not _text_mentions_other(line)
+
+
+def _segments(text: str) -> list[_Segment]:
+    turns = transcript_turns(text)
+    if turns is None:
+        body = strip_quoted(text)
+        return [_Segment(text=body, asked=frozenset(), signature_from=_signature_start(body))]
+    segments: list[_Segment] = []
+    asked: frozenset[IdentityKind] = frozenset()
+    for turn in turns:
+        if turn.role is Role.AGENT:
+            # The agent's words are never the caller's claim, but they say what a bare number
+            # read out next is ("boleh disebutkan NIK Bapak/Ibu?" -> "3224 2819 ...").
+            toks = set(_tokens(turn.text))
+            asked = frozenset(k for k, words in ((IdentityKind.NIK, _NIK_WORDS),
+                                                  (IdentityKind.PHONE, _PHONE_WORDS),
+                                                  (IdentityKind.EMAIL, _EMAIL_WORDS))
+                              if toks & words)
+        else:
+            segments.append(_Segment(text=turn.text, asked=asked, signature_from=len(turn.text)))
+    return segments
+
+
+def claimed_identifiers(text: str) -> list[Identifier]:
+    """Identifiers the writer gives as their own in a message body (raw body or citizen text).
+
+    Agent turns and quoted history are skipped here, so the raw body may be passed.  A candidate is
+    kept when (1) a compatible label is in reach before it ("NIK saya", "No HP", "WA sy", "email:",
+    "hubungi saya di") with no other person and no account word in between or right after, or
+    (2) it stands on a signature line, or (3) in a call, it answers the agent's request for it.
+    A bare 16-digit number that is a valid NIK is kept only if nothing in its sentence says it is an
+    account and the message mentions no one else.
+    """
+    found: list[Identifier] = []
+    seen: set[tuple[IdentityKind, str]] = set()
+    for seg in _segments(text):
+        body = seg.text
+        mentions_other = _text_mentions_other(body)
+        candidates: list[tuple[int, int, list[tuple[IdentityKind, str]]]] = []
+        for m in _EMAIL_IN_TEXT_RE.finditer(body):
+            email = normalize_email(m.group())
+            if email is not None:
+                candidates.append((m.start(), m.end(), [(IdentityKind.EMAIL, email)]))
+        for m in _NUMBER_RE.finditer(body):
+            kinds = _classify_number(m.group())
+            if kinds:
+                candidates.append((m.start(), m.end(), kinds))
+        candidates.sort(key=lambda c: c[0])
+        prev_end = 0
+        for start, end, kinds in candidates:
+            clause = _window(body, start)
+            clause_start = start - len(clause)
+            before = _tokens(body[max(clause_start, prev_end):start])
+            after_text = body[end:]
+            cut = _BOUNDARY_RE.search(after_text)
+            after = _tokens(after_text[: cut.start() if cut else len(after_text)])
+            line_start = body.rfind("\n", 0, start) + 1
+            line_end = body.find("\n", end)
+            line = body[line_start: line_end if line_end >= 0 else len(body)]
+            for kind, value in kinds:
+                verdict = _keyword_verdict(kind, before, after, mentions_other)
+                if verdict is None:
+                    if start >= seg.signature_from:
+                        verdict = _signature_line_ok(line) and not mentions_other
+                    elif kind in seg.asked:
+                        verdict = not mentions_other and not any(t in _BLOCK_WORDS for t in before)
+                    elif kind is IdentityKind.NIK:
+                        clause_toks = _tokens(clause) + after
+                        verdict = not mentions_other and not any(t in _BLOCK_WORDS for t in clause_toks)
+                    else:
+                        verdict = False
+                if verdict and (kind, value) not in seen:
+                    seen.add((kind, value))
+                    found.append(Identifier(kind=kind, value=value, source="text"))
+            prev_end = end
+    return found

@@ -1,0 +1,156 @@
+"""The adapters-to-core contract: the normalized inbound message.
+
+Owns the frozen dataclasses every channel produces and the one checker that turns untrusted JSON
+(a dict) into them.  It must not touch the database, the clock or the network: a channel's parser
+calls ``parse_normalized`` (or builds ``InboundMessage`` itself) and the core only ever sees these
+types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ticketing.domain.errors import MalformedPayload
+
+MAX_BODY_CHARS = 1_000_000
+MAX_FIELD_CHARS = 2_000
+
+
+class Channel(StrEnum):
+    EMAIL = "email"
+    TELEGRAM = "telegram"
+    INSTAGRAM = "instagram"
+    PHONE = "phone"
+    WEBCHAT = "webchat"
+    API = "api"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Sender:
+    name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    telegram_id: str | None = None
+    instagram_id: str | None = None
+    instagram_username: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Attachment:
+    filename: str
+    content_type: str
+    size: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboundMessage:
+    channel: Channel
+    external_id: str
+    sent_at: dt.datetime
+    sender: Sender
+    body: str
+    subject: str | None = None
+    in_reply_to: str | None = None
+    instagram_kind: str | None = None
+    attachments: tuple[Attachment, ...] = ()
+    # Unknown top-level fields are kept, never fatal (the contract says so).
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ignored:
+    """Known input that is deliberately not a message (a read receipt, an echo of our own send)."""
+
+    reason: str
+
+
+_KNOWN = {"channel", "external_id", "sent_at", "sender", "subject", "body", "in_reply_to",
+          "instagram_kind", "attachments"}
+_SENDER_FIELDS = ("name", "email", "phone", "telegram_id", "instagram_id", "instagram_username")
+
+
+def _opt_str(data: dict[str, Any], key: str, limit: int = MAX_FIELD_CHARS) -> str | None:
+    value = data.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MalformedPayload(f"{key} must be a string")
+    text = str(value).strip()
+    if len(text) > limit:
+        raise MalformedPayload(f"{key} is longer than {limit} characters")
+    return text or None
+
+
+def _clean(text: str) -> str:
+    # Lone surrogates (from a lossy upstream decode) cannot be stored as UTF-8: replace them.
+    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+
+
+def parse_sent_at(value: Any) -> dt.datetime:
+    if not isinstance(value, str) or not value:
+        raise MalformedPayload("sent_at must be an ISO 8601 string with an offset")
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MalformedPayload(f"sent_at is not ISO 8601: {value[:40]!r}") from exc
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise MalformedPayload("sent_at has no UTC offset")
+    return when.astimezone(dt.UTC)
+
+
+def parse_normalized(data: Any) -> InboundMessage:
+    """Check an untrusted normalized message (already JSON-decoded) and build the dataclass."""
+    if not isinstance(data, dict):
+        raise MalformedPayload("a message must be a JSON object")
+    try:
+        channel = Channel(data.get("channel"))
+    except ValueError as exc:
+        raise MalformedPayload(f"unknown channel {str(data.get('channel'))[:30]!r}") from exc
+    external_id = _opt_str(data, "external_id", 500)
+    if external_id is None:
+        raise MalformedPayload("external_id is required")
+    raw_sender = data.get("sender")
+    if not isinstance(raw_sender, dict):
+        raise MalformedPayload("sender must be an object")
+    sender = Sender(**{k: _opt_str(raw_sender, k, 320) for k in _SENDER_FIELDS})
+    if not any(getattr(sender, k) for k in _SENDER_FIELDS if k != "name"):
+        raise MalformedPayload("sender has no identity (email, phone, telegram_id or instagram_id)")
+    body = data.get("body", "")
+    if body is None:
+        body = ""
+    if not isinstance(body, str):
+        raise MalformedPayload("body must be a string")
+    if len(body) > MAX_BODY_CHARS:
+        raise MalformedPayload(f"body is longer than {MAX_BODY_CHARS} characters")
+    attachments: list[Attachment] = []
+    raw_att = data.get("attachments") or []
+    if not isinstance(raw_att, list):
+        raise MalformedPayload("attachments must be a list")
+    for item in raw_att:
+        if not isinstance(item, dict):
+            raise MalformedPayload("an attachment must be an object")
+        size = item.get("size", 0)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise MalformedPayload("attachment size must be a non-negative integer")
+        attachments.append(Attachment(filename=_opt_str(item, "filename", 255) or "attachment",
+                                      content_type=_opt_str(item, "content_type", 255)
+                                      or "application/octet-stream",
+                                      size=size))
+    kind = _opt_str(data, "instagram_kind", 20)
+    if kind is not None and kind not in ("dm", "comment"):
+        raise MalformedPayload("instagram_kind must be dm or comment")
+    return InboundMessage(
+        channel=channel,
+        external_id=external_id,
+        sent_at=parse_sent_at(data.get("sent_at")),
+        sender=sender,
+        body=_clean(body),
+        subject=_clean(s) if (s := _opt_str(data, "subject", 998)) else None,
+        in_reply_to=_opt_str(data, "in_reply_to", 500),
+        instagram_kind=kind,
+        attachments=tuple(attachments),
+        extra={k: v for k, v in data.items() if k not in _KNOWN},
+    )

@@ -1,0 +1,257 @@
+"""Complaint topic classification from a configurable, weighted Indonesian vocabulary.
+
+Owns the mapping from a citizen's words to one complaint topic (insentif, otp, nik, ...).  The
+vocabulary is data (config/topics.toml, parsed by the caller and handed to ``from_config``); this
+module owns how it is applied:
+
+* identifiers given as evidence ("NIK saya 3224...", "email saya x@y") are removed first, so the
+  word "NIK" in "NIK saya 3224..." does not make a login complaint a NIK complaint;
+* tokens are slang-expanded, clitics stripped ("insentifnya"), and unknown tokens of five or more
+  letters are typo-corrected against the vocabulary (same first letter, small edit distance);
+* phrases are matched longest-first and consume their tokens ("dana insentif" is not also "dana"
+  the e-wallet); each distinct term adds its weight once to its topic(s);
+* below ``min_score`` nothing is guessed: the fallback topic is returned with a low score, because
+  follow-ups ("masih belum ada kabar") belong to the citizen's open ticket, not to a new topic.
+
+Pure: no files, clock, env or database.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from rapidfuzz.distance import OSA
+
+from ticketing.domain.text import normalize_tokens
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TopicMatch:
+    topic: str
+    score: float  # confidence in [0, 1]; low for the fallback
+    evidence: str  # the matched terms of the winning topic, strongest first (audit trail)
+
+
+# Identifier mentions are replaced by this sentinel before tokenising (it survives normalisation).
+_SENTINEL: Final = "zzidentzz"
+_EMAIL_RE: Final = re.compile(r"[\w.+%-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+_LONG_NUMBER_RE: Final = re.compile(r"(?:\(\s*\+?\d{1,4}\s*\)\s?|\+\s?)?\d(?:[ .\-]{0,2}\d){7,}")
+_CLITICS: Final = ("nya", "ku", "mu", "lah", "kah")
+_MAX_TOKENS: Final = 5_000
+_LABEL_REACH: Final = 4  # tokens between a label and its identifier ("NIK saya yang baru: <n>")  # a 1 MB body is classified on its first words, not all of them
+
+
+def _req(cond: bool, message: str) -> None:
+    if not cond:
+        raise ValueError(f"invalid topics config: {message}")
+
+
+def _weights(table: Any, where: str) -> dict[str, float]:
+    _req(isinstance(table, Mapping), f"{where} must be a table of term = weight")
+    out: dict[str, float] = {}
+    for term, weight in table.items():
+        _req(isinstance(term, str) and bool(term.strip()), f"{where} has an empty term")
+        _req(isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight > 0,
+             f"{where}.{term} must be a positive number")
+        out[term] = float(weight)
+    return out
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Term:
+    text: str
+    tokens: tuple[str, ...]
+    weights: tuple[tuple[str, float], ...]  # (topic, weight)
+
+
+class TopicClassifier:
+    """Weighted keyword/phrase classifier; build it once with ``from_config`` and reuse it."""
+
+    def __init__(self, *, order: list[str], labels: dict[str, str], terms: list[_Term],
+                 slang: dict[str, str], evidence_labels: frozenset[str],
+                 evidence_prefixes: frozenset[str], fallback: str,
+                 min_score: float, saturation: float, fuzzy_min_length: int,
+                 fuzzy_ignore: frozenset[str]) -> None:
+        self._order = order
+        self._rank = {topic: i for i, topic in enumerate(order)}
+        self._labels = labels
+        self._slang = slang
+        self._evidence_labels = evidence_labels
+        self._evidence_prefixes = evidence_prefixes
+        self._fallback = fallback
+        self._min_score = min_score
+        self._saturation = saturation
+        self._fuzzy_min_length = fuzzy_min_length
+        self._fuzzy_ignore = fuzzy_ignore
+        # Phrases indexed by their first token, longest first, so matching is one dict lookup per token.
+        self._by_first: dict[str, list[_Term]] = {}
+        for term in sorted(terms, key=lambda t: -len(t.tokens)):
+            self._by_first.setdefault(term.tokens[0], []).append(term)
+        self._vocab = frozenset(tok for term in terms for tok in term.tokens)
+        # Typo targets: the vocabulary *and* common non-topic words, so a typo of "selesai" is
+        # recognised as "selesai" (left alone) instead of being pulled to "seleksi".
+        by_letter: dict[str, list[tuple[str, bool]]] = {}
+        for word in sorted(self._vocab | fuzzy_ignore):
+            if len(word) >= fuzzy_min_length - 1 and word.isalpha():
+                by_letter.setdefault(word[0], []).append((word, word in self._vocab))
+        self._fuzzy_targets = {k: tuple(v) for k, v in by_letter.items()}
+        # Per-instance cache of typo corrections: bounded, and dropped with the classifier.
+        self._correct: Callable[[str], str] = functools.lru_cache(maxsize=50_000)(self._correct_uncached)
+
+    # --- construction -----------------------------------------------------------------------------
+    @classmethod
+    def from_config(cls, data: Mapping[str, Any]) -> TopicClassifier:
+        """Build from the parsed config/topics.toml; ValueError says what is wrong with it."""
+        _req(isinstance(data, Mapping), "top level must be a table")
+        fallback_tbl = data.get("fallback")
+        _req(isinstance(fallback_tbl, Mapping) and isinstance(fallback_tbl.get("topic"), str)
+             and bool(fallback_tbl["topic"]), "[fallback] needs topic = \"...\"")
+        assert isinstance(fallback_tbl, Mapping)
+        fallback = str(fallback_tbl["topic"])
+        settings = data.get("classifier", {})
+        _req(isinstance(settings, Mapping), "[classifier] must be a table")
+        min_score = settings.get("min_score", 2.0)
+        saturation = settings.get("saturation", 4.0)
+        fuzzy_min = settings.get("fuzzy_min_length", 5)
+        for name, value in (("min_score", min_score), ("saturation", saturation)):
+            _req(isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0,
+                 f"classifier.{name} must be a positive number")
+        _req(isinstance(fuzzy_min, int) and not isinstance(fuzzy_min, bool) and fuzzy_min >= 3,
+             "classifier.fuzzy_min_length must be an integer >= 3")
+        ignore = settings.get("common_words", [])
+        _req(isinstance(ignore, list) and all(isinstance(w, str) for w in ignore),
+             "classifier.common_words must be a list of words")
+        slang_tbl = data.get("slang", {})
+        _req(isinstance(slang_tbl, Mapping)
+             and all(isinstance(k, str) and isinstance(v, str) for k, v in slang_tbl.items()),
+             "[slang] must map words to replacement words")
+        evidence_tbl = data.get("evidence", {})
+        _req(isinstance(evidence_tbl, Mapping), "[evidence] must be a table")
+        evidence = evidence_tbl.get("labels", [])
+        prefixes = evidence_tbl.get("prefixes", [])
+        for name, words in (("labels", evidence), ("prefixes", prefixes)):
+            _req(isinstance(words, list) and all(isinstance(w, str) for w in words),
+                 f"evidence.{name} must be a list of words")
+
+        topics = data.get("topics")
+        _req(isinstance(topics, Mapping) and bool(topics), "[topics.<name>] tables are required")
+        assert isinstance(topics, Mapping)
+        _req(fallback not in topics, f"fallback topic {fallback!r} must not also be a topic")
+        merged: dict[tuple[str, ...], dict[str, float]] = {}
+        texts: dict[tuple[str, ...], str] = {}
+        labels: dict[str, str] = {fallback: str(fallback_tbl.get("label", fallback))}
+        for topic, spec in topics.items():
+            _req(isinstance(spec, Mapping), f"topics.{topic} must be a table")
+            _req(isinstance(spec.get("label"), str), f"topics.{topic}.label is required")
+            labels[topic] = spec["label"]
+            entries = {**_weights(spec.get("keywords", {}), f"topics.{topic}.keywords"),
+                       **_weights(spec.get("phrases", {}), f"topics.{topic}.phrases")}
+            _req(bool(entries), f"topics.{topic} has no keywords or phrases")
+            for term, weight in entries.items():
+                tokens = tuple(normalize_tokens(term))
+                _req(bool(tokens), f"topics.{topic}: term {term!r} has no letters")
+                merged.setdefault(tokens, {})[topic] = weight
+                texts.setdefault(tokens, term)
+        terms = [_Term(text=texts[toks], tokens=toks, weights=tuple(w.items())) for toks, w in merged.items()]
+        return cls(order=list(topics), labels=labels, terms=terms,
+                   slang={k.casefold(): v.casefold() for k, v in slang_tbl.items()},
+                   evidence_labels=frozenset(w.casefold() for w in evidence),
+                   evidence_prefixes=frozenset(w.casefold() for w in prefixes), fallback=fallback,
+                   min_score=float(min_score), saturation=float(saturation),
+                   fuzzy_min_length=fuzzy_min, fuzzy_ignore=frozenset(w.casefold() for w in ignore))
+
+    @property
+    def topics(self) -> list[str]:
+        """The configured topics in priority order, then the fallback."""
+        return [*self._order, self._fallback]
+
+    @property
+    def fallback(self) -> str:
+        return self._fallback
+
+    def label(self, topic: str) -> str:
+        return self._labels.get(topic, topic)
+
+    # --- matching ---------------------------------------------------------------------------------
+    def _correct_uncached(self, token: str) -> str:
+        """Nearest vocabulary word for a typo ("insentip" -> "insentif"), or the token itself."""
+        if len(token) < self._fuzzy_min_length or token in self._fuzzy_ignore or not token.isalpha():
+            return token
+        targets = self._fuzzy_targets.get(token[0], ())
+        # Typos keep the first letter; allow one edit up to 7 letters, two from 8 on.
+        limit = 1 if len(token) < 8 else 2
+        best, best_dist, best_is_topic = token, limit + 1, False
+        for word, is_topic in targets:
+            if abs(len(word) - len(token)) > limit:
+                continue
+            dist = OSA.distance(token, word, score_cutoff=limit)
+            # On a tie the common word wins: a wrong topic word is worse than a missed one.
+            if dist < best_dist or (dist == best_dist and not is_topic):
+                best, best_dist, best_is_topic = word, dist, is_topic
+        return best if best_is_topic else token
+
+    def _drop_evidence_label(self, out: list[str]) -> None:
+        """Remove the label of an identifier given as evidence ("No KTP saya <n>", "email: <e>").
+
+        The nearest label word within the last few tokens is removed with everything after it (the
+        possessive "saya", a typo'd "saay"), then any label prefix just before it ("nomor", "akun").
+        """
+        for back in range(1, min(_LABEL_REACH, len(out)) + 1):
+            if out[-back] in self._evidence_labels:
+                del out[-back:]
+                while out and out[-1] in self._evidence_prefixes:
+                    out.pop()
+                return
+
+    def _prepare(self, text: str) -> list[str]:
+        text = _EMAIL_RE.sub(f" {_SENTINEL} ", text)
+        text = _LONG_NUMBER_RE.sub(f" {_SENTINEL} ", text)
+        out: list[str] = []
+        for raw in normalize_tokens(text)[:_MAX_TOKENS]:
+            if raw == _SENTINEL:
+                self._drop_evidence_label(out)
+                continue
+            tok = self._slang.get(raw, raw)
+            if tok not in self._vocab:
+                for clitic in _CLITICS:
+                    if tok.endswith(clitic) and tok[: -len(clitic)] in self._vocab:
+                        tok = tok[: -len(clitic)]
+                        break
+                else:
+                    tok = self._correct(tok)
+            out.extend(tok.split())
+        return out
+
+    def classify(self, text: str) -> TopicMatch:
+        tokens = self._prepare(text)
+        scores: dict[str, float] = {}
+        hits: dict[str, list[tuple[float, str]]] = {}
+        seen: set[tuple[str, ...]] = set()
+        i = 0
+        while i < len(tokens):
+            for term in self._by_first.get(tokens[i], ()):
+                n = len(term.tokens)
+                if tuple(tokens[i:i + n]) == term.tokens:
+                    if term.tokens not in seen:
+                        seen.add(term.tokens)
+                        for topic, weight in term.weights:
+                            scores[topic] = scores.get(topic, 0.0) + weight
+                            hits.setdefault(topic, []).append((weight, term.text))
+                    i += n
+                    break
+            else:
+                i += 1
+        if not scores:
+            return TopicMatch(topic=self._fallback, score=0.0, evidence="")
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._rank[kv[0]]))
+        top_topic, top = ranked[0]
+        second = ranked[1][1] if len(ranked) > 1 else 0.0
+        confidence = min(1.0, top / self._saturation) * top / (top + second)
+        evidence = ", ".join(t for _, t in sorted(hits[top_topic], key=lambda h: -h[0])[:3])
+        if top < self._min_score:
+            return TopicMatch(topic=self._fallback, score=round(confidence * 0.5, 3), evidence=evidence)
+        return TopicMatch(topic=top_topic, score=round(confidence, 3), evidence=evidence)

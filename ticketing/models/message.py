@@ -1,0 +1,39 @@
+"""Messages on a ticket: inbound from a citizen, outbound replies, internal notes."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ticketing.models.base import Base, BigId, Json
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        # Idempotency: a channel's own id is stored once (NULL for notes and unsent replies).
+        sa.UniqueConstraint("channel", "external_id"),
+        sa.Index("ix_messages_ticket_sent", "ticket_id", "sent_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id"))
+    customer_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("customers.id"), index=True
+    )
+    direction: Mapped[str] = mapped_column(sa.String(8))  # in / out / note
+    channel: Mapped[str] = mapped_column(sa.String(20))
+    external_id: Mapped[str | None] = mapped_column(sa.String(500))
+    in_reply_to: Mapped[str | None] = mapped_column(sa.String(500))
+    author_user_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("users.id"))
+    author_name: Mapped[str | None] = mapped_column(sa.String(200))
+    subject: Mapped[str | None] = mapped_column(sa.String(998))
+    body: Mapped[str] = mapped_column(sa.Text)
+    sent_at: Mapped[dt.datetime]
+    received_at: Mapped[dt.datetime]
+    attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    extra: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    raw_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("inbox.id"))

@@ -1,0 +1,120 @@
+"""Use cases for staff accounts and API tokens.  Passwords are scrypt hashes; tokens are shown
+once and stored only as SHA-256 digests, so a database leak reveals neither."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+from ticketing.domain.errors import Conflict, InvalidInput, NotFound
+from ticketing.models import ApiToken, User
+from ticketing.services.clock import Clock
+
+users = User.__table__
+tokens = ApiToken.__table__
+
+
+class Role(StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Principal:
+    user_id: int
+    email: str
+    name: str
+    role: Role
+    skills: tuple[str, ...] = ()
+    languages: tuple[str, ...] = ()
+
+    def can_see_personal_data(self) -> bool:
+        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+
+
+def hash_password(password: str, *, salt: bytes | None = None) -> str:
+    salt = salt or secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
+    return f"scrypt$16384$8$1${salt.hex()}${digest.hex()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    try:
+        _, n, r, p, salt, digest = stored.split("$")
+        got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=int(r),
+                             p=int(p), dklen=32)
+    except (ValueError, TypeError):
+        return False
+    return hmac.compare_digest(got.hex(), digest)
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(conn: sa.Connection, *, email: str, name: str, role: str, password: str,
+                skills: Sequence[str] = (), languages: Sequence[str] = ("id",),
+                clock: Clock) -> int:
+    email = email.strip().lower()
+    if "@" not in email or len(email) > 320:
+        raise InvalidInput(f"not an e-mail address: {email!r}")
+    try:
+        role = Role(role)
+    except ValueError as exc:
+        raise InvalidInput(f"role must be one of {', '.join(Role)}") from exc
+    if len(password) < 8:
+        raise InvalidInput("password must have at least 8 characters")
+    if conn.execute(sa.select(users.c.id).where(users.c.email == email)).first():
+        raise Conflict(f"a user {email} exists already")
+    row = conn.execute(users.insert().values(
+        email=email, name=name.strip() or email, role=str(role),
+        password_hash=hash_password(password),
+        skills=sorted({s.strip().lower() for s in skills if s.strip()}),
+        languages=sorted({x.strip().lower() for x in languages if x.strip()}) or ["id"],
+        active=True, created_at=clock.now()).returning(users.c.id))
+    return int(row.scalar_one())
+
+
+def create_token(conn: sa.Connection, *, email: str, clock: Clock) -> str:
+    uid = conn.execute(sa.select(users.c.id).where(users.c.email == email.strip().lower())
+                       ).scalar_one_or_none()
+    if uid is None:
+        raise NotFound(f"no user {email}")
+    token = "tk_" + secrets.token_urlsafe(32)
+    conn.execute(tokens.insert().values(user_id=uid, token_hash=token_digest(token),
+                                        created_at=clock.now()))
+    return token
+
+
+def _principal(row: sa.Row[tuple[int, str, str, str, list[str], list[str]]]) -> Principal:
+    return Principal(user_id=int(row[0]), email=row[1], name=row[2], role=Role(row[3]),
+                     skills=tuple(row[4] or ()), languages=tuple(row[5] or ()))
+
+
+def authenticate_token(conn: sa.Connection, token: str) -> Principal | None:
+    if not token or len(token) > 200:
+        return None
+    row = conn.execute(
+        sa.select(users.c.id, users.c.email, users.c.name, users.c.role, users.c.skills,
+                  users.c.languages)
+        .join(tokens, tokens.c.user_id == users.c.id)
+        .where(tokens.c.token_hash == token_digest(token), tokens.c.revoked_at.is_(None),
+               users.c.active.is_(True))).first()
+    return _principal(row) if row else None
+
+
+def authenticate_password(conn: sa.Connection, email: str, password: str) -> Principal | None:
+    row = conn.execute(
+        sa.select(users.c.id, users.c.email, users.c.name, users.c.role, users.c.skills,
+                  users.c.languages, users.c.password_hash)
+        .where(users.c.email == email.strip().lower(), users.c.active.is_(True))).first()
+    if row is None or not verify_password(password, row[6]):
+        return None
+    return _principal(row)

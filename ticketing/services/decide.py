@@ -1,0 +1,286 @@
+"""The ingest batch and its two decisions: which customer wrote a message, and which ticket it
+belongs to.
+
+``Batch`` keeps what the batch has read (identities, candidate tickets, thread targets) and what it
+will write (new rows, changed tickets, audit events), so decisions made for one message are seen
+by the next message of the same batch exactly as if they had been committed in between.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.identity import mask
+from ticketing.domain.lifecycle import (ACTIVE_STATUSES, Direction, Priority, TicketStatus,
+                                        after_customer_message)
+from ticketing.domain.message import InboundMessage
+from ticketing.services.evidence import Evidence
+from ticketing.store import tickets as q
+from ticketing.store.ids import IdAllocator
+from ticketing.store.inbox import Claimed
+
+if TYPE_CHECKING:
+    from ticketing.services.ingest import IngestPolicy
+
+SYSTEM = "system"
+
+
+@dataclass(slots=True, kw_only=True)
+class Work:
+    """One payload on its way through the steps."""
+
+    raw: Claimed
+    msg: InboundMessage | None = None
+    outcome: str | None = None
+    error: str | None = None
+    evidence: Evidence = field(default_factory=lambda: Evidence(
+        identifiers=(), topic="", topic_score=0.0, topic_evidence=""))
+    customer_id: int | None = None
+    ticket_id: int | None = None
+    message_id: int | None = None
+    duplicate_of: Work | None = None
+
+    def reject(self, reason: str) -> None:
+        self.outcome, self.error = "rejected", reason
+
+
+@dataclass(slots=True, kw_only=True)
+class Batch:
+    conn: sa.Connection
+    now: dt.datetime
+    ids: IdAllocator
+    policy: IngestPolicy
+    works: list[Work]
+    customer_of: dict[tuple[str, str], int] = field(default_factory=dict)
+    parent: dict[int, int] = field(default_factory=dict)
+    tickets_of: dict[int, list[q.TicketState]] = field(default_factory=dict)
+    thread: dict[tuple[str, str], int] = field(default_factory=dict)
+    ticket_by_id: dict[int, q.TicketState] = field(default_factory=dict)
+    new_customers: dict[int, dict[str, Any]] = field(default_factory=dict)
+    new_identities: list[dict[str, Any]] = field(default_factory=list)
+    new_messages: list[dict[str, Any]] = field(default_factory=list)
+    audit: list[dict[str, Any]] = field(default_factory=list)
+    merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+
+    def active(self) -> list[Work]:
+        return [w for w in self.works if w.msg is not None and w.outcome is None]
+
+    def canonical(self, customer_id: int) -> int:
+        while customer_id in self.parent:
+            customer_id = self.parent[customer_id]
+        return customer_id
+
+    def load_identities(self) -> None:
+        keys = [(str(i.kind), i.value) for w in self.active() for i in w.evidence.identifiers]
+        self.customer_of = q.customers_by_identity(self.conn, keys)
+
+    def load_tickets(self) -> None:
+        persisted = {self.canonical(c) for c in self.customer_of.values()}
+        self.tickets_of = q.active_tickets(self.conn, persisted)
+        for states in self.tickets_of.values():
+            for t in states:
+                self.ticket_by_id[t.id] = t
+        replies = [(str(w.msg.channel), w.msg.in_reply_to) for w in self.active()
+                   if w.msg is not None and w.msg.in_reply_to]
+        found = q.messages_by_external_id(self.conn, replies)
+        self.thread = {k: v[1] for k, v in found.items()}
+        missing = {t for t in self.thread.values() if t not in self.ticket_by_id}
+        # Follow merges so a reply to a merged ticket lands on the surviving one.
+        while missing:
+            loaded = q.tickets_by_id(self.conn, missing)
+            self.ticket_by_id.update(loaded)
+            missing = {t.merged_into_id for t in loaded.values()
+                       if t.merged_into_id and t.merged_into_id not in self.ticket_by_id}
+
+    def add_audit(self, event: str, /, *, ticket_id: int | None = None,
+                  customer_id: int | None = None, actor: str = SYSTEM, **data: Any) -> None:
+        self.audit.append({"at": self.now, "kind": event, "actor": actor, "ticket_id": ticket_id,
+                           "customer_id": customer_id, "data": data})
+
+    # ------------------------------------------------------------ write
+
+    def flush(self) -> None:
+        c = self.canonical
+        for row in self.new_customers.values():
+            row["merged_into_id"] = self.parent.get(row["id"])
+        customers = sorted(self.new_customers.values(), key=lambda r: r["id"])
+        # A customer merged inside this batch still exists (its id is in the audit trail).
+        q.insert_rows(self.conn, q.customers, [{**r, "merged_into_id": None} for r in customers])
+        new_tickets = [t for t in self.ticket_by_id.values() if t.is_new]
+        q.insert_rows(self.conn, q.tickets, [_ticket_row(t, c, self.now) for t in new_tickets])
+        for row in self.new_messages:
+            row["customer_id"] = c(row["customer_id"])
+        q.insert_rows(self.conn, q.messages, self.new_messages)
+        for row in self.new_identities:
+            row["customer_id"] = c(row["customer_id"])
+        q.insert_rows(self.conn, q.identities, self.new_identities)
+        for state in self.ticket_by_id.values():
+            state.customer_id = c(state.customer_id)
+        q.update_tickets(self.conn, [t for t in self.ticket_by_id.values()
+                                     if t.dirty and not t.is_new], self.now)
+        for source, target, why in self.merges:
+            moved = q.move_customer(self.conn, source, c(target))
+            self.add_audit("customer.merged", customer_id=c(target), source=source,
+                           moved=moved, **why)
+        for r in customers:
+            if r["merged_into_id"] is not None:
+                self.conn.execute(q.customers.update().where(q.customers.c.id == r["id"])
+                                  .values(merged_into_id=c(r["id"])))
+        for row in self.audit:
+            if row["customer_id"] is not None:
+                row["customer_id"] = c(row["customer_id"])
+        q.insert_rows(self.conn, q.audit, self.audit)
+
+
+def _ticket_row(t: q.TicketState, canonical: Any, now: dt.datetime) -> dict[str, Any]:
+    return {"id": t.id, "customer_id": canonical(t.customer_id), "status": t.status,
+            "priority": Priority.NORMAL, "topic": t.topic, "channel": t.channel,
+            "subject": t.subject, "language": None, "team": None, "assignee_id": None,
+            "merged_into_id": None, "message_count": t.message_count, "created_at": now,
+            "updated_at": now, "first_message_at": t.first_message_at,
+            "last_message_at": t.last_message_at,
+            "last_customer_message_at": t.last_customer_message_at, "first_response_at": None,
+            "resolved_at": None, "closed_at": None}
+
+
+# ---------------------------------------------------------------- customer
+
+
+def resolve_customer(batch: Batch, work: Work) -> None:
+    """Exact identifiers decide: none known → a new customer; several customers → they are one
+    person, merged into the oldest (undoable from the audit record)."""
+    msg = work.msg
+    assert msg is not None
+    idents = work.evidence.identifiers
+    found = sorted({batch.canonical(batch.customer_of[(str(i.kind), i.value)]) for i in idents
+                    if (str(i.kind), i.value) in batch.customer_of})
+    work.message_id = batch.ids.one(q.messages)
+    if not found:
+        cid = batch.ids.one(q.customers)
+        name = msg.sender.name or msg.sender.instagram_username
+        batch.new_customers[cid] = {"id": cid, "display_name": (name or "")[:200] or None,
+                                    "created_at": batch.now}
+        batch.add_audit("customer.created", customer_id=cid, message_id=work.message_id,
+                        channel=str(msg.channel))
+    else:
+        cid = found[0]
+        for other in found[1:]:
+            batch.parent[other] = cid
+            batch.tickets_of.setdefault(cid, []).extend(batch.tickets_of.pop(other, []))
+            why = {"message_id": work.message_id,
+                   "evidence": [{"kind": str(i.kind), "value": mask(i.kind, i.value),
+                                 "source": i.source} for i in idents]}
+            if other in batch.new_customers:
+                batch.add_audit("customer.merged", customer_id=cid, source=other,
+                                moved={"identities": [], "tickets": [], "messages": []}, **why)
+            else:
+                batch.merges.append((other, cid, why))
+    for ident in idents:
+        key = (str(ident.kind), ident.value)
+        if key in batch.customer_of:
+            continue
+        batch.customer_of[key] = cid
+        batch.new_identities.append({
+            "id": batch.ids.one(q.identities), "customer_id": cid, "kind": str(ident.kind),
+            "value": ident.value, "source": ident.source, "evidence_message_id": work.message_id,
+            "created_at": batch.now})
+        batch.add_audit("customer.linked", customer_id=cid, identity=str(ident.kind),
+                        value=mask(ident.kind, ident.value), source=ident.source,
+                        message_id=work.message_id)
+    work.customer_id = cid
+
+
+# ---------------------------------------------------------------- ticket
+
+
+def _live(batch: Batch, ticket_id: int) -> q.TicketState | None:
+    state = batch.ticket_by_id.get(ticket_id)
+    while state is not None and state.merged_into_id is not None:
+        state = batch.ticket_by_id.get(state.merged_into_id)
+    return state
+
+
+def decide_ticket(batch: Batch, work: Work) -> None:
+    """An explicit reply thread wins; then the customer's active ticket on the same topic within
+    the window; a vague follow-up joins the customer's latest active ticket; else a new ticket."""
+    msg = work.msg
+    assert msg is not None and work.customer_id is not None
+    cid = batch.canonical(work.customer_id)
+    ev = work.evidence
+    policy = batch.policy
+    vague = ev.is_vague(policy.evidence)
+    target: q.TicketState | None = None
+    why: dict[str, Any] = {}
+    linked: int | None = None
+    if msg.in_reply_to:
+        tid = batch.thread.get((str(msg.channel), msg.in_reply_to))
+        state = _live(batch, tid) if tid is not None else None
+        if state is not None and state.status in ACTIVE_STATUSES:
+            target, why = state, {"rule": "reply_thread", "in_reply_to": msg.in_reply_to}
+        elif state is not None:
+            linked = state.id
+    if target is None:
+        horizon = msg.sent_at - policy.dedup_window
+        candidates = [t for t in batch.tickets_of.get(cid, [])
+                      if t.status in ACTIVE_STATUSES and t.merged_into_id is None
+                      and t.last_message_at >= horizon]
+        candidates.sort(key=lambda t: t.last_message_at, reverse=True)
+        if vague and candidates:
+            target, why = candidates[0], {"rule": "follow_up", "score": ev.topic_score}
+        elif not vague:
+            same = [t for t in candidates if t.topic == ev.topic]
+            if same:
+                target, why = same[0], {"rule": "same_topic", "topic": ev.topic,
+                                        "evidence": ev.topic_evidence}
+    if target is None:
+        tid = batch.ids.one(q.tickets)
+        target = q.TicketState(
+            id=tid, customer_id=cid, status=TicketStatus.NEW, topic=ev.topic,
+            channel=str(msg.channel), subject=(msg.subject or msg.body[:120])[:300] or None,
+            created_at=batch.now, first_message_at=msg.sent_at, last_message_at=msg.sent_at,
+            last_customer_message_at=None, message_count=0, is_new=True)
+        batch.ticket_by_id[tid] = target
+        batch.tickets_of.setdefault(cid, []).append(target)
+        batch.add_audit("ticket.created", ticket_id=tid, customer_id=cid,
+                        message_id=work.message_id, channel=str(msg.channel), topic=ev.topic,
+                        topic_evidence=ev.topic_evidence, topic_score=ev.topic_score,
+                        linked_to=linked)
+        work.outcome = "created"
+    else:
+        work.outcome = "appended"
+        new_status = after_customer_message(target.status)
+        if new_status != target.status:
+            batch.add_audit("ticket.reopened", ticket_id=target.id, customer_id=cid,
+                            previous=target.status, message_id=work.message_id)
+            target.status = new_status
+        if target.topic == policy.evidence.fallback_topic and not vague:
+            batch.add_audit("ticket.topic_changed", ticket_id=target.id, previous=target.topic,
+                            topic=ev.topic, actor=SYSTEM, evidence=ev.topic_evidence)
+            target.topic = ev.topic
+        target.dirty = True
+    target.message_count += 1
+    target.first_message_at = min(target.first_message_at, msg.sent_at)
+    target.last_message_at = max(target.last_message_at, msg.sent_at)
+    last = target.last_customer_message_at
+    target.last_customer_message_at = msg.sent_at if last is None else max(last, msg.sent_at)
+    work.ticket_id = target.id
+    batch.thread[(str(msg.channel), msg.external_id)] = target.id
+    batch.new_messages.append({
+        "id": work.message_id, "ticket_id": target.id, "customer_id": cid,
+        "direction": Direction.IN, "channel": str(msg.channel), "external_id": msg.external_id,
+        "in_reply_to": msg.in_reply_to, "author_user_id": None,
+        "author_name": msg.sender.name or msg.sender.instagram_username,
+        "subject": msg.subject, "body": msg.body, "sent_at": msg.sent_at,
+        "received_at": batch.now,
+        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size}
+                        for a in msg.attachments],
+        "extra": {**msg.extra, **({"instagram_kind": msg.instagram_kind}
+                                  if msg.instagram_kind else {})},
+        "raw_id": work.raw.id})
+    if work.outcome == "appended":
+        batch.add_audit("message.appended", ticket_id=target.id, customer_id=cid,
+                        message_id=work.message_id, **why)

@@ -1,0 +1,43 @@
+"""What a message tells about who wrote it and what it is about: identifiers (from the sender
+fields and from the writer's own words) and the complaint topic.  Pure domain calls, gathered in
+one place so the pipeline, the re-ingest and the benchmarks read the same evidence."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ticketing.domain.identity import (LINKING_KINDS, Identifier, claimed_identifiers,
+                                       sender_identifiers)
+from ticketing.domain.message import InboundMessage
+from ticketing.domain.text import citizen_text
+from ticketing.domain.topics import TopicClassifier
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvidencePolicy:
+    classifier: TopicClassifier
+    fallback_topic: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Evidence:
+    identifiers: tuple[Identifier, ...]
+    topic: str
+    topic_score: float
+    topic_evidence: str
+
+    def is_vague(self, policy: EvidencePolicy) -> bool:
+        """No topic words at all: a follow-up such as "gimana kak, belum ada kabar?"."""
+        return self.topic == policy.fallback_topic
+
+
+def gather(msg: InboundMessage, policy: EvidencePolicy) -> Evidence:
+    text = citizen_text(msg.body)
+    found: dict[tuple[str, str], Identifier] = {}
+    for ident in [*sender_identifiers(msg.sender), *claimed_identifiers(text)]:
+        if ident.kind not in LINKING_KINDS:
+            continue  # a username can change hands: shown on messages, never used to link
+        found.setdefault((str(ident.kind), ident.value), ident)
+    match = policy.classifier.classify(f"{msg.subject or ''}\n{text}")
+    return Evidence(identifiers=tuple(found.values()), topic=match.topic,
+                    topic_score=match.score, topic_evidence=match.evidence)

@@ -1,0 +1,117 @@
+"""Read use cases: the ticket list, one ticket with its conversation, one customer.
+
+Personal data is masked here, once, for roles that need not see it (agents see a citizen's
+NIK and phone as ``32**...385``), so no driver can forget to."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.errors import InvalidInput, NotFound
+from ticketing.domain.identity import IdentityKind, mask
+from ticketing.domain.redact import redact
+from ticketing.services.accounts import Principal
+from ticketing.store import tickets as q
+from ticketing.store.queries import ticket_columns, users
+
+MAX_LIMIT = 200
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, dt.datetime) else v for k, v in row.items()}
+
+
+def list_tickets(conn: sa.Connection, viewer: Principal, *, status: str | None = None,
+                 channel: str | None = None, assignee: str | None = None,
+                 queue: str | None = None, text: str | None = None, limit: int = 50,
+                 cursor: int | None = None) -> dict[str, Any]:
+    """Newest first, keyset-paginated by id (``cursor`` is the last id of the previous page)."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
+    t = q.tickets
+    stmt = ticket_columns().where(t.c.merged_into_id.is_(None)).order_by(t.c.id.desc()).limit(limit)
+    if status:
+        stmt = stmt.where(t.c.status.in_(status.split(",")))
+    if channel:
+        stmt = stmt.where(t.c.channel.in_(channel.split(",")))
+    if queue:
+        stmt = stmt.where(t.c.team == queue)
+    if assignee == "me":
+        stmt = stmt.where(t.c.assignee_id == viewer.user_id)
+    elif assignee == "none":
+        stmt = stmt.where(t.c.assignee_id.is_(None))
+    elif assignee:
+        sub = sa.select(users.c.id).where(users.c.email == assignee.lower()).scalar_subquery()
+        stmt = stmt.where(t.c.assignee_id == sub)
+    if text:
+        stmt = stmt.where(t.c.subject.ilike(f"%{text}%"))
+    if cursor is not None:
+        stmt = stmt.where(t.c.id < cursor)
+    items = [_shown(viewer, _jsonable(r._asdict())) for r in conn.execute(stmt)]
+    return {"items": items,
+            "next_cursor": items[-1]["ticket_id"] if len(items) == limit else None}
+
+
+def _shown(viewer: Principal, row: dict[str, Any]) -> dict[str, Any]:
+    if not viewer.can_see_personal_data() and row.get("subject"):
+        row["subject"] = redact(row["subject"])
+    return row
+
+
+def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[str, Any]:
+    t, m = q.tickets, q.messages
+    row = conn.execute(ticket_columns().where(t.c.id == ticket_id)).first()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    ticket = _shown(viewer, _jsonable(row._asdict()))
+    author = users.alias("author")
+    msgs = conn.execute(
+        sa.select(m.c.id, m.c.channel, m.c.direction, m.c.author_name, author.c.email,
+                  m.c.subject, m.c.body, m.c.sent_at, m.c.external_id, m.c.attachments)
+        .select_from(m.outerjoin(author, author.c.id == m.c.author_user_id))
+        .where(m.c.ticket_id == ticket_id).order_by(m.c.sent_at, m.c.id))
+    private = not viewer.can_see_personal_data()
+    ticket["messages"] = [{
+        "id": r.id, "channel": r.channel, "direction": r.direction,
+        "author": r.email or r.author_name, "subject": r.subject,
+        "body": redact(r.body) if private and r.direction == "in" else r.body,
+        "sent_at": r.sent_at.isoformat(), "external_id": r.external_id,
+        "attachments": r.attachments} for r in msgs]
+    duplicates = conn.execute(sa.select(t.c.id).where(t.c.merged_into_id == ticket_id)
+                              .order_by(t.c.id)).scalars().all()
+    ticket["links"] = {"merged_into": ticket["merged_into"], "duplicates": list(duplicates)}
+    ticket["sla"] = {"first_response_due_at": ticket["first_response_due_at"],
+                     "resolution_due_at": ticket["resolution_due_at"],
+                     "first_response_breached": None, "resolution_breached": None}
+    customer = get_customer(conn, int(ticket["customer_id"]), viewer, with_tickets=False)
+    ticket["customer"] = customer
+    return ticket
+
+
+def get_customer(conn: sa.Connection, customer_id: int, viewer: Principal, *,
+                 with_tickets: bool = True) -> dict[str, Any]:
+    c, i, t = q.customers, q.identities, q.tickets
+    row = conn.execute(sa.select(c).where(c.c.id == customer_id)).first()
+    if row is None:
+        raise NotFound(f"no customer {customer_id}")
+    private = not viewer.can_see_personal_data()
+    idents = conn.execute(sa.select(i.c.kind, i.c.value, i.c.source, i.c.evidence_message_id,
+                                    i.c.created_at)
+                          .where(i.c.customer_id == customer_id).order_by(i.c.id))
+    out: dict[str, Any] = {
+        "customer_id": row.id, "name": row.display_name, "created_at": row.created_at.isoformat(),
+        "merged_into": row.merged_into_id,
+        "identities": [{"kind": r.kind,
+                        "value": mask(IdentityKind(r.kind), r.value) if private else r.value,
+                        "source": r.source, "evidence_message_id": r.evidence_message_id,
+                        "linked_at": r.created_at.isoformat()} for r in idents]}
+    if with_tickets:
+        out["tickets"] = [_jsonable(r._asdict()) for r in conn.execute(
+            sa.select(t.c.id.label("ticket_id"), t.c.status, t.c.topic, t.c.channel,
+                      t.c.created_at, t.c.last_message_at)
+            .where(t.c.customer_id == customer_id, t.c.merged_into_id.is_(None))
+            .order_by(t.c.id.desc()).limit(100))]
+    return out

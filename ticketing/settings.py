@@ -1,0 +1,84 @@
+"""Settings: ``config/settings.toml`` overridden by ``TICKETING_<NAME>`` environment variables.
+
+Read once, in the composition root (CLI, ``app.py``); nothing below the drivers reads the
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from ticketing.domain.errors import InvalidInput
+
+DEFAULT_CONFIG_DIR = Path("config")
+DEFAULT_TEST_PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settings:
+    database_url: str = "sqlite:///./var/ticketing.db"
+    config_dir: str = "config"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 2525
+    smtp_domains: tuple[str, ...] = ("prakerja.example.id",)
+    smtp_max_bytes: int = 25 * 1024 * 1024
+    support_address: str = "pengaduan@prakerja.example.id"
+    outbound_smtp_url: str = "smtp://127.0.0.1:1025"
+    telegram_token: str = ""
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_secret: str = ""
+    meta_app_secret: str = ""
+    meta_verify_token: str = ""
+    meta_graph_url: str = "https://graph.facebook.com/v21.0"
+    instagram_accounts: tuple[str, ...] = ()
+    transcript_dir: str = "./var/transcripts"
+    attachment_dir: str = "./var/attachments"
+    dedup_window_days: int = 14
+    ingest_batch_size: int = 500
+    log_level: str = "INFO"
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _coerce(name: str, current: Any, raw: Any) -> Any:
+    try:
+        if isinstance(current, bool):
+            return raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes", "on")
+        if isinstance(current, int):
+            return int(raw)
+        if isinstance(current, tuple):
+            if isinstance(raw, (list, tuple)):
+                return tuple(str(x) for x in raw)
+            return tuple(x.strip() for x in str(raw).split(",") if x.strip())
+    except ValueError as exc:
+        raise InvalidInput(f"setting {name}: cannot read {raw!r}") from exc
+    return str(raw)
+
+
+def load_settings(config_dir: str | Path | None = None,
+                  environ: Mapping[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    folder = Path(config_dir or env.get("TICKETING_CONFIG_DIR") or DEFAULT_CONFIG_DIR)
+    values: dict[str, Any] = {}
+    path = folder / "settings.toml"
+    if path.exists():
+        try:
+            with path.open("rb") as fh:
+                values.update(tomllib.load(fh))
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInput(f"{path}: {exc}") from exc
+    base = Settings()
+    out: dict[str, Any] = {"config_dir": str(folder)}
+    known = {f.name for f in fields(Settings)} - {"extra"}
+    for name in known:
+        raw = env.get(f"TICKETING_{name.upper()}", values.get(name))
+        if raw is not None and name != "config_dir":
+            out[name] = _coerce(name, getattr(base, name), raw)
+    out["extra"] = {k: v for k, v in values.items() if k not in known}
+    return Settings(**out)

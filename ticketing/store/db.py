@@ -1,0 +1,51 @@
+"""Engine factory: one place that knows how SQLite and PostgreSQL must be set up.
+
+SQLite: WAL, foreign keys on, and every transaction ``BEGIN IMMEDIATE`` so that a writer takes
+the lock up front (no "database is locked" upgrade failures between several processes).
+PostgreSQL: psycopg 3, a pool sized for the worker.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+
+def is_sqlite(engine: sa.Engine | sa.Connection) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, echo: bool = False, pool_size: int = 5) -> sa.Engine:
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, echo=echo, connect_args={"timeout": 30})
+        _setup_sqlite(engine)
+        return engine
+    kwargs: dict[str, Any] = {"pool_size": pool_size, "max_overflow": 10, "pool_pre_ping": True}
+    return sa.create_engine(url, echo=echo, **kwargs)
+
+
+def _setup_sqlite(engine: sa.Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below emit BEGIN itself (pysqlite's own is deferred).
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode survives a process crash (what a killed server is); only an OS
+        # crash or power loss can lose the last commits.  FULL is a setting away.
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: sa.Connection) -> None:
+        # Readers (``execution_options(readonly=True)``) need no lock in WAL mode.
+        readonly = conn.get_execution_options().get("readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")

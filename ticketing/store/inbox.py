@@ -1,0 +1,151 @@
+"""The raw inbox: what a transport accepted, stored before any parsing, unique by key.
+
+A transport calls ``put`` and acknowledges only after the commit; workers ``claim`` pending rows
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, so several workers on several hosts never take the same
+row; SQLite has one writer at a time anyway) and ``finish`` them in the same transaction as the
+tickets they produced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.models import InboxItem
+from ticketing.store.ids import IdAllocator
+
+inbox = InboxItem.__table__
+MAX_ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RawPayload:
+    channel: str
+    key: str
+    payload: bytes
+    content_type: str
+    meta: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stored:
+    id: int
+    inserted: bool  # False: the same key was already stored (a retry or a replay)
+    status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claimed:
+    id: int
+    channel: str
+    payload: bytes
+    content_type: str
+    attempts: int
+    meta: dict[str, Any]
+
+
+def content_key(channel: str, payload: bytes) -> str:
+    return f"{channel}:sha256:{hashlib.sha256(payload).hexdigest()}"
+
+
+def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
+             status: str = "pending", error: str | None = None) -> list[Stored]:
+    """Store payloads not seen before; returns, in order, each one's row and whether it is new."""
+    if not items:
+        return []
+    keys = list(dict.fromkeys(i.key for i in items))
+    existing = _by_key(conn, keys)
+    fresh = [i for i in dict((i.key, i) for i in items).values() if i.key not in existing]
+    ids = IdAllocator(conn).take(inbox, len(fresh))
+    new_ids: dict[str, int] = {}
+    if fresh:
+        rows = [{"id": rid, "channel": i.channel, "idempotency_key": i.key, "payload": i.payload,
+                 "content_type": i.content_type, "status": status, "attempts": 0,
+                 "last_error": error, "received_at": now, "processed_at": None,
+                 "meta": i.meta or {}} for rid, i in zip(ids, fresh, strict=True)]
+        stmt = _insert_ignore(conn)
+        conn.execute(stmt, rows)
+        # A concurrent writer may have stored one of these keys first: read back who won.
+        won = _by_key(conn, [i.key for i in fresh])
+        for rid, i in zip(ids, fresh, strict=True):
+            if won.get(i.key, (None, ""))[0] == rid:
+                new_ids[i.key] = rid
+            else:
+                existing[i.key] = won[i.key]
+    out: list[Stored] = []
+    seen: set[str] = set()
+    for i in items:
+        if i.key in new_ids and i.key not in seen:
+            out.append(Stored(id=new_ids[i.key], inserted=True, status=status))
+        else:
+            rid, st = existing.get(i.key) or (new_ids[i.key], status)
+            out.append(Stored(id=rid, inserted=False, status=st))
+        seen.add(i.key)
+    return out
+
+
+def _insert_ignore(conn: sa.Connection) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        return pg_insert(inbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+    return sqlite_insert(inbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
+
+
+def _by_key(conn: sa.Connection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
+    out: dict[str, tuple[int, str]] = {}
+    for start in range(0, len(keys), 900):
+        chunk = keys[start:start + 900]
+        rows = conn.execute(sa.select(inbox.c.idempotency_key, inbox.c.id, inbox.c.status)
+                            .where(inbox.c.idempotency_key.in_(chunk)))
+        out.update({r[0]: (int(r[1]), str(r[2])) for r in rows})
+    return out
+
+
+def claim(conn: sa.Connection, *, limit: int, ids: Sequence[int] | None = None) -> list[Claimed]:
+    """Pending rows for this transaction alone, oldest first."""
+    stmt = (sa.select(inbox.c.id, inbox.c.channel, inbox.c.payload, inbox.c.content_type,
+                      inbox.c.attempts, inbox.c.meta)
+            .where(inbox.c.status == "pending").order_by(inbox.c.id).limit(limit))
+    if ids is not None:
+        stmt = stmt.where(inbox.c.id.in_(list(ids)))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return [Claimed(id=int(r.id), channel=r.channel, payload=bytes(r.payload),
+                    content_type=r.content_type, attempts=int(r.attempts), meta=dict(r.meta or {}))
+            for r in conn.execute(stmt)]
+
+
+def finish(conn: sa.Connection, results: Sequence[tuple[int, str, str | None]],
+           now: dt.datetime) -> None:
+    """Mark claimed rows (id, status, error) as processed."""
+    if not results:
+        return
+    conn.execute(
+        inbox.update().where(inbox.c.id == sa.bindparam("rid"))
+        .values(status=sa.bindparam("st"), last_error=sa.bindparam("err"),
+                processed_at=now, attempts=inbox.c.attempts + 1),
+        [{"rid": rid, "st": st, "err": err} for rid, st, err in results],
+    )
+
+
+def record_failure(conn: sa.Connection, item_id: int, error: str, now: dt.datetime) -> str:
+    """One more failed attempt; after ``MAX_ATTEMPTS`` the row is quarantined, never dropped."""
+    attempts = conn.execute(sa.select(inbox.c.attempts).where(inbox.c.id == item_id)).scalar_one()
+    status = "quarantined" if attempts + 1 >= MAX_ATTEMPTS else "pending"
+    conn.execute(inbox.update().where(inbox.c.id == item_id)
+                 .values(attempts=attempts + 1, last_error=error[:2000], status=status,
+                         processed_at=now if status == "quarantined" else None))
+    return status
+
+
+def requeue(conn: sa.Connection, *, status: str = "quarantined") -> int:
+    """Put rows back to pending (after a parser fix): the raw bytes were kept for this."""
+    result = conn.execute(inbox.update().where(inbox.c.status == status)
+                          .values(status="pending", attempts=0, processed_at=None))
+    return int(result.rowcount or 0)

@@ -1,0 +1,1 @@
+"""Server-rendered web pages (agent queue, ticket view, SLA report, citizen chat)."""
