@@ -65,6 +65,8 @@ class Batch:
     new_messages: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    merged_customers: set[int] = field(default_factory=set)
+    ticket_merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
 
     def active(self) -> list[Work]:
         return [w for w in self.works if w.msg is not None and w.outcome is None]
@@ -79,11 +81,14 @@ class Batch:
         self.customer_of = q.customers_by_identity(self.conn, keys)
 
     def load_tickets(self) -> None:
-        persisted = {self.canonical(c) for c in self.customer_of.values()}
-        self.tickets_of = q.active_tickets(self.conn, persisted)
-        for states in self.tickets_of.values():
+        # Tickets of customers merged in this batch are loaded too and filed under the survivor.
+        persisted = set(self.customer_of.values()) | set(self.parent)
+        self.tickets_of = {}
+        for owner, states in q.active_tickets(self.conn, persisted).items():
             for t in states:
+                t.customer_id = self.canonical(owner)
                 self.ticket_by_id[t.id] = t
+                self.tickets_of.setdefault(t.customer_id, []).append(t)
         replies = [(str(w.msg.channel), w.msg.in_reply_to) for w in self.active()
                    if w.msg is not None and w.msg.in_reply_to]
         found = q.messages_by_external_id(self.conn, replies)
@@ -95,6 +100,29 @@ class Batch:
             self.ticket_by_id.update(loaded)
             missing = {t.merged_into_id for t in loaded.values()
                        if t.merged_into_id and t.merged_into_id not in self.ticket_by_id}
+
+    def live_ticket(self, ticket_id: int) -> q.TicketState:
+        state = self.ticket_by_id[ticket_id]
+        while state.merged_into_id is not None:
+            state = self.ticket_by_id[state.merged_into_id]
+        return state
+
+    def merge_ticket(self, source: q.TicketState, target: q.TicketState,
+                     why: dict[str, Any]) -> None:
+        """Fold ``source`` into ``target`` (written, and audited for an exact undo, at flush)."""
+        source.merged_into_id = target.id
+        source.dirty = True
+        target.dirty = True
+        target.message_count += source.message_count
+        target.first_message_at = min(target.first_message_at, source.first_message_at)
+        target.last_message_at = max(target.last_message_at, source.last_message_at)
+        if source.last_customer_message_at is not None:
+            target.last_customer_message_at = max(
+                target.last_customer_message_at or source.last_customer_message_at,
+                source.last_customer_message_at)
+        if target.topic == self.policy.evidence.fallback_topic:
+            target.topic = source.topic
+        self.ticket_merges.append((source.id, target.id, why))
 
     def add_audit(self, event: str, /, *, ticket_id: int | None = None,
                   customer_id: int | None = None, actor: str = SYSTEM, **data: Any) -> None:
@@ -112,8 +140,13 @@ class Batch:
         q.insert_rows(self.conn, q.customers, [{**r, "merged_into_id": None} for r in customers])
         new_tickets = [t for t in self.ticket_by_id.values() if t.is_new]
         q.insert_rows(self.conn, q.tickets, [_ticket_row(t, c, self.now) for t in new_tickets])
+        moved_new: dict[int, list[int]] = {}
         for row in self.new_messages:
             row["customer_id"] = c(row["customer_id"])
+            live = self.live_ticket(row["ticket_id"])
+            if live.id != row["ticket_id"]:
+                moved_new.setdefault(row["ticket_id"], []).append(row["id"])
+                row["ticket_id"] = live.id
         q.insert_rows(self.conn, q.messages, self.new_messages)
         for row in self.new_identities:
             row["customer_id"] = c(row["customer_id"])
@@ -122,6 +155,13 @@ class Batch:
             state.customer_id = c(state.customer_id)
         q.update_tickets(self.conn, [t for t in self.ticket_by_id.values()
                                      if t.dirty and not t.is_new], self.now)
+        for source, target, why in self.ticket_merges:
+            state = self.ticket_by_id[source]
+            moved = moved_new.get(source, [])
+            if not state.is_new:
+                moved = q.move_ticket(self.conn, source, target) + moved
+            self.add_audit("ticket.merged", ticket_id=target, customer_id=c(state.customer_id),
+                           source=source, moved_messages=moved, **why)
         for source, target, why in self.merges:
             moved = q.move_customer(self.conn, source, c(target))
             self.add_audit("customer.merged", customer_id=c(target), source=source,
@@ -140,7 +180,8 @@ def _ticket_row(t: q.TicketState, canonical: Any, now: dt.datetime) -> dict[str,
     return {"id": t.id, "customer_id": canonical(t.customer_id), "status": t.status,
             "priority": Priority.NORMAL, "topic": t.topic, "channel": t.channel,
             "subject": t.subject, "language": None, "team": None, "assignee_id": None,
-            "merged_into_id": None, "message_count": t.message_count, "created_at": now,
+            "merged_into_id": t.merged_into_id, "message_count": t.message_count,
+            "created_at": now,
             "updated_at": now, "first_message_at": t.first_message_at,
             "last_message_at": t.last_message_at,
             "last_customer_message_at": t.last_customer_message_at, "first_response_at": None,
@@ -170,7 +211,7 @@ def resolve_customer(batch: Batch, work: Work) -> None:
         cid = found[0]
         for other in found[1:]:
             batch.parent[other] = cid
-            batch.tickets_of.setdefault(cid, []).extend(batch.tickets_of.pop(other, []))
+            batch.merged_customers.add(cid)
             why = {"message_id": work.message_id,
                    "evidence": [{"kind": str(i.kind), "value": mask(i.kind, i.value),
                                  "source": i.source} for i in idents]}
@@ -197,11 +238,31 @@ def resolve_customer(batch: Batch, work: Work) -> None:
 # ---------------------------------------------------------------- ticket
 
 
-def _live(batch: Batch, ticket_id: int) -> q.TicketState | None:
-    state = batch.ticket_by_id.get(ticket_id)
-    while state is not None and state.merged_into_id is not None:
-        state = batch.ticket_by_id.get(state.merged_into_id)
-    return state
+def merge_duplicate_tickets(batch: Batch) -> None:
+    """When two customers turned out to be one person, their active tickets on the same
+    complaint become one (the oldest survives); a vague ticket with no topic joins the nearest
+    topical one.  Only tickets whose activity lies within the dedup window of each other."""
+    window = batch.policy.dedup_window
+    fallback = batch.policy.evidence.fallback_topic
+    for cid in sorted({batch.canonical(c) for c in batch.merged_customers}):
+        active = sorted((t for t in batch.tickets_of.get(cid, [])
+                         if t.merged_into_id is None and t.status in ACTIVE_STATUSES),
+                        key=lambda t: (t.first_message_at, t.id))
+        survivors: list[q.TicketState] = []
+        for ticket in active:
+            near = [s for s in survivors
+                    if ticket.first_message_at - s.last_message_at <= window
+                    and s.first_message_at - ticket.last_message_at <= window]
+            same = [s for s in near if s.topic == ticket.topic]
+            if not same and (ticket.topic == fallback):
+                same = near[-1:]
+            elif not same:
+                same = [s for s in near if s.topic == fallback][:1]
+            if same:
+                batch.merge_ticket(ticket, same[0], {"rule": "customer_merge",
+                                                     "topic": ticket.topic})
+            else:
+                survivors.append(ticket)
 
 
 def decide_ticket(batch: Batch, work: Work) -> None:
@@ -218,7 +279,7 @@ def decide_ticket(batch: Batch, work: Work) -> None:
     linked: int | None = None
     if msg.in_reply_to:
         tid = batch.thread.get((str(msg.channel), msg.in_reply_to))
-        state = _live(batch, tid) if tid is not None else None
+        state = batch.live_ticket(tid) if tid is not None and tid in batch.ticket_by_id else None
         if state is not None and state.status in ACTIVE_STATUSES:
             target, why = state, {"rule": "reply_thread", "in_reply_to": msg.in_reply_to}
         elif state is not None:
@@ -233,9 +294,13 @@ def decide_ticket(batch: Batch, work: Work) -> None:
             target, why = candidates[0], {"rule": "follow_up", "score": ev.topic_score}
         elif not vague:
             same = [t for t in candidates if t.topic == ev.topic]
+            vague_ones = [t for t in candidates if t.topic == policy.evidence.fallback_topic]
             if same:
                 target, why = same[0], {"rule": "same_topic", "topic": ev.topic,
                                         "evidence": ev.topic_evidence}
+            elif vague_ones:
+                target, why = vague_ones[0], {"rule": "names_topic_of_vague_ticket",
+                                              "topic": ev.topic, "evidence": ev.topic_evidence}
     if target is None:
         tid = batch.ids.one(q.tickets)
         target = q.TicketState(

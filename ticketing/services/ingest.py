@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.message import Ignored, InboundMessage, parse_normalized
 from ticketing.services.clock import Clock
-from ticketing.services.decide import Batch, Work, decide_ticket, resolve_customer
+from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
+                                      resolve_customer)
 from ticketing.services.evidence import EvidencePolicy, gather
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tickets as q
@@ -133,6 +134,7 @@ def step_resolve_customers(batch: Batch) -> None:
 
 def step_load_tickets(batch: Batch) -> None:
     batch.load_tickets()
+    merge_duplicate_tickets(batch)
 
 
 def step_decide_tickets(batch: Batch) -> None:

@@ -140,6 +140,7 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
 
 def update_tickets(conn: sa.Connection, states: Iterable[TicketState], now: dt.datetime) -> None:
     rows = [{"tid": t.id, "status": t.status, "topic": t.topic, "customer_id": t.customer_id,
+             "merged_into_id": t.merged_into_id,
              "first_message_at": t.first_message_at, "last_message_at": t.last_message_at,
              "last_customer_message_at": t.last_customer_message_at,
              "message_count": t.message_count, "updated_at": now} for t in states]
@@ -147,6 +148,7 @@ def update_tickets(conn: sa.Connection, states: Iterable[TicketState], now: dt.d
         conn.execute(tickets.update().where(tickets.c.id == sa.bindparam("tid"))
                      .values(status=sa.bindparam("status"), topic=sa.bindparam("topic"),
                              customer_id=sa.bindparam("customer_id"),
+                             merged_into_id=sa.bindparam("merged_into_id"),
                              first_message_at=sa.bindparam("first_message_at"),
                              last_message_at=sa.bindparam("last_message_at"),
                              last_customer_message_at=sa.bindparam("last_customer_message_at"),
@@ -170,4 +172,13 @@ def move_customer(conn: sa.Connection, source: int, target: int) -> dict[str, li
     conn.execute(messages.update().where(messages.c.customer_id == source)
                  .values(customer_id=target))
     conn.execute(customers.update().where(customers.c.id == source).values(merged_into_id=target))
+    return moved
+
+
+def move_ticket(conn: sa.Connection, source: int, target: int) -> list[int]:
+    """Move a ticket's messages to another ticket; returns their ids, for an exact undo."""
+    moved = [int(x) for x in conn.execute(
+        sa.select(messages.c.id).where(messages.c.ticket_id == source).order_by(messages.c.id)
+    ).scalars()]
+    conn.execute(messages.update().where(messages.c.ticket_id == source).values(ticket_id=target))
     return moved
