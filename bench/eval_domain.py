@@ -123,8 +123,8 @@ def main() -> int:
     for (g, p), v in sorted(confusion.items(), key=lambda kv: -kv[1]):
         if g != p:
             print(f"  {g:>10} -> {p:<10} {v}")
-    for gold, pred, evidence, text in errors[: args.show_errors]:
-        print(f"  ERR gold={gold} pred={pred} evidence={evidence!r}: {text[:200]!r}")
+    for want, pred, evidence, text in errors[: args.show_errors]:
+        print(f"  ERR gold={want} pred={pred} evidence={evidence!r}: {text[:200]!r}")
 
     # Robustness proxy for unseen phrasings: the bodies (no subject) with ~20% of words typo'd.
     rnd = random.Random(20260301)
@@ -140,10 +140,10 @@ def main() -> int:
             return word[:i] + word[i + 1:]
         return word[:i] + (word[i] if op == "r" else rnd.choice("aeiou")) + word[i:][op == "i":]
 
-    noisy = collections.Counter()
-    for gold, body in texts:
+    noisy: collections.Counter[str] = collections.Counter()
+    for want, body in texts:
         got = clf.classify(re.sub(r"[A-Za-z]+", lambda m: typo(m.group()), body)).topic
-        noisy["fallback" if got == fallback else "right" if got == gold else "wrong"] += 1
+        noisy["fallback" if got == fallback else "right" if got == want else "wrong"] += 1
     print(f"with 20% word typos (body only): right {noisy['right']}, wrong {noisy['wrong']}, "
           f"fallback {noisy['fallback']}")
 
@@ -172,16 +172,16 @@ def main() -> int:
         gold_groups[lab["gold_customer"]].append(i)
     pred_pairs = _pairs(predicted_groups.values())
     gold_pairs = _pairs(gold_groups.values())
-    p, r, f = _prf(pred_pairs, gold_pairs)
+    prec, rec, f1 = _prf(pred_pairs, gold_pairs)
     print("\n== identity evidence (union-find over shared identifiers)")
     print(f"customers: predicted {len(predicted_groups)}, gold {len(gold_groups)}")
-    print(f"pairwise precision {p:.4f}  recall {r:.4f}  F1 {f:.4f}  "
+    print(f"pairwise precision {prec:.4f}  recall {rec:.4f}  F1 {f1:.4f}  "
           f"(false pairs {len(pred_pairs - gold_pairs)}, missed pairs {len(gold_pairs - pred_pairs)})")
     print("identifiers used:", dict(sorted(per_kind.items())))
     false_groups = [g for g in predicted_groups.values()
                     if len({labels[i]["gold_customer"] for i in g}) > 1]
-    for g in false_groups[: args.show_errors]:
-        print("  FALSE MERGE:", [(labels[i]["external_id"], labels[i]["gold_customer"]) for i in g][:6])
+    for group in false_groups[: args.show_errors]:
+        print("  FALSE MERGE:", [(labels[i]["external_id"], labels[i]["gold_customer"]) for i in group][:6])
 
     print("\n== timing")
     print(f"classify            median {statistics.median(classify_us):7.1f} µs   "

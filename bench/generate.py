@@ -320,13 +320,18 @@ class _Stream:
         return out
 
 
-def generate(n: int, seed: int = 1) -> Iterator[dict[str, Any]]:
-    """``n`` normalized messages, ``sent_at`` increasing; the same (n, seed) gives the same
+MEAN_GAP_S = 20.5  # mean seconds between two messages of the stream
+
+
+def generate(n: int, seed: int = 1, start: dt.datetime | None = None
+             ) -> Iterator[dict[str, Any]]:
+    """``n`` normalized messages, ``sent_at`` increasing from ``start`` (default 2026-03-02
+    07:00 +07:00), one every ~20 s on average; the same (n, seed, start) gives the same
     messages.  Memory stays bounded: only citizens still writing are kept."""
     s = _Stream(n, seed)
     rng = s.rng
     active: list[Citizen] = []
-    when = START
+    when = (start or START).astimezone(WIB)
     # Keep about this many citizens "in conversation" so their messages interleave.
     pool = max(4, min(400, n // 50))
     for _ in range(n):
@@ -346,10 +351,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("n", type=int, help="number of messages")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--start", type=dt.datetime.fromisoformat, default=None,
+                   help="sent_at of the stream's start, ISO 8601 with offset "
+                        "(default 2026-03-02T07:00:00+07:00)")
     args = p.parse_args(argv)
     out = sys.stdout
     write = out.write
-    for msg in generate(args.n, args.seed):
+    for msg in generate(args.n, args.seed, args.start):
         write(json.dumps(msg, ensure_ascii=False) + "\n")
     out.flush()
     return 0

@@ -179,6 +179,19 @@ def test_signature_phone_is_the_writers() -> None:
     assert claims(closing) == {("phone", "+6281234567890")}
 
 
+def test_signature_without_delimiter_is_a_name_then_contact_lines() -> None:
+    body = ("Mohon bantuannya.\nBudi Santoso\nHP: 0812 3456 7890\nbudi.s@gmail.com\n\n"
+            "Dikirim dari iPhone saya")
+    assert claims(body) == {("phone", "+6281234567890"), ("email", "budi.s@gmail.com")}
+    assert claims("Mohon dicek.\nIbu Saya\n0812 3456 7890") == set()  # "my mother", not a name
+    assert claims("tolong dicek\n0812 3456 7890") == set()  # no name line: not a signature
+
+
+def test_call_transcript_phone_answering_the_agent() -> None:
+    call = "Agen: nomor yang bisa dihubungi?\nPenelepon: 0812 3456 7890"
+    assert claims(call) == {("phone", "+6281234567890")}
+
+
 def test_call_transcript_nik_answering_the_agent() -> None:
     call = ("Agen: Baik, boleh disebutkan NIK Bapak/Ibu?\n"
             "Penelepon: 3224 2819 0887 6385\n"
@@ -240,6 +253,29 @@ def test_someone_elses_identifiers_are_not_claims(text: str) -> None:
 ])
 def test_accounts_cards_and_amounts_are_not_claims(text: str) -> None:
     assert claims(text) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "saya sudah telepon ke 021-5551234 tapi tidak diangkat",  # a number the writer called
+    "sudah kirim email ke pengaduan@prakerja.go.id",
+    "email dari noreply@prakerja.go.id tidak pernah masuk",
+    "email saya admin@prakerja.go.id",  # role mailboxes are shared, never a citizen's own
+    "silakan hubungi 0812 3456 7890",  # "contact ..." without "me" may be anyone's number
+    "nomor call center 0812 3456 7890 tidak aktif",
+])
+def test_numbers_and_addresses_the_writer_contacted_are_not_claims(text: str) -> None:
+    assert claims(text) == set()
+
+
+def test_passive_contact_and_otp_destination_are_the_writers() -> None:
+    assert claims("bisa dihubungi di 0812 3456 7890") == {("phone", "+6281234567890")}
+    assert claims("OTP tidak masuk ke nomor saya 0812 3456 7890") == {("phone", "+6281234567890")}
+
+
+def test_vocatives_and_documents_do_not_count_as_other_people() -> None:
+    for text in (f"Bapak/Ibu saya mohon bantuan. NIK: {NIK}", f"Selamat pagi Bu, NIK: {NIK}",
+                 f"data kartu keluarga saya tidak cocok. NIK: {NIK}", f"Permisi kak, nik: {NIK}"):
+        assert claims(text) == {("nik", NIK)}, text
 
 
 def test_bare_numbers() -> None:

@@ -8,11 +8,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing.api.auth import current_principal, require
 from ticketing.api.errors import ApiError
 from ticketing.app import App
-from ticketing.services import views
+from ticketing.services import merging, relations, updates, views
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
 from ticketing.store.inbox import RawPayload, content_key
@@ -84,3 +85,75 @@ async def get_ticket(request: Request, ticket_id: int, who: Viewer) -> dict[str,
 async def get_customer(request: Request, customer_id: int, who: Viewer) -> dict[str, Any]:
     return await run_in_threadpool(  # type: ignore[no-any-return]
         _read, _core(request), views.get_customer, customer_id, who)
+
+
+def _write(app: App, fn: Any, *args: Any, **kwargs: Any) -> Any:
+    with app.engine.begin() as conn:
+        return fn(conn, *args, **kwargs)
+
+
+class TicketChanges(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: str | None = None
+    priority: str | None = None
+    topic: str | None = None
+    assignee: str | None = Field(default=None, description="user e-mail, or null to release")
+
+
+@router.patch("/tickets/{ticket_id}", summary="Change status, priority, topic or assignee")
+async def patch_ticket(request: Request, ticket_id: int, changes: TicketChanges,
+                       who: Viewer) -> dict[str, Any]:
+    app = _core(request)
+    fields = changes.model_dump(exclude_unset=True)
+    await run_in_threadpool(_write, app, updates.update_ticket, ticket_id, fields, by=who,
+                            topics=app.evidence_policy.classifier.topics, now=app.clock.now())
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        _read, app, views.get_ticket, ticket_id, who)
+
+
+class MergeRequest(BaseModel):
+    into: int
+
+
+@router.post("/tickets/{ticket_id}/merge", summary="Merge this ticket into another one")
+async def merge(request: Request, ticket_id: int, body: MergeRequest,
+                who: Viewer) -> dict[str, Any]:
+    app = _core(request)
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        _write, app, merging.merge_tickets, ticket_id, body.into, actor=f"user:{who.user_id}",
+        now=app.clock.now())
+
+
+@router.post("/tickets/{ticket_id}/unmerge", summary="Undo the merge of this ticket")
+async def unmerge(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
+    app = _core(request)
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        _write, app, merging.unmerge_ticket, ticket_id, actor=f"user:{who.user_id}",
+        now=app.clock.now())
+
+
+@router.post("/customers/{customer_id}/unmerge",
+             summary="Undo the merge of this customer into another (supervisors)")
+async def unmerge_customer(
+        request: Request, customer_id: int,
+        who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
+) -> dict[str, Any]:
+    app = _core(request)
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        _write, app, merging.unmerge_customer, customer_id, actor=f"user:{who.user_id}",
+        now=app.clock.now())
+
+
+@router.get("/tickets/{ticket_id}/related",
+            summary="Suggested duplicates, possible same citizen, and the incident cluster")
+async def related(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        _read, _core(request), relations.related_tickets, ticket_id, who)
+
+
+@router.get("/incidents", summary="Recent incident clusters (supervisors)")
+async def incidents(request: Request,
+                    who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))],
+                    limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
+    return await run_in_threadpool(  # type: ignore[no-any-return]
+        _read, _core(request), relations.list_incidents, limit=limit)

@@ -12,6 +12,7 @@ an unlabelled number outside a signature) is dropped.  Pure: no files, clock, en
 from __future__ import annotations
 
 import calendar
+import itertools
 import re
 from dataclasses import dataclass
 from enum import StrEnum
@@ -20,7 +21,7 @@ from typing import Final
 import phonenumbers
 
 from ticketing.domain.message import Sender
-from ticketing.domain.text import SLANG, Role, strip_quoted, transcript_turns
+from ticketing.domain.text import SLANG, Role, signature_start, strip_quoted, transcript_turns
 
 
 class IdentityKind(StrEnum):
@@ -178,42 +179,48 @@ def mask(kind: IdentityKind, value: str) -> str:
 
 # --- evidence in free text -------------------------------------------------------------------------
 # Vocabulary for the claim rules (tokens are lower-cased and slang-expanded: "sy"->"saya", "no"->"nomor").
-_NIK_WORDS: Final = frozenset({"nik", "ktp", "ektp", "kependudukan"})
-_PHONE_WORDS: Final = frozenset({"hp", "handphone", "hape", "ponsel", "telp", "telpon", "telepon",
-                                 "tlp", "tlpn", "telefon", "wa", "whatsapp", "whatsap", "watsap", "wasap",
-                                 "mobile", "phone", "cell", "seluler", "selular", "sms"})
-_CONTACT_WORDS: Final = frozenset({"hubungi", "dihubungi", "menghubungi", "kontak", "contact", "hub"})
-_EMAIL_WORDS: Final = frozenset({"email", "mail", "surel", "gmail", "yahoo", "outlook"})
+_NIK_WORDS: Final = frozenset("nik ktp ektp kependudukan".split())
+_PHONE_WORDS: Final = frozenset(
+    "hp handphone hape ponsel telp telpon telepon tlp tlpn telefon wa whatsapp whatsap watsap wasap "
+    "mobile phone cell seluler selular sms".split())
+_CONTACT_WORDS: Final = frozenset("hubungi dihubungi menghubungi kontak contact hub".split())
+_EMAIL_WORDS: Final = frozenset("email mail surel gmail yahoo outlook".split())
 _GENERIC_WORDS: Final = frozenset({"nomor"})
 # Numbers under these words are accounts, cards or other documents, never a phone or a NIK (a KK
 # number even has the NIK's structure); e-wallet numbers may belong to a relative, so they are out too.
-_BLOCK_WORDS: Final = frozenset({
-    "rekening", "rek", "norek", "bank", "kartu", "card", "atm", "debit", "kredit", "va", "virtual",
-    "transfer", "tf", "transaksi", "resi", "tiket", "ticket", "order", "pesanan", "referensi", "ref",
-    "invoice", "tagihan", "kk", "npwp", "bpjs", "sim", "paspor", "passport", "polis", "pelanggan",
-    "meteran", "pln", "voucher", "kode", "pin", "otp", "token", "fax", "faks", "peserta", "ovo",
-    "gopay", "linkaja", "shopeepay", "dana", "wallet", "ewallet", "dompet", "bri", "bni", "bca",
-    "mandiri", "bsi", "btn", "cimb", "rp", "rupiah", "sebesar", "saldo", "kantor", "invoice",
-})
+_BLOCK_WORDS: Final = frozenset(
+    "rekening rek norek bank kartu card atm debit kredit va virtual transfer tf transaksi resi tiket "
+    "ticket order pesanan referensi ref invoice tagihan kk npwp bpjs sim paspor passport polis "
+    "pelanggan meteran pln voucher kode pin otp token fax faks peserta ovo gopay linkaja shopeepay "
+    "dana wallet ewallet dompet bri bni bca mandiri bsi btn cimb rp rupiah sebesar saldo kantor cs "
+    "center callcenter hotline layanan official resmi admin".split())
+# "telepon ke 021...", "email dari noreply@...": a number or address the writer contacted or heard
+# from, not their own (unless they say "saya").
+_DIRECTION_WORDS: Final = frozenset("ke kepada dari oleh".split())
+# Active contact verbs mean "contact me" only with a first person ("hubungi saya di ...").
+_ACTIVE_CONTACT: Final = frozenset("hubungi menghubungi hub".split())
+# Role mailboxes are shared by everyone (a system sender, a help desk), never a citizen's own.
+_ROLE_MAILBOXES: Final = frozenset(
+    "noreply no-reply no_reply donotreply do-not-reply admin administrator cs info support help "
+    "helpdesk halo layanan pengaduan humas official callcenter contact kontak mailer-daemon "
+    "postmaster webmaster".split())
 # Words that always mean a person other than the writer.
-_OTHER_WORDS: Final = frozenset({
-    "suami", "istri", "isteri", "anak", "adik", "adek", "ortu", "ayah", "bokap", "nyokap", "mertua",
-    "ipar", "sepupu", "keponakan", "ponakan", "cucu", "nenek", "kakek", "paman", "bibi", "tante",
-    "teman", "temen", "kawan", "tetangga", "pacar", "tunangan", "saudara", "sodara", "keluarga",
-    "rekan", "atasan", "bos", "majikan", "beliau", "dia", "mereka", "mama", "mamah", "mami", "papa",
-    "papah", "papi", "abah", "umi", "emak", "ortunya", "kerabat", "almarhum", "almarhumah",
-})
+_OTHER_WORDS: Final = frozenset(
+    "suami istri isteri anak adik adek ortu ayah bokap nyokap mertua ipar sepupu keponakan ponakan "
+    "cucu nenek kakek paman bibi tante teman temen kawan tetangga pacar tunangan saudara sodara "
+    "keluarga rekan atasan bos majikan beliau dia mereka mama mamah mami papa papah papi abah umi "
+    "emak kerabat almarhum almarhumah".split())
 # Forms of address: the writer calls the agent "Bapak/Ibu/Kak"; they mean a third person only when
 # possessed ("ibu saya", "bapaknya") or after "punya/milik/atas nama".
-_ADDRESS_WORDS: Final = frozenset({"ibu", "bapak", "kakak", "mas", "mbak", "abang", "bunda", "bu",
-                                   "pak", "bpk", "kak", "bang"})
-_KIN_FORMS: Final = frozenset({"ibu", "bapak", "kakak", "abang", "bunda"})
-_CLAUSE_SPLIT_RE: Final = re.compile(r"[\n!?;,]|\.(?=\s|$)")
-_FIRST_PERSON: Final = frozenset({"saya", "pribadi", "sendiri"})
+_ADDRESS_WORDS: Final = frozenset("ibu bapak kakak mas mbak abang bunda bu pak bpk kak bang".split())
+_KIN_FORMS: Final = frozenset("ibu bapak kakak abang bunda".split())
+_FIRST_PERSON: Final = frozenset({"saya", "ku", "pribadi", "sendiri"})
 _POSSESSORS: Final = frozenset({"saya", "nya"})
-_OWNER_WORDS: Final = frozenset({"punya", "milik", "atas"})
+_OWNER_WORDS: Final = frozenset({"punya", "milik", "atas", "nama"})
 _KEYWORD_WORDS: Final = _NIK_WORDS | _PHONE_WORDS | _CONTACT_WORDS | _EMAIL_WORDS | _GENERIC_WORDS
 _MAX_KEYWORD_DISTANCE: Final = 6
+_WINDOW_CHARS: Final = 160
+_MAX_CANDIDATES: Final = 200
 
 _TOKEN_RE: Final = re.compile(r"[^\W_]+", re.UNICODE)
 _EMAIL_IN_TEXT_RE: Final = re.compile(r"(?<![\w.+-])[\w.+%-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
@@ -222,12 +229,6 @@ _NUMBER_RE: Final = re.compile(
 )
 _BOUNDARY_RE: Final = re.compile(r"[\n!?;,]|\.(?=\s|$)")
 _ABBREVIATIONS: Final = frozenset({"no", "nmr", "tlp", "telp", "tel", "hp", "rek", "an", "a.n", "sdr"})
-_SIGNATURE_DELIM_RE: Final = re.compile(r"^\s*(--+|—+|_{2,}|~~+)\s*$")
-_CLOSING_RE: Final = re.compile(
-    r"^\s*(salam|hormat saya|hormat kami|regards|best regards|wassalam|terima ?kasih|tabik|thanks|"
-    r"ttd|salam hangat)\b", re.IGNORECASE)
-
-
 def _tokens(text: str) -> list[str]:
     """Lower-case tokens with slang expanded and the possessive clitics split off (-ku, -nya)."""
     out: list[str] = []
@@ -248,21 +249,25 @@ def _tokens(text: str) -> list[str]:
 def _mentions_other(tokens: list[str]) -> bool:
     """Whether one clause's tokens speak of a person other than the writer."""
     for i, tok in enumerate(tokens):
-        if tok in _OTHER_WORDS:
+        before = tokens[i - 1] if i else ""
+        if tok in _OTHER_WORDS and not (tok == "keluarga" and before == "kartu"):  # KK is a document
             return True
+        if tok == "ibu" and i + 1 < len(tokens) and tokens[i + 1] == "kandung":
+            continue  # "nama ibu kandung" is a data field of the writer's own record
         if tok == "orang" and i + 1 < len(tokens) and tokens[i + 1] in {"tua", "lain"}:
             return True
         if tok in _ADDRESS_WORDS:
             after = tokens[i + 1] if i + 1 < len(tokens) else ""
-            before = tokens[i - 1] if i else ""
-            # Only the full kin forms take a possessor ("ibu saya"); "kak, saya ..." is a vocative.
-            if (after in _POSSESSORS and tok in _KIN_FORMS) or before in _OWNER_WORDS or before == "nama":
+            # Only the full kin forms take a possessor ("ibu saya"); "kak, saya ..." and
+            # "Bapak/Ibu saya mohon ..." are vocatives.
+            possessed = after in _POSSESSORS and tok in _KIN_FORMS and before not in _ADDRESS_WORDS
+            if possessed or before in _OWNER_WORDS:
                 return True
     return False
 
 
 def _text_mentions_other(text: str) -> bool:
-    return any(_mentions_other(_tokens(clause)) for clause in _CLAUSE_SPLIT_RE.split(text))
+    return any(_mentions_other(_tokens(clause)) for clause in _BOUNDARY_RE.split(text))
 
 
 def _owned_by_other(after: list[str]) -> bool:
@@ -274,19 +279,24 @@ def _owned_by_other(after: list[str]) -> bool:
 
 
 def _window(text: str, end: int) -> str:
-    """Text of the clause that ends at ``end`` (a sentence, line or comma-separated part)."""
-    start = 0
-    for match in _BOUNDARY_RE.finditer(text, 0, end):
+    """Text of the clause that ends at ``end`` (a sentence, line or comma-separated part).
+
+    Only the last ``_WINDOW_CHARS`` characters are looked at: a label further away is not a label,
+    and it keeps a 1 MB body linear.
+    """
+    begin = max(0, end - _WINDOW_CHARS)
+    start = begin
+    for match in _BOUNDARY_RE.finditer(text, begin, end):
         if match.group() == ".":
-            word = re.search(r"(\S+)$", text[:match.start()])
+            word = re.search(r"(\S+)$", text[max(begin, match.start() - 10):match.start()])
             if word and word.group(1).lower() in _ABBREVIATIONS:
                 continue  # "No. HP saya" is one clause
         start = match.end()
     return text[start:end]
 
 
-def _classify_number(raw: str) -> list[tuple[IdentityKind, str]]:
-    """What a digit run is: a NIK, a phone, or (two numbers run together) both, or nothing."""
+def _classify_number(raw: str, *, split: bool = True) -> list[tuple[IdentityKind, str]]:
+    """What a digit run is: a NIK, a phone, two numbers run together ("<nik> <hp>"), or nothing."""
     nik = normalize_nik(raw)
     if nik is not None:
         return [(IdentityKind.NIK, nik)]
@@ -294,11 +304,12 @@ def _classify_number(raw: str) -> list[tuple[IdentityKind, str]]:
     if phone is not None:
         return [(IdentityKind.PHONE, phone)]
     groups = raw.split()
-    for k in range(1, len(groups)):
-        left = _classify_number(" ".join(groups[:k]))
-        right = _classify_number(" ".join(groups[k:]))
-        if left and right:
-            return left + right
+    if split and len(groups) <= 12:  # one split only: linear, never exponential
+        for k in range(1, len(groups)):
+            left = _classify_number(" ".join(groups[:k]), split=False)
+            right = _classify_number(" ".join(groups[k:]), split=False)
+            if left and right:
+                return left + right
     return []
 
 
@@ -321,40 +332,28 @@ class _Segment:
 
 def _keyword_verdict(kind: IdentityKind, before: list[str], after: list[str],
                      message_mentions_other: bool) -> bool | None:
-    """True/False when a keyword decides; None when there is no keyword in reach."""
-    span: list[str] = []
-    for tok in reversed(before[-(_MAX_KEYWORD_DISTANCE + 2):]):
+    """True/False when a label decides; None when there is no label in reach."""
+    span: list[str] = []  # the words between the label and the identifier
+    lowest = max(0, len(before) - _MAX_KEYWORD_DISTANCE - 2)
+    for idx in range(len(before) - 1, lowest - 1, -1):
+        tok = before[idx]
         if tok in _BLOCK_WORDS:
             return False  # "no rekening saya 1234...": the nearest label is an account
         if _compatible(kind, tok):
             if _mentions_other(span) or _mentions_other(after[:6]) or _owned_by_other(after[:6]):
                 return False  # "HP suami saya 0812", "0812 (punya ibu saya)"
-            if any(t in _FIRST_PERSON for t in span) or "saya" in span:
+            if any(t in _FIRST_PERSON for t in span):
                 return True  # "NIK saya ...", "hubungi saya di ..."
             # An unpossessed label ("NIK: ...", "hp: ...") is the writer's unless the message talks
-            # about someone else, or names an owner right after the number.
-            return not message_mentions_other and not any(t in {"atas"} for t in after[:3])
-        if tok in _KEYWORD_WORDS:
-            continue  # "nomor WA saya", "email/WA": keep looking for the compatible label
-        span.insert(0, tok)
-        if len(span) > _MAX_KEYWORD_DISTANCE:
-            break
+            # about someone else, it is a number they contacted ("telepon ke ...", "hubungi ..."),
+            # or an owner is named right after the number.
+            preceding = before[idx - 1] if idx else ""
+            directed = preceding in _DIRECTION_WORDS or any(t in _DIRECTION_WORDS for t in span)
+            return not (message_mentions_other or directed or tok in _ACTIVE_CONTACT
+                        or "atas" in after[:3])
+        if tok not in _KEYWORD_WORDS:  # "nomor WA saya", "email/WA": look past other labels
+            span.insert(0, tok)
     return None
-
-
-def _signature_start(text: str) -> int:
-    lines = text.splitlines(keepends=True)
-    offsets = [0]
-    for line in lines:
-        offsets.append(offsets[-1] + len(line))
-    for i in range(len(lines) - 1, -1, -1):
-        if _SIGNATURE_DELIM_RE.match(lines[i]):
-            return offsets[i + 1] if len(lines) - i <= 7 else len(text)
-    # No delimiter: a short trailing block opened by a closing ("Salam,") counts as a signature.
-    for i in range(len(lines) - 1, max(-1, len(lines) - 6), -1):
-        if _CLOSING_RE.match(lines[i]) and len(lines[i].strip()) <= 30:
-            return offsets[i + 1]
-    return len(text)
 
 
 def _signature_line_ok(line: str) -> bool:
@@ -367,7 +366,7 @@ def _segments(text: str) -> list[_Segment]:
     turns = transcript_turns(text)
     if turns is None:
         body = strip_quoted(text)
-        return [_Segment(text=body, asked=frozenset(), signature_from=_signature_start(body))]
+        return [_Segment(text=body, asked=frozenset(), signature_from=signature_start(body))]
     segments: list[_Segment] = []
     asked: frozenset[IdentityKind] = frozenset()
     for turn in turns:
@@ -376,7 +375,8 @@ def _segments(text: str) -> list[_Segment]:
             # read out next is ("boleh disebutkan NIK Bapak/Ibu?" -> "3224 2819 ...").
             toks = set(_tokens(turn.text))
             asked = frozenset(k for k, words in ((IdentityKind.NIK, _NIK_WORDS),
-                                                  (IdentityKind.PHONE, _PHONE_WORDS),
+                                                  (IdentityKind.PHONE, _PHONE_WORDS | _CONTACT_WORDS
+                                                   | _GENERIC_WORDS),
                                                   (IdentityKind.EMAIL, _EMAIL_WORDS))
                               if toks & words)
         else:
@@ -400,26 +400,27 @@ def claimed_identifiers(text: str) -> list[Identifier]:
         body = seg.text
         mentions_other = _text_mentions_other(body)
         candidates: list[tuple[int, int, list[tuple[IdentityKind, str]]]] = []
-        for m in _EMAIL_IN_TEXT_RE.finditer(body):
+        for m in itertools.islice(_EMAIL_IN_TEXT_RE.finditer(body), _MAX_CANDIDATES):
             email = normalize_email(m.group())
-            if email is not None:
+            if email is not None and email.partition("@")[0] not in _ROLE_MAILBOXES:
                 candidates.append((m.start(), m.end(), [(IdentityKind.EMAIL, email)]))
-        for m in _NUMBER_RE.finditer(body):
+        for m in itertools.islice(_NUMBER_RE.finditer(body), _MAX_CANDIDATES):
             kinds = _classify_number(m.group())
             if kinds:
                 candidates.append((m.start(), m.end(), kinds))
         candidates.sort(key=lambda c: c[0])
+        del candidates[_MAX_CANDIDATES:]  # a dump of thousands of numbers is not a claim of each
         prev_end = 0
         for start, end, kinds in candidates:
             clause = _window(body, start)
             clause_start = start - len(clause)
             before = _tokens(body[max(clause_start, prev_end):start])
-            after_text = body[end:]
+            after_text = body[end:end + _WINDOW_CHARS]
             cut = _BOUNDARY_RE.search(after_text)
             after = _tokens(after_text[: cut.start() if cut else len(after_text)])
-            line_start = body.rfind("\n", 0, start) + 1
-            line_end = body.find("\n", end)
-            line = body[line_start: line_end if line_end >= 0 else len(body)]
+            line_start = body.rfind("\n", max(0, start - _WINDOW_CHARS), start) + 1
+            line_end = body.find("\n", end, end + _WINDOW_CHARS)
+            line = body[line_start: line_end if line_end >= 0 else end + _WINDOW_CHARS]
             for kind, value in kinds:
                 verdict = _keyword_verdict(kind, before, after, mentions_other)
                 if verdict is None:

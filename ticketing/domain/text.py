@@ -48,34 +48,37 @@ _BARE_TIMESTAMP_RE: Final = re.compile(rf"^\s*{_TIMESTAMP}$")
 def transcript_turns(body: str) -> list[Turn] | None:
     """Split a plain-text call transcript into turns, or None when the body is not a transcript.
 
-    A body is a transcript when at least two lines carry a speaker label, or its first non-empty line
-    does.  Unlabelled lines continue the previous turn (speech wrapped by the exporter).
+    A body is a transcript when it has a caller turn and at least two lines carry a speaker label, or
+    its first non-empty line does.  Unlabelled lines continue the previous turn (wrapped speech).
     """
     lines = body.splitlines()
     labelled = 0
-    first_checked = False
-    first_is_labelled = False
+    first_is_labelled: bool | None = None
+    has_caller = False
     for line in lines:
         if not line.strip():
             continue
-        hit = _TURN_RE.match(line) is not None
-        if not first_checked:
-            first_checked, first_is_labelled = True, hit
-        labelled += hit
-        if labelled >= 2:
+        match = _TURN_RE.match(line)
+        if first_is_labelled is None:
+            first_is_labelled = match is not None
+        if match:
+            labelled += 1
+            has_caller = has_caller or match["label"].lower() in _CALLER_LABELS
+        if labelled >= 2 and has_caller:
             break
-    if labelled < 2 and not first_is_labelled:
+    # A citizen who opens with "Admin: tolong ..." is not a transcript of agent speech: a transcript
+    # needs a caller turn.
+    if not has_caller or (labelled < 2 and not first_is_labelled):
         return None
-    turns: list[Turn] = []
+    parts: list[tuple[Role, list[str]]] = []  # pieces joined once at the end: linear on 1 MB
     for line in lines:
         match = _TURN_RE.match(line)
         if match:
             role = Role.AGENT if match["label"].lower() in _AGENT_LABELS else Role.CALLER
-            turns.append(Turn(role=role, text=match["rest"].strip()))
-        elif line.strip() and not _BARE_TIMESTAMP_RE.match(line) and turns:
-            last = turns[-1]
-            turns[-1] = Turn(role=last.role, text=f"{last.text} {line.strip()}".strip())
-    return turns
+            parts.append((role, [match["rest"].strip()]))
+        elif line.strip() and not _BARE_TIMESTAMP_RE.match(line) and parts:
+            parts[-1][1].append(line.strip())
+    return [Turn(role=role, text=" ".join(p for p in pieces if p)) for role, pieces in parts]
 
 
 # Quoted-history markers.  Each pattern marks the first line of the quoted block; everything from
@@ -129,6 +132,46 @@ def citizen_text(body: str) -> str:
     if turns is not None:
         return "\n".join(t.text for t in turns if t.role is Role.CALLER and t.text)
     return strip_quoted(body)
+
+
+# Signatures carry the writer's own contact details (phone evidence), so they are kept and located.
+_SIGNATURE_DELIM_RE: Final = re.compile(r"^\s*(--+|—+|_{2,}|~~+)\s*$")
+_NAME_LINE_RE: Final = re.compile(r"^(?:[A-Z][a-zA-Z'.]*)(?: [A-Z][a-zA-Z'.]*){0,3},?$")
+_CONTACT_LINE_RE: Final = re.compile(
+    r"^(?:[A-Za-z/. ]{0,20}:?\s*)?(?:\(?\+?[\d][\d ().\-]{7,22}\d|[\w.+%-]+@[\w-]+(?:\.[\w-]+)+)$")
+_SENT_FROM_RE: Final = re.compile(r"^(dikirim dari|sent from)\b", re.IGNORECASE)
+_CLOSING_RE: Final = re.compile(
+    r"^\s*(salam|hormat saya|hormat kami|regards|best regards|wassalam|terima ?kasih|tabik|thanks|"
+    r"ttd|salam hangat)\b", re.IGNORECASE)
+
+
+def signature_start(text: str) -> int:
+    """Offset where the signature block starts (``len(text)`` when there is none).
+
+    A block after a "--" line, after a closing ("Salam,", "Hormat saya,"), or a trailing name line
+    ("Budi Santoso") followed only by contact lines.
+    """
+    lines = text.splitlines(keepends=True)
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line))
+    tail = range(len(lines) - 1, max(-1, len(lines) - 7), -1)
+    for i in range(len(lines) - 1, -1, -1):
+        if _SIGNATURE_DELIM_RE.match(lines[i]):
+            return offsets[i + 1] if len(lines) - i <= 7 else len(text)
+    for i in tail:
+        if _CLOSING_RE.match(lines[i]) and len(lines[i].strip()) <= 30:
+            return offsets[i + 1]
+    seen_contact = False
+    for i in tail:
+        stripped = lines[i].strip()
+        if not stripped or _SENT_FROM_RE.match(stripped):
+            continue
+        if _CONTACT_LINE_RE.match(stripped):
+            seen_contact = True
+            continue
+        return offsets[i] if seen_contact and _NAME_LINE_RE.match(stripped) else len(text)
+    return len(text)
 
 
 # Informal Indonesian → standard forms.  Kept in code (not config) because identity parsing needs

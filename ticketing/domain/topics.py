@@ -36,8 +36,12 @@ class TopicMatch:
     evidence: str  # the matched terms of the winning topic, strongest first (audit trail)
 
 
-# Identifier mentions are replaced by this sentinel before tokenising (it survives normalisation).
+# Identifier mentions are replaced by sentinels before tokenising (they survive normalisation).  An
+# identifier that ends its clause ("... NIK saya 3224.") is evidence and takes its label with it; one
+# in mid-clause ("NIK saya 3224... tidak valid") is the subject of the complaint and keeps its label.
 _SENTINEL: Final = "zzidentzz"
+_SENTINEL_MID: Final = "zzidentmidzz"
+_CLAUSE_END: Final = frozenset(".,;!?\n")
 _EMAIL_RE: Final = re.compile(r"[\w.+%-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _LONG_NUMBER_RE: Final = re.compile(r"(?:\(\s*\+?\d{1,4}\s*\)\s?|\+\s?)?\d(?:[ .\-]{0,2}\d){7,}")
 _CLITICS: Final = ("nya", "ku", "mu", "lah", "kah")
@@ -208,12 +212,17 @@ class TopicClassifier:
                 return
 
     def _prepare(self, text: str) -> list[str]:
-        text = _EMAIL_RE.sub(f" {_SENTINEL} ", text)
-        text = _LONG_NUMBER_RE.sub(f" {_SENTINEL} ", text)
+        def replace(m: re.Match[str]) -> str:
+            rest = m.string[m.end():m.end() + 20].lstrip(" \t")
+            return f" {_SENTINEL if not rest or rest[0] in _CLAUSE_END else _SENTINEL_MID} "
+
+        text = _LONG_NUMBER_RE.sub(replace, _EMAIL_RE.sub(replace, text))
         out: list[str] = []
         for raw in normalize_tokens(text)[:_MAX_TOKENS]:
             if raw == _SENTINEL:
                 self._drop_evidence_label(out)
+                continue
+            if raw == _SENTINEL_MID:
                 continue
             tok = self._slang.get(raw, raw)
             if tok not in self._vocab:

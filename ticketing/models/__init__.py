@@ -3,10 +3,11 @@
 from ticketing.models.audit import AuditEvent
 from ticketing.models.base import Base
 from ticketing.models.customer import Customer, Identity
+from ticketing.models.incident import Incident, TicketSignature
 from ticketing.models.message import Message
 from ticketing.models.queue import InboxItem, OutboxItem
 from ticketing.models.ticket import Ticket
 from ticketing.models.user import ApiToken, User
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "Customer", "Identity", "InboxItem", "Message",
-           "OutboxItem", "Ticket", "User"]
+__all__ = ["ApiToken", "AuditEvent", "Base", "Customer", "Identity", "Incident", "InboxItem", "Message",
+           "OutboxItem", "Ticket", "TicketSignature", "User"]

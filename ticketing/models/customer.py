@@ -15,6 +15,8 @@ class Customer(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     display_name: Mapped[str | None] = mapped_column(sa.String(200))
+    # Folded name for "possibly the same citizen" suggestions (a weak signal, never a link).
+    name_key: Mapped[str | None] = mapped_column(sa.String(120), index=True)
     created_at: Mapped[dt.datetime]
     # Set when this customer was folded into another one; the audit record allows undoing it.
     merged_into_id: Mapped[int | None] = mapped_column(

@@ -31,6 +31,11 @@ class Ticket(Base):
     merged_into_id: Mapped[int | None] = mapped_column(
         BigId, sa.ForeignKey("tickets.id"), index=True
     )
+    incident_id: Mapped[int | None] = mapped_column(
+        BigId, sa.ForeignKey("incidents.id"), index=True
+    )
+    # The opening complaint's words (no digits, so no identifiers), for incident look-alikes.
+    fingerprint: Mapped[str | None] = mapped_column(sa.String(300))
     message_count: Mapped[int] = mapped_column(sa.Integer, default=0)
     created_at: Mapped[dt.datetime] = mapped_column(index=True)
     updated_at: Mapped[dt.datetime]

@@ -18,6 +18,7 @@ from ticketing.domain.identity import mask
 from ticketing.domain.lifecycle import (ACTIVE_STATUSES, Direction, Priority, TicketStatus,
                                         after_customer_message)
 from ticketing.domain.message import InboundMessage
+from ticketing.domain.similarity import name_key
 from ticketing.services.evidence import Evidence
 from ticketing.store import tickets as q
 from ticketing.store.ids import IdAllocator
@@ -67,6 +68,11 @@ class Batch:
     merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     merged_customers: set[int] = field(default_factory=set)
     ticket_merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
+    new_incidents: dict[int, dict[str, Any]] = field(default_factory=dict)
+    incident_joins: dict[int, int] = field(default_factory=dict)
+    incident_growth: dict[int, int] = field(default_factory=dict)
+    incident_seen: dict[int, dt.datetime] = field(default_factory=dict)
+    new_signatures: list[dict[str, Any]] = field(default_factory=list)
 
     def active(self) -> list[Work]:
         return [w for w in self.works if w.msg is not None and w.outcome is None]
@@ -133,10 +139,7 @@ class Batch:
 
     def flush(self) -> None:
         c = self.canonical
-        for row in self.new_customers.values():
-            row["merged_into_id"] = self.parent.get(row["id"])
         customers = sorted(self.new_customers.values(), key=lambda r: r["id"])
-        # A customer merged inside this batch still exists (its id is in the audit trail).
         q.insert_rows(self.conn, q.customers, [{**r, "merged_into_id": None} for r in customers])
         new_tickets = [t for t in self.ticket_by_id.values() if t.is_new]
         q.insert_rows(self.conn, q.tickets, [_ticket_row(t, c, self.now) for t in new_tickets])
@@ -148,6 +151,10 @@ class Batch:
                 moved_new.setdefault(row["ticket_id"], []).append(row["id"])
                 row["ticket_id"] = live.id
         q.insert_rows(self.conn, q.messages, self.new_messages)
+        # Who each new row belonged to before merges in this batch: the exact undo needs it.
+        first_owner = {("identities", r["id"]): r["customer_id"] for r in self.new_identities}
+        first_owner.update({("messages", w.message_id): w.customer_id for w in self.works
+                            if w.outcome in ("created", "appended") and w.message_id})
         for row in self.new_identities:
             row["customer_id"] = c(row["customer_id"])
         q.insert_rows(self.conn, q.identities, self.new_identities)
@@ -164,12 +171,11 @@ class Batch:
                            source=source, moved_messages=moved, **why)
         for source, target, why in self.merges:
             moved = q.move_customer(self.conn, source, c(target))
+            for (table, row_id), owner in first_owner.items():
+                if owner == source:
+                    moved[table].append(row_id)
             self.add_audit("customer.merged", customer_id=c(target), source=source,
                            moved=moved, **why)
-        for r in customers:
-            if r["merged_into_id"] is not None:
-                self.conn.execute(q.customers.update().where(q.customers.c.id == r["id"])
-                                  .values(merged_into_id=c(r["id"])))
         for row in self.audit:
             if row["customer_id"] is not None:
                 row["customer_id"] = c(row["customer_id"])
@@ -181,6 +187,7 @@ def _ticket_row(t: q.TicketState, canonical: Any, now: dt.datetime) -> dict[str,
             "priority": Priority.NORMAL, "topic": t.topic, "channel": t.channel,
             "subject": t.subject, "language": None, "team": None, "assignee_id": None,
             "merged_into_id": t.merged_into_id, "message_count": t.message_count,
+            "incident_id": t.incident_id, "fingerprint": t.fingerprint,
             "created_at": now,
             "updated_at": now, "first_message_at": t.first_message_at,
             "last_message_at": t.last_message_at,
@@ -204,6 +211,7 @@ def resolve_customer(batch: Batch, work: Work) -> None:
         cid = batch.ids.one(q.customers)
         name = msg.sender.name or msg.sender.instagram_username
         batch.new_customers[cid] = {"id": cid, "display_name": (name or "")[:200] or None,
+                                    "name_key": name_key(msg.sender.name),
                                     "created_at": batch.now}
         batch.add_audit("customer.created", customer_id=cid, message_id=work.message_id,
                         channel=str(msg.channel))
@@ -212,14 +220,10 @@ def resolve_customer(batch: Batch, work: Work) -> None:
         for other in found[1:]:
             batch.parent[other] = cid
             batch.merged_customers.add(cid)
-            why = {"message_id": work.message_id,
-                   "evidence": [{"kind": str(i.kind), "value": mask(i.kind, i.value),
-                                 "source": i.source} for i in idents]}
-            if other in batch.new_customers:
-                batch.add_audit("customer.merged", customer_id=cid, source=other,
-                                moved={"identities": [], "tickets": [], "messages": []}, **why)
-            else:
-                batch.merges.append((other, cid, why))
+            batch.merges.append((other, cid, {
+                "message_id": work.message_id,
+                "evidence": [{"kind": str(i.kind), "value": mask(i.kind, i.value),
+                              "source": i.source} for i in idents]}))
     for ident in idents:
         key = (str(ident.kind), ident.value)
         if key in batch.customer_of:

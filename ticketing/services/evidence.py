@@ -25,6 +25,7 @@ class Evidence:
     topic: str
     topic_score: float
     topic_evidence: str
+    citizen_text: str = ""
 
     def is_vague(self, policy: EvidencePolicy) -> bool:
         """No topic words at all: a follow-up such as "gimana kak, belum ada kabar?"."""
@@ -40,4 +41,4 @@ def gather(msg: InboundMessage, policy: EvidencePolicy) -> Evidence:
         found.setdefault((str(ident.kind), ident.value), ident)
     match = policy.classifier.classify(f"{msg.subject or ''}\n{text}")
     return Evidence(identifiers=tuple(found.values()), topic=match.topic,
-                    topic_score=match.score, topic_evidence=match.evidence)
+                    topic_score=match.score, topic_evidence=match.evidence, citizen_text=text)

@@ -25,6 +25,8 @@ from ticketing.services.clock import Clock
 from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
                                       resolve_customer)
 from ticketing.services.evidence import EvidencePolicy, gather
+from ticketing.services.incidents import (link_incidents, write_incident_links,
+                                         write_new_incidents)
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tickets as q
 from ticketing.store.ids import IdAllocator
@@ -142,8 +144,14 @@ def step_decide_tickets(batch: Batch) -> None:
         decide_ticket(batch, work)
 
 
+def step_link_incidents(batch: Batch) -> None:
+    link_incidents(batch)
+
+
 def step_write(batch: Batch) -> None:
+    write_new_incidents(batch)
     batch.flush()
+    write_incident_links(batch)
 
 
 STEPS: Sequence[Callable[[Batch], None]] = (
@@ -154,6 +162,7 @@ STEPS: Sequence[Callable[[Batch], None]] = (
     step_resolve_customers,
     step_load_tickets,
     step_decide_tickets,
+    step_link_incidents,
     step_write,
 )
 

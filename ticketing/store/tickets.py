@@ -46,6 +46,8 @@ class TicketState:
     last_customer_message_at: dt.datetime | None
     message_count: int
     merged_into_id: int | None = None
+    incident_id: int | None = None
+    fingerprint: str | None = None
     is_new: bool = False
     dirty: bool = False
 

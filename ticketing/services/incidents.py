@@ -1,0 +1,135 @@
+"""Pipeline step: relate a new ticket to near-identical complaints of *other* citizens (an
+incident cluster such as a mass "OTP tidak masuk"), never merging them.
+
+Candidates come from the indexed MinHash band keys of recent tickets (bounded per batch), are
+filtered to the same topic, other customers and a time window, and scored exactly; a match above
+the threshold joins (or starts) an incident."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.similarity import band_keys, complaint_tokens, text_similarity
+from ticketing.services.decide import Batch
+from ticketing.store import tickets as q
+from ticketing.models import Incident, TicketSignature
+
+incidents = Incident.__table__
+signatures = TicketSignature.__table__
+
+WINDOW = dt.timedelta(hours=48)
+THRESHOLD = 0.85
+CANDIDATES_PER_TICKET = 20
+CANDIDATE_ROWS = 1000
+
+
+def fingerprint(text: str) -> str:
+    return " ".join(complaint_tokens(text))[:300]
+
+
+def link_incidents(batch: Batch) -> None:
+    fallback = batch.policy.evidence.fallback_topic
+    fresh = [(w, batch.live_ticket(w.ticket_id)) for w in batch.works
+             if w.outcome == "created" and w.ticket_id is not None]
+    fresh = [(w, t) for w, t in fresh if t.id == w.ticket_id and t.topic != fallback]
+    if not fresh:
+        return
+    keyed: list[tuple[q.TicketState, list[int]]] = []
+    for work, ticket in fresh:
+        ticket.fingerprint = fingerprint(work.evidence.citizen_text)
+        keyed.append((ticket, band_keys(work.evidence.citizen_text)))
+    horizon = min(t.first_message_at for t, _ in keyed) - WINDOW
+    known = _recent_by_key(batch.conn, sorted({k for _, ks in keyed for k in ks}), horizon)
+    new_incidents: dict[int, dict[str, Any]] = {}
+    joined: dict[int, int] = {}  # persisted ticket id → incident id it now belongs to
+    rows: list[dict[str, Any]] = []
+    for ticket, keys in keyed:
+        seen: dict[int, dict[str, Any]] = {}
+        for key in keys:
+            for cand in known.get(key, ()):
+                seen.setdefault(cand["ticket_id"], cand)
+        best, best_score = None, 0.0
+        ranked = sorted(seen.values(), key=lambda c: c["seen_at"], reverse=True)
+        for cand in ranked[:CANDIDATES_PER_TICKET * 3]:
+            if (cand["customer_id"] == ticket.customer_id or cand["topic"] != ticket.topic
+                    or abs(cand["seen_at"] - ticket.first_message_at) > WINDOW):
+                continue
+            score = text_similarity(cand["fingerprint"] or "", ticket.fingerprint or "")
+            if score > best_score:
+                best, best_score = cand, score
+        if best is not None and best_score >= THRESHOLD:
+            incident = best["incident_id"] or joined.get(best["ticket_id"])
+            if incident is None:
+                incident = batch.ids.one(incidents)
+                new_incidents[incident] = {
+                    "id": incident, "topic": ticket.topic, "label": best["fingerprint"],
+                    "ticket_count": 1, "first_seen_at": best["seen_at"],
+                    "last_seen_at": best["seen_at"], "created_at": batch.now}
+                if best.get("state") is not None:
+                    best["state"].incident_id = incident
+                else:
+                    joined[best["ticket_id"]] = incident
+                best["incident_id"] = incident
+            ticket.incident_id = incident
+            batch.incident_growth[incident] = batch.incident_growth.get(incident, 0) + 1
+            last = batch.incident_seen.get(incident)
+            batch.incident_seen[incident] = max(last or ticket.first_message_at,
+                                                ticket.first_message_at)
+            batch.add_audit("ticket.related", ticket_id=ticket.id, incident_id=incident,
+                            related_ticket=best["ticket_id"], score=round(best_score, 3))
+        entry = {"ticket_id": ticket.id, "customer_id": ticket.customer_id,
+                 "topic": ticket.topic, "incident_id": ticket.incident_id,
+                 "seen_at": ticket.first_message_at, "fingerprint": ticket.fingerprint,
+                 "state": ticket}
+        for key in keys:
+            known.setdefault(key, []).insert(0, entry)
+            rows.append({"band_key": key, "ticket_id": ticket.id,
+                         "seen_at": ticket.first_message_at})
+    batch.new_incidents.update(new_incidents)
+    batch.incident_joins.update(joined)
+    batch.new_signatures.extend(rows)
+
+
+def _recent_by_key(conn: sa.Connection, keys: list[int], horizon: dt.datetime
+                   ) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    t, s = q.tickets, signatures
+    for start in range(0, len(keys), 900):
+        chunk = keys[start:start + 900]
+        stmt = (sa.select(s.c.band_key, s.c.ticket_id, s.c.seen_at, t.c.customer_id, t.c.topic,
+                          t.c.incident_id, t.c.fingerprint)
+                .join(t, t.c.id == s.c.ticket_id)
+                .where(s.c.band_key.in_(chunk), s.c.seen_at >= horizon,
+                       t.c.merged_into_id.is_(None))
+                .order_by(s.c.seen_at.desc()).limit(CANDIDATE_ROWS))
+        for r in conn.execute(stmt):
+            out[int(r.band_key)].append({"ticket_id": int(r.ticket_id), "seen_at": r.seen_at,
+                                         "customer_id": int(r.customer_id), "topic": r.topic,
+                                         "incident_id": r.incident_id,
+                                         "fingerprint": r.fingerprint, "state": None})
+    return out
+
+
+def write_new_incidents(batch: Batch) -> None:
+    """Before the tickets are inserted: they refer to these rows."""
+    q.insert_rows(batch.conn, incidents, list(batch.new_incidents.values()))
+
+
+def write_incident_links(batch: Batch) -> None:
+    """After the tickets exist: signatures, older tickets drawn into a new incident, counts."""
+    conn = batch.conn
+    if batch.incident_joins:
+        conn.execute(q.tickets.update().where(q.tickets.c.id == sa.bindparam("tid"))
+                     .values(incident_id=sa.bindparam("iid")),
+                     [{"tid": k, "iid": v} for k, v in batch.incident_joins.items()])
+    for incident, grown in batch.incident_growth.items():
+        seen = batch.incident_seen[incident]
+        conn.execute(incidents.update().where(incidents.c.id == incident).values(
+            ticket_count=incidents.c.ticket_count + grown,
+            last_seen_at=sa.case((incidents.c.last_seen_at < seen, seen),
+                                 else_=incidents.c.last_seen_at)))
+    q.insert_rows(conn, signatures, batch.new_signatures)

@@ -1,0 +1,155 @@
+"""Use cases: merge and unmerge tickets, unmerge customers.
+
+Every merge writes an audit record listing exactly the rows it moved; an unmerge reads that
+record and moves those rows (and only those) back, so it is an exact undo even after new
+messages arrived on the surviving ticket.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.errors import Conflict, NotFound
+from ticketing.store import tickets as q
+
+t, m, a = q.tickets, q.messages, q.audit
+
+
+def _lock_ticket(conn: sa.Connection, ticket_id: int) -> sa.Row[Any]:
+    stmt = sa.select(t.c.id, t.c.customer_id, t.c.merged_into_id, t.c.status, t.c.topic
+                     ).where(t.c.id == ticket_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return row
+
+
+def _refresh_counters(conn: sa.Connection, ticket_id: int, now: dt.datetime) -> None:
+    """Recompute a ticket's message counters from its messages (indexed by ticket)."""
+    stats = conn.execute(
+        sa.select(sa.func.count(), sa.func.min(m.c.sent_at), sa.func.max(m.c.sent_at))
+        .where(m.c.ticket_id == ticket_id, m.c.direction == "in")).one()
+    values: dict[str, Any] = {"message_count": int(stats[0]), "updated_at": now}
+    if stats[1] is not None:
+        values.update(first_message_at=stats[1], last_message_at=stats[2],
+                      last_customer_message_at=stats[2])
+    conn.execute(t.update().where(t.c.id == ticket_id).values(**values))
+
+
+def _audit(conn: sa.Connection, kind: str, *, actor: str, now: dt.datetime,
+           ticket_id: int | None, customer_id: int | None, **data: Any) -> None:
+    conn.execute(a.insert().values(at=now, kind=kind, actor=actor, ticket_id=ticket_id,
+                                   customer_id=customer_id, data=data))
+
+
+def merge_tickets(conn: sa.Connection, source_id: int, into_id: int, *, actor: str,
+                  now: dt.datetime, reason: str = "manual") -> dict[str, Any]:
+    if source_id == into_id:
+        raise Conflict("a ticket cannot be merged into itself")
+    first, second = sorted((source_id, into_id))
+    rows = {first: _lock_ticket(conn, first), second: _lock_ticket(conn, second)}
+    source, target = rows[source_id], rows[into_id]
+    if source.merged_into_id is not None:
+        raise Conflict(f"ticket {source_id} is already merged into {source.merged_into_id}")
+    if target.merged_into_id is not None:
+        raise Conflict(f"ticket {into_id} is itself merged into {target.merged_into_id}")
+    if source.customer_id != target.customer_id:
+        # Two citizens' complaints are never one ticket: that would show one citizen's data to
+        # another.  If they are one person, merge the customers first.
+        raise Conflict("the tickets belong to different customers")
+    moved = q.move_ticket(conn, source_id, into_id)
+    conn.execute(t.update().where(t.c.id == source_id)
+                 .values(merged_into_id=into_id, message_count=0, updated_at=now))
+    _refresh_counters(conn, into_id, now)
+    _audit(conn, "ticket.merged", actor=actor, now=now, ticket_id=into_id,
+           customer_id=target.customer_id, source=source_id, moved_messages=moved,
+           rule=reason)
+    return {"ticket_id": into_id, "merged": source_id, "moved_messages": len(moved)}
+
+
+def _merge_record(conn: sa.Connection, kind: str, target_field: sa.Column[Any], target: int,
+                  source: int) -> dict[str, Any]:
+    records = conn.execute(sa.select(a.c.id, a.c.data).where(a.c.kind == kind,
+                                                             target_field == target)
+                           .order_by(a.c.id.desc())).all()
+    for record in records:
+        if record.data.get("source") == source:
+            return dict(record.data)
+    raise Conflict(f"no {kind} record for {source} into {target}")
+
+
+def unmerge_ticket(conn: sa.Connection, ticket_id: int, *, actor: str,
+                   now: dt.datetime) -> dict[str, Any]:
+    """Undo the merge of ``ticket_id`` into another ticket."""
+    source = _lock_ticket(conn, ticket_id)
+    if source.merged_into_id is None:
+        raise Conflict(f"ticket {ticket_id} is not merged")
+    target_id = int(source.merged_into_id)
+    _lock_ticket(conn, target_id)
+    record = _merge_record(conn, "ticket.merged", a.c.ticket_id, target_id, ticket_id)
+    ids = [int(x) for x in record.get("moved_messages", [])]
+    back = 0
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        back += conn.execute(m.update().where(m.c.id.in_(chunk), m.c.ticket_id == target_id)
+                             .values(ticket_id=ticket_id)).rowcount or 0
+    conn.execute(t.update().where(t.c.id == ticket_id).values(merged_into_id=None))
+    _refresh_counters(conn, ticket_id, now)
+    _refresh_counters(conn, target_id, now)
+    _audit(conn, "ticket.unmerged", actor=actor, now=now, ticket_id=ticket_id,
+           customer_id=source.customer_id, source=ticket_id, target=target_id,
+           moved_back=back)
+    return {"ticket_id": ticket_id, "unmerged_from": target_id, "moved_messages": back}
+
+
+def unmerge_customer(conn: sa.Connection, customer_id: int, *, actor: str,
+                     now: dt.datetime) -> dict[str, Any]:
+    """Undo the merge of ``customer_id`` into another customer, with the ticket merges that
+    followed from it."""
+    c = q.customers
+    row = conn.execute(sa.select(c.c.id, c.c.merged_into_id).where(c.c.id == customer_id)).first()
+    if row is None:
+        raise NotFound(f"no customer {customer_id}")
+    if row.merged_into_id is None:
+        raise Conflict(f"customer {customer_id} is not merged")
+    target = int(row.merged_into_id)
+    record = _merge_record(conn, "customer.merged", a.c.customer_id, target, customer_id)
+    moved = record.get("moved", {})
+    tickets_back = [int(x) for x in moved.get("tickets", [])]
+    # Tickets folded together because of this customer merge come apart first.
+    for tid in tickets_back + _tickets_of_messages(conn, moved.get("messages", [])):
+        merged_into = conn.execute(sa.select(t.c.merged_into_id).where(t.c.id == tid)).scalar()
+        if merged_into is not None:
+            unmerge_ticket(conn, tid, actor=actor, now=now)
+    for table, key in ((q.identities, "identities"), (q.tickets, "tickets"),
+                       (q.messages, "messages")):
+        ids = [int(x) for x in moved.get(key, [])]
+        for start in range(0, len(ids), 900):
+            conn.execute(table.update().where(table.c.id.in_(ids[start:start + 900]),
+                                              table.c.customer_id == target)
+                         .values(customer_id=customer_id))
+    conn.execute(c.update().where(c.c.id == customer_id).values(merged_into_id=None))
+    _audit(conn, "customer.unmerged", actor=actor, now=now, ticket_id=None,
+           customer_id=customer_id, target=target,
+           moved_back={k: len(v) for k, v in moved.items()})
+    return {"customer_id": customer_id, "unmerged_from": target}
+
+
+def _tickets_of_messages(conn: sa.Connection, message_ids: list[int]) -> list[int]:
+    """Tickets that were merged away and whose moved messages include these messages."""
+    if not message_ids:
+        return []
+    wanted = {int(x) for x in message_ids}
+    out: list[int] = []
+    records = conn.execute(sa.select(a.c.data).where(
+        a.c.kind == "ticket.merged",
+        a.c.ticket_id.in_(sa.select(m.c.ticket_id).where(m.c.id.in_(sorted(wanted)[:900])))))
+    for (data,) in records:
+        if wanted & {int(x) for x in data.get("moved_messages", [])}:
+            out.append(int(data["source"]))
+    return out
