@@ -9,6 +9,7 @@ types.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from ticketing.domain.errors import MalformedPayload
 
 MAX_BODY_CHARS = 1_000_000
+_SURROGATE = re.compile("[\ud800-\udfff]")
 MAX_FIELD_CHARS = 2_000
 
 
@@ -85,8 +87,10 @@ def _opt_str(data: dict[str, Any], key: str, limit: int = MAX_FIELD_CHARS) -> st
 
 
 def _clean(text: str) -> str:
-    # Lone surrogates (from a lossy upstream decode) cannot be stored as UTF-8: replace them.
-    return text.encode("utf-8", "replace").decode("utf-8") if not text.isascii() else text
+    # NUL cannot be stored in PostgreSQL text; lone surrogates (from a lossy upstream decode)
+    # cannot be encoded as UTF-8 at all: both become U+FFFD rather than failing the message.
+    text = text.replace("\x00", "\ufffd")
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 
 def parse_sent_at(value: Any) -> dt.datetime:
@@ -115,7 +119,8 @@ def parse_normalized(data: Any) -> InboundMessage:
     raw_sender = data.get("sender")
     if not isinstance(raw_sender, dict):
         raise MalformedPayload("sender must be an object")
-    sender = Sender(**{k: _opt_str(raw_sender, k, 320) for k in _SENDER_FIELDS})
+    sender = Sender(**{k: _clean(v) if (v := _opt_str(raw_sender, k, 320)) else None
+                       for k in _SENDER_FIELDS})
     if not any(getattr(sender, k) for k in _SENDER_FIELDS if k != "name"):
         raise MalformedPayload("sender has no identity (email, phone, telegram_id or instagram_id)")
     body = data.get("body", "")

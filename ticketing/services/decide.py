@@ -158,6 +158,14 @@ class Batch:
         for row in self.new_identities:
             row["customer_id"] = c(row["customer_id"])
         q.insert_rows(self.conn, q.identities, self.new_identities)
+        # Persisted rows move before the ticket updates below, so the undo record lists them.
+        for source, target, why in self.merges:
+            moved = q.move_customer(self.conn, source, c(target))
+            for (table, row_id), owner in first_owner.items():
+                if owner == source:
+                    moved[table].append(row_id)
+            self.add_audit("customer.merged", customer_id=c(target), source=source,
+                           moved=moved, **why)
         for state in self.ticket_by_id.values():
             state.customer_id = c(state.customer_id)
         q.update_tickets(self.conn, [t for t in self.ticket_by_id.values()
@@ -169,13 +177,6 @@ class Batch:
                 moved = q.move_ticket(self.conn, source, target) + moved
             self.add_audit("ticket.merged", ticket_id=target, customer_id=c(state.customer_id),
                            source=source, moved_messages=moved, **why)
-        for source, target, why in self.merges:
-            moved = q.move_customer(self.conn, source, c(target))
-            for (table, row_id), owner in first_owner.items():
-                if owner == source:
-                    moved[table].append(row_id)
-            self.add_audit("customer.merged", customer_id=c(target), source=source,
-                           moved=moved, **why)
         for row in self.audit:
             if row["customer_id"] is not None:
                 row["customer_id"] = c(row["customer_id"])
