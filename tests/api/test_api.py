@@ -117,3 +117,44 @@ def test_unknown_ticket_is_404(app: App, client: TestClient) -> None:
 def test_openapi_is_served(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/v1/inbound" in paths and "/api/v1/tickets/{ticket_id}" in paths
+
+
+def test_merge_unmerge_related_and_patch_over_http(app: App, client: TestClient) -> None:
+    admin = _auth(_token(app, "admin"))
+    agent_token = _token(app, "agent")
+    a = client.post("/api/v1/inbound", headers=admin,
+                    json=message("OTP tidak masuk", phone="081234567890")).json()
+    b = client.post("/api/v1/inbound", headers=admin,
+                    json=message("Insentif belum cair", phone="081234567890")).json()
+    other = client.post("/api/v1/inbound", headers=admin,
+                        json=message("OTP tidak masuk", phone="081299999999")).json()
+    r = client.post(f"/api/v1/tickets/{other['ticket_id']}/merge", headers=admin,
+                    json={"into": a["ticket_id"]})
+    assert r.status_code == 409
+    rel = client.get(f"/api/v1/tickets/{a['ticket_id']}/related", headers=admin).json()
+    assert [d["ticket_id"] for d in rel["duplicates"]] == [b["ticket_id"]]
+    r = client.post(f"/api/v1/tickets/{b['ticket_id']}/merge", headers=admin,
+                    json={"into": a["ticket_id"]})
+    assert r.status_code == 200 and r.json()["moved_messages"] == 1
+    shown = client.get(f"/api/v1/tickets/{a['ticket_id']}", headers=admin).json()
+    assert shown["links"]["duplicates"] == [b["ticket_id"]] and len(shown["messages"]) == 2
+    assert client.post(f"/api/v1/tickets/{b['ticket_id']}/unmerge",
+                       headers=admin).status_code == 200
+    assert client.post(f"/api/v1/tickets/{b['ticket_id']}/unmerge",
+                       headers=admin).status_code == 409
+
+    agent = _auth(agent_token)
+    r = client.patch(f"/api/v1/tickets/{a['ticket_id']}", headers=agent, json={"topic": "akun"})
+    assert r.status_code == 200 and r.json()["topic"] == "akun"
+    r = client.patch(f"/api/v1/tickets/{a['ticket_id']}", headers=agent,
+                     json={"status": "resolved"})
+    assert r.status_code == 200 and r.json()["status"] == "resolved"
+    r = client.patch(f"/api/v1/tickets/{a['ticket_id']}", headers=agent, json={"status": "new"})
+    assert r.status_code == 409
+    r = client.patch(f"/api/v1/tickets/{a['ticket_id']}", headers=agent,
+                     json={"assignee": "admin@example.id"})
+    assert r.status_code == 403
+    r = client.patch(f"/api/v1/tickets/{a['ticket_id']}", headers=agent, json={"colour": "red"})
+    assert r.status_code == 422
+    assert client.get("/api/v1/incidents", headers=agent).status_code == 403
+    assert client.get("/api/v1/incidents", headers=admin).status_code == 200
