@@ -24,7 +24,8 @@ Viewer = Annotated[Principal, Depends(current_principal)]
 
 
 def _core(request: Request) -> App:
-    return request.app.state.core  # type: ignore[no-any-return]
+    core: App = request.app.state.core
+    return core
 
 
 def _read(app: App, fn: Any, *args: Any, **kwargs: Any) -> Any:
@@ -70,20 +71,20 @@ async def list_tickets(request: Request, who: Viewer, status: str | None = None,
                        queue: str | None = None, q: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=views.MAX_LIMIT)] = 50,
                        cursor: int | None = None) -> dict[str, Any]:
-    return await run_in_threadpool(  # type: ignore[no-any-return]
+    return await run_in_threadpool(
         _read, _core(request), views.list_tickets, who, status=status, channel=channel,
         assignee=assignee, queue=queue, text=q, limit=limit, cursor=cursor)
 
 
 @router.get("/tickets/{ticket_id}", summary="One ticket with its messages across channels")
 async def get_ticket(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
-    return await run_in_threadpool(  # type: ignore[no-any-return]
+    return await run_in_threadpool(
         _read, _core(request), views.get_ticket, ticket_id, who)
 
 
 @router.get("/customers/{customer_id}", summary="A citizen with all linked identities")
 async def get_customer(request: Request, customer_id: int, who: Viewer) -> dict[str, Any]:
-    return await run_in_threadpool(  # type: ignore[no-any-return]
+    return await run_in_threadpool(
         _read, _core(request), views.get_customer, customer_id, who)
 
 
@@ -107,7 +108,7 @@ async def patch_ticket(request: Request, ticket_id: int, changes: TicketChanges,
     fields = changes.model_dump(exclude_unset=True)
     await run_in_threadpool(_write, app, updates.update_ticket, ticket_id, fields, by=who,
                             topics=app.evidence_policy.classifier.topics, now=app.clock.now())
-    return await run_in_threadpool(  # type: ignore[no-any-return]
+    return await run_in_threadpool(
         _read, app, views.get_ticket, ticket_id, who)
 
 
@@ -119,7 +120,7 @@ class MergeRequest(BaseModel):
 async def merge(request: Request, ticket_id: int, body: MergeRequest,
                 who: Viewer) -> dict[str, Any]:
     app = _core(request)
-    return await run_in_threadpool(  # type: ignore[no-any-return]
+    return await run_in_threadpool(
         _write, app, merging.merge_tickets, ticket_id, body.into, actor=f"user:{who.user_id}",
         now=app.clock.now())
 
@@ -127,7 +128,7 @@ async def merge(request: Request, ticket_id: int, body: MergeRequest,
 @router.post("/tickets/{ticket_id}/unmerge", summary="Undo the merge of this ticket")
 async def unmerge(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
     app = _core(request)
-    return await run_in_threadpool(  # type: ignore[no-any-return]
+    return await run_in_threadpool(
         _write, app, merging.unmerge_ticket, ticket_id, actor=f"user:{who.user_id}",
         now=app.clock.now())
 
@@ -139,7 +140,7 @@ async def unmerge_customer(
         who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 ) -> dict[str, Any]:
     app = _core(request)
-    return await run_in_threadpool(  # type: ignore[no-any-return]
+    return await run_in_threadpool(
         _write, app, merging.unmerge_customer, customer_id, actor=f"user:{who.user_id}",
         now=app.clock.now())
 
@@ -147,7 +148,7 @@ async def unmerge_customer(
 @router.get("/tickets/{ticket_id}/related",
             summary="Suggested duplicates, possible same citizen, and the incident cluster")
 async def related(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
-    return await run_in_threadpool(  # type: ignore[no-any-return]
+    return await run_in_threadpool(
         _read, _core(request), relations.related_tickets, ticket_id, who)
 
 
@@ -155,5 +156,5 @@ async def related(request: Request, ticket_id: int, who: Viewer) -> dict[str, An
 async def incidents(request: Request,
                     who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))],
                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
-    return await run_in_threadpool(  # type: ignore[no-any-return]
+    return await run_in_threadpool(
         _read, _core(request), relations.list_incidents, limit=limit)

@@ -110,7 +110,7 @@ def parse_normalized(data: Any) -> InboundMessage:
     if not isinstance(data, dict):
         raise MalformedPayload("a message must be a JSON object")
     try:
-        channel = Channel(data.get("channel"))
+        channel = Channel(str(data.get("channel")))
     except ValueError as exc:
         raise MalformedPayload(f"unknown channel {str(data.get('channel'))[:30]!r}") from exc
     external_id = _opt_str(data, "external_id", 500)

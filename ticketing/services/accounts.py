@@ -9,15 +9,16 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 import sqlalchemy as sa
 
 from ticketing.domain.errors import Conflict, InvalidInput, NotFound
-from ticketing.models import ApiToken, User
+from ticketing.store import tables
 from ticketing.services.clock import Clock
 
-users = User.__table__
-tokens = ApiToken.__table__
+users = tables.users
+tokens = tables.api_tokens
 
 
 class Role(StrEnum):
@@ -93,7 +94,7 @@ def create_token(conn: sa.Connection, *, email: str, clock: Clock) -> str:
     return token
 
 
-def _principal(row: sa.Row[tuple[int, str, str, str, list[str], list[str]]]) -> Principal:
+def _principal(row: Any) -> Principal:
     return Principal(user_id=int(row[0]), email=row[1], name=row[2], role=Role(row[3]),
                      skills=tuple(row[4] or ()), languages=tuple(row[5] or ()))
 

@@ -172,11 +172,11 @@ class Batch:
                                      if t.dirty and not t.is_new], self.now)
         for source, target, why in self.ticket_merges:
             state = self.ticket_by_id[source]
-            moved = moved_new.get(source, [])
+            moved_messages = moved_new.get(source, [])
             if not state.is_new:
-                moved = q.move_ticket(self.conn, source, target) + moved
+                moved_messages = q.move_ticket(self.conn, source, target) + moved_messages
             self.add_audit("ticket.merged", ticket_id=target, customer_id=c(state.customer_id),
-                           source=source, moved_messages=moved, **why)
+                           source=source, moved_messages=moved_messages, **why)
         for row in self.audit:
             if row["customer_id"] is not None:
                 row["customer_id"] = c(row["customer_id"])

@@ -15,11 +15,11 @@ import sqlalchemy as sa
 
 from ticketing.domain.similarity import band_keys, complaint_tokens, text_similarity
 from ticketing.services.decide import Batch
+from ticketing.store import tables
 from ticketing.store import tickets as q
-from ticketing.models import Incident, TicketSignature
 
-incidents = Incident.__table__
-signatures = TicketSignature.__table__
+incidents = tables.incidents
+signatures = tables.signatures
 
 WINDOW = dt.timedelta(hours=48)
 THRESHOLD = 0.85

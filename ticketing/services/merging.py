@@ -18,7 +18,7 @@ from ticketing.store import tickets as q
 t, m, a = q.tickets, q.messages, q.audit
 
 
-def _lock_ticket(conn: sa.Connection, ticket_id: int) -> sa.Row[Any]:
+def _lock_ticket(conn: sa.Connection, ticket_id: int) -> Any:
     stmt = sa.select(t.c.id, t.c.customer_id, t.c.merged_into_id, t.c.status, t.c.topic
                      ).where(t.c.id == ticket_id)
     if conn.dialect.name == "postgresql":

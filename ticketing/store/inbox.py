@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.models import InboxItem
+from ticketing.store import tables
 from ticketing.store.ids import IdAllocator
 
-inbox = InboxItem.__table__
+inbox = tables.inbox
 MAX_ATTEMPTS = 3
 
 

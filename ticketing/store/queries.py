@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ticketing.models import User
+from ticketing.store import tables
 from ticketing.store import tickets as q
 
-users = User.__table__
+users = tables.users
 
 
 def ticket_columns() -> sa.Select[tuple[object, ...]]:

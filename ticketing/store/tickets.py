@@ -14,13 +14,13 @@ from typing import Any
 import sqlalchemy as sa
 
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
-from ticketing.models import AuditEvent, Customer, Identity, Message, Ticket
+from ticketing.store import tables
 
-customers = Customer.__table__
-identities = Identity.__table__
-tickets = Ticket.__table__
-messages = Message.__table__
-audit = AuditEvent.__table__
+customers = tables.customers
+identities = tables.identities
+tickets = tables.tickets
+messages = tables.messages
+audit = tables.audit
 
 CHUNK = 900  # stays below every driver's bound-parameter limit
 

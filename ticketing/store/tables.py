@@ -1,0 +1,27 @@
+"""The Core ``Table`` of every model, typed as such, for set-based queries and bulk writes."""
+
+from __future__ import annotations
+
+from typing import cast
+
+import sqlalchemy as sa
+
+from ticketing.models import (ApiToken, AuditEvent, Customer, Identity, Incident, InboxItem,
+                              Message, OutboxItem, Ticket, TicketSignature, User)
+
+
+def _t(model: type[object]) -> sa.Table:
+    return cast(sa.Table, model.__table__)  # type: ignore[attr-defined]
+
+
+customers = _t(Customer)
+identities = _t(Identity)
+tickets = _t(Ticket)
+messages = _t(Message)
+audit = _t(AuditEvent)
+inbox = _t(InboxItem)
+outbox = _t(OutboxItem)
+users = _t(User)
+api_tokens = _t(ApiToken)
+incidents = _t(Incident)
+signatures = _t(TicketSignature)
