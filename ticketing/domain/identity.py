@@ -12,6 +12,7 @@ an unlabelled number outside a signature) is dropped.  Pure: no files, clock, en
 from __future__ import annotations
 
 import calendar
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class Identifier:
 _PHONE_CHARS_RE: Final = re.compile(r"^[\d\s+().\-/\u00a0]+$")
 
 
+@functools.lru_cache(maxsize=65536)
 def normalize_phone(raw: str) -> str | None:
     """E.164 for a valid phone number, else None.
 

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz
 
 from ticketing.domain.text import normalize_for_matching
 
-BANDS: Final = 6
+BANDS: Final = 4
 ROWS: Final = 1
 _PRIME: Final = (1 << 61) - 1
 # Fixed (a, b) pairs of the universal hash family: signatures stay comparable across processes.
@@ -50,7 +50,7 @@ def complaint_tokens(text: str) -> list[str]:
 
 def band_keys(text: str) -> list[int]:
     """``BANDS`` signed 64-bit keys (one MinHash each) over the complaint words; two texts with
-    Jaccard similarity s share at least one key with probability 1 - (1 - s)^BANDS (0.98 at
+    Jaccard similarity s share at least one key with probability 1 - (1 - s)^BANDS (0.94 at
     s = 0.5).  Loose on purpose: candidates are then scored exactly."""
     words = complaint_tokens(text)[:200]
     shingles = set(words)

@@ -8,12 +8,16 @@ the threshold joins (or starts) an incident."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.domain.similarity import band_keys, complaint_tokens, text_similarity
+from rapidfuzz import fuzz, process
+
+from ticketing.domain.similarity import band_keys, complaint_tokens
+from ticketing.models.base import UTCDateTime
 from ticketing.services.decide import Batch
 from ticketing.store import tables
 from ticketing.store import tickets as q
@@ -23,8 +27,9 @@ signatures = tables.signatures
 
 WINDOW = dt.timedelta(hours=48)
 THRESHOLD = 0.85
-CANDIDATES_PER_TICKET = 20
-CANDIDATE_ROWS = 1000
+CANDIDATES_PER_TICKET = 30
+PER_KEY = 4
+KEYS_PER_QUERY = 200
 
 
 def fingerprint(text: str) -> str:
@@ -52,15 +57,16 @@ def link_incidents(batch: Batch) -> None:
         for key in keys:
             for cand in known.get(key, ()):
                 seen.setdefault(cand["ticket_id"], cand)
+        ranked = sorted((c for c in seen.values()
+                         if c["customer_id"] != ticket.customer_id and c["topic"] == ticket.topic
+                         and abs(c["seen_at"] - ticket.first_message_at) <= WINDOW),
+                        key=lambda c: c["seen_at"], reverse=True)[:CANDIDATES_PER_TICKET]
         best, best_score = None, 0.0
-        ranked = sorted(seen.values(), key=lambda c: c["seen_at"], reverse=True)
-        for cand in ranked[:CANDIDATES_PER_TICKET * 3]:
-            if (cand["customer_id"] == ticket.customer_id or cand["topic"] != ticket.topic
-                    or abs(cand["seen_at"] - ticket.first_message_at) > WINDOW):
-                continue
-            score = text_similarity(cand["fingerprint"] or "", ticket.fingerprint or "")
-            if score > best_score:
-                best, best_score = cand, score
+        found = process.extractOne(ticket.fingerprint or "",
+                                   [c["fingerprint"] or "" for c in ranked],
+                                   scorer=fuzz.token_set_ratio, score_cutoff=THRESHOLD * 100)
+        if found is not None:
+            best, best_score = ranked[found[2]], float(found[1]) / 100.0
         if best is not None and best_score >= THRESHOLD:
             incident = best["incident_id"] or joined.get(best["ticket_id"])
             if incident is None:
@@ -86,7 +92,7 @@ def link_incidents(batch: Batch) -> None:
                  "seen_at": ticket.first_message_at, "fingerprint": ticket.fingerprint,
                  "state": ticket}
         for key in keys:
-            known.setdefault(key, []).insert(0, entry)
+            known[key] = [entry, *known.get(key, ())[:PER_KEY - 1]]
             rows.append({"band_key": key, "ticket_id": ticket.id,
                          "seen_at": ticket.first_message_at})
     batch.new_incidents.update(new_incidents)
@@ -94,19 +100,47 @@ def link_incidents(batch: Batch) -> None:
     batch.new_signatures.extend(rows)
 
 
+_TICKET_COLUMNS = ("t.customer_id, t.topic, t.incident_id, t.fingerprint FROM tickets t "
+                   "JOIN hits h ON t.id = h.ticket_id WHERE t.merged_into_id IS NULL")
+
+
+@functools.lru_cache(maxsize=64)
+def _hits_sql(dialect: str, count: int) -> sa.TextClause:
+    """Hand-written because a 200-way UNION built with the expression language costs more to
+    compile than to run.  Only placeholders vary; the values are bound."""
+    if dialect == "postgresql":
+        sql = ("WITH hits AS (SELECT k.key AS band_key, s.ticket_id, s.seen_at "
+               "FROM unnest(CAST(:keys AS bigint[])) AS k(key) CROSS JOIN LATERAL "
+               "(SELECT ticket_id, seen_at FROM ticket_signatures WHERE band_key = k.key "
+               f"AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY}) s) "
+               "SELECT h.band_key, h.ticket_id, h.seen_at, " + _TICKET_COLUMNS)
+    else:
+        parts = " UNION ALL ".join(
+            f"SELECT * FROM (SELECT band_key, ticket_id, seen_at FROM ticket_signatures "
+            f"WHERE band_key = :k{i} AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY})"
+            for i in range(count))
+        sql = (f"WITH hits AS ({parts}) "
+               "SELECT h.band_key, h.ticket_id, h.seen_at, " + _TICKET_COLUMNS)
+    return sa.text(sql).bindparams(sa.bindparam("h", type_=UTCDateTime())).columns(
+        sa.column("band_key"), sa.column("ticket_id"), sa.column("seen_at", UTCDateTime()),
+        sa.column("customer_id"), sa.column("topic"), sa.column("incident_id"),
+        sa.column("fingerprint"))
+
+
 def _recent_by_key(conn: sa.Connection, keys: list[int], horizon: dt.datetime
                    ) -> dict[int, list[dict[str, Any]]]:
+    """The ``PER_KEY`` most recent tickets under each band key: one index range each, however
+    large a mass incident grows."""
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    t, s = q.tickets, signatures
-    for start in range(0, len(keys), 900):
-        chunk = keys[start:start + 900]
-        stmt = (sa.select(s.c.band_key, s.c.ticket_id, s.c.seen_at, t.c.customer_id, t.c.topic,
-                          t.c.incident_id, t.c.fingerprint)
-                .join(t, t.c.id == s.c.ticket_id)
-                .where(s.c.band_key.in_(chunk), s.c.seen_at >= horizon,
-                       t.c.merged_into_id.is_(None))
-                .order_by(s.c.seen_at.desc()).limit(CANDIDATE_ROWS))
-        for r in conn.execute(stmt):
+    pg = conn.dialect.name == "postgresql"
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        chunk = keys[start:start + KEYS_PER_QUERY]
+        params: dict[str, Any] = {"h": horizon}
+        if pg:
+            params["keys"] = chunk
+        else:
+            params.update({f"k{i}": k for i, k in enumerate(chunk)})
+        for r in conn.execute(_hits_sql(conn.dialect.name, len(chunk)), params):
             out[int(r.band_key)].append({"ticket_id": int(r.ticket_id), "seen_at": r.seen_at,
                                          "customer_id": int(r.customer_id), "topic": r.topic,
                                          "incident_id": r.incident_id,

@@ -174,7 +174,8 @@ def process_claimed(conn: sa.Connection, claimed: Sequence[inbox_store.Claimed],
                     policy: IngestPolicy, clock: Clock) -> list[Outcome]:
     """Run the steps over rows claimed in this transaction and mark them processed."""
     now = clock.now()
-    batch = Batch(conn=conn, now=now, ids=IdAllocator(conn), policy=policy,
+    batch = Batch(conn=conn, now=now, ids=IdAllocator(conn, block=max(len(claimed), 1)),
+                  policy=policy,
                   works=[Work(raw=c) for c in claimed])
     for step in STEPS:
         step(batch)

@@ -12,23 +12,30 @@ import sqlalchemy as sa
 
 
 class IdAllocator:
-    """Valid for one transaction only."""
+    """Valid for one transaction only.  On PostgreSQL ids come in blocks of at least
+    ``block`` (one round trip per block, not per row); unused ones are simply never used."""
 
-    def __init__(self, conn: sa.Connection) -> None:
+    def __init__(self, conn: sa.Connection, block: int = 256) -> None:
         self._conn = conn
         self._next: dict[str, int] = {}
+        self._spare: dict[str, list[int]] = {}
+        self._block = block
         self._pg = conn.dialect.name == "postgresql"
 
     def take(self, table: sa.Table, count: int) -> list[int]:
         if count <= 0:
             return []
         if self._pg:
-            rows = self._conn.execute(
-                sa.text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
-                        "FROM generate_series(1, :n)"),
-                {"t": table.name, "n": count},
-            )
-            return [int(r[0]) for r in rows]
+            spare = self._spare.setdefault(table.name, [])
+            if len(spare) < count:
+                rows = self._conn.execute(
+                    sa.text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) "
+                            "FROM generate_series(1, :n)"),
+                    {"t": table.name, "n": max(count - len(spare), self._block)},
+                )
+                spare.extend(int(r[0]) for r in rows)
+            out, self._spare[table.name] = spare[:count], spare[count:]
+            return out
         start = self._next.get(table.name)
         if start is None:
             start = int(self._conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0)))
