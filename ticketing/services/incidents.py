@@ -105,7 +105,7 @@ _TICKET_COLUMNS = ("t.customer_id, t.topic, t.incident_id, t.fingerprint FROM ti
 
 
 @functools.lru_cache(maxsize=64)
-def _hits_sql(dialect: str, count: int) -> sa.TextClause:
+def _hits_sql(dialect: str, count: int) -> sa.TextualSelect:
     """Hand-written because a 200-way UNION built with the expression language costs more to
     compile than to run.  Only placeholders vary; the values are bound."""
     if dialect == "postgresql":
