@@ -6,9 +6,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import multiprocessing as mp
 import sys
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -16,9 +18,10 @@ from ticketing.app import App, build_app
 from ticketing.domain.errors import TicketingError
 from ticketing.services import accounts
 from ticketing.services.export import export_messages, export_tickets
-from ticketing.services.ingest import NORMALIZED_JSON, store_and_process
+from ticketing.services.ingest import (NORMALIZED_JSON, IngestPolicy, Prepared, ingest_chunks,
+                                      prepare)
 from ticketing.store import migrate
-from ticketing.store.inbox import RawPayload, content_key
+from ticketing.store.inbox import Claimed, RawPayload, content_key
 
 log = logging.getLogger("ticketing")
 
@@ -63,6 +66,9 @@ def _parser() -> argparse.ArgumentParser:
     ij.add_argument("file", type=Path, help="a .jsonl file, or - for standard input")
     ij.add_argument("--batch-size", type=int, default=None, help="messages per transaction")
     ij.add_argument("--quiet", action="store_true", help="no progress bar")
+    ij.add_argument("--workers", type=int, default=1,
+                    help="helper processes that parse and read evidence ahead of the writer "
+                         "(default 1; 0 does everything in this process)")
 
     export = sub.add_parser("export", help="export stored data as JSON lines"
                             ).add_subparsers(dest="export_cmd", required=True)
@@ -119,7 +125,7 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         return 0
     if cmd == "ingest":
         return _ingest_jsonl(app, args.file, args.batch_size or app.settings.ingest_batch_size,
-                             quiet=args.quiet)
+                             quiet=args.quiet, workers=args.workers)
     if cmd == "export":
         return _export(app, args.export_cmd, args.out)
     if cmd == "worker":
@@ -176,7 +182,31 @@ def _batches(items: Iterator[tuple[int, RawPayload]], size: int
         yield chunk
 
 
-def _ingest_jsonl(app: App, path: Path, batch_size: int, *, quiet: bool) -> int:
+_CHILD_POLICY: IngestPolicy | None = None
+
+
+def _init_child(config_dir: str) -> None:
+    global _CHILD_POLICY
+    from ticketing.settings import load_settings
+    _CHILD_POLICY = build_app(load_settings(config_dir)).ingest_policy
+
+
+def _prepare_in_child(claimed: list[Claimed]) -> list[Prepared]:
+    assert _CHILD_POLICY is not None
+    return prepare(claimed, _CHILD_POLICY)
+
+
+def _prepare_pool(app: App, workers: int) -> ProcessPoolExecutor | None:
+    """Parsing and evidence (pure, CPU-bound) run in helper processes while this one writes."""
+    if workers <= 0:
+        return None
+    app.evidence_policy  # fail here, with a clear message, if the config is broken
+    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                               initializer=_init_child, initargs=(app.settings.config_dir,))
+
+
+def _ingest_jsonl(app: App, path: Path, batch_size: int, *, quiet: bool,
+                  workers: int = 1) -> int:
     from rich.console import Console
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
                                TimeRemainingColumn)
@@ -194,18 +224,35 @@ def _ingest_jsonl(app: App, path: Path, batch_size: int, *, quiet: bool) -> int:
     counts: Counter[str] = Counter()
     problems: list[str] = []
     policy = app.ingest_policy
-    with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TextColumn("bytes"),
-                  TimeRemainingColumn(), console=err, disable=quiet or not err.is_terminal
-                  ) as progress:
-        task = progress.add_task("ingest", total=total)
-        for chunk in _batches(jsonl_payloads(iter(stream), str(path)), batch_size):
-            outcomes = store_and_process(app.engine, [p for _, p in chunk], policy=policy,
-                                         clock=app.clock)
-            for (number, payload), outcome in zip(chunk, outcomes, strict=True):
-                counts[outcome.outcome] += 1
-                if outcome.outcome in ("rejected", "failed"):
-                    problems.append(f"line {number}: {outcome.outcome}: {outcome.error}")
-            progress.update(task, advance=sum(len(p.payload) + 1 for _, p in chunk))
+    pool = _prepare_pool(app, workers)
+    prepare_async = None
+    if pool is not None:
+        def prepare_async(claimed: list[Claimed]) -> Future[list[Prepared]]:
+            return pool.submit(_prepare_in_child, claimed)
+    chunks = _batches(jsonl_payloads(iter(stream), str(path)), batch_size)
+    numbers: deque[list[int]] = deque()  # line numbers of the chunks in flight, in order
+
+    def payloads() -> Iterator[list[RawPayload]]:
+        for chunk in chunks:
+            numbers.append([n for n, _ in chunk])
+            yield [p for _, p in chunk]
+
+    try:
+        with Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(),
+                      TextColumn("bytes"), TimeRemainingColumn(), console=err,
+                      disable=quiet or not err.is_terminal) as progress:
+            task = progress.add_task("ingest", total=total)
+            for chunk, outcomes in ingest_chunks(app.engine, payloads(), policy=policy,
+                                                 clock=app.clock, prepare_async=prepare_async):
+                lines = numbers.popleft()
+                for number, outcome in zip(lines, outcomes, strict=True):
+                    counts[outcome.outcome] += 1
+                    if outcome.outcome in ("rejected", "failed"):
+                        problems.append(f"line {number}: {outcome.outcome}: {outcome.error}")
+                progress.update(task, advance=sum(len(p.payload) + 1 for p in chunk))
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     if stream is not sys.stdin.buffer:
         stream.close()
     for line in problems[:200]:

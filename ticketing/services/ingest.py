@@ -13,7 +13,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,7 @@ from ticketing.domain.message import Ignored, InboundMessage, parse_normalized
 from ticketing.services.clock import Clock
 from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
                                       resolve_customer)
-from ticketing.services.evidence import EvidencePolicy, gather
+from ticketing.services.evidence import Evidence, EvidencePolicy, gather
 from ticketing.services.incidents import (link_incidents, write_incident_links,
                                          write_new_incidents)
 from ticketing.store import inbox as inbox_store
@@ -70,25 +71,47 @@ class Outcome:
 # ---------------------------------------------------------------- steps
 
 
-def step_parse(batch: Batch) -> None:
-    for work in batch.works:
-        parser = batch.policy.parsers.get(work.raw.content_type)
-        if parser is None:
-            work.reject(f"no parser for content type {work.raw.content_type!r}")
-            continue
-        try:
-            parsed = parser(work.raw.payload, work.raw.meta)
-        except MalformedPayload as exc:
-            work.reject(str(exc))
-            continue
-        except Exception as exc:  # a parser bug must quarantine one payload, not stop the queue
-            log.exception("parser crashed on inbox row %s", work.raw.id)
-            work.reject(f"parser error: {type(exc).__name__}: {exc}")
-            continue
-        if isinstance(parsed, Ignored):
-            work.outcome, work.error = "ignored", parsed.reason
-        else:
-            work.msg = parsed
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """The pure half of the work on one payload, computable before the write transaction and
+    in another process: the parsed message (or why there is none) and its evidence."""
+
+    raw_id: int
+    msg: InboundMessage | None
+    outcome: str | None
+    error: str | None
+    evidence: Evidence | None
+
+
+def prepare(claimed: Sequence[inbox_store.Claimed], policy: IngestPolicy) -> list[Prepared]:
+    out = []
+    for raw in claimed:
+        work = Work(raw=raw)
+        _parse(work, policy)
+        evidence = gather(work.msg, policy.evidence) if work.msg is not None else None
+        out.append(Prepared(raw_id=raw.id, msg=work.msg, outcome=work.outcome,
+                            error=work.error, evidence=evidence))
+    return out
+
+
+def _parse(work: Work, policy: IngestPolicy) -> None:
+    parser = policy.parsers.get(work.raw.content_type)
+    if parser is None:
+        work.reject(f"no parser for content type {work.raw.content_type!r}")
+        return
+    try:
+        parsed = parser(work.raw.payload, work.raw.meta)
+    except MalformedPayload as exc:
+        work.reject(str(exc))
+        return
+    except Exception as exc:  # a parser bug must quarantine one payload, not stop the queue
+        log.exception("parser crashed on inbox row %s", work.raw.id)
+        work.reject(f"parser error: {type(exc).__name__}: {exc}")
+        return
+    if isinstance(parsed, Ignored):
+        work.outcome, work.error = "ignored", parsed.reason
+    else:
+        work.msg = parsed
 
 
 def step_drop_duplicates(batch: Batch) -> None:
@@ -107,12 +130,6 @@ def step_drop_duplicates(batch: Batch) -> None:
             work.duplicate_of = first[key]
         else:
             first[key] = work
-
-
-def step_gather_evidence(batch: Batch) -> None:
-    for work in batch.active():
-        assert work.msg is not None
-        work.evidence = gather(work.msg, batch.policy.evidence)
 
 
 def step_lock(batch: Batch) -> None:
@@ -154,10 +171,9 @@ def step_write(batch: Batch) -> None:
     write_incident_links(batch)
 
 
+# Run inside the write transaction, after ``prepare``.
 STEPS: Sequence[Callable[[Batch], None]] = (
-    step_parse,
     step_drop_duplicates,
-    step_gather_evidence,
     step_lock,
     step_resolve_customers,
     step_load_tickets,
@@ -171,12 +187,23 @@ STEPS: Sequence[Callable[[Batch], None]] = (
 
 
 def process_claimed(conn: sa.Connection, claimed: Sequence[inbox_store.Claimed], *,
-                    policy: IngestPolicy, clock: Clock) -> list[Outcome]:
-    """Run the steps over rows claimed in this transaction and mark them processed."""
+                    policy: IngestPolicy, clock: Clock,
+                    prepared: Mapping[int, Prepared] | None = None) -> list[Outcome]:
+    """Run the steps over rows claimed in this transaction and mark them processed.
+    ``prepared`` (by raw id) saves redoing the pure half when it was done beforehand."""
     now = clock.now()
+    done = dict(prepared or {})
+    missing = [c for c in claimed if c.id not in done]
+    done.update({p.raw_id: p for p in prepare(missing, policy)})
+    works = []
+    for raw in claimed:
+        p = done[raw.id]
+        work = Work(raw=raw, msg=p.msg, outcome=p.outcome, error=p.error)
+        if p.evidence is not None:
+            work.evidence = p.evidence
+        works.append(work)
     batch = Batch(conn=conn, now=now, ids=IdAllocator(conn, block=max(len(claimed), 1)),
-                  policy=policy,
-                  works=[Work(raw=c) for c in claimed])
+                  policy=policy, works=works)
     for step in STEPS:
         step(batch)
     outcomes = []
@@ -199,13 +226,14 @@ def process_claimed(conn: sa.Connection, claimed: Sequence[inbox_store.Claimed],
 
 
 def process_ids(engine: sa.Engine, ids: Sequence[int], *, policy: IngestPolicy,
-                clock: Clock) -> list[Outcome]:
+                clock: Clock, prepared: Mapping[int, Prepared] | None = None) -> list[Outcome]:
     """Process these pending inbox rows now; a failing batch is retried row by row so that one
     poisonous payload is quarantined without holding back the others."""
     try:
         with engine.begin() as conn:
             claimed = inbox_store.claim(conn, limit=len(ids), ids=ids)
-            return process_claimed(conn, claimed, policy=policy, clock=clock)
+            return process_claimed(conn, claimed, policy=policy, clock=clock,
+                                   prepared=prepared)
     except Exception:
         log.warning("batch of %d failed; retrying one by one", len(ids), exc_info=True)
     return _one_by_one(engine, ids, policy=policy, clock=clock)
@@ -234,15 +262,29 @@ def _describe_failure() -> str:
     return f"{type(exc).__name__}: {exc}"[:2000] if exc else "unknown failure"
 
 
-def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPayload], *,
-                      policy: IngestPolicy, clock: Clock) -> list[Outcome]:
-    """What a live channel or the CLI does: commit the raw payloads first (they are safe from
-    then on), then run the pipeline over the new ones.  Returns one outcome per payload."""
+def store(engine: sa.Engine, payloads: Sequence[inbox_store.RawPayload],
+          clock: Clock) -> list[inbox_store.Stored]:
+    """Commit raw payloads to the inbox: from here on they are safe, whatever happens next."""
     with engine.begin() as conn:
-        stored = inbox_store.put_many(conn, payloads, clock.now())
+        return inbox_store.put_many(conn, payloads, clock.now())
+
+
+def as_claimed(payloads: Sequence[inbox_store.RawPayload],
+               stored: Sequence[inbox_store.Stored]) -> list[inbox_store.Claimed]:
+    """The newly stored payloads as a worker would see them (for ``prepare`` ahead of time)."""
+    return [inbox_store.Claimed(id=s.id, channel=p.channel, payload=p.payload,
+                                content_type=p.content_type, attempts=0, meta=dict(p.meta or {}))
+            for p, s in zip(payloads, stored, strict=True) if s.inserted]
+
+
+def process_stored(engine: sa.Engine, stored: Sequence[inbox_store.Stored], *,
+                   policy: IngestPolicy, clock: Clock,
+                   prepared: Mapping[int, Prepared] | None = None) -> list[Outcome]:
+    """Run the pipeline over the new payloads of one ``store`` call; one outcome per payload
+    (a replay is answered from what the first delivery produced)."""
     fresh = [s.id for s in stored if s.inserted]
-    done = {o.raw_id: o for o in process_ids(engine, fresh, policy=policy, clock=clock)} \
-        if fresh else {}
+    done = {o.raw_id: o for o in process_ids(engine, fresh, policy=policy, clock=clock,
+                                              prepared=prepared)} if fresh else {}
     earlier = _replayed(engine, [s for s in stored if not s.inserted and s.id not in done])
     out: list[Outcome] = []
     for s in stored:
@@ -255,6 +297,42 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPaylo
         else:
             out.append(earlier[s.id])
     return out
+
+
+def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPayload], *,
+                      policy: IngestPolicy, clock: Clock) -> list[Outcome]:
+    """What a live channel does: commit the raw payloads first, then run the pipeline."""
+    return process_stored(engine, store(engine, payloads, clock), policy=policy, clock=clock)
+
+
+PrepareAsync = Callable[[list[inbox_store.Claimed]], "Future[list[Prepared]]"]
+
+
+def ingest_chunks(engine: sa.Engine, chunks: Iterable[Sequence[inbox_store.RawPayload]], *,
+                  policy: IngestPolicy, clock: Clock, prepare_async: PrepareAsync | None = None
+                  ) -> Iterator[tuple[Sequence[inbox_store.RawPayload], list[Outcome]]]:
+    """Bulk ingest, in order, chunk by chunk.  With ``prepare_async`` (another process) the pure
+    half of chunk k+1 is computed while chunk k is written: two cores instead of one."""
+    pending: tuple[Sequence[inbox_store.RawPayload], list[inbox_store.Stored],
+                   Future[list[Prepared]] | None] | None = None
+    for chunk in chunks:
+        stored = store(engine, chunk, clock)
+        future = prepare_async(as_claimed(chunk, stored)) if prepare_async else None
+        if pending is not None:
+            yield _finish(engine, pending, policy, clock)
+        pending = (chunk, stored, future)
+    if pending is not None:
+        yield _finish(engine, pending, policy, clock)
+
+
+def _finish(engine: sa.Engine, pending: tuple[Sequence[inbox_store.RawPayload],
+                                              list[inbox_store.Stored],
+                                              Future[list[Prepared]] | None],
+            policy: IngestPolicy, clock: Clock
+            ) -> tuple[Sequence[inbox_store.RawPayload], list[Outcome]]:
+    chunk, stored, future = pending
+    prepared = {p.raw_id: p for p in future.result()} if future is not None else None
+    return chunk, process_stored(engine, stored, policy=policy, clock=clock, prepared=prepared)
 
 
 def _replayed(engine: sa.Engine, stored: Sequence[inbox_store.Stored]) -> dict[int, Outcome]:
