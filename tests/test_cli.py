@@ -84,3 +84,24 @@ def test_users_and_tokens(cli_env: str, capsys: pytest.CaptureFixture[str]) -> N
     token = capsys.readouterr().out.strip()
     assert token.startswith("tk_") and len(token) > 30
     assert main(["tokens", "create", "--email", "nobody@example.id"]) == 1
+
+
+def test_worker_once_drains_what_transports_stored(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from ticketing.app import build_app
+    from ticketing.settings import load_settings
+    from ticketing.store import inbox as inbox_store
+    from tests.helpers import raw
+
+    app = build_app(load_settings(str(ROOT / "config")))
+    with app.engine.begin() as conn:
+        inbox_store.put_many(conn, [raw(message("OTP tidak masuk", phone="081234567890")),
+                                    raw(b"{broken"),
+                                    raw(message("OTP masih belum", phone="0812 3456 7890"))],
+                             app.clock.now())
+    app.close()
+    assert main(["worker", "--once"]) == 0
+    assert "processed 3 inbox rows" in capsys.readouterr().out
+    assert main(["export", "messages"]) == 0
+    exported = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert len(exported) == 2 and len({e["ticket_id"] for e in exported}) == 1

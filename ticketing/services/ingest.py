@@ -358,14 +358,27 @@ def _replayed(engine: sa.Engine, stored: Sequence[inbox_store.Stored]) -> dict[i
 
 def run_pending(engine: sa.Engine, *, policy: IngestPolicy, clock: Clock,
                 batch_size: int = 500) -> int:
-    """One worker pass: claim a batch of pending rows and process them; returns how many."""
+    """One worker pass: claim a batch of pending rows and process them; returns how many.
+
+    On SQLite the pure half runs before the write lock is taken (from a plain read), so that
+    several worker processes overlap their CPU work instead of queueing behind the one writer.
+    On PostgreSQL it runs inside the claiming transaction, whose row locks keep other workers
+    from preparing the same rows."""
+    prepared: dict[int, Prepared] | None = None
+    if engine.dialect.name == "sqlite":
+        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            peek = inbox_store.claim(conn, limit=batch_size)
+        if not peek:
+            return 0
+        prepared = {p.raw_id: p for p in prepare(peek, policy)}
     ids: list[int] = []
     try:
         with engine.begin() as conn:
-            claimed = inbox_store.claim(conn, limit=batch_size)
+            claimed = inbox_store.claim(conn, limit=batch_size,
+                                        ids=list(prepared) if prepared is not None else None)
             ids = [c.id for c in claimed]
             if claimed:
-                process_claimed(conn, claimed, policy=policy, clock=clock)
+                process_claimed(conn, claimed, policy=policy, clock=clock, prepared=prepared)
             return len(ids)
     except Exception:
         if not ids:
