@@ -133,6 +133,9 @@ def step_drop_duplicates(batch: Batch) -> None:
 
 
 def step_lock(batch: Batch) -> None:
+    if batch.conn.dialect.name != "postgresql":
+        batch.load_identities()  # SQLite: BEGIN IMMEDIATE made this the only writer already
+        return
     keys = [f"id:{i.kind}:{i.value}" for w in batch.active() for i in w.evidence.identifiers]
     q.lock_keys(batch.conn, keys)
     batch.load_identities()
