@@ -185,3 +185,39 @@ def test_audit_trail_records_why(app: App, clock: FixedClock) -> None:
     assert events[0].data["topic"] == "otp"
     assert events[1].data["rule"] == "same_topic"
     assert events[0].at == clock.now()
+
+
+def test_a_pipeline_crash_keeps_the_raw_payload_and_spares_the_others(app: App) -> None:
+    from dataclasses import replace
+
+    from ticketing.domain.topics import TopicMatch
+    from ticketing.services.evidence import EvidencePolicy
+    from ticketing.services.ingest import store_and_process
+    from tests.helpers import raw
+
+    real = app.evidence_policy.classifier
+
+    class Exploding:
+        """A classifier that fails on one message, as a bug would."""
+
+        fallback = real.fallback
+        topics = real.topics
+
+        def classify(self, text: str) -> TopicMatch:
+            if "boom" in text:
+                raise RuntimeError("classifier bug")
+            return real.classify(text)
+
+    policy = replace(app.ingest_policy, evidence=EvidencePolicy(
+        classifier=Exploding(), fallback_topic=real.fallback))  # type: ignore[arg-type]
+    outcomes = store_and_process(app.engine, [raw(message(OTP, phone="081234567890")),
+                                              raw(message("boom", phone="081200000000"))],
+                                 policy=policy, clock=app.clock)
+    assert [o.outcome for o in outcomes] == ["created", "failed"]
+    assert "classifier bug" in (outcomes[1].error or "")
+    with app.engine.connect() as conn:
+        rows = conn.execute(sa.select(inbox.c.status, inbox.c.attempts, inbox.c.last_error)
+                            .order_by(inbox.c.id)).all()
+    assert rows[0].status == "done"
+    assert rows[1].status == "pending" and rows[1].attempts == 1
+    assert "classifier bug" in rows[1].last_error

@@ -288,6 +288,11 @@ def process_stored(engine: sa.Engine, stored: Sequence[inbox_store.Stored], *,
     fresh = [s.id for s in stored if s.inserted]
     done = {o.raw_id: o for o in process_ids(engine, fresh, policy=policy, clock=clock,
                                               prepared=prepared)} if fresh else {}
+    return _assemble(engine, stored, done)
+
+
+def _assemble(engine: sa.Engine, stored: Sequence[inbox_store.Stored],
+              done: Mapping[int, Outcome]) -> list[Outcome]:
     earlier = _replayed(engine, [s for s in stored if not s.inserted and s.id not in done])
     out: list[Outcome] = []
     for s in stored:
@@ -304,8 +309,26 @@ def process_stored(engine: sa.Engine, stored: Sequence[inbox_store.Stored], *,
 
 def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPayload], *,
                       policy: IngestPolicy, clock: Clock) -> list[Outcome]:
-    """What a live channel does: commit the raw payloads first, then run the pipeline."""
-    return process_stored(engine, store(engine, payloads, clock), policy=policy, clock=clock)
+    """What a live channel does, in one transaction: store the raw payloads, then run the
+    pipeline inside a savepoint.  If the pipeline fails, only the savepoint is rolled back: the
+    raw payloads still commit (pending) and are retried one by one, so nothing accepted is lost.
+    """
+    done: dict[int, Outcome] | None = None
+    with engine.begin() as conn:
+        stored = inbox_store.put_many(conn, payloads, clock.now())
+        fresh = [s.id for s in stored if s.inserted]
+        if fresh:
+            try:
+                with conn.begin_nested():
+                    claimed = inbox_store.claim(conn, limit=len(fresh), ids=fresh)
+                    done = {o.raw_id: o for o in process_claimed(conn, claimed, policy=policy,
+                                                                 clock=clock)}
+            except Exception:
+                log.warning("ingest failed; the raw payloads are kept and retried",
+                            exc_info=True)
+    if done is None:
+        done = {o.raw_id: o for o in _one_by_one(engine, fresh, policy=policy, clock=clock)}
+    return _assemble(engine, stored, done)
 
 
 PrepareAsync = Callable[[list[inbox_store.Claimed]], "Future[list[Prepared]]"]
