@@ -70,9 +70,10 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
                  "meta": i.meta or {}} for rid, i in zip(ids, fresh, strict=True)]
         stmt = _insert_ignore(conn)
         conn.execute(stmt, rows)
+        won: dict[str, tuple[int, str]]
         if conn.dialect.name == "sqlite":
             # BEGIN IMMEDIATE: no other writer can have stored a key since we looked.
-            won = {r["idempotency_key"]: (r["id"], status) for r in rows}
+            won = {i.key: (rid, status) for rid, i in zip(ids, fresh, strict=True)}
         else:
             # A concurrent writer may have stored one of these keys first: read back who won.
             won = _by_key(conn, [i.key for i in fresh])
