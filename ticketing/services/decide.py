@@ -214,8 +214,6 @@ def resolve_customer(batch: Batch, work: Work) -> None:
         batch.new_customers[cid] = {"id": cid, "display_name": (name or "")[:200] or None,
                                     "name_key": name_key(msg.sender.name),
                                     "created_at": batch.now}
-        batch.add_audit("customer.created", customer_id=cid, message_id=work.message_id,
-                        channel=str(msg.channel))
     else:
         cid = found[0]
         for other in found[1:]:
@@ -225,6 +223,7 @@ def resolve_customer(batch: Batch, work: Work) -> None:
                 "message_id": work.message_id,
                 "evidence": [{"kind": str(i.kind), "value": mask(i.kind, i.value),
                               "source": i.source} for i in idents]}))
+    linked = []
     for ident in idents:
         key = (str(ident.kind), ident.value)
         if key in batch.customer_of:
@@ -234,9 +233,15 @@ def resolve_customer(batch: Batch, work: Work) -> None:
             "id": batch.ids.one(q.identities), "customer_id": cid, "kind": str(ident.kind),
             "value": ident.value, "source": ident.source, "evidence_message_id": work.message_id,
             "created_at": batch.now})
-        batch.add_audit("customer.linked", customer_id=cid, identity=str(ident.kind),
-                        value=mask(ident.kind, ident.value), source=ident.source,
-                        message_id=work.message_id)
+        linked.append({"kind": str(ident.kind), "value": mask(ident.kind, ident.value),
+                       "source": ident.source})
+    # One event per message: what a new customer was created from, or what was newly linked.
+    if not found:
+        batch.add_audit("customer.created", customer_id=cid, message_id=work.message_id,
+                        channel=str(msg.channel), identities=linked)
+    elif linked:
+        batch.add_audit("customer.linked", customer_id=cid, message_id=work.message_id,
+                        identities=linked)
     work.customer_id = cid
 
 
