@@ -100,38 +100,30 @@ def link_incidents(batch: Batch) -> None:
     batch.new_signatures.extend(rows)
 
 
-_TICKET_COLUMNS = ("t.customer_id, t.topic, t.incident_id, t.fingerprint FROM tickets t "
-                   "JOIN hits h ON t.id = h.ticket_id WHERE t.merged_into_id IS NULL")
-
-
 @functools.lru_cache(maxsize=64)
 def _hits_sql(dialect: str, count: int) -> sa.TextualSelect:
     """Hand-written because a 200-way UNION built with the expression language costs more to
     compile than to run.  Only placeholders vary; the values are bound."""
     if dialect == "postgresql":
-        sql = ("WITH hits AS (SELECT k.key AS band_key, s.ticket_id, s.seen_at "
+        sql = ("SELECT k.key AS band_key, s.ticket_id, s.seen_at "
                "FROM unnest(CAST(:keys AS bigint[])) AS k(key) CROSS JOIN LATERAL "
                "(SELECT ticket_id, seen_at FROM ticket_signatures WHERE band_key = k.key "
-               f"AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY}) s) "
-               "SELECT h.band_key, h.ticket_id, h.seen_at, " + _TICKET_COLUMNS)
+               f"AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY}) s")
     else:
-        parts = " UNION ALL ".join(
+        sql = " UNION ALL ".join(
             f"SELECT * FROM (SELECT band_key, ticket_id, seen_at FROM ticket_signatures "
             f"WHERE band_key = :k{i} AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY})"
             for i in range(count))
-        sql = (f"WITH hits AS ({parts}) "
-               "SELECT h.band_key, h.ticket_id, h.seen_at, " + _TICKET_COLUMNS)
     return sa.text(sql).bindparams(sa.bindparam("h", type_=UTCDateTime())).columns(
-        sa.column("band_key"), sa.column("ticket_id"), sa.column("seen_at", UTCDateTime()),
-        sa.column("customer_id"), sa.column("topic"), sa.column("incident_id"),
-        sa.column("fingerprint"))
+        sa.column("band_key"), sa.column("ticket_id"), sa.column("seen_at", UTCDateTime()))
 
 
 def _recent_by_key(conn: sa.Connection, keys: list[int], horizon: dt.datetime
                    ) -> dict[int, list[dict[str, Any]]]:
     """The ``PER_KEY`` most recent tickets under each band key: one index range each, however
-    large a mass incident grows."""
-    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    large a mass incident grows; then those tickets by primary key (a join here tempts the
+    planner into hashing the whole tickets table)."""
+    hits: list[tuple[int, int, dt.datetime]] = []
     pg = conn.dialect.name == "postgresql"
     for start in range(0, len(keys), KEYS_PER_QUERY):
         chunk = keys[start:start + KEYS_PER_QUERY]
@@ -140,11 +132,25 @@ def _recent_by_key(conn: sa.Connection, keys: list[int], horizon: dt.datetime
             params["keys"] = chunk
         else:
             params.update({f"k{i}": k for i, k in enumerate(chunk)})
-        for r in conn.execute(_hits_sql(conn.dialect.name, len(chunk)), params):
-            out[int(r.band_key)].append({"ticket_id": int(r.ticket_id), "seen_at": r.seen_at,
-                                         "customer_id": int(r.customer_id), "topic": r.topic,
-                                         "incident_id": r.incident_id,
-                                         "fingerprint": r.fingerprint, "state": None})
+        hits.extend((int(r[0]), int(r[1]), r[2])
+                    for r in conn.execute(_hits_sql(conn.dialect.name, len(chunk)), params))
+    t = q.tickets
+    info: dict[int, Any] = {}
+    ids = sorted({h[1] for h in hits})
+    for start in range(0, len(ids), 900):
+        for r in conn.execute(sa.select(t.c.id, t.c.customer_id, t.c.topic, t.c.incident_id,
+                                        t.c.fingerprint, t.c.merged_into_id)
+                              .where(t.c.id.in_(ids[start:start + 900]))):
+            info[int(r.id)] = r
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for key, ticket_id, seen_at in hits:
+        row = info.get(ticket_id)
+        if row is None or row.merged_into_id is not None:
+            continue
+        out[key].append({"ticket_id": ticket_id, "seen_at": seen_at,
+                         "customer_id": int(row.customer_id), "topic": row.topic,
+                         "incident_id": row.incident_id, "fingerprint": row.fingerprint,
+                         "state": None})
     return out
 
 
