@@ -41,6 +41,10 @@ def _setup_sqlite(engine: sa.Engine) -> None:
         # crash or power loss can lose the last commits.  FULL is a setting away.
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
+        # The default 2 MB page cache makes every index probe of a large database a read.
+        cur.execute("PRAGMA cache_size=-65536")
+        cur.execute("PRAGMA mmap_size=268435456")
+        cur.execute("PRAGMA temp_store=MEMORY")
         cur.execute("PRAGMA busy_timeout=30000")
         cur.close()
 
