@@ -354,7 +354,7 @@ def code_state() -> dict[str, Any]:
         except OSError:
             return ""
     if SRC != ROOT:
-        return {"src": str(SRC), "head": git("rev-parse", "--short", "HEAD"),
+        return {"src": str(SRC), "rev": os.environ.get("BENCH_SRC_REV", "?"),
                 "note": "BENCH_SRC: an exported tree, not this working copy"}
     return {"src": str(SRC), "head": git("rev-parse", "--short", "HEAD"),
             "dirty": git("status", "--short", "--", "ticketing", "migrations").splitlines()}

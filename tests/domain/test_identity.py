@@ -301,3 +301,51 @@ def test_claims_never_crash_and_are_normalised(text: str) -> None:
 def test_claims_on_a_megabyte_body() -> None:
     body = ("Halo min, NIK saya 3224 2819 0887 6385. " + "x" * 1000 + "\n") * 900
     assert claims(body) == {("nik", NIK)}
+
+
+# --- claims: rules added for the hard stream (bench/hard_stream.py) --------------------------------------
+@pytest.mark.parametrize(("text", "want"), [
+    (f"my NIK is {NIK}", {("nik", NIK)}),
+    ("my number 0812-3456-7890", {("phone", "+6281234567890")}),
+    ("my phone +62 812 3456 7890", {("phone", "+6281234567890")}),
+])
+def test_english_possessor_before_the_label(text: str, want: set[tuple[str, str]]) -> None:
+    assert claims(text) == want
+
+
+def test_a_possessed_possessor_before_the_label_is_someone_else() -> None:
+    assert claims(f"ibu saya NIK {NIK}") == set()
+    assert claims("suami saya hp 0812 3456 7890") == set()
+
+
+def test_signature_is_the_writers_even_when_the_body_names_a_relative() -> None:
+    body = (f"rekening lama sudah tutup. NIK istri sy {NIK} jg ditolak\n\n--\nFauzan Kusuma\n"
+            "0877-4611-891")
+    assert claims(body) == {("phone", "+628774611891")}
+    labelled = ("sertifikat belum keluar, tolong hubungi hp bapak saya aja +62 816 8749 2853\n\n"
+                "Regards,\nAldi Sinaga\nTelp/WA: +62 81893691228")
+    assert claims(labelled) == {("phone", "+6281893691228")}
+
+
+def test_a_signature_that_names_someone_else_is_not_the_writers() -> None:
+    body = "Mohon dibantu.\n\nSalam,\nBudi (suami)\nHP istri: 0812 3456 7890"
+    assert claims(body) == set()
+
+
+@pytest.mark.parametrize("text", [
+    f"NIK: {NIK} sudah dipakai orang lain",
+    "Halo, NIK udh DIPAKAI ORANG LAIN??\nTelp/WA 0812 3456 7890",
+    "akun saya digunakan orang lain. hp: 0812-3456-7890",
+])
+def test_used_by_someone_else_is_the_complaint_not_another_person(text: str) -> None:
+    got = claims(text)
+    assert got and got <= {("nik", NIK), ("phone", "+6281234567890")}
+
+
+@pytest.mark.parametrize("text", [
+    "ini nomor orang lain 081234567890",
+    "hp: 081234567890 punya orang lain",
+    f"Saya daftarkan orang lain. NIK: {NIK}",
+])
+def test_another_persons_number_is_still_not_a_claim(text: str) -> None:
+    assert claims(text) == set()

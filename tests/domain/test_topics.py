@@ -158,3 +158,55 @@ def _broken(config: dict[str, Any], **changes: Any) -> dict[str, Any]:
 def test_invalid_config_is_a_clear_value_error(config: dict[str, Any], mutate: Any) -> None:
     with pytest.raises(ValueError, match="invalid topics config"):
         TopicClassifier.from_config(mutate(config))
+
+
+# --- rules added for the hard stream (bench/hard_stream.py) ----------------------------------------------
+@pytest.mark.parametrize(("text", "topic"), [
+    ("did not pass the selection again why?", "gelombang"),
+    ("the incentive hasn't been disbursed yet pls check", "insentif"),
+    ("OTP not received, sudah resend berkali2", "otp"),
+    ("change bank account please, rekening lama sudah tutup", "rekening"),
+    ("certificate belum terbit padahal course udah selesai", "pelatihan"),
+    ("insentif ku durung cair min, wis 3 minggu", "insentif"),
+    ("kode otp ora mlebu min", "otp"),
+    ("akun sy keblokir stlh salah pw 3x", "akun"),
+])
+def test_english_and_regional_phrasings(clf: TopicClassifier, text: str, topic: str) -> None:
+    assert clf.classify(text).topic == topic
+
+
+@pytest.mark.parametrize(("text", "topic"), [
+    ("the incetnive hasn't been disbursed", "insentif"),  # typo of the slang spelling "incentive"
+    ("SERTFI KU DURUNG METU", "pelatihan"),  # typo of "sertif"
+    ("certifcate blom terbit", "pelatihan"),
+    ("kapan sih inssentifnya ditransfer", "insentif"),  # typo plus clitic
+])
+def test_typos_of_slang_spellings_and_clitics(clf: TopicClassifier, text: str, topic: str) -> None:
+    assert clf.classify(text).topic == topic
+
+
+def test_a_label_is_taken_only_by_an_identifier_of_its_kind(clf: TopicClassifier) -> None:
+    # the phone number at the end does not carry the word NIK away with it
+    assert clf.classify("muncul tulisan NIK tidak valid 62 818 85444231").topic == "nik"
+
+
+@pytest.mark.parametrize("text", [
+    "gmn kak?? NIK saya 3224281908876385 no hp 0812 3456 7890",
+    "gimana kelanjutannya NIK sy : 3224.2819.0887.6385 hp aku (+62) 811 5487 0562",
+    "udah 3 hari nih data: NIK 3224 2819 0887 6385 hpku 62 851 84738738",
+    "masih belum ada kabar, ktp saya 3224281908876385 ya min",
+])
+def test_an_identifier_followed_by_another_or_a_closing_ends_its_clause(
+        clf: TopicClassifier, text: str) -> None:
+    assert clf.classify(text).topic == clf.fallback
+
+
+def test_an_identifier_in_mid_clause_still_keeps_its_label(clf: TopicClassifier) -> None:
+    assert clf.classify("NIK saya 3224281908876385 tidak valid katanya").topic == "nik"
+
+
+def test_account_number_given_as_data_takes_its_label(clf: TopicClassifier) -> None:
+    text = "saldo DANA masih 0 insentifnya kemana ya thx rekening BRI sy 3422052403821746"
+    assert clf.classify(text).topic == "insentif"
+    # ... but an account that is the object of the complaint keeps it
+    assert clf.classify("mau ganti no rekening ke 1234567890").topic == "rekening"

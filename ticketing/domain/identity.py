@@ -219,6 +219,10 @@ _KIN_FORMS: Final = frozenset("ibu bapak kakak abang bunda".split())
 _FIRST_PERSON: Final = frozenset({"saya", "ku", "pribadi", "sendiri"})
 _POSSESSORS: Final = frozenset({"saya", "nya"})
 _OWNER_WORDS: Final = frozenset({"punya", "milik", "atas", "nama"})
+# "NIK saya dipakai orang lain": someone else *used* the writer's identifier; that is the complaint
+# (a NIK/account problem), not a second person whose numbers the message gives.
+_USED_BY: Final = frozenset(
+    "dipakai dipake digunakan terpakai didaftarkan didaftarin diambil dibajak oleh sama".split())
 _KEYWORD_WORDS: Final = _NIK_WORDS | _PHONE_WORDS | _CONTACT_WORDS | _EMAIL_WORDS | _GENERIC_WORDS
 _MAX_KEYWORD_DISTANCE: Final = 6
 _WINDOW_CHARS: Final = 160
@@ -257,6 +261,8 @@ def _mentions_other(tokens: list[str]) -> bool:
         if tok == "ibu" and i + 1 < len(tokens) and tokens[i + 1] == "kandung":
             continue  # "nama ibu kandung" is a data field of the writer's own record
         if tok == "orang" and i + 1 < len(tokens) and tokens[i + 1] in {"tua", "lain"}:
+            if tokens[i + 1] == "lain" and before in _USED_BY:
+                continue
             return True
         if tok in _ADDRESS_WORDS:
             after = tokens[i + 1] if i + 1 < len(tokens) else ""
@@ -346,6 +352,11 @@ def _keyword_verdict(kind: IdentityKind, before: list[str], after: list[str],
                 return False  # "HP suami saya 0812", "0812 (punya ibu saya)"
             if any(t in _FIRST_PERSON for t in span):
                 return True  # "NIK saya ...", "hubungi saya di ..."
+            # A possessor before the label, as English puts it ("my NIK is ...", "my number"),
+            # unless it is itself possessed ("ibu saya NIK ...").
+            if idx and before[idx - 1] == "saya" and (
+                    idx < 2 or before[idx - 2] not in _OTHER_WORDS | _ADDRESS_WORDS):
+                return True
             # An unpossessed label ("NIK: ...", "hp: ...") is the writer's unless the message talks
             # about someone else, it is a number they contacted ("telepon ke ...", "hubungi ..."),
             # or an owner is named right after the number.
@@ -401,6 +412,8 @@ def claimed_identifiers(text: str) -> list[Identifier]:
     for seg in _segments(text):
         body = seg.text
         mentions_other = _text_mentions_other(body)
+        signature_mentions_other = (mentions_other and seg.signature_from < len(body)
+                                    and _text_mentions_other(body[seg.signature_from:]))
         candidates: list[tuple[int, int, list[tuple[IdentityKind, str]]]] = []
         for m in itertools.islice(_EMAIL_IN_TEXT_RE.finditer(body), _MAX_CANDIDATES):
             email = normalize_email(m.group())
@@ -423,11 +436,18 @@ def claimed_identifiers(text: str) -> list[Identifier]:
             line_start = body.rfind("\n", max(0, start - _WINDOW_CHARS), start) + 1
             line_end = body.find("\n", end, end + _WINDOW_CHARS)
             line = body[line_start: line_end if line_end >= 0 else end + _WINDOW_CHARS]
+            in_signature = start >= seg.signature_from
             for kind, value in kinds:
-                verdict = _keyword_verdict(kind, before, after, mentions_other)
+                # A labelled line of the signature block ("Telp/WA: 0812...") answers only to the
+                # block itself, not to a relative named in the body.
+                verdict = _keyword_verdict(kind, before, after,
+                                           signature_mentions_other if in_signature else mentions_other)
                 if verdict is None:
-                    if start >= seg.signature_from:
-                        verdict = _signature_line_ok(line) and not mentions_other
+                    if in_signature:
+                        # The signature block is the writer's own, whoever the body talks about
+                        # ("HP suami saya ..." above "Salam, Budi / 0812..."), unless the block
+                        # itself names someone else.
+                        verdict = _signature_line_ok(line) and not signature_mentions_other
                     elif kind in seg.asked:
                         verdict = not mentions_other and not any(t in _BLOCK_WORDS for t in before)
                     elif kind is IdentityKind.NIK:

@@ -207,6 +207,15 @@ SLANG: Final[dict[str, str]] = {
     "org": "orang", "sbg": "sebagai", "ttg": "tentang", "spt": "seperti", "kyk": "seperti",
     "kaya": "seperti", "bkn": "bukan", "gitu": "begitu", "gt": "begitu",
     "nomer": "nomor", "nmr": "nomor", "no": "nomor", "num": "nomor",
+    # regional (Javanese, Sundanese, Betawi, Minang) negation, aspect and question words
+    "ora": "tidak", "teu": "tidak", "indak": "tidak", "hora": "tidak", "gabisa": "tidak bisa",
+    "gbs": "tidak bisa", "gaada": "tidak ada", "gada": "tidak ada",
+    "durung": "belum", "urung": "belum", "acan": "belum", "alun": "belum",
+    "wis": "sudah", "uwis": "sudah", "wes": "sudah", "udeh": "sudah", "atos": "sudah",
+    "piye": "bagaimana", "kumaha": "bagaimana", "gimane": "bagaimana",
+    "mlebu": "masuk", "metu": "keluar", "aye": "saya", "kulo": "saya", "abdi": "saya",
+    # English pronoun and label words that carry evidence ("my number is 0812...")
+    "my": "saya", "number": "nomor", "not": "tidak",
 }
 
 _NON_WORD_RE: Final = re.compile(r"[^\w]+", re.UNICODE)

@@ -39,9 +39,15 @@ class TopicMatch:
 # Identifier mentions are replaced by sentinels before tokenising (they survive normalisation).  An
 # identifier that ends its clause ("... NIK saya 3224.") is evidence and takes its label with it; one
 # in mid-clause ("NIK saya 3224... tidak valid") is the subject of the complaint and keeps its label.
-_SENTINEL: Final = "zzidentzz"
+# An identifier followed by another identifier, its label, or a closing word ("NIK saya <n> no hp
+# <p>", "<n> ya min", "<n> makasih") also ends its clause.  The sentinel says what kind of
+# identifier it stands for, so only a compatible label is taken ("NIK tidak valid <phone>" keeps
+# the word NIK: a phone number is not labelled by it).
+_SENTINELS: Final = {"nik": "zzidentnikzz", "phone": "zzidentphonezz", "email": "zzidentemailzz"}
+_SENTINEL_KIND: Final = {v: k for k, v in _SENTINELS.items()}
 _SENTINEL_MID: Final = "zzidentmidzz"
 _CLAUSE_END: Final = frozenset(".,;!?\n")
+_NEXT_WORD_RE: Final = re.compile(r"[^\W\d_]+|[\d+(]")
 _EMAIL_RE: Final = re.compile(r"[\w.+%-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _LONG_NUMBER_RE: Final = re.compile(r"(?:\(\s*\+?\d{1,4}\s*\)\s?|\+\s?)?\d(?:[ .\-]{0,2}\d){7,}")
 _CLITICS: Final = ("nya", "ku", "mu", "lah", "kah")
@@ -79,13 +85,28 @@ class TopicClassifier:
                  slang: dict[str, str], evidence_labels: frozenset[str],
                  evidence_prefixes: frozenset[str], fallback: str,
                  min_score: float, saturation: float, fuzzy_min_length: int,
-                 fuzzy_ignore: frozenset[str]) -> None:
+                 fuzzy_ignore: frozenset[str],
+                 kind_labels: Mapping[str, frozenset[str]] | None = None,
+                 account_labels: frozenset[str] = frozenset(),
+                 account_fillers: frozenset[str] = frozenset(),
+                 followers: frozenset[str] = frozenset()) -> None:
         self._order = order
         self._rank = {topic: i for i, topic in enumerate(order)}
         self._labels = labels
         self._slang = slang
         self._evidence_labels = evidence_labels
         self._evidence_prefixes = evidence_prefixes
+        # Labels per identifier kind: the generic ones ("nomor", "hubungi") label any kind; an
+        # account label ("rekening") labels a number only when nothing but bank names and
+        # possessors stand between them ("rekening BRI saya <n>", not "ganti rekening ke <n>").
+        kinds = kind_labels or {}
+        self._labels_for = {k: evidence_labels | kinds.get(k, frozenset())
+                            | (account_labels if k != "email" else frozenset())
+                            for k in _SENTINELS}
+        self._account_labels = account_labels
+        self._account_fillers = account_fillers
+        self._followers = followers
+        self._all_labels = frozenset().union(*self._labels_for.values())
         self._fallback = fallback
         self._min_score = min_score
         self._saturation = saturation
@@ -98,10 +119,15 @@ class TopicClassifier:
         self._vocab = frozenset(tok for term in terms for tok in term.tokens)
         # Typo targets: the vocabulary *and* common non-topic words, so a typo of "selesai" is
         # recognised as "selesai" (left alone) instead of being pulled to "seleksi".
+        # Spellings in the [slang] table are targets too ("sertfi" -> "sertif" -> "sertifikat",
+        # "incetnive" -> "incentive" -> "insentif"): a typo of a known variant is still that word.
         by_letter: dict[str, list[tuple[str, bool]]] = {}
-        for word in sorted(self._vocab | fuzzy_ignore):
+        slang_targets = {k for k, v in slang.items()
+                         if all(t in self._vocab for t in v.split()) and " " not in k}
+        for word in sorted(self._vocab | fuzzy_ignore | slang_targets):
             if len(word) >= fuzzy_min_length - 1 and word.isalpha():
-                by_letter.setdefault(word[0], []).append((word, word in self._vocab))
+                by_letter.setdefault(word[0], []).append(
+                    (word, word in self._vocab or word in slang_targets))
         self._fuzzy_targets = {k: tuple(v) for k, v in by_letter.items()}
         # Per-instance cache of typo corrections: bounded, and dropped with the classifier.
         self._correct: Callable[[str], str] = functools.lru_cache(maxsize=50_000)(self._correct_uncached)
@@ -137,9 +163,16 @@ class TopicClassifier:
         _req(isinstance(evidence_tbl, Mapping), "[evidence] must be a table")
         evidence = evidence_tbl.get("labels", [])
         prefixes = evidence_tbl.get("prefixes", [])
-        for name, words in (("labels", evidence), ("prefixes", prefixes)):
+        lists: dict[str, Any] = {name: evidence_tbl.get(name, []) for name in (
+            "nik_labels", "phone_labels", "email_labels", "account_labels", "account_fillers",
+            "followers")}
+        for name, words in (("labels", evidence), ("prefixes", prefixes), *lists.items()):
             _req(isinstance(words, list) and all(isinstance(w, str) for w in words),
                  f"evidence.{name} must be a list of words")
+
+        def word_set(name: str) -> frozenset[str]:
+            # Multi-word entries ("terima kasih") count by their first normalised word.
+            return frozenset(toks[0] for w in lists[name] if (toks := normalize_tokens(w)))
 
         topics = data.get("topics")
         _req(isinstance(topics, Mapping) and bool(topics), "[topics.<name>] tables are required")
@@ -166,7 +199,11 @@ class TopicClassifier:
                    evidence_labels=frozenset(w.casefold() for w in evidence),
                    evidence_prefixes=frozenset(w.casefold() for w in prefixes), fallback=fallback,
                    min_score=float(min_score), saturation=float(saturation),
-                   fuzzy_min_length=fuzzy_min, fuzzy_ignore=frozenset(w.casefold() for w in ignore))
+                   fuzzy_min_length=fuzzy_min, fuzzy_ignore=frozenset(w.casefold() for w in ignore),
+                   kind_labels={"nik": word_set("nik_labels"), "phone": word_set("phone_labels"),
+                                "email": word_set("email_labels")},
+                   account_labels=word_set("account_labels"),
+                   account_fillers=word_set("account_fillers"), followers=word_set("followers"))
 
     @property
     def topics(self) -> list[str]:
@@ -196,31 +233,62 @@ class TopicClassifier:
             # On a tie the common word wins: a wrong topic word is worse than a missed one.
             if dist < best_dist or (dist == best_dist and not is_topic):
                 best, best_dist, best_is_topic = word, dist, is_topic
-        return best if best_is_topic else token
+        if not best_is_topic:
+            return token
+        return self._slang.get(best, best)
 
-    def _drop_evidence_label(self, out: list[str]) -> None:
+    def _drop_evidence_label(self, out: list[str], kind: str) -> None:
         """Remove the label of an identifier given as evidence ("No KTP saya <n>", "email: <e>").
 
-        The nearest label word within the last few tokens is removed with everything after it (the
-        possessive "saya", a typo'd "saay"), then any label prefix just before it ("nomor", "akun").
+        The nearest label word of the identifier's kind within the last few tokens is removed with
+        everything after it (the possessive "saya", a typo'd "saay"), then any label prefix just
+        before it ("nomor", "akun").
         """
+        labels = self._labels_for[kind]
         for back in range(1, min(_LABEL_REACH, len(out)) + 1):
-            if out[-back] in self._evidence_labels:
+            if out[-back] in labels:
+                if out[-back] in self._account_labels and not all(
+                        t in self._account_fillers for t in out[len(out) - back + 1:]):
+                    return  # "ganti rekening ke <n>": the account is what the complaint is about
                 del out[-back:]
                 while out and out[-1] in self._evidence_prefixes:
                     out.pop()
                 return
 
+    def _clause_ends_after(self, rest: str) -> bool:
+        rest = rest.lstrip(" \t")
+        if not rest or rest[0] in _CLAUSE_END:
+            return True
+        word = _NEXT_WORD_RE.match(rest)
+        if word is None:
+            return False
+        first = word.group().casefold()
+        if not first.isalpha():  # another number follows: "NIK <n> 0812..."
+            return True
+        nxt = normalize_tokens(first)[:1]
+        token = self._slang.get(nxt[0], nxt[0]) if nxt else first
+        for clitic in _CLITICS:  # "hpku", "emailnya"
+            if token.endswith(clitic) and token[: -len(clitic)] in self._all_labels:
+                token = token[: -len(clitic)]
+                break
+        return (token in self._all_labels or token in self._evidence_prefixes
+                or token in self._followers)
+
     def _prepare(self, text: str) -> list[str]:
         def replace(m: re.Match[str]) -> str:
-            rest = m.string[m.end():m.end() + 20].lstrip(" \t")
-            return f" {_SENTINEL if not rest or rest[0] in _CLAUSE_END else _SENTINEL_MID} "
+            if not self._clause_ends_after(m.string[m.end():m.end() + 30]):
+                return f" {_SENTINEL_MID} "
+            found = m.group()
+            kind = ("email" if "@" in found
+                    else "nik" if sum(ch.isdigit() for ch in found) == 16 else "phone")
+            return f" {_SENTINELS[kind]} "
 
         text = _LONG_NUMBER_RE.sub(replace, _EMAIL_RE.sub(replace, text))
         out: list[str] = []
         for raw in normalize_tokens(text)[:_MAX_TOKENS]:
-            if raw == _SENTINEL:
-                self._drop_evidence_label(out)
+            kind = _SENTINEL_KIND.get(raw)
+            if kind is not None:
+                self._drop_evidence_label(out, kind)
                 continue
             if raw == _SENTINEL_MID:
                 continue
@@ -231,7 +299,16 @@ class TopicClassifier:
                         tok = tok[: -len(clitic)]
                         break
                 else:
-                    tok = self._correct(tok)
+                    fixed = self._correct(tok)
+                    if fixed == tok:  # a typo'd word with a clitic: "insentiffnya"
+                        for clitic in _CLITICS:
+                            base = tok[: -len(clitic)]
+                            if tok.endswith(clitic) and len(base) >= self._fuzzy_min_length:
+                                fixed = self._correct(base)
+                                if fixed != base:
+                                    break
+                                fixed = tok
+                    tok = fixed
             out.extend(tok.split())
         return out
 

@@ -35,7 +35,9 @@ class Evidence:
 def gather(msg: InboundMessage, policy: EvidencePolicy) -> Evidence:
     text = citizen_text(msg.body)
     found: dict[tuple[str, str], Identifier] = {}
-    for ident in [*sender_identifiers(msg.sender), *claimed_identifiers(text)]:
+    # The raw body, not ``text``: in a call, a bare number read out right after the agent asks
+    # for it is the caller's; claimed_identifiers skips agent turns and quoted mail itself.
+    for ident in [*sender_identifiers(msg.sender), *claimed_identifiers(msg.body)]:
         if ident.kind not in LINKING_KINDS:
             continue  # a username can change hands: shown on messages, never used to link
         found.setdefault((str(ident.kind), ident.value), ident)

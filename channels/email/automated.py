@@ -1,0 +1,112 @@
+"""Recognising mail written by a machine, which the engine stores but never answers.
+
+Owns ``auto_reason`` (why a message is automated, or None) and ``delivery_report`` (what a DSN says
+about which of our messages failed).  Answering an auto-reply, a bounce or a list mail starts mail
+loops (RFC 3834 §2), so the verdict errs towards "automated"; the message is still kept and shown.
+Pure: works on already-decoded header values, never raises.
+
+Reasons: ``bounce``, ``read-receipt``, ``x-autoreply``, ``out-of-office``, ``auto-submitted``,
+``list``, ``precedence:<bulk|junk|list|auto_reply>``, ``loop``, ``null-sender``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+_MSGID_RE: Final = re.compile(r"<[^<>\s]{1,490}>")
+_OOF_SUBJECT_RE: Final = re.compile(
+    r"^\s*(?:automatic reply|auto(?:matic)?[- ]?reply|auto response|autoreply|out of (?:the )?office"
+    r"|balasan otomatis|balas otomatis|jawaban otomatis|di luar kantor|sedang cuti"
+    r"|abwesenheitsnotiz|réponse automatique|vacation)\b", re.IGNORECASE)
+_DAEMON_RE: Final = re.compile(
+    r"^(?:mailer-daemon|postmaster|mail-daemon|maildaemon|bounce|bounces|no-reply-bounce)"
+    r"(?:[+.-][^@]*)?@", re.IGNORECASE)
+_BOUNCE_SUBJECT_RE: Final = re.compile(
+    r"(?:undeliver|delivery status notification|delivery failure|failure notice|returned mail"
+    r"|mail delivery failed|pesan tidak terkirim|tidak dapat dikirim|gagal terkirim)",
+    re.IGNORECASE)
+_STATUS_RE: Final = re.compile(r"^\s*status\s*:\s*([245]\.\d{1,3}\.\d{1,3})", re.IGNORECASE | re.M)
+_ACTION_RE: Final = re.compile(r"^\s*action\s*:\s*([a-z]+)", re.IGNORECASE | re.M)
+_FINAL_RCPT_RE: Final = re.compile(r"^\s*(?:final|original)-recipient\s*:\s*[^;\n]*;\s*(\S+)",
+                                   re.IGNORECASE | re.M)
+_ORIGINAL_ID_RE: Final = re.compile(r"^\s*(?:original-)?message-id\s*:\s*(<[^<>\s]+>)",
+                                    re.IGNORECASE | re.M)
+_BULK: Final = frozenset({"bulk", "junk", "list", "auto_reply"})
+
+
+def _first(headers: Mapping[str, Sequence[str]], name: str) -> str | None:
+    values = headers.get(name)
+    return values[0].strip() if values else None
+
+
+def auto_reason(headers: Mapping[str, Sequence[str]], *, sender: str, envelope_from: str | None,
+                report_type: str | None, subject: str) -> str | None:
+    """Why this mail is automated, or None for mail from a person.
+
+    ``headers`` maps lower-case header names to decoded values; ``report_type`` is the
+    ``report-type`` of a top-level ``multipart/report`` (or None).
+    """
+    if report_type == "disposition-notification":
+        return "read-receipt"
+    if report_type is not None:  # delivery-status and any other report a server sends
+        return "bounce"
+    if _DAEMON_RE.match(sender) and (_BOUNCE_SUBJECT_RE.search(subject) or envelope_from == ""):
+        return "bounce"
+    if "x-autoreply" in headers or "x-autorespond" in headers:
+        return "x-autoreply"
+    submitted = (_first(headers, "auto-submitted") or "no").split(";")[0].strip().lower()
+    suppress = (_first(headers, "x-auto-response-suppress") or "").lower()
+    exchange_oof = ("x-ms-exchange-inbox-rules-loop" in headers
+                    or bool({"oof", "all"} & {part.strip() for part in suppress.split(",")}))
+    if (submitted != "no" or exchange_oof) and (submitted == "auto-replied" or
+                                                _OOF_SUBJECT_RE.match(subject)):
+        return "out-of-office"
+    if submitted != "no" or exchange_oof:
+        return "auto-submitted"
+    if any(name in headers for name in ("list-id", "list-unsubscribe", "list-post")):
+        return "list"
+    precedence = (_first(headers, "precedence") or "").lower()
+    if precedence in _BULK:
+        return f"precedence:{precedence}"
+    if "x-loop" in headers:
+        return "loop"
+    if _DAEMON_RE.match(sender):
+        return "bounce"
+    return_path = _first(headers, "return-path")
+    if envelope_from == "" or (return_path is not None and return_path.replace(" ", "") == "<>"):
+        return "null-sender"
+    return None
+
+
+def message_ids(value: str | None) -> list[str]:
+    """Every ``<id>`` in a Message-ID / In-Reply-To / References value, in order."""
+    return _MSGID_RE.findall(value or "")
+
+
+def delivery_report(status_text: str, original_ids: Sequence[str], in_reply_to: str | None,
+                    body_text: str) -> dict[str, str | None]:
+    """What a delivery report says: ``bounce_of`` (the Message-ID of our original, taken from the
+    returned message or headers, else In-Reply-To, else a ``Message-ID:`` line quoted in the text),
+    ``bounce_status`` (the first ``Status:`` code, e.g. ``5.1.1``), ``bounce_action``
+    (``failed``/``delayed``/...) and ``bounce_recipient``."""
+    bounce_of = original_ids[0] if original_ids else in_reply_to
+    if bounce_of is None:
+        quoted = _ORIGINAL_ID_RE.search(body_text)
+        bounce_of = quoted.group(1) if quoted else None
+    status = _STATUS_RE.search(status_text) or _STATUS_RE.search(body_text)
+    action = _ACTION_RE.search(status_text)
+    recipient = _FINAL_RCPT_RE.search(status_text)
+    return {
+        "bounce_of": bounce_of,
+        "bounce_status": status.group(1) if status else None,
+        "bounce_action": action.group(1).lower() if action else None,
+        "bounce_recipient": recipient.group(1).strip("<>").lower() if recipient else None,
+    }
+
+
+def receipt_of(disposition_text: str, in_reply_to: str | None) -> str | None:
+    """The Message-ID a read receipt (RFC 8098) is about."""
+    found = _ORIGINAL_ID_RE.search(disposition_text)
+    return found.group(1) if found else in_reply_to
