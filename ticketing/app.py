@@ -20,7 +20,9 @@ from ticketing.domain.errors import InvalidInput
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.services.evidence import EvidencePolicy
-from ticketing.services.ingest import IngestPolicy
+from channels.email.parse import parse_email
+from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
+from ticketing.services.ingest import NORMALIZED_JSON, IngestPolicy, parse_normalized_bytes
 from ticketing.settings import Settings, load_settings
 from ticketing.store.db import make_engine
 
@@ -61,7 +63,8 @@ class App:
 
     @cached_property
     def ingest_policy(self) -> IngestPolicy:
-        return IngestPolicy(evidence=self.evidence_policy,
+        parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email}
+        return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days))
 
     def close(self) -> None:

@@ -125,7 +125,8 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
 
 
 def _join(lines: list[str]) -> str:
-    return "\n".join(line.rstrip() for line in lines).strip("\n")
+    # Trailing blanks are noise, except in the RFC 3676 signature delimiter "-- ".
+    return "\n".join(line if line == "-- " else line.rstrip() for line in lines).strip("\n")
 
 
 def parse_reply(text: str, *, forward_hint: bool = False) -> ReplyParts:

@@ -1,0 +1,143 @@
+"""The SMTP listener on loopback, spoken to with smtplib: 250 only after the commit, 550 for
+foreign domains, 552 over the size limit, 451 when storage fails or hangs, one row per retry."""
+
+from __future__ import annotations
+
+import smtplib
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+
+import pytest
+import sqlalchemy as sa
+
+from channels.email.server import make_controller
+from ticketing.app import App
+from ticketing.services.intake import raw_sink
+from ticketing.services.ports import RawDelivery, RawSink
+from ticketing.store import tables
+from ticketing.worker import drain
+
+DOMAIN = "prakerja.example.id"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+Listen = Callable[..., int]
+
+
+@pytest.fixture
+def listen() -> Iterator[Listen]:
+    started = []
+
+    def start(sink: RawSink, max_bytes: int = 200_000, timeout: float = 5.0) -> int:
+        port = free_port()
+        controller = make_controller(sink, host="127.0.0.1", port=port, domains=[DOMAIN],
+                                     max_bytes=max_bytes, store_timeout=timeout)
+        controller.start()
+        started.append(controller)
+        return port
+    yield start
+    for c in started:
+        c.stop()
+
+
+def citizen_mail(body: str = "Selamat pagi, OTP tidak masuk ke HP saya. WA saya 0812-3456-7890",
+                 msgid: str = "<m1@gmail.com>") -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = "Budi Santoso <budi.santoso@gmail.com>"
+    msg["To"] = f"pengaduan@{DOMAIN}"
+    msg["Subject"] = "OTP tidak masuk"
+    msg["Message-ID"] = msgid
+    msg["Date"] = "Mon, 02 Mar 2026 09:15:00 +0700"
+    msg.set_content(body)
+    return msg
+
+
+def test_mail_is_committed_then_becomes_a_ticket(app: App, listen: Listen) -> None:
+    port = listen(raw_sink(app.engine, app.clock))
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        refused = client.send_message(citizen_mail())
+    assert refused == {}
+    with app.engine.connect() as conn:
+        assert conn.execute(sa.select(tables.inbox.c.status)).scalar_one() == "pending"
+    assert drain(app) == 1
+    with app.engine.connect() as conn:
+        row = conn.execute(sa.select(tables.messages.c.channel, tables.messages.c.external_id,
+                                     tables.messages.c.body)).one()
+        phones = conn.execute(sa.select(tables.identities.c.value).where(
+            tables.identities.c.kind == "phone")).scalars().all()
+    assert row.channel == "email" and row.external_id == "<m1@gmail.com>"
+    assert "OTP tidak masuk" in row.body
+    assert phones == ["+6281234567890"]
+
+
+def test_a_retried_delivery_is_stored_once(app: App, listen: Listen) -> None:
+    port = listen(raw_sink(app.engine, app.clock))
+    mail = citizen_mail().as_bytes()
+    for _ in range(2):
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.sendmail("budi.santoso@gmail.com", [f"pengaduan@{DOMAIN}"], mail)
+    with app.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.inbox)).scalar() == 1
+
+
+def test_one_mail_to_two_of_our_addresses_is_one_message(app: App, listen: Listen) -> None:
+    port = listen(raw_sink(app.engine, app.clock))
+    mail = citizen_mail(msgid="<two@gmail.com>")
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        client.send_message(mail, to_addrs=[f"pengaduan@{DOMAIN}"])
+    del mail["To"]
+    mail["To"] = f"info@{DOMAIN}"
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        client.send_message(mail, to_addrs=[f"info@{DOMAIN}"])
+    drain(app)
+    with app.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.messages)).scalar() == 1
+
+
+def test_foreign_domain_is_refused_with_550(app: App, listen: Listen) -> None:
+    port = listen(raw_sink(app.engine, app.clock))
+    with smtplib.SMTP("127.0.0.1", port) as client, \
+            pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        client.sendmail("a@gmail.com", ["someone@elsewhere.example"], b"Subject: x\r\n\r\nx\r\n")
+    assert refused.value.recipients["someone@elsewhere.example"][0] == 550
+
+
+def test_oversized_mail_gets_552(app: App, listen: Listen) -> None:
+    port = listen(raw_sink(app.engine, app.clock), max_bytes=10_000)
+    with smtplib.SMTP("127.0.0.1", port) as client, \
+            pytest.raises((smtplib.SMTPDataError, smtplib.SMTPSenderRefused)) as err:
+        client.send_message(citizen_mail(body="x" * 20_000))
+    assert err.value.smtp_code == 552
+
+
+def test_storage_failure_is_451_and_nothing_half_stored(app: App, listen: Listen) -> None:
+    def broken(delivery: RawDelivery) -> bool:
+        raise OSError("disk full")
+    port = listen(broken)
+    with smtplib.SMTP("127.0.0.1", port) as client, \
+            pytest.raises(smtplib.SMTPDataError) as err:
+        client.send_message(citizen_mail())
+    assert err.value.smtp_code == 451
+
+
+def test_storage_that_hangs_is_451_not_a_hang(app: App, listen: Listen) -> None:
+    release = threading.Event()
+
+    def stuck(delivery: RawDelivery) -> bool:
+        release.wait(10)
+        return True
+    port = listen(stuck, timeout=0.3)
+    try:
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as client, \
+                pytest.raises(smtplib.SMTPDataError) as err:
+            client.send_message(citizen_mail())
+        assert err.value.smtp_code == 451
+    finally:
+        release.set()

@@ -1,0 +1,27 @@
+"""Ports the channels talk to.  A channel transport hands over the raw bytes it received through
+``RawSink`` and never touches the database; this module imports nothing from the store, so a
+channel may depend on it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RawDelivery:
+    """What a transport received, untouched, with a key that makes a redelivery a no-op."""
+
+    channel: str
+    key: str
+    payload: bytes
+    content_type: str
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+class RawSink(Protocol):
+    def __call__(self, delivery: RawDelivery) -> bool:
+        """Commit the delivery durably; True if new, False if the key was stored before.
+        Raises if it could not be stored (the transport then answers "try again later")."""
+        ...
