@@ -11,6 +11,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 
+_TABLES = ("inbox", "customers", "identities", "tickets", "messages", "incidents")
+_MAXIMA = "SELECT " + ", ".join(f"(SELECT max(id) FROM {t})" for t in _TABLES)
+
+
 class IdAllocator:
     """Valid for one transaction only.  On PostgreSQL ids come in blocks of at least
     ``block`` (one round trip per block, not per row); unused ones are simply never used."""
@@ -36,12 +40,19 @@ class IdAllocator:
                 spare.extend(int(r[0]) for r in rows)
             out, self._spare[table.name] = spare[:count], spare[count:]
             return out
+        if not self._next:
+            self._read_maxima()
         start = self._next.get(table.name)
         if start is None:
             start = int(self._conn.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0)))
                         .scalar_one()) + 1
         self._next[table.name] = start + count
         return list(range(start, start + count))
+
+    def _read_maxima(self) -> None:
+        """All the usual tables in one statement (each ``max`` is one B-tree descent)."""
+        row = self._conn.exec_driver_sql(_MAXIMA).one()
+        self._next = {name: int(value or 0) + 1 for name, value in zip(_TABLES, row, strict=True)}
 
     def one(self, table: sa.Table) -> int:
         return self.take(table, 1)[0]

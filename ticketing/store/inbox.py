@@ -94,49 +94,66 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
     return out
 
 
-def _insert_ignore(conn: sa.Connection) -> Any:
-    if conn.dialect.name == "postgresql":
+def _insert_ignore_for(dialect: str) -> Any:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
         return pg_insert(inbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
     return sqlite_insert(inbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
 
 
+_INSERT_IGNORE = {d: _insert_ignore_for(d) for d in ("postgresql", "sqlite")}
+
+
+def _insert_ignore(conn: sa.Connection) -> Any:
+    return _INSERT_IGNORE["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
+
+
+_BY_KEY = (sa.select(inbox.c.idempotency_key, inbox.c.id, inbox.c.status)
+           .where(inbox.c.idempotency_key.in_(sa.bindparam("keys", expanding=True))))
+_CLAIM_COLUMNS = (inbox.c.id, inbox.c.channel, inbox.c.payload, inbox.c.content_type,
+                  inbox.c.attempts, inbox.c.meta)
+_CLAIM_IDS = (sa.select(*_CLAIM_COLUMNS)
+              .where(inbox.c.status == "pending",
+                     inbox.c.id.in_(sa.bindparam("ids", expanding=True)))
+              .order_by(inbox.c.id))
+_CLAIM_NEXT = (sa.select(*_CLAIM_COLUMNS).where(inbox.c.status == "pending")
+               .order_by(inbox.c.id).limit(sa.bindparam("n")))
+_CLAIM = {("sqlite", True): _CLAIM_IDS, ("sqlite", False): _CLAIM_NEXT,
+          ("postgresql", True): _CLAIM_IDS.with_for_update(skip_locked=True),
+          ("postgresql", False): _CLAIM_NEXT.with_for_update(skip_locked=True)}
+
+
 def _by_key(conn: sa.Connection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     for start in range(0, len(keys), 900):
         chunk = keys[start:start + 900]
-        rows = conn.execute(sa.select(inbox.c.idempotency_key, inbox.c.id, inbox.c.status)
-                            .where(inbox.c.idempotency_key.in_(chunk)))
+        rows = conn.execute(_BY_KEY, {"keys": list(chunk)})
         out.update({r[0]: (int(r[1]), str(r[2])) for r in rows})
     return out
 
 
 def claim(conn: sa.Connection, *, limit: int, ids: Sequence[int] | None = None) -> list[Claimed]:
     """Pending rows for this transaction alone, oldest first."""
-    stmt = (sa.select(inbox.c.id, inbox.c.channel, inbox.c.payload, inbox.c.content_type,
-                      inbox.c.attempts, inbox.c.meta)
-            .where(inbox.c.status == "pending").order_by(inbox.c.id).limit(limit))
-    if ids is not None:
-        stmt = stmt.where(inbox.c.id.in_(list(ids)))
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
+    stmt = _CLAIM[(conn.dialect.name if conn.dialect.name == "postgresql" else "sqlite",
+                   ids is not None)]
+    params: dict[str, Any] = {"ids": list(ids)} if ids is not None else {"n": limit}
     return [Claimed(id=int(r.id), channel=r.channel, payload=bytes(r.payload),
                     content_type=r.content_type, attempts=int(r.attempts), meta=dict(r.meta or {}))
-            for r in conn.execute(stmt)]
+            for r in conn.execute(stmt, params)][:limit]
+
+
+_FINISH = (inbox.update().where(inbox.c.id == sa.bindparam("rid"))
+           .values(status=sa.bindparam("st"), last_error=sa.bindparam("err"),
+                   processed_at=sa.bindparam("at"), attempts=inbox.c.attempts + 1))
 
 
 def finish(conn: sa.Connection, results: Sequence[tuple[int, str, str | None]],
            now: dt.datetime) -> None:
     """Mark claimed rows (id, status, error) as processed."""
-    if not results:
-        return
-    conn.execute(
-        inbox.update().where(inbox.c.id == sa.bindparam("rid"))
-        .values(status=sa.bindparam("st"), last_error=sa.bindparam("err"),
-                processed_at=now, attempts=inbox.c.attempts + 1),
-        [{"rid": rid, "st": st, "err": err} for rid, st, err in results],
-    )
+    if results:
+        conn.execute(_FINISH, [{"rid": rid, "st": st, "err": err, "at": now}
+                               for rid, st, err in results])
 
 
 def record_failure(conn: sa.Connection, item_id: int, error: str, now: dt.datetime) -> str:

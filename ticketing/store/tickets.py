@@ -52,6 +52,27 @@ class TicketState:
     dirty: bool = False
 
 
+# Built once: a prebuilt statement with bound parameters skips SQLAlchemy's per-call
+# construction and cache-key work, which otherwise costs more than the query itself.
+_MESSAGES_BY_EXT = (sa.select(messages.c.external_id, messages.c.id, messages.c.ticket_id)
+                    .where(messages.c.channel == sa.bindparam("channel"),
+                           messages.c.external_id.in_(sa.bindparam("exts", expanding=True))))
+_IDENTITIES = (sa.select(identities.c.value, identities.c.customer_id)
+               .where(identities.c.kind == sa.bindparam("kind"),
+                      identities.c.value.in_(sa.bindparam("values", expanding=True))))
+_STATE_COLUMNS = (tickets.c.id, tickets.c.customer_id, tickets.c.status, tickets.c.topic,
+                  tickets.c.channel, tickets.c.subject, tickets.c.created_at,
+                  tickets.c.first_message_at, tickets.c.last_message_at,
+                  tickets.c.last_customer_message_at, tickets.c.message_count)
+_ACTIVE = (sa.select(*_STATE_COLUMNS)
+           .where(tickets.c.customer_id.in_(sa.bindparam("customers", expanding=True)),
+                  tickets.c.status.in_(sorted(ACTIVE_STATUSES)),
+                  tickets.c.merged_into_id.is_(None))
+           .order_by(tickets.c.customer_id, tickets.c.last_message_at.desc()))
+_BY_ID = (sa.select(*_STATE_COLUMNS, tickets.c.merged_into_id)
+          .where(tickets.c.id.in_(sa.bindparam("ids", expanding=True))))
+
+
 def messages_by_external_id(conn: sa.Connection,
                             keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
     """(channel, external_id) → (message id, ticket id) for those already stored."""
@@ -61,9 +82,7 @@ def messages_by_external_id(conn: sa.Connection,
     out: dict[tuple[str, str], tuple[int, int]] = {}
     for channel, exts in by_channel.items():
         for chunk in _chunks(exts):
-            rows = conn.execute(
-                sa.select(messages.c.external_id, messages.c.id, messages.c.ticket_id)
-                .where(messages.c.channel == channel, messages.c.external_id.in_(chunk)))
+            rows = conn.execute(_MESSAGES_BY_EXT, {"channel": channel, "exts": list(chunk)})
             out.update({(channel, r[0]): (int(r[1]), int(r[2])) for r in rows})
     return out
 
@@ -76,8 +95,7 @@ def customers_by_identity(conn: sa.Connection,
     out: dict[tuple[str, str], int] = {}
     for kind, values in by_kind.items():
         for chunk in _chunks(values):
-            rows = conn.execute(sa.select(identities.c.value, identities.c.customer_id)
-                                .where(identities.c.kind == kind, identities.c.value.in_(chunk)))
+            rows = conn.execute(_IDENTITIES, {"kind": kind, "values": list(chunk)})
             out.update({(kind, r[0]): int(r[1]) for r in rows})
     return out
 
@@ -88,16 +106,7 @@ def active_tickets(conn: sa.Connection, customer_ids: Iterable[int],
     out: dict[int, list[TicketState]] = {}
     ids = sorted(set(customer_ids))
     for chunk in _chunks(ids):
-        rows = conn.execute(
-            sa.select(tickets.c.id, tickets.c.customer_id, tickets.c.status, tickets.c.topic,
-                      tickets.c.channel, tickets.c.subject, tickets.c.created_at,
-                      tickets.c.first_message_at, tickets.c.last_message_at,
-                      tickets.c.last_customer_message_at, tickets.c.message_count)
-            .where(tickets.c.customer_id.in_(chunk),
-                   tickets.c.status.in_(sorted(ACTIVE_STATUSES)),
-                   tickets.c.merged_into_id.is_(None))
-            .order_by(tickets.c.customer_id, tickets.c.last_message_at.desc()))
-        for r in rows:
+        for r in conn.execute(_ACTIVE, {"customers": list(chunk)}):
             bucket = out.setdefault(int(r.customer_id), [])
             if len(bucket) < per_customer:
                 bucket.append(TicketState(**r._asdict()))
@@ -107,13 +116,7 @@ def active_tickets(conn: sa.Connection, customer_ids: Iterable[int],
 def tickets_by_id(conn: sa.Connection, ids: Iterable[int]) -> dict[int, TicketState]:
     out: dict[int, TicketState] = {}
     for chunk in _chunks(sorted(set(ids))):
-        rows = conn.execute(
-            sa.select(tickets.c.id, tickets.c.customer_id, tickets.c.status, tickets.c.topic,
-                      tickets.c.channel, tickets.c.subject, tickets.c.created_at,
-                      tickets.c.first_message_at, tickets.c.last_message_at,
-                      tickets.c.last_customer_message_at, tickets.c.message_count,
-                      tickets.c.merged_into_id)
-            .where(tickets.c.id.in_(chunk)))
+        rows = conn.execute(_BY_ID, {"ids": list(chunk)})
         out.update({int(r.id): TicketState(**r._asdict()) for r in rows})
     return out
 
@@ -135,9 +138,15 @@ def lock_keys(conn: sa.Connection, keys: Iterable[str]) -> None:
                      {"keys": hashed})
 
 
+_INSERTS: dict[str, sa.Insert] = {}
+
+
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     if rows:
-        conn.execute(table.insert(), rows)
+        stmt = _INSERTS.get(table.name)
+        if stmt is None:
+            stmt = _INSERTS[table.name] = table.insert()
+        conn.execute(stmt, rows)
 
 
 def update_tickets(conn: sa.Connection, states: Iterable[TicketState], now: dt.datetime) -> None:
