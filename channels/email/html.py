@@ -57,7 +57,8 @@ class _TextBuilder(HTMLParser):
             self._newline()
         elif tag == "hr":
             self._break()
-            self.lines.append(("> " * self._quote) + "-" * 32)
+            # Outlook renders its reply rule as underscores; the reply splitter knows that line.
+            self.lines.append(("> " * self._quote) + "_" * 32)
         elif tag == "blockquote":
             self._break(blank=True)
             self._quote += 1
@@ -65,7 +66,7 @@ class _TextBuilder(HTMLParser):
             self._break()
             self._cur.append("- ")
         elif tag in ("td", "th"):
-            if self._cur and not "".join(self._cur).endswith(" "):
+            if self._cur and not self._cur[-1].endswith(" "):
                 self._cur.append(" ")
         elif tag in _BLOCK:
             self._break(blank=tag in _PARAGRAPH)
@@ -104,9 +105,10 @@ class _TextBuilder(HTMLParser):
                 self._cur.append(part)
             return
         text = _SPACES.sub(" ", data)
-        if not self._cur or "".join(self._cur).endswith(" "):
+        if not self._cur or self._cur[-1].endswith(" ") or not self._cur[-1]:
             text = text.lstrip(" ")
-        self._cur.append(text)
+        if text:
+            self._cur.append(text)
 
     def finish(self) -> str:
         self.close()

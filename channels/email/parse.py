@@ -33,7 +33,8 @@ from channels.email.automated import auto_reason, delivery_report, message_ids, 
 from channels.email.html import html_to_text
 from channels.email.reply import is_client_boilerplate, parse_reply
 from ticketing.domain.errors import MalformedPayload
-from ticketing.domain.message import MAX_BODY_CHARS, Attachment, Channel, Ignored, InboundMessage, Sender
+from ticketing.domain.message import (MAX_BODY_CHARS, Attachment, Channel, Ignored, InboundMessage,
+                                      Sender)
 
 _EW_RE: Final = re.compile(r"=\?([^?\s]{1,60})\?([bBqQ])\?([^?\s]*)\?=")
 _FOLD_RE: Final = re.compile(r"\r?\n(?=[ \t])")
@@ -252,19 +253,18 @@ class _Walk:
 
 
 def _payload_bytes(part: Message, walk: _Walk) -> bytes:
-    payload = part.get_payload()
-    if not isinstance(payload, str):
+    if not isinstance(part.get_payload(), str):
         return b""
-    data = _raw_bytes(payload)
     cte = str(part.get("content-transfer-encoding", "")).strip().lower()
-    if cte == "base64":
-        decoded, damaged = decode_base64(data)
+    if cte == "base64":  # the stdlib's decoder gives up on damage; ours keeps what it can
+        decoded, damaged = decode_base64(_raw_bytes(str(part.get_payload())))
         if damaged:
             walk.defects.append("broken-base64")
         return decoded
-    if cte == "quoted-printable":
-        return binascii.a2b_qp(data)
-    return data
+    # decode=True gives the original octets (8-bit kept, quoted-printable decoded tolerantly);
+    # decode=False would already have decoded the charset, with replacement.
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
 
 
 def _param(part: Message, name: str, header: str = "content-type") -> str | None:
@@ -273,7 +273,11 @@ def _param(part: Message, name: str, header: str = "content-type") -> str | None
         return None
     if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
         charset, _lang, text = value
-        return decode_text(_raw_bytes(str(text)), charset or "utf-8")[0]
+        try:  # the stdlib percent-decodes RFC 2231 values into latin-1 code points
+            octets = str(text).encode("latin-1", "surrogateescape")
+        except UnicodeEncodeError:
+            octets = _raw_bytes(str(text))
+        return decode_text(octets, charset or "utf-8")[0]
     return decode_words(decode_text(_raw_bytes(str(value)), None)[0])
 
 
@@ -339,12 +343,13 @@ def _walk(part: Message, walk: _Walk, depth: int, in_report: bool) -> None:
         inner: Message = payload[0]
         walk.attachments.append(_describe(part, _inner_bytes(inner),
                                           "original" if in_report else "forwarded"))
+        # A returned original, or (in a bounce that is not a proper DSN) the forwarded copy.
+        walk.original_ids.extend(message_ids((_headers(inner).get("message-id") or [""])[0]))
         if in_report:
-            walk.original_ids.extend(message_ids((_headers(inner).get("message-id") or [""])[0]))
             return
         nested = _Walk()
         _walk(inner, nested, depth + 1, False)
-        walk.texts.append(_forward_preamble(inner) + "\n\n".join(nested.texts))
+        walk.texts.append(_forward_preamble(inner) + "\n" + "\n\n".join(nested.texts))
         walk.html = walk.html or nested.html
         walk.attachments.extend(nested.attachments)
         walk.defects.extend(nested.defects)
@@ -493,8 +498,17 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
         subject=subject[:998] if subject else None,
         in_reply_to=_clean(in_reply_to) if in_reply_to else None,
         attachments=tuple(walk.attachments),
-        extra=extra,
+        extra={key: _clean_json(value) for key, value in extra.items()},
     )
+
+
+def _clean_json(value: Any) -> Any:
+    # Header-derived strings may carry NUL, which PostgreSQL JSON cannot store.
+    if isinstance(value, str):
+        return _clean(value)
+    if isinstance(value, list):
+        return [_clean_json(v) for v in value]
+    return value
 
 
 def _envelope_to(meta: Mapping[str, Any]) -> list[str]:

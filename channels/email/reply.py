@@ -35,6 +35,8 @@ _FORWARD_RE: Final = re.compile(
 _ATTR_START_RE: Final = re.compile(r"^\s*(?:pada|on|le|am|el|em)\b", re.IGNORECASE)
 _ATTR_END_RE: Final = re.compile(
     r"(?:menulis|wrote|a écrit|schrieb|escribió|escreveu)\s*:\s*$", re.IGNORECASE)
+_INLINE_ATTR_RE: Final = re.compile(
+    r"<[^<>\s]{1,200}@[^<>\s]{1,200}>\s*(?:menulis|wrote)\s*:\s{2,}\S", re.IGNORECASE)
 _ATTR_EVIDENCE_RE: Final = re.compile(r"@|\d{1,2}[:.]\d{2}")
 _OLD_GMAIL_RE: Final = re.compile(r"^\s*\d{4}-\d{2}-\d{2} .{0,80}<[^<>\s]+@[^<>\s]+>\s*:\s*$")
 _RULE_RE: Final = re.compile(r"^\s*_{10,}\s*$")
@@ -66,6 +68,8 @@ def _attribution_len(lines: list[str], i: int) -> int:
         return 0
     if _OLD_GMAIL_RE.match(line):
         return 1
+    if _ATTR_START_RE.match(line) and _INLINE_ATTR_RE.search(line):
+        return 1  # Yahoo's text part runs the quoted text on after "menulis:   "
     if _ATTR_START_RE.match(line):
         joined = ""
         for k in range(3):
@@ -167,8 +171,9 @@ def parse_reply(text: str, *, forward_hint: bool = False) -> ReplyParts:
         new.append(line)
         i += 1
     body, signature = _split_signature(new)
-    return ReplyParts(new_text=_join(body + ([""] if forward and body else []) + forward),
-                      signature=_join(signature), quoted=_join(quoted), forwarded=bool(forward))
+    new_text = "\n\n".join(part for part in (_join(body), _join(forward)) if part)
+    return ReplyParts(new_text=new_text, signature=_join(signature), quoted=_join(quoted),
+                      forwarded=bool(forward))
 
 
 def split_reply(text: str) -> tuple[str, str, str]:

@@ -35,5 +35,7 @@ class Message(Base):
     sent_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime]
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
+    # The sender's channel identity as received (address, chat id ...): where a reply goes.
+    sender: Mapped[dict[str, Any] | None] = mapped_column(Json)
     extra: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     raw_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("inbox.id"))

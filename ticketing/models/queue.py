@@ -51,11 +51,15 @@ class OutboxItem(Base):
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         ),
+        # The acknowledgement loop guard counts recent sends to one address.
+        sa.Index("ix_outbox_recipient_created", "recipient_key", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     ticket_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("tickets.id"), index=True)
-    message_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("messages.id"))
+    message_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("messages.id"),
+                                                   index=True)
+    recipient_key: Mapped[str | None] = mapped_column(sa.String(320))
     channel: Mapped[str] = mapped_column(sa.String(20))
     kind: Mapped[str] = mapped_column(sa.String(30))  # reply / acknowledgement / notification
     recipient: Mapped[dict[str, Any]] = mapped_column(Json)
