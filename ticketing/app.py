@@ -20,8 +20,11 @@ from ticketing.domain.errors import InvalidInput
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.services.evidence import EvidencePolicy
+from ticketing.services.outbox import Sender
 from channels.email.parse import parse_email
+from channels.email.send import make_sender as make_email_sender
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
+from ticketing.services.acknowledge import AckPolicy
 from ticketing.services.ingest import NORMALIZED_JSON, IngestPolicy, parse_normalized_bytes
 from ticketing.settings import Settings, load_settings
 from ticketing.store.db import make_engine
@@ -65,7 +68,27 @@ class App:
     def ingest_policy(self) -> IngestPolicy:
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
-                            dedup_window=dt.timedelta(days=self.settings.dedup_window_days))
+                            dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
+                            acknowledgement=self.ack_policy)
+
+    @cached_property
+    def ack_policy(self) -> AckPolicy | None:
+        path = self.config_dir / "templates" / "acknowledgement.email.txt"
+        if not self.settings.ack_enabled:
+            return None
+        try:
+            return AckPolicy.from_template(
+                path.read_text(encoding="utf-8"), from_address=self.settings.support_address,
+                own_domains=tuple(d.lower() for d in self.settings.smtp_domains),
+                first_response_hours=self.settings.first_response_hours,
+                max_per_hour=self.settings.ack_max_per_hour)
+        except (OSError, ValueError) as exc:
+            raise InvalidInput(f"{path}: {exc}") from exc
+
+    @cached_property
+    def senders(self) -> dict[str, Sender]:
+        """Outbound adapters by channel, for the outbox worker."""
+        return {"email": make_email_sender(self.settings.outbound_smtp_url)}
 
     def close(self) -> None:
         if "engine" in self.__dict__:

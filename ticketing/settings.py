@@ -41,6 +41,9 @@ class Settings:
     transcript_dir: str = "./var/transcripts"
     attachment_dir: str = "./var/attachments"
     dedup_window_days: int = 14
+    first_response_hours: int = 4
+    ack_enabled: bool = True
+    ack_max_per_hour: int = 3
     ingest_batch_size: int = 500
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)

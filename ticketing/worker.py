@@ -11,6 +11,7 @@ import time
 
 from ticketing.app import App
 from ticketing.services.ingest import run_pending
+from ticketing.services.outbox import deliver_due
 
 log = logging.getLogger(__name__)
 
@@ -24,10 +25,18 @@ def drain(app: App) -> int:
     return total
 
 
+def deliver(app: App) -> int:
+    """Send what the outbox has due now; returns how many deliveries were attempted."""
+    total = 0
+    while n := deliver_due(app.engine, app.senders, app.clock):
+        total += n
+    return total
+
+
 def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> None:
     while not stop.is_set():
         try:
-            busy = drain(app)
+            busy = drain(app) + deliver(app)
         except Exception:  # a database blip must not kill the worker: back off and retry
             log.exception("worker pass failed")
             busy = 0
@@ -38,7 +47,7 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
 
 def run_worker(app: App, *, once: bool = False) -> int:
     if once:
-        print(f"processed {drain(app)} inbox rows")
+        print(f"processed {drain(app)} inbox rows; attempted {deliver(app)} deliveries")
         return 0
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -26,6 +26,7 @@ def upgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.add_column(sa.Column('recipient_key', sa.String(length=320), nullable=True))
         batch_op.create_index(batch_op.f('ix_outbox_message_id'), ['message_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_outbox_external_id'), ['external_id'], unique=False)
         batch_op.create_index('ix_outbox_recipient_created', ['recipient_key', 'created_at'], unique=False)
 
 
@@ -34,6 +35,7 @@ def downgrade() -> None:
     with op.batch_alter_table('outbox', schema=None) as batch_op:
         batch_op.drop_index('ix_outbox_recipient_created')
         batch_op.drop_index(batch_op.f('ix_outbox_message_id'))
+        batch_op.drop_index(batch_op.f('ix_outbox_external_id'))
         batch_op.drop_column('recipient_key')
 
     with op.batch_alter_table('messages', schema=None) as batch_op:

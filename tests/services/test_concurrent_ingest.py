@@ -64,8 +64,8 @@ def test_concurrent_workers_never_split_a_customer_or_a_complaint(app: App) -> N
         statuses = conn.execute(sa.select(inbox_store.inbox.c.status, sa.func.count())
                                 .group_by(inbox_store.inbox.c.status)).all()
         assert dict(statuses) == {"done": len(stream)}
-        assert conn.execute(sa.select(sa.func.count()).select_from(q.messages)).scalar_one() \
-            == len(stream)
+        assert conn.execute(sa.select(sa.func.count()).select_from(q.messages)
+                            .where(q.messages.c.direction == "in")).scalar_one() == len(stream)
         live_customers = conn.execute(sa.select(sa.func.count()).select_from(q.customers)
                                       .where(q.customers.c.merged_into_id.is_(None))
                                       ).scalar_one()

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ticketing.api.auth import current_principal, require
 from ticketing.api.errors import ApiError
 from ticketing.app import App
-from ticketing.services import merging, relations, updates, views
+from ticketing.services import merging, relations, replies, updates, views
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
 from ticketing.store.inbox import RawPayload, content_key
@@ -158,3 +158,34 @@ async def incidents(request: Request,
                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
     return await run_in_threadpool(
         _read, _core(request), relations.list_incidents, limit=limit)
+
+
+class ReplyRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(min_length=1, max_length=100_000)
+    status: str | None = Field(default=None, description="e.g. pending_customer or resolved")
+
+
+class NoteRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(min_length=1, max_length=100_000)
+
+
+@router.post("/tickets/{ticket_id}/replies", status_code=201,
+             summary="Reply to the citizen on the channel they last wrote on (via the outbox)")
+async def reply(request: Request, ticket_id: int, body: ReplyRequest,
+                who: Viewer) -> dict[str, Any]:
+    app = _core(request)
+    result: dict[str, Any] = await run_in_threadpool(
+        _write, app, replies.reply_to_ticket, ticket_id, body.body, by=who, now=app.clock.now(),
+        from_address=app.settings.support_address, status=body.status)
+    return result
+
+
+@router.post("/tickets/{ticket_id}/notes", status_code=201, summary="Add an internal note")
+async def note(request: Request, ticket_id: int, body: NoteRequest,
+               who: Viewer) -> dict[str, Any]:
+    app = _core(request)
+    result: dict[str, Any] = await run_in_threadpool(
+        _write, app, replies.add_note, ticket_id, body.body, by=who, now=app.clock.now())
+    return result

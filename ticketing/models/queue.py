@@ -68,6 +68,7 @@ class OutboxItem(Base):
     attempts: Mapped[int] = mapped_column(sa.Integer, default=0)
     next_attempt_at: Mapped[dt.datetime]
     last_error: Mapped[str | None] = mapped_column(sa.Text)
-    external_id: Mapped[str | None] = mapped_column(sa.String(500))
+    # Our own id on the channel (an e-mail's Message-ID): how a bounce finds its delivery.
+    external_id: Mapped[str | None] = mapped_column(sa.String(500), index=True)
     created_at: Mapped[dt.datetime]
     sent_at: Mapped[dt.datetime | None]

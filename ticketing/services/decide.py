@@ -9,6 +9,7 @@ by the next message of the same batch exactly as if they had been committed in b
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +21,7 @@ from ticketing.domain.lifecycle import (ACTIVE_STATUSES, Direction, Priority, Ti
 from ticketing.domain.message import InboundMessage
 from ticketing.domain.similarity import name_key
 from ticketing.services.evidence import Evidence
+from ticketing.services.outbox import mark_bounced
 from ticketing.store import tickets as q
 from ticketing.store.ids import IdAllocator
 from ticketing.store.inbox import Claimed
@@ -28,6 +30,7 @@ if TYPE_CHECKING:
     from ticketing.services.ingest import IngestPolicy
 
 SYSTEM = "system"
+SENDER_FIELDS = ("name", "email", "phone", "telegram_id", "instagram_id", "instagram_username")
 
 
 @dataclass(slots=True, kw_only=True)
@@ -73,6 +76,7 @@ class Batch:
     incident_growth: dict[int, int] = field(default_factory=dict)
     incident_seen: dict[int, dt.datetime] = field(default_factory=dict)
     new_signatures: list[dict[str, Any]] = field(default_factory=list)
+    bounces: list[tuple[str, str, int]] = field(default_factory=list)
 
     def active(self) -> list[Work]:
         return [w for w in self.works if w.msg is not None and w.outcome is None]
@@ -95,11 +99,13 @@ class Batch:
                 t.customer_id = self.canonical(owner)
                 self.ticket_by_id[t.id] = t
                 self.tickets_of.setdefault(t.customer_id, []).append(t)
-        replies = [(str(w.msg.channel), w.msg.in_reply_to) for w in self.active()
-                   if w.msg is not None and w.msg.in_reply_to]
+        replies = [(str(w.msg.channel), key) for w in self.active() if w.msg is not None
+                   for key in thread_keys(w.msg)]
         found = q.messages_by_external_id(self.conn, replies)
         self.thread = {k: v[1] for k, v in found.items()}
-        missing = {t for t in self.thread.values() if t not in self.ticket_by_id}
+        tags = {tag for w in self.active() if w.msg is not None
+                and (tag := subject_tag(w.msg)) is not None}
+        missing = {t for t in [*self.thread.values(), *tags] if t not in self.ticket_by_id}
         # Follow merges so a reply to a merged ticket lands on the surviving one.
         while missing:
             loaded = q.tickets_by_id(self.conn, missing)
@@ -177,6 +183,8 @@ class Batch:
                 moved_messages = q.move_ticket(self.conn, source, target) + moved_messages
             self.add_audit("ticket.merged", ticket_id=target, customer_id=c(state.customer_id),
                            source=source, moved_messages=moved_messages, **why)
+        if self.bounces:
+            mark_bounced(self.conn, self.bounces, self.now)
         for row in self.audit:
             if row["customer_id"] is not None:
                 row["customer_id"] = c(row["customer_id"])
@@ -208,6 +216,11 @@ def resolve_customer(batch: Batch, work: Work) -> None:
     found = sorted({batch.canonical(batch.customer_of[(str(i.kind), i.value)]) for i in idents
                     if (str(i.kind), i.value) in batch.customer_of})
     work.message_id = batch.ids.one(q.messages)
+    if msg.extra.get("auto"):
+        # A bounce or an out-of-office speaks for a mail system, not a citizen: it links and
+        # creates nobody, and belongs to whoever owns the thread it answers (decide_ticket).
+        work.customer_id = found[0] if found else None
+        return
     if not found:
         cid = batch.ids.one(q.customers)
         name = msg.sender.name or msg.sender.instagram_username
@@ -275,25 +288,65 @@ def merge_duplicate_tickets(batch: Batch) -> None:
                 survivors.append(ticket)
 
 
+TAG = re.compile(r"\[#T-(\d{1,12})\]")
+
+
+def thread_keys(msg: InboundMessage) -> list[str]:
+    """Ids of earlier messages this one answers, strongest first: In-Reply-To, then References
+    newest first, then what a bounce or read receipt reports about."""
+    refs = msg.extra.get("references")
+    keys = [msg.in_reply_to] if msg.in_reply_to else []
+    keys += [r for r in refs if isinstance(r, str)] if isinstance(refs, list) else []
+    keys += [msg.extra[k] for k in ("bounce_of", "receipt_of") if isinstance(msg.extra.get(k), str)]
+    return list(dict.fromkeys(keys))
+
+
+def subject_tag(msg: InboundMessage) -> int | None:
+    found = TAG.search(msg.subject or "")
+    return int(found.group(1)) if found else None
+
+
+def _thread_target(batch: Batch, msg: InboundMessage, cid: int
+                   ) -> tuple[q.TicketState | None, dict[str, Any], int | None]:
+    linked: int | None = None
+    for key in thread_keys(msg):
+        tid = batch.thread.get((str(msg.channel), key))
+        if tid is None or tid not in batch.ticket_by_id:
+            continue
+        state = batch.live_ticket(tid)
+        if state.status in ACTIVE_STATUSES:
+            return state, {"rule": "reply_thread", "in_reply_to": key}, None
+        linked = state.id
+        break
+    tag = subject_tag(msg)
+    if tag is not None and tag in batch.ticket_by_id:
+        state = batch.live_ticket(tag)
+        # A ticket number in a subject is trusted only from that ticket's own citizen.
+        if state.customer_id == cid and state.status in ACTIVE_STATUSES:
+            return state, {"rule": "subject_tag", "tag": tag}, None
+        linked = linked or state.id
+    return None, {}, linked
+
+
 def decide_ticket(batch: Batch, work: Work) -> None:
-    """An explicit reply thread wins; then the customer's active ticket on the same topic within
-    the window; a vague follow-up joins the customer's latest active ticket; else a new ticket."""
+    """An explicit reply thread (or our ticket tag from the same citizen) wins; then the
+    customer's active ticket on the same topic within the window; a vague follow-up joins the
+    customer's latest active ticket; else a new ticket.  Automated mail (bounces, out-of-office)
+    only ever joins a thread, never reopens or opens a ticket."""
     msg = work.msg
-    assert msg is not None and work.customer_id is not None
-    cid = batch.canonical(work.customer_id)
+    assert msg is not None
+    auto = msg.extra.get("auto")
+    cid = batch.canonical(work.customer_id) if work.customer_id is not None else -1
     ev = work.evidence
     policy = batch.policy
     vague = ev.is_vague(policy.evidence)
-    target: q.TicketState | None = None
-    why: dict[str, Any] = {}
-    linked: int | None = None
-    if msg.in_reply_to:
-        tid = batch.thread.get((str(msg.channel), msg.in_reply_to))
-        state = batch.live_ticket(tid) if tid is not None and tid in batch.ticket_by_id else None
-        if state is not None and state.status in ACTIVE_STATUSES:
-            target, why = state, {"rule": "reply_thread", "in_reply_to": msg.in_reply_to}
-        elif state is not None:
-            linked = state.id
+    target, why, linked = _thread_target(batch, msg, cid)
+    if auto:
+        if target is None:
+            work.outcome = "ignored"
+            work.error = f"automated mail ({auto}) that answers none of our tickets"
+            return
+        cid = work.customer_id = target.customer_id
     if target is None:
         horizon = msg.sent_at - policy.dedup_window
         candidates = [t for t in batch.tickets_of.get(cid, [])
@@ -327,7 +380,12 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         work.outcome = "created"
     else:
         work.outcome = "appended"
-        new_status = after_customer_message(target.status)
+        new_status = target.status if auto else after_customer_message(target.status)
+        if auto:
+            why["automated"] = auto
+            if msg.extra.get("bounce_of"):
+                batch.bounces.append((str(msg.extra["bounce_of"]),
+                                      str(msg.extra.get("bounce_status") or ""), target.id))
         if new_status != target.status:
             batch.add_audit("ticket.reopened", ticket_id=target.id, customer_id=cid,
                             previous=target.status, message_id=work.message_id)
@@ -341,7 +399,8 @@ def decide_ticket(batch: Batch, work: Work) -> None:
     target.first_message_at = min(target.first_message_at, msg.sent_at)
     target.last_message_at = max(target.last_message_at, msg.sent_at)
     last = target.last_customer_message_at
-    target.last_customer_message_at = msg.sent_at if last is None else max(last, msg.sent_at)
+    if not auto:
+        target.last_customer_message_at = msg.sent_at if last is None else max(last, msg.sent_at)
     work.ticket_id = target.id
     batch.thread[(str(msg.channel), msg.external_id)] = target.id
     batch.new_messages.append({
@@ -355,6 +414,7 @@ def decide_ticket(batch: Batch, work: Work) -> None:
                         for a in msg.attachments],
         "extra": {**msg.extra, **({"instagram_kind": msg.instagram_kind}
                                   if msg.instagram_kind else {})},
+        "sender": {k: v for k in SENDER_FIELDS if (v := getattr(msg.sender, k))},
         "raw_id": work.raw.id})
     if work.outcome == "appended":
         batch.add_audit("message.appended", ticket_id=target.id, customer_id=cid,

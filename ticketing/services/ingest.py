@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.message import Ignored, InboundMessage, parse_normalized
+from ticketing.services.acknowledge import AckPolicy, acknowledge
 from ticketing.services.clock import Clock
 from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
                                       resolve_customer)
@@ -56,6 +57,7 @@ class IngestPolicy:
     parsers: Mapping[str, Parser] = field(
         default_factory=lambda: {NORMALIZED_JSON: parse_normalized_bytes})
     dedup_window: dt.timedelta = dt.timedelta(days=14)
+    acknowledgement: AckPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -174,6 +176,10 @@ def step_write(batch: Batch) -> None:
     write_incident_links(batch)
 
 
+def step_acknowledge(batch: Batch) -> None:
+    acknowledge(batch, batch.policy.acknowledgement)
+
+
 # Run inside the write transaction, after ``prepare``.
 STEPS: Sequence[Callable[[Batch], None]] = (
     step_drop_duplicates,
@@ -183,6 +189,7 @@ STEPS: Sequence[Callable[[Batch], None]] = (
     step_decide_tickets,
     step_link_incidents,
     step_write,
+    step_acknowledge,
 )
 
 

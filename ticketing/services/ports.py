@@ -25,3 +25,14 @@ class RawSink(Protocol):
         """Commit the delivery durably; True if new, False if the key was stored before.
         Raises if it could not be stored (the transport then answers "try again later")."""
         ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Delivery:
+    """What a channel sender gets from the outbox: who to, what, and the ids that thread it."""
+
+    outbox_id: int
+    channel: str
+    kind: str
+    recipient: Mapping[str, Any]
+    payload: Mapping[str, Any]

@@ -1,0 +1,97 @@
+"""Outbound e-mail: builds the MIME message for an outbox delivery and hands it to the relay
+(``TICKETING_OUTBOUND_SMTP_URL``).  Blocking (smtplib): the worker calls it from its thread,
+never from an event loop.  Errors are translated: a 5xx for the recipient is permanent
+(``RecipientRejected``), everything else temporary (``ChannelUnavailable``)."""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import ssl
+from collections.abc import Callable, Mapping
+from email.message import EmailMessage
+from email.utils import formataddr, formatdate
+from typing import Any
+from urllib.parse import urlsplit
+
+from ticketing.domain.errors import ChannelUnavailable, RecipientRejected
+from ticketing.services.ports import Delivery
+
+
+def build_message(recipient: Mapping[str, Any], payload: Mapping[str, Any], *,
+                  auto_submitted: str | None = None) -> EmailMessage:
+    msg = EmailMessage()
+    msg["From"] = str(payload["from"])
+    msg["To"] = formataddr((str(recipient.get("name") or ""), str(recipient["email"])))
+    msg["Subject"] = str(payload.get("subject") or "")
+    msg["Date"] = formatdate(localtime=False, usegmt=True)
+    if payload.get("message_id"):
+        msg["Message-ID"] = str(payload["message_id"])
+    if payload.get("in_reply_to"):
+        msg["In-Reply-To"] = str(payload["in_reply_to"])
+    refs = [str(r) for r in payload.get("references") or [] if r]
+    if refs:
+        msg["References"] = " ".join(refs)
+    if auto_submitted:
+        msg["Auto-Submitted"] = auto_submitted  # RFC 3834: machines must not answer this
+        msg["X-Auto-Response-Suppress"] = "All"
+    body = str(payload.get("body") or "")
+    msg.set_content(body)
+    paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>"
+                         for p in body.split("\n\n"))
+    msg.add_alternative(f"<!doctype html><html><body>{paragraphs}</body></html>",
+                        subtype="html")
+    return msg
+
+
+class SmtpRelay:
+    """``smtp://host:port`` or ``smtps://user:password@host:465`` (``?starttls=1`` upgrades)."""
+
+    def __init__(self, url: str, *, timeout: float = 30.0) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps"):
+            raise ValueError(f"outbound SMTP URL must be smtp:// or smtps://, not {url!r}")
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or (465 if parts.scheme == "smtps" else 25)
+        self.tls = parts.scheme == "smtps"
+        self.starttls = "starttls=1" in (parts.query or "")
+        self.user, self.password = parts.username, parts.password
+        self.timeout = timeout
+
+    def send(self, message: EmailMessage) -> None:
+        try:
+            client: smtplib.SMTP = (
+                smtplib.SMTP_SSL(self.host, self.port, timeout=self.timeout,
+                                 context=ssl.create_default_context())
+                if self.tls else smtplib.SMTP(self.host, self.port, timeout=self.timeout))
+            with client:
+                if self.starttls:
+                    client.starttls(context=ssl.create_default_context())
+                if self.user:
+                    client.login(self.user, self.password or "")
+                client.send_message(message)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            if all(500 <= c < 600 for c in codes):
+                raise RecipientRejected(f"recipient refused: {codes}") from exc
+            raise ChannelUnavailable(f"recipient deferred: {codes}") from exc
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise RecipientRejected(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+            raise ChannelUnavailable(f"{exc.smtp_code} {exc.smtp_error!r}") from exc
+        except (OSError, smtplib.SMTPException) as exc:
+            raise ChannelUnavailable(f"relay unreachable: {exc}") from exc
+
+
+def make_sender(url: str, *, timeout: float = 30.0) -> Callable[[Delivery], str | None]:
+    """The outbox worker's sender for the ``email`` channel."""
+    relay = SmtpRelay(url, timeout=timeout)
+
+    def send(delivery: Delivery) -> str | None:
+        if not delivery.recipient.get("email"):
+            raise RecipientRejected("the citizen has no e-mail address on this ticket")
+        auto = "auto-replied" if delivery.kind == "acknowledgement" else None
+        message = build_message(delivery.recipient, delivery.payload, auto_submitted=auto)
+        relay.send(message)
+        return str(delivery.payload.get("message_id") or "") or None
+    return send
