@@ -112,8 +112,9 @@ def clock() -> FixedClock:
 
 
 @pytest.fixture
-def app(db_url: str, clock: FixedClock) -> Iterator[App]:
-    core = App(settings=Settings(database_url=db_url, config_dir=str(ROOT / "config")),
+def app(db_url: str, clock: FixedClock, tmp_path: Path) -> Iterator[App]:
+    core = App(settings=Settings(database_url=db_url, config_dir=str(ROOT / "config"),
+                                 attachment_dir=str(tmp_path / "attachments")),
                clock=clock)
     yield core
     core.close()

@@ -21,12 +21,13 @@ from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.services.evidence import EvidencePolicy
 from ticketing.services.outbox import Sender
-from channels.email.parse import parse_email
+from channels.email.parse import attachment_blobs, parse_email
 from channels.email.send import make_sender as make_email_sender
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
 from ticketing.services.acknowledge import AckPolicy
 from ticketing.services.ingest import NORMALIZED_JSON, IngestPolicy, parse_normalized_bytes
 from ticketing.settings import Settings, load_settings
+from ticketing.store.attachments import FileAttachmentStore
 from ticketing.store.db import make_engine
 
 log = logging.getLogger(__name__)
@@ -69,7 +70,14 @@ class App:
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
-                            acknowledgement=self.ack_policy)
+                            acknowledgement=self.ack_policy,
+                            attachment_store=self.attachment_store,
+                            attachment_extractors={EMAIL_CONTENT_TYPE: attachment_blobs},
+                            max_attachment_bytes=self.settings.max_attachment_bytes)
+
+    @cached_property
+    def attachment_store(self) -> FileAttachmentStore:
+        return FileAttachmentStore(self.settings.attachment_dir)
 
     @cached_property
     def ack_policy(self) -> AckPolicy | None:

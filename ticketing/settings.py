@@ -40,6 +40,7 @@ class Settings:
     instagram_accounts: tuple[str, ...] = ()
     transcript_dir: str = "./var/transcripts"
     attachment_dir: str = "./var/attachments"
+    max_attachment_bytes: int = 10 * 1024 * 1024
     dedup_window_days: int = 14
     first_response_hours: int = 4
     ack_enabled: bool = True

@@ -246,6 +246,7 @@ class _Walk:
     texts: list[str] = field(default_factory=list)
     html: bool = False
     attachments: list[Attachment] = field(default_factory=list)
+    blobs: list[bytes] = field(default_factory=list)  # the decoded bytes of each attachment
     defects: list[str] = field(default_factory=list)
     forwarded: bool = False
     status_text: list[str] = field(default_factory=list)
@@ -291,20 +292,26 @@ def _filename(part: Message) -> str | None:
     return _clean(name, 255)
 
 
-def _describe(part: Message, size: int, fallback: str = "attachment") -> Attachment:
+def _describe(part: Message, data: bytes, fallback: str = "attachment") -> Attachment:
     ctype = part.get_content_type()
     name = _filename(part)
     if name is None:
         ext = ".eml" if ctype.startswith("message/") else (mimetypes.guess_extension(ctype) or ".bin")
         name = f"{fallback}{ext}"
-    return Attachment(filename=name, content_type=_clean(ctype, 255), size=size)
+    return Attachment(filename=name, content_type=_clean(ctype, 255), size=len(data),
+                      sha256=hashlib.sha256(data).hexdigest())
 
 
-def _inner_bytes(inner: Message) -> int:
+def _add_attachment(walk: _Walk, part: Message, data: bytes, fallback: str) -> None:
+    walk.attachments.append(_describe(part, data, fallback))
+    walk.blobs.append(data)
+
+
+def _inner_bytes(inner: Message) -> bytes:
     try:
-        return len(inner.as_bytes(policy=compat32))
-    except Exception:  # serialising a damaged sub-message: its size is only informative
-        return 0
+        return inner.as_bytes(policy=compat32)
+    except Exception:  # a damaged sub-message cannot be serialised again: keep nothing of it
+        return b""
 
 
 def _forward_preamble(inner: Message) -> str:
@@ -341,8 +348,7 @@ def _walk(part: Message, walk: _Walk, depth: int, in_report: bool) -> None:
     if maintype == "message" and isinstance(payload, list) and payload \
             and isinstance(payload[0], Message):
         inner: Message = payload[0]
-        walk.attachments.append(_describe(part, _inner_bytes(inner),
-                                          "original" if in_report else "forwarded"))
+        _add_attachment(walk, part, _inner_bytes(inner), "original" if in_report else "forwarded")
         # A returned original, or (in a bounce that is not a proper DSN) the forwarded copy.
         walk.original_ids.extend(message_ids((_headers(inner).get("message-id") or [""])[0]))
         if in_report:
@@ -352,6 +358,7 @@ def _walk(part: Message, walk: _Walk, depth: int, in_report: bool) -> None:
         walk.texts.append(_forward_preamble(inner) + "\n" + "\n\n".join(nested.texts))
         walk.html = walk.html or nested.html
         walk.attachments.extend(nested.attachments)
+        walk.blobs.extend(nested.blobs)
         walk.defects.extend(nested.defects)
         walk.forwarded = True
         return
@@ -360,8 +367,7 @@ def _walk(part: Message, walk: _Walk, depth: int, in_report: bool) -> None:
     is_body = (ctype in ("text/plain", "text/html") or maintype == "multipart") and \
         disposition != "attachment" and _filename(part) is None
     if not is_body:
-        walk.attachments.append(_describe(part, len(data),
-                                          "image" if maintype == "image" else "attachment"))
+        _add_attachment(walk, part, data, "image" if maintype == "image" else "attachment")
         return
     text, note = decode_text(data, _param(part, "charset"))
     if note:
@@ -388,6 +394,7 @@ def _alternative(subparts: list[Message], walk: _Walk, depth: int) -> None:
     walk.forwarded = walk.forwarded or chosen.forwarded
     for one in tried:
         walk.attachments.extend(one.attachments)
+        walk.blobs.extend(one.blobs)
         walk.defects.extend(one.defects)
         walk.status_text.extend(one.status_text)
         walk.original_ids.extend(one.original_ids)
@@ -500,6 +507,17 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
         attachments=tuple(walk.attachments),
         extra={key: _clean_json(value) for key, value in extra.items()},
     )
+
+
+def attachment_blobs(raw: bytes) -> list[tuple[Attachment, bytes]]:
+    """Each attachment (as ``parse_email`` describes it) with its decoded bytes, for the
+    attachment store.  Never raises: an unreadable message simply has none."""
+    try:
+        walk = _Walk()
+        _walk(email.message_from_bytes(bytes(raw), policy=compat32), walk, 0, False)
+    except Exception:
+        return []
+    return list(zip(walk.attachments, walk.blobs, strict=True))
 
 
 def _clean_json(value: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing.api.auth import current_principal, require
@@ -189,3 +189,24 @@ async def note(request: Request, ticket_id: int, body: NoteRequest,
     result: dict[str, Any] = await run_in_threadpool(
         _write, app, replies.add_note, ticket_id, body.body, by=who, now=app.clock.now())
     return result
+
+
+_INLINE_SAFE = {"image/png", "image/jpeg", "image/gif", "application/pdf"}
+
+
+@router.get("/messages/{message_id}/attachments/{index}",
+            summary="Download an attachment (always as a download, never rendered inline)")
+async def attachment(request: Request, message_id: int, index: int, who: Viewer) -> FileResponse:
+    app = _core(request)
+    item: dict[str, Any] = await run_in_threadpool(_read, app, views.attachment_of, message_id,
+                                                   index)
+    path = app.attachment_store.path(str(item["sha256"]))
+    if not path.exists():
+        raise ApiError(404, "not_found", "the attachment file is missing from the store")
+    ctype = str(item.get("content_type") or "")
+    return FileResponse(path, media_type=ctype if ctype in _INLINE_SAFE
+                        else "application/octet-stream",
+                        filename=str(item.get("filename") or "attachment"),
+                        content_disposition_type="attachment",
+                        headers={"X-Content-Type-Options": "nosniff",
+                                 "Content-Security-Policy": "sandbox"})

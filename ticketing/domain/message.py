@@ -45,6 +45,7 @@ class Attachment:
     filename: str
     content_type: str
     size: int
+    sha256: str | None = None  # of the decoded bytes, when the channel had them
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

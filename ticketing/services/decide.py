@@ -47,6 +47,7 @@ class Work:
     ticket_id: int | None = None
     message_id: int | None = None
     duplicate_of: Work | None = None
+    attachment_notes: dict[str, str] = field(default_factory=dict)  # sha256 → stored / why not
 
     def reject(self, reason: str) -> None:
         self.outcome, self.error = "rejected", reason
@@ -410,7 +411,10 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         "author_name": msg.sender.name or msg.sender.instagram_username,
         "subject": msg.subject, "body": msg.body, "sent_at": msg.sent_at,
         "received_at": batch.now,
-        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size}
+        "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
+                         "sha256": a.sha256,
+                         "stored": work.attachment_notes.get(a.sha256 or "") == "stored",
+                         "note": work.attachment_notes.get(a.sha256 or "")}
                         for a in msg.attachments],
         "extra": {**msg.extra, **({"instagram_kind": msg.instagram_kind}
                                   if msg.instagram_kind else {})},

@@ -24,6 +24,7 @@ from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.message import Ignored, InboundMessage, parse_normalized
 from ticketing.services.acknowledge import AckPolicy, acknowledge
 from ticketing.services.clock import Clock
+from ticketing.services.ports import AttachmentExtractor, AttachmentSink
 from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
                                       resolve_customer)
 from ticketing.services.evidence import Evidence, EvidencePolicy, gather
@@ -58,6 +59,9 @@ class IngestPolicy:
         default_factory=lambda: {NORMALIZED_JSON: parse_normalized_bytes})
     dedup_window: dt.timedelta = dt.timedelta(days=14)
     acknowledgement: AckPolicy | None = None
+    attachment_store: AttachmentSink | None = None
+    attachment_extractors: Mapping[str, AttachmentExtractor] = field(default_factory=dict)
+    max_attachment_bytes: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -134,6 +138,25 @@ def step_drop_duplicates(batch: Batch) -> None:
             first[key] = work
 
 
+def step_store_attachments(batch: Batch) -> None:
+    """Attachment bytes go to the attachment store before the message row that lists them is
+    written; one over the size limit is listed but not kept (and says so)."""
+    policy = batch.policy
+    for work in batch.active():
+        assert work.msg is not None
+        extract = policy.attachment_extractors.get(work.raw.content_type)
+        if policy.attachment_store is None or extract is None or not work.msg.attachments:
+            continue
+        for attachment, data in extract(work.raw.payload):
+            if attachment.sha256 is None:
+                continue
+            if len(data) > policy.max_attachment_bytes:
+                work.attachment_notes[attachment.sha256] = "too large to keep"
+                continue
+            policy.attachment_store.put(attachment.sha256, data)
+            work.attachment_notes[attachment.sha256] = "stored"
+
+
 def step_lock(batch: Batch) -> None:
     if batch.conn.dialect.name != "postgresql":
         batch.load_identities()  # SQLite: BEGIN IMMEDIATE made this the only writer already
@@ -183,6 +206,7 @@ def step_acknowledge(batch: Batch) -> None:
 # Run inside the write transaction, after ``prepare``.
 STEPS: Sequence[Callable[[Batch], None]] = (
     step_drop_duplicates,
+    step_store_attachments,
     step_lock,
     step_resolve_customers,
     step_load_tickets,

@@ -4,9 +4,11 @@ channel may depend on it."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from ticketing.domain.message import Attachment
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,3 +38,13 @@ class Delivery:
     kind: str
     recipient: Mapping[str, Any]
     payload: Mapping[str, Any]
+
+
+class AttachmentSink(Protocol):
+    def put(self, sha256: str, data: bytes) -> None:
+        """Keep these bytes under their digest (idempotent)."""
+        ...
+
+
+# content type → the attachments of a raw payload with their bytes
+AttachmentExtractor = Callable[[bytes], "list[tuple[Attachment, bytes]]"]

@@ -115,3 +115,18 @@ def get_customer(conn: sa.Connection, customer_id: int, viewer: Principal, *,
             .where(t.c.customer_id == customer_id, t.c.merged_into_id.is_(None))
             .order_by(t.c.id.desc()).limit(100))]
     return out
+
+
+def attachment_of(conn: sa.Connection, message_id: int, index: int) -> dict[str, Any]:
+    """One stored attachment's description (the bytes are in the attachment store)."""
+    row = conn.execute(sa.select(q.messages.c.attachments)
+                       .where(q.messages.c.id == message_id)).first()
+    if row is None:
+        raise NotFound(f"no message {message_id}")
+    items = row.attachments or []
+    if not 0 <= index < len(items):
+        raise NotFound(f"message {message_id} has no attachment {index}")
+    item = dict(items[index])
+    if not item.get("stored") or not item.get("sha256"):
+        raise NotFound(f"attachment {index} was not kept ({item.get('note') or 'not stored'})")
+    return item

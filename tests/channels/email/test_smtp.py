@@ -143,3 +143,43 @@ def test_storage_that_hangs_is_451_not_a_hang(app: App, listen: Listen) -> None:
         assert err.value.smtp_code == 451
     finally:
         release.set()
+
+
+def test_attachments_are_stored_by_digest_and_downloadable(app: App, listen: Listen) -> None:
+    from dataclasses import replace
+
+    from fastapi.testclient import TestClient
+
+    from ticketing.api import create_api
+    from ticketing.services import accounts
+
+    app.settings = replace(app.settings, max_attachment_bytes=50_000)
+    port = listen(raw_sink(app.engine, app.clock))
+    mail = citizen_mail()
+    ktp = b"\xff\xd8\xff\xe0" + b"KTP-scan" * 100
+    mail.add_attachment(ktp, maintype="image", subtype="jpeg", filename="ktp saya.jpg")
+    mail.add_attachment(b"x" * 60_000, maintype="application", subtype="pdf",
+                        filename="besar.pdf")
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        client.send_message(mail)
+    drain(app)
+    with app.engine.connect() as conn:
+        message_id, items = conn.execute(sa.select(tables.messages.c.id,
+                                                   tables.messages.c.attachments)
+                                         .where(tables.messages.c.direction == "in")).one()
+    assert [(a["filename"], a["stored"]) for a in items] == [("ktp saya.jpg", True),
+                                                            ("besar.pdf", False)]
+    assert items[1]["note"] == "too large to keep"
+    with app.engine.begin() as conn:
+        accounts.create_user(conn, email="a@example.id", name="A", role="agent",
+                             password="secret-password", clock=app.clock)
+        token = accounts.create_token(conn, email="a@example.id", clock=app.clock)
+    with TestClient(create_api(app)) as client:
+        auth = {"Authorization": f"Bearer {token}"}
+        r = client.get(f"/api/v1/messages/{message_id}/attachments/0", headers=auth)
+        assert r.status_code == 200 and r.content == ktp
+        assert r.headers["content-disposition"].startswith("attachment")
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert client.get(f"/api/v1/messages/{message_id}/attachments/1",
+                          headers=auth).status_code == 404
+        assert client.get(f"/api/v1/messages/{message_id}/attachments/0").status_code == 401
