@@ -222,7 +222,8 @@ STEPS: Sequence[Callable[[Batch], None]] = (
 
 def process_claimed(conn: sa.Connection, claimed: Sequence[inbox_store.Claimed], *,
                     policy: IngestPolicy, clock: Clock,
-                    prepared: Mapping[int, Prepared] | None = None) -> list[Outcome]:
+                    prepared: Mapping[int, Prepared] | None = None,
+                    ids: IdAllocator | None = None) -> list[Outcome]:
     """Run the steps over rows claimed in this transaction and mark them processed.
     ``prepared`` (by raw id) saves redoing the pure half when it was done beforehand."""
     now = clock.now()
@@ -236,7 +237,7 @@ def process_claimed(conn: sa.Connection, claimed: Sequence[inbox_store.Claimed],
         if p.evidence is not None:
             work.evidence = p.evidence
         works.append(work)
-    batch = Batch(conn=conn, now=now, ids=IdAllocator(conn, block=max(len(claimed), 1)),
+    batch = Batch(conn=conn, now=now, ids=ids or IdAllocator(conn, block=max(len(claimed), 1)),
                   policy=policy, works=works)
     for step in STEPS:
         step(batch)
@@ -346,14 +347,15 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPaylo
     """
     done: dict[int, Outcome] | None = None
     with engine.begin() as conn:
-        stored = inbox_store.put_many(conn, payloads, clock.now())
+        ids = IdAllocator(conn, block=max(len(payloads), 1))  # one per transaction
+        stored = inbox_store.put_many(conn, payloads, clock.now(), ids=ids)
         fresh = [s.id for s in stored if s.inserted]
         if fresh:
             try:
                 with conn.begin_nested():
                     claimed = inbox_store.claim(conn, limit=len(fresh), ids=fresh)
                     done = {o.raw_id: o for o in process_claimed(conn, claimed, policy=policy,
-                                                                 clock=clock)}
+                                                                 clock=clock, ids=ids)}
             except Exception:
                 log.warning("ingest failed; the raw payloads are kept and retried",
                             exc_info=True)

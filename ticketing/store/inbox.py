@@ -54,41 +54,42 @@ def content_key(channel: str, payload: bytes) -> str:
 
 
 def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
-             status: str = "pending", error: str | None = None) -> list[Stored]:
+             status: str = "pending", error: str | None = None,
+             ids: IdAllocator | None = None) -> list[Stored]:
     """Store payloads not seen before; returns, in order, each one's row and whether it is new."""
     if not items:
         return []
     keys = list(dict.fromkeys(i.key for i in items))
     existing = _by_key(conn, keys)
     fresh = [i for i in dict((i.key, i) for i in items).values() if i.key not in existing]
-    ids = IdAllocator(conn).take(inbox, len(fresh))
-    new_ids: dict[str, int] = {}
+    new_ids = (ids or IdAllocator(conn)).take(inbox, len(fresh))
+    inserted: dict[str, int] = {}
     if fresh:
         rows = [{"id": rid, "channel": i.channel, "idempotency_key": i.key, "payload": i.payload,
                  "content_type": i.content_type, "status": status, "attempts": 0,
                  "last_error": error, "received_at": now, "processed_at": None,
-                 "meta": i.meta or {}} for rid, i in zip(ids, fresh, strict=True)]
+                 "meta": i.meta or {}} for rid, i in zip(new_ids, fresh, strict=True)]
         stmt = _insert_ignore(conn)
         conn.execute(stmt, rows)
         won: dict[str, tuple[int, str]]
         if conn.dialect.name == "sqlite":
             # BEGIN IMMEDIATE: no other writer can have stored a key since we looked.
-            won = {i.key: (rid, status) for rid, i in zip(ids, fresh, strict=True)}
+            won = {i.key: (rid, status) for rid, i in zip(new_ids, fresh, strict=True)}
         else:
             # A concurrent writer may have stored one of these keys first: read back who won.
             won = _by_key(conn, [i.key for i in fresh])
-        for rid, i in zip(ids, fresh, strict=True):
+        for rid, i in zip(new_ids, fresh, strict=True):
             if won.get(i.key, (None, ""))[0] == rid:
-                new_ids[i.key] = rid
+                inserted[i.key] = rid
             else:
                 existing[i.key] = won[i.key]
     out: list[Stored] = []
     seen: set[str] = set()
     for i in items:
-        if i.key in new_ids and i.key not in seen:
-            out.append(Stored(id=new_ids[i.key], inserted=True, status=status))
+        if i.key in inserted and i.key not in seen:
+            out.append(Stored(id=inserted[i.key], inserted=True, status=status))
         else:
-            rid, st = existing.get(i.key) or (new_ids[i.key], status)
+            rid, st = existing.get(i.key) or (inserted[i.key], status)
             out.append(Stored(id=rid, inserted=False, status=st))
         seen.add(i.key)
     return out
