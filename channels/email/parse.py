@@ -16,7 +16,6 @@ must never be answered).
 
 from __future__ import annotations
 
-import binascii
 import datetime as dt
 import email
 import email.utils
@@ -30,20 +29,16 @@ from email.policy import compat32
 from typing import Any, Final
 
 from channels.email.automated import auto_reason, delivery_report, message_ids, receipt_of
+from channels.email.charset import (decode_base64, decode_text, decode_words, header_text,
+                                    raw_bytes)
 from channels.email.html import html_to_text
 from channels.email.reply import is_client_boilerplate, parse_reply
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.message import (MAX_BODY_CHARS, Attachment, Channel, Ignored, InboundMessage,
                                       Sender)
 
-_EW_RE: Final = re.compile(r"=\?([^?\s]{1,60})\?([bBqQ])\?([^?\s]*)\?=")
-_FOLD_RE: Final = re.compile(r"\r?\n(?=[ \t])")
 _ADDR_RE: Final = re.compile(r"[^\s<>\"(),;:\[\]]+@[^\s<>\"(),;:\[\]]+")
-_B64_JUNK_RE: Final = re.compile(rb"[^A-Za-z0-9+/=]")
 _FORWARD_SUBJECT_RE: Final = re.compile(r"^\s*(?:fwd?|tr|trs|teruskan|wg|rv|fw)\s*:", re.IGNORECASE)
-_LATIN: Final = frozenset({"iso-8859-1", "iso8859-1", "iso_8859-1", "latin-1", "latin1", "l1",
-                           "iso-ir-100", "cp819", "ibm819", "windows-1252", "cp1252"})
-_ASCII: Final = frozenset({"us-ascii", "ascii", "ansi_x3.4-1968", "us", "iso646-us"})
 _REPORT_PARTS: Final = frozenset({"message/delivery-status", "message/global-delivery-status",
                                   "message/disposition-notification", "text/rfc822-headers",
                                   "message/global-headers",
@@ -51,107 +46,6 @@ _REPORT_PARTS: Final = frozenset({"message/delivery-status", "message/global-del
 _MAX_DEPTH: Final = 40
 _MAX_IDS: Final = 50
 _MAX_ID_CHARS: Final = 490
-
-
-# --- bytes → text ------------------------------------------------------------------------------
-
-def decode_base64(data: bytes) -> tuple[bytes, bool]:
-    """Decode what can be decoded; the flag says the input was damaged."""
-    cleaned = _B64_JUNK_RE.sub(b"", data)
-    damaged = len(cleaned) != len(re.sub(rb"\s", b"", data))
-    out = bytearray()
-    segments = [s for s in cleaned.split(b"=") if s]
-    damaged = damaged or len(segments) > 1
-    for segment in segments:
-        usable = len(segment) - len(segment) % 4
-        tail = segment[usable:]
-        if len(tail) == 1:
-            damaged, tail = True, b""
-        chunk = segment[:usable] + (tail + b"=" * (4 - len(tail)) if tail else b"")
-        try:
-            out += binascii.a2b_base64(chunk)
-        except binascii.Error:
-            damaged = True
-    return bytes(out), damaged
-
-
-def decode_text(data: bytes, charset: str | None) -> tuple[str, str | None]:
-    """Bytes in a declared charset → text, with the documented fallbacks; never raises.
-
-    ISO-8859-1 and friends are read as cp1252 (what Windows senders really mean); US-ASCII with
-    8-bit bytes is really UTF-8 or cp1252; an unknown charset tries UTF-8, then cp1252.
-    Returns the text and a defect note (or None).
-    """
-    name = (charset or "").strip().strip("\"'").lower()
-    if name in _LATIN:
-        return data.decode("cp1252", "replace"), None
-    if not name or name in _ASCII or name in ("utf-8", "utf8"):
-        if data.isascii():
-            return data.decode("ascii"), None
-        try:
-            return data.decode("utf-8"), None
-        except UnicodeDecodeError:
-            if name in ("utf-8", "utf8"):
-                return data.decode("utf-8", "replace"), "invalid-utf-8"
-            return data.decode("cp1252", "replace"), None
-    try:
-        return data.decode(name), None
-    except LookupError:
-        note = f"unknown-charset:{name[:40]}"
-    except (UnicodeError, ValueError, TypeError):
-        try:
-            return data.decode(name, "replace"), f"invalid-{name[:40]}"
-        except Exception:  # a codec without "replace" support (idna, punycode, ...)
-            note = f"invalid-{name[:40]}"
-    try:
-        return data.decode("utf-8"), note
-    except UnicodeDecodeError:
-        return data.decode("cp1252", "replace"), note
-
-
-def _raw_bytes(value: str) -> bytes:
-    # compat32 keeps undecodable bytes as surrogate escapes: this recovers the original octets.
-    return value.encode("utf-8", "surrogateescape")
-
-
-def _header_text(value: str) -> str:
-    """An unfolded header value as text (raw 8-bit UTF-8 of SMTPUTF8 mail, else cp1252)."""
-    return decode_text(_raw_bytes(_FOLD_RE.sub("", value)), None)[0].replace("\r", "").replace("\n", "")
-
-
-def decode_words(value: str) -> str:
-    """Decode RFC 2047 encoded words (any charset, adjacent words joined before decoding so that a
-    character split across two words survives)."""
-    out: list[str] = []
-    pending: list[tuple[str, bytes]] = []
-    pos = 0
-
-    def flush() -> None:
-        joined: list[tuple[str, bytes]] = []
-        for cs, chunk in pending:
-            if joined and joined[-1][0] == cs:
-                joined[-1] = (cs, joined[-1][1] + chunk)
-            else:
-                joined.append((cs, chunk))
-        out.extend(decode_text(chunk, cs)[0] for cs, chunk in joined)
-        pending.clear()
-
-    for match in _EW_RE.finditer(value):
-        between = value[pos:match.start()]
-        if not (pending and not between.strip()):
-            flush()
-            out.append(between)
-        charset = match.group(1).split("*")[0]
-        payload = match.group(3)
-        if match.group(2) in "bB":
-            chunk = decode_base64(payload.encode("ascii", "replace"))[0]
-        else:
-            chunk = binascii.a2b_qp(payload.encode("utf-8"), header=True)
-        pending.append((charset.lower(), chunk))
-        pos = match.end()
-    flush()
-    out.append(value[pos:])
-    return "".join(out)
 
 
 def _clean(text: str, limit: int | None = None) -> str:
@@ -167,7 +61,7 @@ def _headers(msg: Message) -> dict[str, list[str]]:
     """Lower-case header names → unfolded, charset-decoded (not yet RFC 2047) values."""
     found: dict[str, list[str]] = {}
     for name, value in msg.raw_items():
-        found.setdefault(str(name).strip().lower(), []).append(_header_text(str(value)).strip())
+        found.setdefault(str(name).strip().lower(), []).append(header_text(str(value)).strip())
     return found
 
 
@@ -258,7 +152,7 @@ def _payload_bytes(part: Message, walk: _Walk) -> bytes:
         return b""
     cte = str(part.get("content-transfer-encoding", "")).strip().lower()
     if cte == "base64":  # the stdlib's decoder gives up on damage; ours keeps what it can
-        decoded, damaged = decode_base64(_raw_bytes(str(part.get_payload())))
+        decoded, damaged = decode_base64(raw_bytes(str(part.get_payload())))
         if damaged:
             walk.defects.append("broken-base64")
         return decoded
@@ -277,9 +171,9 @@ def _param(part: Message, name: str, header: str = "content-type") -> str | None
         try:  # the stdlib percent-decodes RFC 2231 values into latin-1 code points
             octets = str(text).encode("latin-1", "surrogateescape")
         except UnicodeEncodeError:
-            octets = _raw_bytes(str(text))
+            octets = raw_bytes(str(text))
         return decode_text(octets, charset or "utf-8")[0]
-    return decode_words(decode_text(_raw_bytes(str(value)), None)[0])
+    return decode_words(decode_text(raw_bytes(str(value)), None)[0])
 
 
 def _filename(part: Message) -> str | None:
@@ -403,7 +297,7 @@ def _alternative(subparts: list[Message], walk: _Walk, depth: int) -> None:
 def _report_text(part: Message, walk: _Walk) -> str:
     payload = part.get_payload()
     if isinstance(payload, list):  # compat32 parses delivery-status into header blocks
-        blocks = ["\n".join(f"{k}: {_header_text(str(v))}" for k, v in block.raw_items())
+        blocks = ["\n".join(f"{k}: {header_text(str(v))}" for k, v in block.raw_items())
                   for block in payload if isinstance(block, Message)]
         return "\n\n".join(blocks)
     return decode_text(_payload_bytes(part, walk), _param(part, "charset"))[0]
