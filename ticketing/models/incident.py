@@ -25,12 +25,14 @@ class Incident(Base):
 
 
 class TicketSignature(Base):
-    """MinHash band keys of a ticket's opening complaint: an indexed way to find look-alikes."""
+    """MinHash band keys of a ticket's opening complaint: an indexed way to find look-alikes.
+
+    The primary key is the only index, in lookup order (key, newest first), and on SQLite the
+    table is clustered on it (WITHOUT ROWID): one B-tree write per row instead of three."""
 
     __tablename__ = "ticket_signatures"
-    __table_args__ = (sa.Index("ix_ticket_signatures_key_seen", "band_key", "seen_at"),)
+    __table_args__ = {"sqlite_with_rowid": False}
 
     band_key: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id"), primary_key=True,
-                                           index=True)
-    seen_at: Mapped[dt.datetime]
+    seen_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(BigId, sa.ForeignKey("tickets.id"), primary_key=True)
