@@ -151,22 +151,15 @@ def _export(app: App, what: str, out: Path | None) -> int:
 
 
 def jsonl_payloads(lines: Iterator[bytes], source: str) -> Iterator[tuple[int, RawPayload]]:
-    """Each non-blank line as a raw payload keyed by (channel, external_id) when readable, else
-    by its content, so a replayed file is stored once and a bad line is kept, not lost."""
+    """Each non-blank line as a raw payload keyed by its content, so a replayed file is stored
+    once and a bad line is kept, not lost.  (The same message re-encoded differently is caught
+    one step later, by (channel, external_id).)  Nothing is parsed here: that is the workers'."""
     for number, line in enumerate(lines, 1):
         line = line.rstrip(b"\r\n")
         if not line.strip():
             continue
-        key = None
-        try:
-            data = json.loads(line)
-            if isinstance(data, dict) and isinstance(data.get("channel"), str) \
-                    and isinstance(data.get("external_id"), (str, int)):
-                key = f"msg:{data['channel']}:{data['external_id']}"[:600]
-        except (ValueError, UnicodeDecodeError):
-            pass
-        yield number, RawPayload(channel="api", key=key or content_key("jsonl", line),
-                                 payload=line, content_type=NORMALIZED_JSON,
+        yield number, RawPayload(channel="api", key=content_key("jsonl", line), payload=line,
+                                 content_type=NORMALIZED_JSON,
                                  meta={"source": source, "line": number})
 
 

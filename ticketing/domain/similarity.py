@@ -48,6 +48,11 @@ def complaint_tokens(text: str) -> list[str]:
             if not _DIGITS.search(w) and w not in _STOP]
 
 
+def fingerprint(text: str) -> str:
+    """The complaint words of a text, as stored on a ticket for look-alike scoring."""
+    return " ".join(complaint_tokens(text))[:300]
+
+
 def band_keys(text: str) -> list[int]:
     """``BANDS`` signed 64-bit keys (one MinHash each) over the complaint words; two texts with
     Jaccard similarity s share at least one key with probability 1 - (1 - s)^BANDS (0.94 at

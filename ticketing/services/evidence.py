@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from ticketing.domain.identity import (LINKING_KINDS, Identifier, claimed_identifiers,
                                        sender_identifiers)
 from ticketing.domain.message import InboundMessage
+from ticketing.domain.similarity import band_keys, fingerprint
 from ticketing.domain.text import citizen_text
 from ticketing.domain.topics import TopicClassifier
 
@@ -26,6 +27,9 @@ class Evidence:
     topic_score: float
     topic_evidence: str
     citizen_text: str = ""
+    # Incident look-alike signature, computed here (the pure, parallel half) not at write time.
+    fingerprint: str = ""
+    band_keys: tuple[int, ...] = ()
 
     def is_vague(self, policy: EvidencePolicy) -> bool:
         """No topic words at all: a follow-up such as "gimana kak, belum ada kabar?"."""
@@ -42,5 +46,8 @@ def gather(msg: InboundMessage, policy: EvidencePolicy) -> Evidence:
             continue  # a username can change hands: shown on messages, never used to link
         found.setdefault((str(ident.kind), ident.value), ident)
     match = policy.classifier.classify(f"{msg.subject or ''}\n{text}")
+    topical = match.topic != policy.fallback_topic
     return Evidence(identifiers=tuple(found.values()), topic=match.topic,
-                    topic_score=match.score, topic_evidence=match.evidence, citizen_text=text)
+                    topic_score=match.score, topic_evidence=match.evidence, citizen_text=text,
+                    fingerprint=fingerprint(text) if topical else "",
+                    band_keys=tuple(band_keys(text)) if topical else ())

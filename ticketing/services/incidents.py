@@ -16,7 +16,6 @@ import sqlalchemy as sa
 
 from rapidfuzz import fuzz, process
 
-from ticketing.domain.similarity import band_keys, complaint_tokens
 from ticketing.models.base import UTCDateTime
 from ticketing.services.decide import Batch
 from ticketing.store import tables
@@ -32,10 +31,6 @@ PER_KEY = 4
 KEYS_PER_QUERY = 200
 
 
-def fingerprint(text: str) -> str:
-    return " ".join(complaint_tokens(text))[:300]
-
-
 def link_incidents(batch: Batch) -> None:
     fallback = batch.policy.evidence.fallback_topic
     fresh = [(w, batch.live_ticket(w.ticket_id)) for w in batch.works
@@ -45,8 +40,8 @@ def link_incidents(batch: Batch) -> None:
         return
     keyed: list[tuple[q.TicketState, list[int]]] = []
     for work, ticket in fresh:
-        ticket.fingerprint = fingerprint(work.evidence.citizen_text)
-        keyed.append((ticket, band_keys(work.evidence.citizen_text)))
+        ticket.fingerprint = work.evidence.fingerprint
+        keyed.append((ticket, list(work.evidence.band_keys)))
     horizon = min(t.first_message_at for t, _ in keyed) - WINDOW
     known = _recent_by_key(batch.conn, sorted({k for _, ks in keyed for k in ks}), horizon)
     new_incidents: dict[int, dict[str, Any]] = {}
