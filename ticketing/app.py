@@ -16,11 +16,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ticketing.domain.calendar import calendars_from_config
 from ticketing.domain.errors import InvalidInput
+from ticketing.domain.sla import sla_config_from
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.services.evidence import EvidencePolicy
 from ticketing.services.outbox import Sender
+from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
 from channels.email.send import make_sender as make_email_sender
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
@@ -73,7 +76,18 @@ class App:
                             acknowledgement=self.ack_policy,
                             attachment_store=self.attachment_store,
                             attachment_extractors={EMAIL_CONTENT_TYPE: attachment_blobs},
-                            max_attachment_bytes=self.settings.max_attachment_bytes)
+                            max_attachment_bytes=self.settings.max_attachment_bytes,
+                            sla=self.sla_setup)
+
+    @cached_property
+    def sla_setup(self) -> SlaSetup:
+        path = self.config_dir / "sla.toml"
+        doc = read_toml(path)
+        try:
+            calendars = calendars_from_config(doc)
+            return SlaSetup(config=sla_config_from(doc, list(calendars)), calendars=calendars)
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: {exc}") from exc
 
     @cached_property
     def attachment_store(self) -> FileAttachmentStore:

@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="helper processes that parse and read evidence ahead of the writer "
                          "(default 1; 0 does everything in this process)")
 
+    sla = sub.add_parser("sla", help="SLA timers").add_subparsers(dest="sla_cmd", required=True)
+    sla.add_parser("tick", help="evaluate SLA timers now: warnings and breaches that came due")
+
     export = sub.add_parser("export", help="export stored data as JSON lines"
                             ).add_subparsers(dest="export_cmd", required=True)
     for name, what in (("messages", "one line per stored inbound message"),
@@ -128,6 +131,11 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
                              quiet=args.quiet, workers=args.workers)
     if cmd == "export":
         return _export(app, args.export_cmd, args.out)
+    if cmd == "sla":
+        from ticketing.services.sla import tick
+        counts = tick(app.engine, app.sla_setup, app.clock)
+        print(json.dumps(counts))
+        return 0
     if cmd == "worker":
         from ticketing.worker import run_worker
         return run_worker(app, once=args.once)

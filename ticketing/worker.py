@@ -12,6 +12,7 @@ import time
 from ticketing.app import App
 from ticketing.services.ingest import run_pending
 from ticketing.services.outbox import deliver_due
+from ticketing.services.sla import tick
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +38,7 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
     while not stop.is_set():
         try:
             busy = drain(app) + deliver(app)
+            tick(app.engine, app.sla_setup, app.clock)
         except Exception:  # a database blip must not kill the worker: back off and retry
             log.exception("worker pass failed")
             busy = 0
@@ -47,7 +49,8 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
 
 def run_worker(app: App, *, once: bool = False) -> int:
     if once:
-        print(f"processed {drain(app)} inbox rows; attempted {deliver(app)} deliveries")
+        print(f"processed {drain(app)} inbox rows; attempted {deliver(app)} deliveries; "
+              f"SLA {tick(app.engine, app.sla_setup, app.clock)}")
         return 0
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

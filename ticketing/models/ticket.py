@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ticketing.models.base import Base, BigId
+from ticketing.models.base import Base, BigId, Json
 
 
 class Ticket(Base):
@@ -45,3 +46,17 @@ class Ticket(Base):
     first_response_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    # SLA: the policy and calendar (with versions) the ticket is measured under, the clocks as
+    # last evaluated, and when the timer worker must look again (indexed: the due set is a
+    # range scan, never a scan of open tickets).
+    sla_policy: Mapped[str | None] = mapped_column(sa.String(60))
+    sla_policy_version: Mapped[int | None] = mapped_column(sa.Integer)
+    sla_calendar: Mapped[str | None] = mapped_column(sa.String(40))
+    sla_calendar_version: Mapped[int | None] = mapped_column(sa.Integer)
+    first_response_due_at: Mapped[dt.datetime | None]
+    first_response_state: Mapped[str | None] = mapped_column(sa.String(12))
+    next_response_due_at: Mapped[dt.datetime | None]
+    resolution_due_at: Mapped[dt.datetime | None]
+    resolution_state: Mapped[str | None] = mapped_column(sa.String(12))
+    sla_check_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    sla_signals: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)

@@ -22,6 +22,7 @@ from ticketing.domain.message import InboundMessage
 from ticketing.domain.similarity import name_key
 from ticketing.services.evidence import Evidence
 from ticketing.services.outbox import mark_bounced
+from ticketing.services.sla import opening_clocks
 from ticketing.store import tickets as q
 from ticketing.store.ids import IdAllocator
 from ticketing.store.inbox import Claimed
@@ -175,8 +176,10 @@ class Batch:
                            moved=moved, **why)
         for state in self.ticket_by_id.values():
             state.customer_id = c(state.customer_id)
-        q.update_tickets(self.conn, [t for t in self.ticket_by_id.values()
-                                     if t.dirty and not t.is_new], self.now)
+        changed = [t for t in self.ticket_by_id.values() if t.dirty and not t.is_new]
+        q.update_tickets(self.conn, changed, self.now)
+        if self.policy.sla is not None:
+            q.mark_sla_recheck(self.conn, [t.id for t in changed], self.now)
         for source, target, why in self.ticket_merges:
             state = self.ticket_by_id[source]
             moved_messages = moved_new.get(source, [])
@@ -198,6 +201,7 @@ def _ticket_row(t: q.TicketState, canonical: Any, now: dt.datetime) -> dict[str,
             "subject": t.subject, "language": None, "team": None, "assignee_id": None,
             "merged_into_id": t.merged_into_id, "message_count": t.message_count,
             "incident_id": t.incident_id, "fingerprint": t.fingerprint,
+            "sla_signals": {}, **(t.sla or {}),
             "created_at": now,
             "updated_at": now, "first_message_at": t.first_message_at,
             "last_message_at": t.last_message_at,
@@ -354,14 +358,19 @@ def decide_ticket(batch: Batch, work: Work) -> None:
                       if t.status in ACTIVE_STATUSES and t.merged_into_id is None
                       and t.last_message_at >= horizon]
         candidates.sort(key=lambda t: t.last_message_at, reverse=True)
+        # We asked the citizen something: their next message is most likely the answer.
+        waiting = [t for t in candidates if t.status == TicketStatus.PENDING_CUSTOMER]
         if vague and candidates:
-            target, why = candidates[0], {"rule": "follow_up", "score": ev.topic_score}
+            target, why = (waiting or candidates)[0], {"rule": "follow_up",
+                                                       "score": ev.topic_score}
         elif not vague:
             same = [t for t in candidates if t.topic == ev.topic]
             vague_ones = [t for t in candidates if t.topic == policy.evidence.fallback_topic]
             if same:
                 target, why = same[0], {"rule": "same_topic", "topic": ev.topic,
                                         "evidence": ev.topic_evidence}
+            elif waiting:
+                target, why = waiting[0], {"rule": "answer_to_pending", "topic": ev.topic}
             elif vague_ones:
                 target, why = vague_ones[0], {"rule": "names_topic_of_vague_ticket",
                                               "topic": ev.topic, "evidence": ev.topic_evidence}
@@ -372,6 +381,10 @@ def decide_ticket(batch: Batch, work: Work) -> None:
             channel=str(msg.channel), subject=(msg.subject or msg.body[:120])[:300] or None,
             created_at=batch.now, first_message_at=msg.sent_at, last_message_at=msg.sent_at,
             last_customer_message_at=None, message_count=0, is_new=True)
+        if policy.sla is not None:
+            target.sla = opening_clocks(policy.sla, channel=target.channel, topic=target.topic,
+                                        priority=Priority.NORMAL, team=None,
+                                        first_message_at=msg.sent_at, now=batch.now)
         batch.ticket_by_id[tid] = target
         batch.tickets_of.setdefault(cid, []).append(target)
         batch.add_audit("ticket.created", ticket_id=tid, customer_id=cid,

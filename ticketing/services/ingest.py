@@ -25,6 +25,7 @@ from ticketing.domain.message import Ignored, InboundMessage, parse_normalized
 from ticketing.services.acknowledge import AckPolicy, acknowledge
 from ticketing.services.clock import Clock
 from ticketing.services.ports import AttachmentExtractor, AttachmentSink
+from ticketing.services.sla import SlaSetup
 from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
                                       resolve_customer)
 from ticketing.services.evidence import Evidence, EvidencePolicy, gather
@@ -62,6 +63,7 @@ class IngestPolicy:
     attachment_store: AttachmentSink | None = None
     attachment_extractors: Mapping[str, AttachmentExtractor] = field(default_factory=dict)
     max_attachment_bytes: int = 10 * 1024 * 1024
+    sla: SlaSetup | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

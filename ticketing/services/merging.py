@@ -34,7 +34,8 @@ def _refresh_counters(conn: sa.Connection, ticket_id: int, now: dt.datetime) -> 
     stats = conn.execute(
         sa.select(sa.func.count(), sa.func.min(m.c.sent_at), sa.func.max(m.c.sent_at))
         .where(m.c.ticket_id == ticket_id, m.c.direction == "in")).one()
-    values: dict[str, Any] = {"message_count": int(stats[0]), "updated_at": now}
+    values: dict[str, Any] = {"message_count": int(stats[0]), "updated_at": now,
+                              "sla_check_at": now}
     if stats[1] is not None:
         values.update(first_message_at=stats[1], last_message_at=stats[2],
                       last_customer_message_at=stats[2])

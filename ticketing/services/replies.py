@@ -92,7 +92,7 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
     outbox_id = enqueue(conn, ticket_id=ticket_id, message_id=message_id, channel=channel,
                         kind="reply", recipient=recipient, payload=payload, now=now,
                         recipient_key=recipient.get("email") or recipient.get("phone"))
-    values: dict[str, Any] = {"updated_at": now}
+    values: dict[str, Any] = {"updated_at": now, "sla_check_at": now}
     if ticket.first_response_at is None:
         values["first_response_at"] = now
     target = status or (TicketStatus.OPEN if ticket.status == TicketStatus.NEW else None)
@@ -101,6 +101,11 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
         if values["status"] == TicketStatus.RESOLVED:
             values["resolved_at"] = now
     conn.execute(t.update().where(t.c.id == ticket_id).values(**values))
+    if "status" in values:
+        conn.execute(audit.insert().values(
+            at=now, kind="ticket.status_changed", actor=f"user:{by.user_id}",
+            ticket_id=ticket_id, customer_id=ticket.customer_id,
+            data={"previous": ticket.status, "status": values["status"]}))
     conn.execute(audit.insert().values(at=now, kind="message.replied", actor=f"user:{by.user_id}",
                                        ticket_id=ticket_id, customer_id=ticket.customer_id,
                                        data={"message_id": message_id, "channel": channel,

@@ -79,6 +79,7 @@ def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], 
     if not values:
         return
     values["updated_at"] = now
+    values["sla_check_at"] = now  # the SLA timer re-reads the history (pauses, resolution)
     conn.execute(t.update().where(t.c.id == ticket_id).values(**values))
     conn.execute(q.audit.insert(), [
         {"at": now, "kind": kind, "actor": f"user:{by.user_id}", "ticket_id": ticket_id,

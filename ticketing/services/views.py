@@ -83,9 +83,16 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
     duplicates = conn.execute(sa.select(t.c.id).where(t.c.merged_into_id == ticket_id)
                               .order_by(t.c.id)).scalars().all()
     ticket["links"] = {"merged_into": ticket["merged_into"], "duplicates": list(duplicates)}
-    ticket["sla"] = {"first_response_due_at": ticket["first_response_due_at"],
-                     "resolution_due_at": ticket["resolution_due_at"],
-                     "first_response_breached": None, "resolution_breached": None}
+    ticket["sla"] = {
+        "policy": ticket["sla_policy"], "policy_version": ticket["sla_policy_version"],
+        "calendar": ticket["sla_calendar"], "calendar_version": ticket["sla_calendar_version"],
+        "first_response": {"due_at": ticket["first_response_due_at"],
+                           "state": ticket["first_response_state"],
+                           "breached": ticket["first_response_state"] == "breached"},
+        "next_response": {"due_at": ticket["next_response_due_at"]},
+        "resolution": {"due_at": ticket["resolution_due_at"],
+                       "state": ticket["resolution_state"],
+                       "breached": ticket["resolution_state"] == "breached"}}
     customer = get_customer(conn, int(ticket["customer_id"]), viewer, with_tickets=False)
     ticket["customer"] = customer
     return ticket

@@ -48,6 +48,7 @@ class TicketState:
     merged_into_id: int | None = None
     incident_id: int | None = None
     fingerprint: str | None = None
+    sla: dict[str, Any] | None = None  # a new ticket's opening clocks (services.sla.columns)
     is_new: bool = False
     dirty: bool = False
 
@@ -165,6 +166,17 @@ def update_tickets(conn: sa.Connection, states: Iterable[TicketState], now: dt.d
                              last_customer_message_at=sa.bindparam("last_customer_message_at"),
                              message_count=sa.bindparam("message_count"),
                              updated_at=sa.bindparam("updated_at")), rows)
+
+
+_RECHECK = (tickets.update().where(tickets.c.id == sa.bindparam("tid"))
+            .values(sla_check_at=sa.bindparam("at")))
+
+
+def mark_sla_recheck(conn: sa.Connection, ticket_ids: Iterable[int], now: dt.datetime) -> None:
+    """Something happened on these tickets: the SLA timer re-evaluates them at its next pass."""
+    rows = [{"tid": tid, "at": now} for tid in sorted(set(ticket_ids))]
+    if rows:
+        conn.execute(_RECHECK, rows)
 
 
 def move_customer(conn: sa.Connection, source: int, target: int) -> dict[str, list[int]]:

@@ -1,0 +1,186 @@
+"""Use case: keep each ticket's SLA clocks, and the timer that warns and declares breaches.
+
+The pure clock (``ticketing.domain.sla.evaluate``) replays a ticket's history; this module
+feeds it that history from the database (citizen messages, human replies, a call in which an
+agent spoke, status changes), stores the due times and states on the ticket, and sets
+``sla_check_at`` — the next instant anything can happen — in an index, so the timer finds what is
+due with a range scan.  Warnings and breaches are emitted once each (remembered in
+``sla_signals``) and audited.  A policy or calendar change applies to new tickets; existing
+tickets keep the version they were measured under until an explicit recompute.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.calendar import BusinessCalendar
+from ticketing.domain.sla import (ClockState, EventKind, SlaClocks, SlaConfig, SlaPolicy,
+                                  TicketEvent, evaluate)
+from ticketing.domain.text import Role, transcript_turns
+from ticketing.services.clock import Clock
+from ticketing.store import tables
+
+log = logging.getLogger(__name__)
+t, m, audit = tables.tickets, tables.messages, tables.audit
+_STATUS_EVENTS = ("ticket.status_changed", "ticket.reopened")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaSetup:
+    config: SlaConfig
+    calendars: Mapping[str, BusinessCalendar]
+
+    def policy_for(self, *, channel: str | None, topic: str | None, priority: str | None,
+                   team: str | None) -> tuple[SlaPolicy, BusinessCalendar]:
+        policy = self.config.choose(channel=channel, topic=topic, priority=priority, team=team)
+        return policy, self.calendars[policy.calendar_name]
+
+    def named(self, name: str | None) -> tuple[SlaPolicy, BusinessCalendar] | None:
+        policy = self.config.policies.get(name or "")
+        return (policy, self.calendars[policy.calendar_name]) if policy else None
+
+
+def columns(clocks: SlaClocks) -> dict[str, Any]:
+    """The ticket columns that mirror a clock evaluation."""
+    nxt = clocks.next_response
+    return {
+        "sla_policy": clocks.policy_name, "sla_policy_version": clocks.policy_version,
+        "sla_calendar": clocks.calendar_name, "sla_calendar_version": clocks.calendar_version,
+        "first_response_due_at": clocks.first_response.due_at,
+        "first_response_state": str(clocks.first_response.state),
+        "next_response_due_at": nxt.due_at if nxt and nxt.state is ClockState.RUNNING else None,
+        "resolution_due_at": clocks.resolution.due_at,
+        "resolution_state": str(clocks.resolution.state),
+        "sla_check_at": clocks.next_wakeup,
+    }
+
+
+def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority: str,
+                   team: str | None, first_message_at: dt.datetime,
+                   now: dt.datetime) -> dict[str, Any]:
+    """A new ticket's clocks: nothing has happened yet but the citizen's first message."""
+    policy, calendar = setup.policy_for(channel=channel, topic=topic, priority=priority,
+                                        team=team)
+    at = min(first_message_at, now)
+    clocks = evaluate(policy, calendar,
+                      [TicketEvent(at=at, kind=EventKind.CUSTOMER_MESSAGE)], now)
+    return columns(clocks)
+
+
+def _agent_spoke(body: str) -> bool:
+    turns = transcript_turns(body)
+    return bool(turns) and any(turn.role is Role.AGENT for turn in turns or ())
+
+
+def history(conn: sa.Connection, ticket_ids: Sequence[int]) -> dict[int, list[TicketEvent]]:
+    """Each ticket's SLA-relevant events, read with two indexed queries for all of them."""
+    out: dict[int, list[TicketEvent]] = {tid: [] for tid in ticket_ids}
+    rows = conn.execute(sa.select(m.c.ticket_id, m.c.direction, m.c.channel, m.c.sent_at,
+                                  m.c.received_at, m.c.author_user_id, m.c.body, m.c.extra)
+                        .where(m.c.ticket_id.in_(list(ticket_ids))))
+    for r in rows:
+        extra = r.extra or {}
+        if r.direction == "in" and not extra.get("auto"):
+            at = min(r.sent_at, r.received_at)  # a clock set in the future cannot delay us
+            out[r.ticket_id].append(TicketEvent(at=at, kind=EventKind.CUSTOMER_MESSAGE))
+            if r.channel == "phone" and _agent_spoke(r.body):
+                # A call in which an agent spoke is a first response, at the end of the call.
+                out[r.ticket_id].append(TicketEvent(at=at, kind=EventKind.AGENT_RESPONSE))
+        elif r.direction == "out" and r.author_user_id is not None:
+            out[r.ticket_id].append(TicketEvent(at=r.sent_at, kind=EventKind.AGENT_RESPONSE))
+    statuses = conn.execute(sa.select(audit.c.ticket_id, audit.c.at, audit.c.kind, audit.c.data)
+                            .where(audit.c.ticket_id.in_(list(ticket_ids)),
+                                   audit.c.kind.in_(_STATUS_EVENTS)))
+    for s in statuses:
+        to = "open" if s.kind == "ticket.reopened" else str((s.data or {}).get("status"))
+        kind = EventKind.RESOLVED if to in ("resolved", "closed") else EventKind.STATUS_CHANGE
+        out[s.ticket_id].append(TicketEvent(at=s.at, kind=kind, to=to))
+    return out
+
+
+def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
+              now: dt.datetime) -> dict[str, int]:
+    """Re-evaluate these tickets' clocks from their history, store them, and emit the warnings
+    and breaches that have come due (each once)."""
+    ids = sorted(set(ticket_ids))
+    counts = {"evaluated": 0, "warnings": 0, "breaches": 0}
+    if not ids:
+        return counts
+    rows = conn.execute(sa.select(t.c.id, t.c.customer_id, t.c.channel, t.c.topic, t.c.priority,
+                                  t.c.team, t.c.first_message_at, t.c.sla_policy,
+                                  t.c.sla_signals, t.c.merged_into_id)
+                        .where(t.c.id.in_(ids))).all()
+    events = history(conn, ids)
+    updates: list[dict[str, Any]] = []
+    for row in rows:
+        if row.merged_into_id is not None:
+            updates.append({"tid": row.id, **_cleared()})
+            continue
+        chosen = setup.named(row.sla_policy) or setup.policy_for(
+            channel=row.channel, topic=row.topic, priority=row.priority, team=row.team)
+        policy, calendar = chosen
+        try:
+            clocks = evaluate(policy, calendar, events[row.id], now,
+                              first_contact_at=min(row.first_message_at, now))
+        except ValueError:
+            log.warning("ticket %s has no SLA history to measure", row.id)
+            updates.append({"tid": row.id, **_cleared()})
+            continue
+        signals = dict(row.sla_signals or {})
+        for clock in clocks.clocks:
+            name = str(clock.target)
+            if clock.state is ClockState.BREACHED and not signals.get(f"{name}.breached"):
+                signals[f"{name}.breached"] = (clock.breached_at or now).isoformat()
+                counts["breaches"] += 1
+                _emit(conn, "sla.breached", row, name, clock.breached_at or now, now, policy)
+            elif clock.state is ClockState.RUNNING and clock.warn_at is not None \
+                    and clock.warn_at <= now and not signals.get(f"{name}.warned"):
+                signals[f"{name}.warned"] = clock.warn_at.isoformat()
+                counts["warnings"] += 1
+                _emit(conn, "sla.warning", row, name, clock.due_at, now, policy)
+        updates.append({"tid": row.id, **columns(clocks), "sla_signals": signals})
+        counts["evaluated"] += 1
+    if updates:
+        for update in updates:
+            tid = update.pop("tid")
+            conn.execute(t.update().where(t.c.id == tid).values(**update))
+    return counts
+
+
+def _cleared() -> dict[str, Any]:
+    return {"sla_check_at": None, "next_response_due_at": None}
+
+
+def _emit(conn: sa.Connection, kind: str, row: Any, target: str, due: dt.datetime | None,
+          now: dt.datetime, policy: SlaPolicy) -> None:
+    conn.execute(audit.insert().values(
+        at=now, kind=kind, actor="system", ticket_id=row.id, customer_id=row.customer_id,
+        data={"target": target, "due_at": due.isoformat() if due else None,
+              "policy": policy.name, "policy_version": policy.version}))
+
+
+def tick(engine: sa.Engine, setup: SlaSetup, clock: Clock, *, limit: int = 500) -> dict[str, int]:
+    """One timer pass: the tickets whose next SLA instant has come (an index range), in
+    batches; safe to run in several workers (rows are claimed with SKIP LOCKED on
+    PostgreSQL)."""
+    total = {"evaluated": 0, "warnings": 0, "breaches": 0}
+    while True:
+        now = clock.now()
+        with engine.begin() as conn:
+            stmt = (sa.select(t.c.id).where(t.c.sla_check_at <= now)
+                    .order_by(t.c.sla_check_at).limit(limit))
+            if conn.dialect.name == "postgresql":
+                stmt = stmt.with_for_update(skip_locked=True)
+            ids = list(conn.execute(stmt).scalars())
+            if not ids:
+                return total
+            for key, value in recompute(conn, ids, setup, now).items():
+                total[key] += value
+        if len(ids) < limit:
+            return total
