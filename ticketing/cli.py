@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import logging
 import multiprocessing as mp
@@ -73,6 +74,16 @@ def _parser() -> argparse.ArgumentParser:
     sla = sub.add_parser("sla", help="SLA timers").add_subparsers(dest="sla_cmd", required=True)
     sla.add_parser("tick", help="evaluate SLA timers now: warnings and breaches that came due")
 
+    report = sub.add_parser("report", help="reports").add_subparsers(dest="report_cmd",
+                                                                      required=True)
+    rs = report.add_parser("sla", help="the supervisors' SLA report")
+    rs.add_argument("--from", dest="start", required=True, type=_date, help="YYYY-MM-DD (WIB)")
+    rs.add_argument("--to", dest="end", required=True, type=_date, help="YYYY-MM-DD (WIB)")
+    rs.add_argument("--format", choices=["html", "csv", "json"], default="html")
+    rs.add_argument("--group-by", choices=["channel", "agent", "topic", "day", "team"],
+                    default="channel")
+    rs.add_argument("--out", type=Path, help="write to this file instead of standard output")
+
     export = sub.add_parser("export", help="export stored data as JSON lines"
                             ).add_subparsers(dest="export_cmd", required=True)
     for name, what in (("messages", "one line per stored inbound message"),
@@ -131,6 +142,8 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
                              quiet=args.quiet, workers=args.workers)
     if cmd == "export":
         return _export(app, args.export_cmd, args.out)
+    if cmd == "report":
+        return _report(app, args)
     if cmd == "sla":
         from ticketing.services.sla import tick
         counts = tick(app.engine, app.sla_setup, app.clock)
@@ -143,6 +156,29 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         from ticketing.server import serve
         return serve(app)
     raise AssertionError(cmd)
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
+
+
+def _report(app: App, args: argparse.Namespace) -> int:
+    from ticketing.services.reports import sla_report, to_csv
+    from ticketing.web.report_html import render
+    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        data = sla_report(conn, start=args.start, end=args.end, group_by=args.group_by,
+                          now=app.clock.now())
+    text = (render(data) if args.format == "html" else to_csv(data) if args.format == "csv"
+            else json.dumps(data, ensure_ascii=False, indent=1, default=str))
+    if args.out:
+        args.out.write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _export(app: App, what: str, out: Path | None) -> int:

@@ -3,17 +3,19 @@ database work runs in the thread pool, never on the event loop."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing.api.auth import current_principal, require
 from ticketing.api.errors import ApiError
 from ticketing.app import App
-from ticketing.services import merging, relations, replies, updates, views
+from ticketing.services import merging, relations, replies, reports, updates, views
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
 from ticketing.store.inbox import RawPayload, content_key
@@ -42,7 +44,6 @@ async def inbound(request: Request,
     body = await request.body()
     if len(body) > MAX_INBOUND_BYTES:
         raise ApiError(413, "payload_too_large", f"body over {MAX_INBOUND_BYTES} bytes")
-    import json
     key = None
     try:
         data = json.loads(body)
@@ -210,3 +211,20 @@ async def attachment(request: Request, message_id: int, index: int, who: Viewer)
                         content_disposition_type="attachment",
                         headers={"X-Content-Type-Options": "nosniff",
                                  "Content-Security-Policy": "sandbox"})
+
+
+@router.get("/reports/sla", summary="SLA report data (supervisors)")
+async def sla_report(
+        request: Request,
+        who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))],
+        start: Annotated[dt.date, Query(alias="from")], end: Annotated[dt.date, Query(alias="to")],
+        group_by: str = "channel", format: str = "json") -> Any:
+    app = _core(request)
+    data: dict[str, Any] = await run_in_threadpool(
+        _read, app, reports.sla_report, start=start, end=end, group_by=group_by,
+        now=app.clock.now())
+    if format == "csv":
+        return PlainTextResponse(reports.to_csv(data), media_type="text/csv")
+    if format != "json":
+        raise ApiError(422, "invalid_input", "format must be json or csv")
+    return JSONResponse(json.loads(json.dumps(data, default=str)))
