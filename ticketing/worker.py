@@ -17,19 +17,22 @@ from ticketing.services.sla import tick
 log = logging.getLogger(__name__)
 
 
-def drain(app: App) -> int:
-    """Process everything pending now; returns how many inbox rows were handled."""
+def drain(app: App, stop: threading.Event | None = None) -> int:
+    """Process everything pending now (or until asked to stop); returns how many inbox rows
+    were handled."""
     total = 0
-    while n := run_pending(app.engine, policy=app.ingest_policy, clock=app.clock,
-                           batch_size=app.settings.ingest_batch_size):
+    while not (stop and stop.is_set()) and (n := run_pending(
+            app.engine, policy=app.ingest_policy, clock=app.clock,
+            batch_size=app.settings.ingest_batch_size)):
         total += n
     return total
 
 
-def deliver(app: App) -> int:
+def deliver(app: App, stop: threading.Event | None = None) -> int:
     """Send what the outbox has due now; returns how many deliveries were attempted."""
     total = 0
-    while n := deliver_due(app.engine, app.senders, app.clock):
+    while not (stop and stop.is_set()) and (n := deliver_due(app.engine, app.senders,
+                                                               app.clock)):
         total += n
     return total
 
@@ -37,7 +40,7 @@ def deliver(app: App) -> int:
 def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> None:
     while not stop.is_set():
         try:
-            busy = drain(app) + deliver(app)
+            busy = drain(app, stop) + deliver(app, stop)
             tick(app.engine, app.sla_setup, app.clock)
         except Exception:  # a database blip must not kill the worker: back off and retry
             log.exception("worker pass failed")
@@ -53,8 +56,13 @@ def run_worker(app: App, *, once: bool = False) -> int:
               f"SLA {tick(app.engine, app.sla_setup, app.clock)}")
         return 0
     stop = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        if stop.is_set():  # a second Ctrl-C or SIGTERM: do not wait for the current batch
+            raise SystemExit(128 + signum)
+        stop.set()
     for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
+        signal.signal(sig, on_signal)
     log.info("worker started")
     started = time.monotonic()
     worker_loop(app, stop)
