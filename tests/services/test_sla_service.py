@@ -126,3 +126,30 @@ def test_sla_tick_from_the_command_line(app: App, friday: FixedClock,
     monkeypatch.setenv("TICKETING_CONFIG_DIR", str(ROOT / "config"))
     assert main(["sla", "tick"]) == 0
     assert '"evaluated"' in capsys.readouterr().out
+
+
+def test_opening_shortcut_agrees_with_the_full_replay(app: App) -> None:
+    """``opening_clocks`` adds business time directly instead of replaying a one-event history:
+    it must give exactly what ``evaluate`` gives."""
+    import random
+
+    from ticketing.domain.sla import EventKind, TicketEvent, evaluate
+    from ticketing.services.sla import columns, opening_clocks
+
+    setup = app.sla_setup
+    rng = random.Random(3)
+    base = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    for _ in range(200):
+        start = base + dt.timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
+        now = start + dt.timedelta(minutes=rng.choice([0, 1, 90, 3000]))
+        channel = rng.choice(["email", "phone", "telegram"])
+        fast = opening_clocks(setup, channel=channel, topic="otp", priority="normal", team=None,
+                              first_message_at=start, now=now)
+        policy, calendar = setup.policy_for(channel=channel, topic="otp", priority="normal",
+                                            team=None)
+        full = columns(evaluate(policy, calendar,
+                                [TicketEvent(at=start, kind=EventKind.CUSTOMER_MESSAGE)], now))
+        for key in ("first_response_due_at", "resolution_due_at", "sla_policy"):
+            assert fast[key] == full[key], (start, now, key)
+        if full["sla_check_at"] is not None and full["first_response_state"] == "running":
+            assert fast["sla_check_at"] == full["sla_check_at"], (start, now)

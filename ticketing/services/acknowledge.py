@@ -11,9 +11,9 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from ticketing.services.decide import Batch
-from ticketing.services.outbox import enqueue
 from ticketing.services.replies import new_message_id, ticket_tag
 from ticketing.store import tables
+from ticketing.store.tickets import insert_rows
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -34,51 +34,70 @@ class AckPolicy:
                    **kwargs)  # type: ignore[arg-type]
 
 
-def _recent_acks(conn: sa.Connection, address: str, since: dt.datetime) -> int:
-    o = tables.outbox
-    return int(conn.execute(sa.select(sa.func.count()).select_from(o).where(
-        o.c.recipient_key == address, o.c.created_at >= since,
-        o.c.kind == "acknowledgement")).scalar_one())
+_RECENT = (sa.select(tables.outbox.c.recipient_key, sa.func.count())
+           .where(tables.outbox.c.recipient_key.in_(sa.bindparam("keys", expanding=True)),
+                  tables.outbox.c.created_at >= sa.bindparam("since"),
+                  tables.outbox.c.kind == "acknowledgement")
+           .group_by(tables.outbox.c.recipient_key))
 
 
 def acknowledge(batch: Batch, policy: AckPolicy | None) -> None:
     if policy is None:
         return
+    due = []
     for work in batch.works:
         msg = work.msg
         if work.outcome != "created" or msg is None or str(msg.channel) != "email":
             continue
         address = (msg.sender.email or "").lower()
-        if not address or msg.extra.get("auto") or \
-                address.rpartition("@")[2] in policy.own_domains:
+        if address and not msg.extra.get("auto") and \
+                address.rpartition("@")[2] not in policy.own_domains:
+            due.append((work, address))
+    if not due:
+        return
+    # One indexed count for the whole batch; this batch's own sends are counted as they go.
+    sent: dict[str, int] = dict(batch.conn.execute(_RECENT, {
+        "keys": sorted({a for _, a in due}),
+        "since": batch.now - dt.timedelta(hours=1)}).all())
+    domain = policy.from_address.rpartition("@")[2] or "localhost"
+    messages: list[dict[str, object]] = []
+    outbox: list[dict[str, object]] = []
+    suppressed: list[dict[str, object]] = []
+    for work, address in due:
+        assert work.msg is not None and work.ticket_id is not None
+        if sent.get(address, 0) >= policy.max_per_hour:
+            suppressed.append({"at": batch.now, "kind": "acknowledgement.suppressed",
+                               "actor": "system", "ticket_id": work.ticket_id,
+                               "customer_id": None,
+                               "data": {"reason": "loop guard",
+                                        "limit_per_hour": policy.max_per_hour}})
             continue
-        # The count sees this transaction's own acknowledgements too.
-        if _recent_acks(batch.conn, address, batch.now - dt.timedelta(hours=1)) \
-                >= policy.max_per_hour:
-            batch.conn.execute(tables.audit.insert().values(
-                at=batch.now, kind="acknowledgement.suppressed", actor="system",
-                ticket_id=work.ticket_id, customer_id=None,
-                data={"reason": "loop guard", "limit_per_hour": policy.max_per_hour}))
-            continue
-        assert work.ticket_id is not None
+        sent[address] = sent.get(address, 0) + 1
         tag = ticket_tag(work.ticket_id)
-        domain = policy.from_address.rpartition("@")[2] or "localhost"
-        body = policy.body.format(name=msg.sender.name or "Bapak/Ibu", ticket=tag.strip("[]#"),
+        body = policy.body.format(name=work.msg.sender.name or "Bapak/Ibu",
+                                  ticket=tag.strip("[]#"),
                                   first_response_hours=policy.first_response_hours)
         our_id = new_message_id(work.ticket_id, domain)
         subject = f"{tag} {policy.subject}"
+        message_id = batch.ids.one(tables.messages)
         # Shown in the conversation, and a bounce of it threads back like any reply of ours.
-        message_id = batch.conn.execute(tables.messages.insert().values(
-            ticket_id=work.ticket_id, customer_id=batch.canonical(work.customer_id or 0),
-            direction="out",
-            channel="email", external_id=our_id, in_reply_to=msg.external_id,
-            author_user_id=None, author_name="Balasan otomatis", subject=subject, body=body,
-            sent_at=batch.now, received_at=batch.now, attachments=[], extra={"auto": True},
-            sender=None).returning(tables.messages.c.id)).scalar_one()
-        enqueue(batch.conn, ticket_id=work.ticket_id, message_id=message_id, channel="email",
-                kind="acknowledgement",
-                recipient={"email": address, "name": msg.sender.name},
-                payload={"from": policy.from_address, "subject": subject, "body": body,
-                         "message_id": our_id, "in_reply_to": msg.external_id,
-                         "references": [msg.external_id]},
-                now=batch.now, recipient_key=address)
+        messages.append({
+            "id": message_id, "ticket_id": work.ticket_id,
+            "customer_id": batch.canonical(work.customer_id or 0), "direction": "out",
+            "channel": "email", "external_id": our_id, "in_reply_to": work.msg.external_id,
+            "author_user_id": None, "author_name": "Balasan otomatis", "subject": subject,
+            "body": body, "sent_at": batch.now, "received_at": batch.now, "attachments": [],
+            "extra": {"auto": True}, "sender": None, "raw_id": None})
+        outbox.append({
+            "ticket_id": work.ticket_id, "message_id": message_id, "channel": "email",
+            "kind": "acknowledgement",
+            "recipient": {"email": address, "name": work.msg.sender.name},
+            "payload": {"from": policy.from_address, "subject": subject, "body": body,
+                        "message_id": our_id, "in_reply_to": work.msg.external_id,
+                        "references": [work.msg.external_id]},
+            "status": "pending", "attempts": 0, "next_attempt_at": batch.now,
+            "last_error": None, "external_id": our_id, "created_at": batch.now,
+            "sent_at": None, "recipient_key": address})
+    insert_rows(batch.conn, tables.messages, messages)
+    insert_rows(batch.conn, tables.outbox, outbox)
+    insert_rows(batch.conn, tables.audit, suppressed)

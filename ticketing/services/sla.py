@@ -19,7 +19,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.domain.calendar import BusinessCalendar
+from ticketing.domain.calendar import BusinessCalendar, add_business_time
 from ticketing.domain.sla import (ClockState, EventKind, SlaClocks, SlaConfig, SlaPolicy,
                                   TicketEvent, evaluate)
 from ticketing.domain.text import Role, transcript_turns
@@ -64,13 +64,31 @@ def columns(clocks: SlaClocks) -> dict[str, Any]:
 def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority: str,
                    team: str | None, first_message_at: dt.datetime,
                    now: dt.datetime) -> dict[str, Any]:
-    """A new ticket's clocks: nothing has happened yet but the citizen's first message."""
+    """A new ticket's clocks.  Nothing has happened yet but the citizen's first message, so the
+    replay is not needed: the due and warning instants are straight additions of business time
+    (what ``evaluate`` would give for that one-event history; the suite checks they agree)."""
     policy, calendar = setup.policy_for(channel=channel, topic=topic, priority=priority,
                                         team=team)
-    at = min(first_message_at, now)
-    clocks = evaluate(policy, calendar,
-                      [TicketEvent(at=at, kind=EventKind.CUSTOMER_MESSAGE)], now)
-    return columns(clocks)
+    start = min(first_message_at, now)
+
+    def due(minutes: float) -> dt.datetime:
+        return add_business_time(calendar, start, dt.timedelta(minutes=minutes))
+
+    first_due = due(policy.first_response_minutes)
+    resolution_due = due(policy.resolution_minutes)
+    upcoming = [t for t in (due(policy.first_response_minutes * policy.warning_share), first_due,
+                            due(policy.resolution_minutes * policy.warning_share),
+                            resolution_due) if t > now]
+    return {
+        "sla_policy": policy.name, "sla_policy_version": policy.version,
+        "sla_calendar": calendar.name, "sla_calendar_version": calendar.version,
+        "first_response_due_at": first_due,
+        "first_response_state": "running" if first_due > now else "breached",
+        "next_response_due_at": None, "resolution_due_at": resolution_due,
+        "resolution_state": "running" if resolution_due > now else "breached",
+        # Something already past (a message that waited in a queue): let the timer look now.
+        "sla_check_at": min(upcoming) if len(upcoming) == 4 else now,
+    }
 
 
 def _agent_spoke(body: str) -> bool:
