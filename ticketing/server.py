@@ -1,39 +1,67 @@
-"""``ticketing serve``: the HTTP app, the SMTP listener and the background worker in one
-process tree; Ctrl-C (or SIGTERM) stops them all."""
+"""``ticketing serve``: the HTTP app and the SMTP listener in this process, the background
+worker in a child process (its CPU work then runs beside the listener's, not under the same
+interpreter lock).  Ctrl-C or SIGTERM stops all of them: the API's shutdown hook stops the
+listener and the worker, whose own handler finishes the batch in hand."""
 
 from __future__ import annotations
 
 import logging
-import threading
+import multiprocessing as mp
 
 import uvicorn
 
 from channels.email.server import make_controller
 from ticketing.api import create_api
-from ticketing.app import App
-from ticketing.services.intake import raw_sink
-from ticketing.worker import worker_loop
+from ticketing.app import App, build_app
+from ticketing.services.intake import GroupCommitSink
+from ticketing.settings import load_settings
+from ticketing.worker import run_worker
 
 log = logging.getLogger(__name__)
+
+
+def _worker_process(config_dir: str) -> None:
+    logging.basicConfig(level=logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = build_app(load_settings(config_dir))
+    try:
+        run_worker(app)
+    finally:
+        app.close()
 
 
 def serve(app: App) -> int:
     s = app.settings
     app.ingest_policy  # a broken policy file fails here, before anything listens
-    stop = threading.Event()
-    worker = threading.Thread(target=worker_loop, args=(app, stop), name="worker", daemon=True)
-    smtp = make_controller(raw_sink(app.engine, app.clock), host=s.smtp_host, port=s.smtp_port,
-                           domains=s.smtp_domains, max_bytes=s.smtp_max_bytes)
-    smtp.start()
+    worker = mp.get_context("spawn").Process(target=_worker_process, args=(s.config_dir,),
+                                             name="ticketing-worker")
     worker.start()
+    sink = GroupCommitSink(app.engine, app.clock)
+    smtp = make_controller(sink, host=s.smtp_host, port=s.smtp_port, domains=s.smtp_domains,
+                           max_bytes=s.smtp_max_bytes)
+    smtp.start()
+    stopped = False
+
+    def shutdown() -> None:
+        nonlocal stopped
+        if stopped:
+            return
+        stopped = True
+        smtp.stop()
+        sink.close()
+        worker.terminate()  # SIGTERM: the worker finishes its batch and exits
+        worker.join(timeout=15)
+        if worker.is_alive():
+            log.error("worker did not stop in 15 s; killing it")
+            worker.kill()
+
     print(f"ticketing: web app and API on http://{s.http_host}:{s.http_port}/ "
           f"(OpenAPI at /openapi.json, health at /healthz)\n"
           f"ticketing: SMTP listener on {s.smtp_host}:{s.smtp_port} for "
-          f"{', '.join(s.smtp_domains)}", flush=True)
+          f"{', '.join(s.smtp_domains)}; worker process {worker.pid}", flush=True)
     try:
-        uvicorn.run(create_api(app), host=s.http_host, port=s.http_port, log_level="warning")
+        uvicorn.run(create_api(app, on_shutdown=shutdown), host=s.http_host, port=s.http_port,
+                    log_level="warning")
     finally:
-        stop.set()
-        smtp.stop()
-        worker.join(timeout=10)
+        shutdown()
     return 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
@@ -11,8 +14,15 @@ from ticketing.app import App
 from ticketing.services.metrics import render_metrics
 
 
-def create_api(core: App) -> FastAPI:
-    api = FastAPI(title="ticketing", version="1", description="Omnichannel complaint desk API")
+def create_api(core: App, *, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:  # runs on SIGTERM too, before uvicorn exits
+            on_shutdown()
+
+    api = FastAPI(title="ticketing", version="1", description="Omnichannel complaint desk API",
+                  lifespan=lifespan)
     api.state.core = core
     errors.install(api)
     api.include_router(router)
