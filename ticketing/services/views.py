@@ -14,6 +14,7 @@ from ticketing.domain.errors import InvalidInput, NotFound
 from ticketing.domain.identity import IdentityKind, mask
 from ticketing.domain.redact import redact
 from ticketing.services.accounts import Principal
+from ticketing.store import tables
 from ticketing.store import tickets as q
 from ticketing.store.queries import ticket_columns, users
 
@@ -68,16 +69,28 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
         raise NotFound(f"no ticket {ticket_id}")
     ticket = _shown(viewer, _jsonable(row._asdict()))
     author = users.alias("author")
+    o = tables.outbox
     msgs = conn.execute(
         sa.select(m.c.id, m.c.channel, m.c.direction, m.c.author_name, author.c.email,
-                  m.c.subject, m.c.body, m.c.sent_at, m.c.external_id, m.c.attachments)
-        .select_from(m.outerjoin(author, author.c.id == m.c.author_user_id))
+                  m.c.subject, m.c.body, m.c.sent_at, m.c.external_id, m.c.attachments,
+                  m.c.extra, o.c.status.label("delivery"), o.c.last_error)
+        .select_from(m.outerjoin(author, author.c.id == m.c.author_user_id)
+                     .outerjoin(o, o.c.message_id == m.c.id))
         .where(m.c.ticket_id == ticket_id).order_by(m.c.sent_at, m.c.id))
     private = not viewer.can_see_personal_data()
+
+    def shown(text: str, direction: str) -> str:
+        return redact(text) if private and direction == "in" else text
+
     ticket["messages"] = [{
         "id": r.id, "channel": r.channel, "direction": r.direction,
         "author": r.email or r.author_name, "subject": r.subject,
-        "body": redact(r.body) if private and r.direction == "in" else r.body,
+        "body": shown(r.body, r.direction),
+        # The whole original (quoted history, signature) stays available to agents.
+        "full_text": shown(str((r.extra or {}).get("full_text")), r.direction)
+        if (r.extra or {}).get("full_text") else None,
+        "automated": (r.extra or {}).get("auto") or None,
+        "delivery": {"status": r.delivery, "error": r.last_error} if r.delivery else None,
         "sent_at": r.sent_at.isoformat(), "external_id": r.external_id,
         "attachments": r.attachments} for r in msgs]
     duplicates = conn.execute(sa.select(t.c.id).where(t.c.merged_into_id == ticket_id)

@@ -121,6 +121,10 @@ def test_reply_goes_out_threaded_and_the_answer_comes_back(
     assert out.get_body(("plain",)).get_content().strip() == "Mohon coba lagi besok."
     assert "<p>Mohon coba lagi besok.</p>" in out.get_body(("html",)).get_content()
     assert outbox_rows(mail_app)[-1].status == "sent"
+    with TestClient(create_api(mail_app)) as client:
+        shown = client.get("/api/v1/tickets/1", headers=auth).json()["messages"]
+    assert [x["delivery"]["status"] for x in shown if x["direction"] == "out"] == ["sent"] * 2
+    assert shown[0]["full_text"] and shown[0]["delivery"] is None
 
     answer = citizen_mail(body="Sudah saya coba, tetap tidak bisa.", msgid="<m2@gmail.com>")
     del answer["Subject"]
