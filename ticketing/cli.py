@@ -19,8 +19,8 @@ from ticketing.app import App, build_app
 from ticketing.domain.errors import TicketingError
 from ticketing.services import accounts
 from ticketing.services.export import export_messages, export_tickets
-from ticketing.services.ingest import (NORMALIZED_JSON, IngestPolicy, Prepared, ingest_chunks,
-                                      prepare)
+from ticketing.services.ingest import (NORMALIZED_JSON, IngestPolicy, PrepareAsync, Prepared,
+                                      ingest_chunks, prepare)
 from ticketing.store import migrate
 from ticketing.store.inbox import Claimed, RawPayload, content_key
 
@@ -262,10 +262,13 @@ def _ingest_jsonl(app: App, path: Path, batch_size: int, *, quiet: bool,
     problems: list[str] = []
     policy = app.ingest_policy
     pool = _prepare_pool(app, workers)
-    prepare_async = None
+    prepare_async: PrepareAsync | None = None
     if pool is not None:
-        def prepare_async(claimed: list[Claimed]) -> Future[list[Prepared]]:
-            return pool.submit(_prepare_in_child, claimed)
+        executor = pool
+
+        def submit(claimed: list[Claimed]) -> Future[list[Prepared]]:
+            return executor.submit(_prepare_in_child, claimed)
+        prepare_async = submit
     chunks = _batches(jsonl_payloads(iter(stream), str(path)), batch_size)
     numbers: deque[list[int]] = deque()  # line numbers of the chunks in flight, in order
 

@@ -18,17 +18,6 @@ from ticketing.store import tickets as q
 t, m, a = q.tickets, q.messages, q.audit
 
 
-def _lock_ticket(conn: sa.Connection, ticket_id: int) -> Any:
-    stmt = sa.select(t.c.id, t.c.customer_id, t.c.merged_into_id, t.c.status, t.c.topic
-                     ).where(t.c.id == ticket_id)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"no ticket {ticket_id}")
-    return row
-
-
 def _refresh_counters(conn: sa.Connection, ticket_id: int, now: dt.datetime) -> None:
     """Recompute a ticket's message counters from its messages (indexed by ticket)."""
     stats = conn.execute(
@@ -53,7 +42,7 @@ def merge_tickets(conn: sa.Connection, source_id: int, into_id: int, *, actor: s
     if source_id == into_id:
         raise Conflict("a ticket cannot be merged into itself")
     first, second = sorted((source_id, into_id))
-    rows = {first: _lock_ticket(conn, first), second: _lock_ticket(conn, second)}
+    rows = {first: q.locked_ticket(conn, first), second: q.locked_ticket(conn, second)}
     source, target = rows[source_id], rows[into_id]
     if source.merged_into_id is not None:
         raise Conflict(f"ticket {source_id} is already merged into {source.merged_into_id}")
@@ -87,11 +76,11 @@ def _merge_record(conn: sa.Connection, kind: str, target_field: sa.Column[Any], 
 def unmerge_ticket(conn: sa.Connection, ticket_id: int, *, actor: str,
                    now: dt.datetime) -> dict[str, Any]:
     """Undo the merge of ``ticket_id`` into another ticket."""
-    source = _lock_ticket(conn, ticket_id)
+    source = q.locked_ticket(conn, ticket_id)
     if source.merged_into_id is None:
         raise Conflict(f"ticket {ticket_id} is not merged")
     target_id = int(source.merged_into_id)
-    _lock_ticket(conn, target_id)
+    q.locked_ticket(conn, target_id)
     record = _merge_record(conn, "ticket.merged", a.c.ticket_id, target_id, ticket_id)
     ids = [int(x) for x in record.get("moved_messages", [])]
     back = 0

@@ -47,4 +47,4 @@ class AttachmentSink(Protocol):
 
 
 # content type → the attachments of a raw payload with their bytes
-AttachmentExtractor = Callable[[bytes], "list[tuple[Attachment, bytes]]"]
+AttachmentExtractor = Callable[[bytes], list[tuple[Attachment, bytes]]]

@@ -13,11 +13,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.domain.errors import Conflict, InvalidInput, NotFound
+from ticketing.domain.errors import Conflict, InvalidInput
 from ticketing.domain.lifecycle import Direction, TicketStatus, check_transition
 from ticketing.services.accounts import Principal
 from ticketing.services.outbox import enqueue
 from ticketing.store import tables
+from ticketing.store.tickets import locked_ticket
 
 t, m, audit = tables.tickets, tables.messages, tables.audit
 MAX_BODY = 100_000
@@ -38,12 +39,7 @@ def new_message_id(ticket_id: int, domain: str) -> str:
 
 
 def _locked_ticket(conn: sa.Connection, ticket_id: int) -> Any:
-    stmt = sa.select(t).where(t.c.id == ticket_id)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"no ticket {ticket_id}")
+    row = locked_ticket(conn, ticket_id)
     if row.merged_into_id is not None:
         raise Conflict(f"ticket {ticket_id} is merged into {row.merged_into_id}; reply there")
     return row

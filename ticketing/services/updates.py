@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.domain.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from ticketing.domain.errors import Conflict, InvalidInput, PermissionDenied
 from ticketing.domain.lifecycle import Priority, TicketStatus, check_transition
 from ticketing.services.accounts import Principal, Role
 from ticketing.store import tickets as q
@@ -26,12 +26,7 @@ def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], 
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
-    stmt = sa.select(t).where(t.c.id == ticket_id)
-    if conn.dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
-    row = conn.execute(stmt).first()
-    if row is None:
-        raise NotFound(f"no ticket {ticket_id}")
+    row = q.locked_ticket(conn, ticket_id)
     if row.merged_into_id is not None:
         raise Conflict(f"ticket {ticket_id} is merged into {row.merged_into_id}")
     values: dict[str, Any] = {}

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ticketing.domain.errors import NotFound
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
 from ticketing.store import tables
 
@@ -120,6 +121,18 @@ def tickets_by_id(conn: sa.Connection, ids: Iterable[int]) -> dict[int, TicketSt
         rows = conn.execute(_BY_ID, {"ids": list(chunk)})
         out.update({int(r.id): TicketState(**r._asdict()) for r in rows})
     return out
+
+
+def locked_ticket(conn: sa.Connection, ticket_id: int) -> Any:
+    """One ticket's row, locked for this transaction on PostgreSQL (SQLite's write
+    transaction is exclusive already)."""
+    stmt = sa.select(tickets).where(tickets.c.id == ticket_id)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return row
 
 
 def lock_keys(conn: sa.Connection, keys: Iterable[str]) -> None:
