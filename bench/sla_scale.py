@@ -1,0 +1,130 @@
+"""Issue 5 figures: the full SLA report over 1,000,000 tickets (target ≤ 2 s) and the timer's
+due-set query among 1,000,000 open tickets (target ≤ 50 ms), on SQLite and PostgreSQL.
+
+Seeds N tickets (with customers, one inbound and, for answered ones, one outbound message each)
+by Core bulk inserts with realistic SLA columns: first contacts spread over 30 days, 70 %
+answered (most in time), 40 % resolved, due times and states as the clock would store them,
+``sla_check_at`` for the running ones.  Then times ``sla_report`` (grouped by channel, topic and
+day) and the timer's due-set query, median of 5.
+
+    .venv/bin/python bench/sla_scale.py [--n 1000000] [--kinds sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from dedup_scale import database  # noqa: E402
+
+from ticketing.services.reports import sla_report  # noqa: E402
+from ticketing.store import migrate, tables  # noqa: E402
+from ticketing.store.db import make_engine  # noqa: E402
+
+START = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+CHANNELS = ("email", "phone", "telegram", "instagram", "webchat")
+TOPICS = ("insentif", "otp", "nik", "akun", "pelatihan", "rekening", "gelombang")
+
+
+def seed(engine: sa.Engine, n: int, chunk: int = 20_000) -> float:
+    rng = random.Random(9)
+    began = time.perf_counter()
+    for lo in range(1, n + 1, chunk):
+        ids = range(lo, min(lo + chunk, n + 1))
+        tickets, customers, messages = [], [], []
+        for i in ids:
+            first = START + dt.timedelta(seconds=rng.randrange(30 * 86400))
+            answered = rng.random() < 0.7
+            late = rng.random() < 0.15
+            due = first + dt.timedelta(hours=rng.choice([4, 20, 28, 70]))
+            responded = (due + dt.timedelta(minutes=rng.randrange(1, 600)) if late
+                         else first + (due - first) * rng.random()) if answered else None
+            resolved = responded + dt.timedelta(hours=rng.randrange(1, 96)) \
+                if responded and rng.random() < 0.55 else None
+            customers.append({"id": i, "display_name": None, "name_key": None,
+                              "created_at": first, "merged_into_id": None})
+            tickets.append({
+                "id": i, "customer_id": i, "status": "resolved" if resolved else
+                rng.choice(["new", "open", "pending_customer"]), "priority": "normal",
+                "topic": rng.choice(TOPICS), "channel": rng.choice(CHANNELS), "subject": "x",
+                "message_count": 1, "created_at": first, "updated_at": first,
+                "first_message_at": first, "last_message_at": first,
+                "first_response_at": responded, "resolved_at": resolved,
+                "first_response_due_at": due,
+                "first_response_state": ("breached" if late else "met") if answered
+                else rng.choice(["running", "breached"]),
+                "resolution_due_at": first + dt.timedelta(hours=80),
+                "resolution_state": "met" if resolved else "running",
+                "sla_check_at": None if resolved else due - dt.timedelta(minutes=30),
+                "sla_policy": "standard", "sla_policy_version": 1, "sla_calendar": "wib",
+                "sla_calendar_version": 1, "sla_signals": {}})
+            messages.append({"id": i, "ticket_id": i, "customer_id": i, "direction": "in",
+                             "channel": tickets[-1]["channel"], "external_id": f"s-{i}",
+                             "body": "x", "sent_at": first, "received_at": first,
+                             "attachments": [], "extra": {}})
+        with engine.begin() as conn:
+            conn.execute(tables.customers.insert(), customers)
+            conn.execute(tables.tickets.insert(), tickets)
+            conn.execute(tables.messages.insert(), messages)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+    return time.perf_counter() - began
+
+
+def timed(fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]
+    runs = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        runs.append(time.perf_counter() - t0)
+    return statistics.median(runs)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--n", type=int, default=1_000_000)
+    p.add_argument("--kinds", default="sqlite,postgresql")
+    args = p.parse_args(argv)
+    now = START + dt.timedelta(days=30)
+    rows = []
+    for kind in args.kinds.split(","):
+        url, drop = database(kind, f"bench_sla_{args.n}")
+        engine = make_engine(url)
+        migrate.upgrade(engine)
+        print(f"[{kind}] seeded {args.n:,} tickets in {seed(engine, args.n):.0f} s", flush=True)
+        t = tables.tickets
+        due = (sa.select(t.c.id).where(t.c.sla_check_at <= sa.bindparam("now"))
+               .order_by(t.c.sla_check_at).limit(500))
+        with engine.connect() as conn:
+            n_due = len(conn.execute(due, {"now": now}).all())
+            due_s = timed(lambda: conn.execute(due, {"now": now}).all())
+            reports = {}
+            for group in ("channel", "topic", "day"):
+                reports[group] = timed(lambda: sla_report(
+                    conn, start=dt.date(2026, 3, 1), end=dt.date(2026, 4, 1), group_by=group,
+                    now=now), repeat=3)
+        rows.append((kind, n_due, due_s, reports))
+        print(kind, n_due, due_s, reports, flush=True)
+        engine.dispose()
+        drop()
+    print(f"\n| database | tickets | due-set query (500 of them) | report by channel | by topic "
+          f"| by day |\n|---|---:|---:|---:|---:|---:|")
+    for kind, n_due, due_s, rep in rows:
+        print(f"| {kind} | {args.n:,} | {due_s * 1000:.1f} ms | {rep['channel']:.2f} s | "
+              f"{rep['topic']:.2f} s | {rep['day']:.2f} s |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
