@@ -7,6 +7,10 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
+import signal
+import threading
+import time
 
 import uvicorn
 
@@ -20,9 +24,20 @@ from ticketing.worker import run_worker
 log = logging.getLogger(__name__)
 
 
-def _worker_process(config_dir: str) -> None:
+def _exit_with_parent(parent: int) -> None:
+    """A worker whose ``serve`` died (even by SIGKILL) must not live on as an orphan: once
+    re-parented, it stops itself the normal way (SIGTERM: finish the batch in hand, exit)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os.kill(os.getpid(), signal.SIGTERM)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _worker_process(config_dir: str, parent: int) -> None:
     logging.basicConfig(level=logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _exit_with_parent(parent)
     app = build_app(load_settings(config_dir))
     try:
         run_worker(app)
@@ -33,7 +48,8 @@ def _worker_process(config_dir: str) -> None:
 def serve(app: App) -> int:
     s = app.settings
     app.ingest_policy  # a broken policy file fails here, before anything listens
-    worker = mp.get_context("spawn").Process(target=_worker_process, args=(s.config_dir,),
+    worker = mp.get_context("spawn").Process(target=_worker_process,
+                                             args=(s.config_dir, os.getpid()),
                                              name="ticketing-worker")
     worker.start()
     sink = GroupCommitSink(app.engine, app.clock)
