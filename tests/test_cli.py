@@ -105,3 +105,19 @@ def test_worker_once_drains_what_transports_stored(
     assert main(["export", "messages"]) == 0
     exported = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert len(exported) == 2 and len({e["ticket_id"] for e in exported}) == 1
+
+
+def test_quarantined_payloads_can_be_requeued_after_a_fix(
+        cli_env: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The raw bytes of a rejected line are kept; requeueing runs them through the pipeline
+    again (here they are still bad, so they come back quarantined with their reason)."""
+    path = tmp_path / "bad.jsonl"
+    path.write_bytes(b"{broken json\n")
+    assert main(["ingest", "jsonl", str(path), "--quiet", "--workers", "0"]) == 0
+    capsys.readouterr()
+    assert main(["inbox", "requeue"]) == 0
+    assert "requeued 1 quarantined" in capsys.readouterr().out
+    assert main(["worker", "--once"]) == 0
+    assert "processed 1 inbox rows" in capsys.readouterr().out
+    assert main(["inbox", "requeue"]) == 0
+    assert "requeued 1 quarantined" in capsys.readouterr().out

@@ -71,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="helper processes that parse and read evidence ahead of the writer "
                          "(default 1; 0 does everything in this process)")
 
+    inbox = sub.add_parser("inbox", help="the raw inbox").add_subparsers(dest="inbox_cmd",
+                                                                          required=True)
+    rq = inbox.add_parser("requeue", help="put quarantined (or ignored) raw payloads back in "
+                                          "the queue, e.g. after a parser fix")
+    rq.add_argument("--status", choices=["quarantined", "ignored"], default="quarantined")
+
     sla = sub.add_parser("sla", help="SLA timers").add_subparsers(dest="sla_cmd", required=True)
     sla.add_parser("tick", help="evaluate SLA timers now: warnings and breaches that came due")
 
@@ -144,6 +150,12 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         return _export(app, args.export_cmd, args.out)
     if cmd == "report":
         return _report(app, args)
+    if cmd == "inbox":
+        from ticketing.store.inbox import requeue
+        with app.engine.begin() as conn:
+            count = requeue(conn, status=args.status)
+        print(f"requeued {count} {args.status} inbox rows; a worker will process them")
+        return 0
     if cmd == "sla":
         from ticketing.services.sla import tick
         counts = tick(app.engine, app.sla_setup, app.clock)

@@ -1,8 +1,10 @@
 """Use case: turn stored raw payloads into customers, tickets and messages.
 
-A batch of claimed inbox rows goes through a fixed sequence of steps (``STEPS``), each a small
-function over the shared ``Batch``: parse → drop duplicates → gather evidence (identifiers, topic)
-→ lock → resolve the customer → load candidate tickets → decide the ticket → write.  Every lookup
+A batch of claimed inbox rows is first *prepared* — parsed, its evidence (identifiers, topic,
+signature) gathered: pure work that may run before the write transaction or in another process —
+then goes through a fixed sequence of steps (``STEPS``), each a small function over the shared
+``Batch``: drop duplicates → store attachments → lock → resolve the customer → load candidate
+tickets → decide the ticket → link incidents → write → acknowledge.  Every lookup
 is one indexed query per batch, and every write one ``executemany`` per table, which is what lets
 a 2-core machine ingest thousands of messages a second; a live channel runs the very same steps
 with a batch of one.  Later concerns (SLA clocks, routing) add steps here.
@@ -13,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import sys
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -294,7 +297,6 @@ def _one_by_one(engine: sa.Engine, ids: Sequence[int], *, policy: IngestPolicy,
 
 
 def _describe_failure() -> str:
-    import sys
     exc = sys.exc_info()[1]
     return f"{type(exc).__name__}: {exc}"[:2000] if exc else "unknown failure"
 
