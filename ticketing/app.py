@@ -23,6 +23,7 @@ from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.services.evidence import EvidencePolicy
 from ticketing.services.outbox import Sender
+from ticketing.services.escalation import EscalationMail
 from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
 from channels.email.send import make_sender as make_email_sender
@@ -85,7 +86,10 @@ class App:
         doc = read_toml(path)
         try:
             calendars = calendars_from_config(doc)
-            return SlaSetup(config=sla_config_from(doc, list(calendars)), calendars=calendars)
+            mail = (EscalationMail(from_address=self.settings.support_address)
+                    if self.settings.sla_escalation_email else None)
+            return SlaSetup(config=sla_config_from(doc, list(calendars)), calendars=calendars,
+                            mail=mail)
         except ValueError as exc:
             raise InvalidInput(f"{path}: {exc}") from exc
 

@@ -45,6 +45,7 @@ class Settings:
     first_response_hours: int = 4
     ack_enabled: bool = True
     ack_max_per_hour: int = 3
+    sla_escalation_email: bool = False
     ingest_batch_size: int = 500
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)

@@ -90,7 +90,10 @@ def make_sender(url: str, *, timeout: float = 30.0) -> Callable[[Delivery], str 
     def send(delivery: Delivery) -> str | None:
         if not delivery.recipient.get("email"):
             raise RecipientRejected("the citizen has no e-mail address on this ticket")
-        auto = "auto-replied" if delivery.kind == "acknowledgement" else None
+        # RFC 3834: an acknowledgement answers the citizen; a staff notification (SLA
+        # escalation) answers nobody.  Either way no machine should reply to it.
+        auto = {"acknowledgement": "auto-replied",
+                "notification": "auto-generated"}.get(delivery.kind)
         message = build_message(delivery.recipient, delivery.payload, auto_submitted=auto)
         relay.send(message)
         return str(delivery.payload.get("message_id") or "") or None

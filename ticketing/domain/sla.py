@@ -30,6 +30,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from ticketing.domain.calendar import BusinessCalendar, add_business_time, business_time_between
+from ticketing.domain.escalation import EscalationStep, steps_from
 
 CONDITION_KEYS: Final = ("channel", "topic", "priority", "team")
 
@@ -53,6 +54,7 @@ class SlaPolicy:
     resolution_minutes: int
     warning_share: float = 0.8
     calendar_name: str
+    escalation: tuple[EscalationStep, ...] = ()
 
     def __post_init__(self) -> None:
         for label, value in (("first_response", self.first_response_minutes),
@@ -64,6 +66,28 @@ class SlaPolicy:
                 raise ValueError(f"policy {self.name!r}: {label} must be a positive integer")
         if not 0 < self.warning_share < 1:
             raise ValueError(f"policy {self.name!r}: warning_share must be between 0 and 1")
+
+    def terms(self) -> dict[str, Any]:
+        """What the policy promised, as stored on a ticket measured under it (JSON), so a later
+        edit of the policy cannot change how that ticket is measured (``policy_from_terms``)."""
+        return {"version": self.version, "calendar": self.calendar_name,
+                "first_response": self.first_response_minutes,
+                "next_response": self.next_response_minutes,
+                "resolution": self.resolution_minutes, "warning_share": self.warning_share,
+                "escalation": [s.encode() for s in self.escalation]}
+
+
+def policy_from_terms(name: str, terms: Mapping[str, Any]) -> SlaPolicy:
+    """The policy a ticket recorded (``SlaPolicy.terms``), whatever the config says today."""
+    return SlaPolicy(name=name, version=int(terms["version"]),
+                     calendar_name=str(terms["calendar"]),
+                     first_response_minutes=int(terms["first_response"]),
+                     next_response_minutes=(None if terms.get("next_response") is None
+                                            else int(terms["next_response"])),
+                     resolution_minutes=int(terms["resolution"]),
+                     warning_share=float(terms.get("warning_share", 0.8)),
+                     escalation=tuple(EscalationStep.decode(str(x))
+                                      for x in terms.get("escalation") or ()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,7 +169,11 @@ def sla_config_from(doc: Mapping[str, Any], calendar_names: Sequence[str]) -> Sl
         raise _fail("policies", "at least one [policies.<name>] table is needed")
     policies: dict[str, SlaPolicy] = {}
     allowed = {"version", "calendar", "first_response", "next_response", "resolution",
-               "warning_share", "description"}
+               "warning_share", "description", "escalation"}
+    section = doc.get("escalation", {})
+    if not isinstance(section, Mapping) or set(section) - {"steps"}:
+        raise _fail("escalation", "must be a table with steps = [...] (the default steps)")
+    default_steps = steps_from(section.get("steps", []), "escalation.steps")
     for name, table in tables.items():
         where = f"policies.{name}"
         if not isinstance(table, Mapping):
@@ -158,13 +186,15 @@ def sla_config_from(doc: Mapping[str, Any], calendar_names: Sequence[str]) -> Sl
         share = table.get("warning_share", 0.8)
         if not isinstance(share, (int, float)) or isinstance(share, bool):
             raise _fail(where, "warning_share must be a number")
+        steps = (steps_from(table["escalation"], f"{where}.escalation")
+                 if "escalation" in table else default_steps)
         try:
             policies[name] = SlaPolicy(
                 name=name, version=table.get("version", 1), calendar_name=str(calendar),
                 first_response_minutes=_minutes(table, "first_response", where),
                 next_response_minutes=_minutes(table, "next_response", where, optional=True),
                 resolution_minutes=_minutes(table, "resolution", where),
-                warning_share=float(share))
+                warning_share=float(share), escalation=steps)
         except ValueError as exc:
             raise _fail(where, str(exc)) from exc
     entries = doc.get("rules")

@@ -5,9 +5,10 @@ from ticketing.models.base import Base
 from ticketing.models.customer import Customer, Identity
 from ticketing.models.incident import Incident, TicketSignature
 from ticketing.models.message import Message
+from ticketing.models.notification import Notification
 from ticketing.models.queue import InboxItem, OutboxItem
 from ticketing.models.ticket import Ticket
 from ticketing.models.user import ApiToken, User
 
 __all__ = ["ApiToken", "AuditEvent", "Base", "Customer", "Identity", "Incident", "InboxItem", "Message",
-           "OutboxItem", "Ticket", "TicketSignature", "User"]
+           "Notification", "OutboxItem", "Ticket", "TicketSignature", "User"]

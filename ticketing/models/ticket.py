@@ -60,3 +60,7 @@ class Ticket(Base):
     resolution_state: Mapped[str | None] = mapped_column(sa.String(12))
     sla_check_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     sla_signals: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
+    # The policy's terms as they were when the ticket was measured (targets, warning share,
+    # escalation steps): a later edit of the policy applies to new tickets only, until an
+    # explicit ``ticketing sla recompute``.  NULL on tickets opened before migration 0006.
+    sla_terms: Mapped[dict[str, Any] | None] = mapped_column(Json)

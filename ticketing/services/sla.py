@@ -5,8 +5,11 @@ feeds it that history from the database (citizen messages, human replies, a call
 agent spoke, status changes), stores the due times and states on the ticket, and sets
 ``sla_check_at`` — the next instant anything can happen — in an index, so the timer finds what is
 due with a range scan.  Warnings and breaches are emitted once each (remembered in
-``sla_signals``) and audited.  A policy or calendar change applies to new tickets; existing
-tickets keep the version they were measured under until an explicit recompute.
+``sla_signals``) and audited, and the policy's escalation steps run in the same pass
+(``services.escalation``).  A ticket keeps the policy terms it opened under (``sla_terms``): an
+edited policy applies to new tickets; existing ones move only by an explicit recompute
+(``services.remeasure``).  A calendar is not stored per ticket: a changed calendar applies to
+running clocks at their next evaluation, audited once per ticket as ``sla.calendar_changed``.
 """
 
 from __future__ import annotations
@@ -21,9 +24,10 @@ import sqlalchemy as sa
 
 from ticketing.domain.calendar import BusinessCalendar, add_business_time
 from ticketing.domain.sla import (ClockState, EventKind, SlaClocks, SlaConfig, SlaPolicy,
-                                  TicketEvent, evaluate)
+                                  TicketEvent, evaluate, policy_from_terms)
 from ticketing.domain.text import Role, transcript_turns
 from ticketing.services.clock import Clock
+from ticketing.services.escalation import EscalationMail, Escalator
 from ticketing.store import tables
 
 log = logging.getLogger(__name__)
@@ -35,6 +39,7 @@ _STATUS_EVENTS = ("ticket.status_changed", "ticket.reopened")
 class SlaSetup:
     config: SlaConfig
     calendars: Mapping[str, BusinessCalendar]
+    mail: EscalationMail | None = None  # supervisors' escalation e-mail, when configured
 
     def policy_for(self, *, channel: str | None, topic: str | None, priority: str | None,
                    team: str | None) -> tuple[SlaPolicy, BusinessCalendar]:
@@ -44,6 +49,17 @@ class SlaSetup:
     def named(self, name: str | None) -> tuple[SlaPolicy, BusinessCalendar] | None:
         policy = self.config.policies.get(name or "")
         return (policy, self.calendars[policy.calendar_name]) if policy else None
+
+    def measured_under(self, row: Any) -> tuple[SlaPolicy, BusinessCalendar] | None:
+        """The policy a ticket row was opened (or last recomputed) under: its stored terms, else
+        (opened before terms were stored) the current policy of that name, else the rules'
+        choice; with the calendar of that name today.  ``None`` if that calendar is gone."""
+        if row.sla_terms:
+            policy = policy_from_terms(row.sla_policy, row.sla_terms)
+            calendar = self.calendars.get(policy.calendar_name)
+            return (policy, calendar) if calendar is not None else None
+        return self.named(row.sla_policy) or self.policy_for(
+            channel=row.channel, topic=row.topic, priority=row.priority, team=row.team)
 
 
 def columns(clocks: SlaClocks) -> dict[str, Any]:
@@ -82,6 +98,7 @@ def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority
     return {
         "sla_policy": policy.name, "sla_policy_version": policy.version,
         "sla_calendar": calendar.name, "sla_calendar_version": calendar.version,
+        "sla_terms": policy.terms(),
         "first_response_due_at": first_due,
         "first_response_state": "running" if first_due > now else "breached",
         "next_response_due_at": None, "resolution_due_at": resolution_due,
@@ -127,21 +144,27 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
     """Re-evaluate these tickets' clocks from their history, store them, and emit the warnings
     and breaches that have come due (each once)."""
     ids = sorted(set(ticket_ids))
-    counts = {"evaluated": 0, "warnings": 0, "breaches": 0}
+    counts = {"evaluated": 0, "warnings": 0, "breaches": 0, "escalations": 0}
     if not ids:
         return counts
     rows = conn.execute(sa.select(t.c.id, t.c.customer_id, t.c.channel, t.c.topic, t.c.priority,
-                                  t.c.team, t.c.first_message_at, t.c.sla_policy,
+                                  t.c.team, t.c.assignee_id, t.c.first_message_at, t.c.sla_policy,
+                                  t.c.sla_terms, t.c.sla_calendar, t.c.sla_calendar_version,
                                   t.c.sla_signals, t.c.merged_into_id)
                         .where(t.c.id.in_(ids))).all()
     events = history(conn, ids)
+    escalator = Escalator(conn, now, setup.mail)
     updates: list[dict[str, Any]] = []
     for row in rows:
         if row.merged_into_id is not None:
             updates.append({"tid": row.id, **_cleared()})
             continue
-        chosen = setup.named(row.sla_policy) or setup.policy_for(
-            channel=row.channel, topic=row.topic, priority=row.priority, team=row.team)
+        chosen = setup.measured_under(row)
+        if chosen is None:
+            log.warning("ticket %s: calendar of policy %s is no longer configured", row.id,
+                        row.sla_policy)
+            updates.append({"tid": row.id, **_cleared()})
+            continue
         policy, calendar = chosen
         try:
             clocks = evaluate(policy, calendar, events[row.id], now,
@@ -162,8 +185,22 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
                 signals[f"{name}.warned"] = clock.warn_at.isoformat()
                 counts["warnings"] += 1
                 _emit(conn, "sla.warning", row, name, clock.due_at, now, policy)
-        updates.append({"tid": row.id, **columns(clocks), "sla_signals": signals})
+        later = escalator.run(row, policy, calendar, clocks, signals)
+        values = {**columns(clocks), "sla_signals": signals}
+        if later is not None and (values["sla_check_at"] is None or later < values["sla_check_at"]):
+            values["sla_check_at"] = later
+        if not row.sla_terms:
+            values["sla_terms"] = policy.terms()  # opened before terms were stored: pin them now
+        if row.sla_calendar == calendar.name and row.sla_calendar_version not in (
+                None, calendar.version):
+            conn.execute(audit.insert().values(
+                at=now, kind="sla.calendar_changed", actor="system", ticket_id=row.id,
+                customer_id=row.customer_id,
+                data={"calendar": calendar.name, "previous_version": row.sla_calendar_version,
+                      "version": calendar.version}))
+        updates.append({"tid": row.id, **values})
         counts["evaluated"] += 1
+    counts["escalations"] = escalator.counts["escalations"]
     if updates:
         for update in updates:
             tid = update.pop("tid")
@@ -187,7 +224,7 @@ def tick(engine: sa.Engine, setup: SlaSetup, clock: Clock, *, limit: int = 500) 
     """One timer pass: the tickets whose next SLA instant has come (an index range), in
     batches; safe to run in several workers (rows are claimed with SKIP LOCKED on
     PostgreSQL)."""
-    total = {"evaluated": 0, "warnings": 0, "breaches": 0}
+    total = {"evaluated": 0, "warnings": 0, "breaches": 0, "escalations": 0}
     while True:
         now = clock.now()
         with engine.begin() as conn:

@@ -7,7 +7,7 @@ from typing import cast
 import sqlalchemy as sa
 
 from ticketing.models import (ApiToken, AuditEvent, Customer, Identity, Incident, InboxItem,
-                              Message, OutboxItem, Ticket, TicketSignature, User)
+                              Message, Notification, OutboxItem, Ticket, TicketSignature, User)
 
 
 def _t(model: type[object]) -> sa.Table:
@@ -25,3 +25,4 @@ users = _t(User)
 api_tokens = _t(ApiToken)
 incidents = _t(Incident)
 signatures = _t(TicketSignature)
+notifications = _t(Notification)
