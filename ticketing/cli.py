@@ -78,7 +78,20 @@ def _parser() -> argparse.ArgumentParser:
     rq.add_argument("--status", choices=["quarantined", "ignored"], default="quarantined")
 
     sla = sub.add_parser("sla", help="SLA timers").add_subparsers(dest="sla_cmd", required=True)
-    sla.add_parser("tick", help="evaluate SLA timers now: warnings and breaches that came due")
+    sla.add_parser("tick", help="evaluate SLA timers now: warnings, breaches and escalation "
+                                "steps that came due")
+    sr = sla.add_parser("recompute", help="re-measure existing tickets under the CURRENT SLA "
+                                          "policy and calendar versions (audited)")
+    which = sr.add_mutually_exclusive_group(required=True)
+    which.add_argument("--ticket", dest="tickets", type=int, action="append", metavar="ID",
+                       help="a ticket id (repeatable)")
+    which.add_argument("--open", dest="open_tickets", action="store_true",
+                       help="every open ticket (new, open, pending_customer)")
+    sr.add_argument("--dry-run", action="store_true",
+                    help="count the tickets that would change; write nothing")
+    sr.add_argument("--batch-size", type=_positive, default=500,
+                    help="tickets per transaction (default 500)")
+    sr.add_argument("--quiet", action="store_true", help="no progress bar")
 
     report = sub.add_parser("report", help="reports").add_subparsers(dest="report_cmd",
                                                                       required=True)
@@ -157,6 +170,8 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         print(f"requeued {count} {args.status} inbox rows; a worker will process them")
         return 0
     if cmd == "sla":
+        if args.sla_cmd == "recompute":
+            return _recompute(app, args)
         from ticketing.services.sla import tick
         counts = tick(app.engine, app.sla_setup, app.clock)
         print(json.dumps(counts))
@@ -168,6 +183,41 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         from ticketing.server import serve
         return serve(app)
     raise AssertionError(cmd)
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value
+
+
+def _recompute(app: App, args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeRemainingColumn
+
+    from ticketing.services.remeasure import Selection, count, remeasure
+    selection = Selection(ticket_ids=tuple(args.tickets or ()),
+                          open_tickets=bool(args.open_tickets))
+    setup = app.sla_setup  # a broken sla.toml fails here, before any ticket is read
+    with app.engine.connect() as conn:
+        total = count(conn, selection)
+    err = Console(stderr=True)
+    with Progress(TextColumn("recompute"), BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=err,
+                  disable=args.quiet or not err.is_terminal) as progress:
+        task = progress.add_task("recompute", total=total)
+        counts = remeasure(app.engine, setup, app.clock, selection, dry_run=args.dry_run,
+                           batch_size=args.batch_size,
+                           progress=lambda n: progress.update(task, advance=n))
+    if args.dry_run:
+        counts["would_change"] = counts.pop("changed")
+    print(json.dumps(counts))
+    return 0
 
 
 def _date(text: str) -> dt.date:

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ticketing.api.auth import current_principal, require
 from ticketing.api.errors import ApiError
 from ticketing.app import App
-from ticketing.services import merging, relations, replies, reports, updates, views
+from ticketing.services import (merging, notifications, relations, replies, reports, updates,
+                                views)
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
 from ticketing.store.inbox import RawPayload, content_key
@@ -189,6 +190,34 @@ async def note(request: Request, ticket_id: int, body: NoteRequest,
     app = _core(request)
     result: dict[str, Any] = await run_in_threadpool(
         _write, app, replies.add_note, ticket_id, body.body, by=who, now=app.clock.now())
+    return result
+
+
+@router.get("/notifications", summary="The caller's own notifications, newest first")
+async def list_notifications(
+        request: Request, who: Viewer, unread: bool = False,
+        limit: Annotated[int, Query(ge=1, le=notifications.MAX_LIMIT)] = 50,
+        cursor: int | None = None) -> dict[str, Any]:
+    return await run_in_threadpool(
+        _read, _core(request), notifications.list_notifications, who, unread=unread,
+        limit=limit, cursor=cursor)
+
+
+@router.post("/notifications/read-all", summary="Mark all of the caller's notifications read")
+async def read_all_notifications(request: Request, who: Viewer) -> dict[str, Any]:
+    app = _core(request)
+    result: dict[str, Any] = await run_in_threadpool(
+        _write, app, notifications.mark_all_read, who, app.clock.now())
+    return result
+
+
+@router.post("/notifications/{notification_id}/read",
+             summary="Mark one of the caller's notifications read (404 for anyone else's)")
+async def read_notification(request: Request, notification_id: int,
+                            who: Viewer) -> dict[str, Any]:
+    app = _core(request)
+    result: dict[str, Any] = await run_in_threadpool(
+        _write, app, notifications.mark_read, who, notification_id, app.clock.now())
     return result
 
 
