@@ -1,0 +1,301 @@
+"""SLA escalation on real tickets: each step once per ticket and target across repeated timer
+passes, in-app notifications to the assignee and to every supervisor (never an agent), the
+priority raised one level up to a cap, supervisors' e-mail only when configured, and a delayed
+step woken by ``sla_check_at``."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ticketing.app import App
+from ticketing.services import accounts, updates
+from ticketing.services.accounts import Principal, Role
+from ticketing.services.clock import FixedClock
+from ticketing.services.sla import tick
+from ticketing.store import tables
+from tests.conftest import ROOT
+from tests.helpers import ingest_one, message
+
+WIB = dt.timezone(dt.timedelta(hours=7))
+FRIDAY_1630 = "2026-03-06T16:30:00+07:00"
+WARNED = dt.datetime(2026, 3, 9, 10, 45, tzinfo=WIB)  # first response warns at Mon 10:42
+BREACHED = dt.datetime(2026, 3, 9, 11, 31, tzinfo=WIB)  # and is due at Mon 11:30
+
+
+@pytest.fixture
+def friday(clock: FixedClock) -> FixedClock:
+    clock.at = dt.datetime(2026, 3, 6, 16, 31, tzinfo=WIB).astimezone(dt.UTC)
+    return clock
+
+
+def at(clock: FixedClock, when: dt.datetime) -> None:
+    clock.at = when.astimezone(dt.UTC)
+
+
+def user(app: App, email: str, role: str, *, active: bool = True) -> int:
+    with app.engine.begin() as conn:
+        uid = accounts.create_user(conn, email=email, name=email.split("@")[0], role=role,
+                                   password="secret-password", clock=app.clock)
+        if not active:
+            conn.execute(tables.users.update().where(tables.users.c.id == uid)
+                         .values(active=False))
+    return uid
+
+
+def assign(app: App, ticket_id: int, email: str) -> None:
+    boss = Principal(user_id=0, email="x@example.id", name="x", role=Role.SUPERVISOR)
+    with app.engine.begin() as conn:
+        updates.update_ticket(conn, ticket_id, {"assignee": email}, by=boss, topics=(),
+                              now=app.clock.now())
+
+
+def audit_rows(app: App, kind: str) -> list[dict[str, object]]:
+    with app.engine.connect() as conn:
+        return list(conn.execute(sa.select(tables.audit.c.data).where(tables.audit.c.kind == kind)
+                                 .order_by(tables.audit.c.id)).scalars())
+
+
+def notified(app: App) -> list[tuple[int, str, str]]:
+    n = tables.notifications
+    with app.engine.connect() as conn:
+        return [(r.user_id, r.kind, r.data["target"]) for r in conn.execute(
+            sa.select(n.c.user_id, n.c.kind, n.c.data).order_by(n.c.id))]
+
+
+def ticket(app: App, tid: int) -> sa.Row[tuple[object, ...]]:
+    with app.engine.connect() as conn:
+        return conn.execute(sa.select(tables.tickets).where(tables.tickets.c.id == tid)).one()
+
+
+@pytest.fixture
+def configured(app: App, tmp_path: Path) -> Iterator[Callable[..., App]]:
+    """Another App on the same database with an edited config copy and/or settings."""
+    made: list[App] = []
+
+    def build(sla_edit: Callable[[str], str] | None = None, **settings: object) -> App:
+        folder = tmp_path / f"config{len(made)}"
+        shutil.copytree(ROOT / "config", folder)
+        if sla_edit is not None:
+            path = folder / "sla.toml"
+            path.write_text(sla_edit(path.read_text()))
+        other = App(settings=dataclasses.replace(app.settings, config_dir=str(folder),
+                                                 **settings),  # type: ignore[arg-type]
+                    clock=app.clock)
+        made.append(other)
+        return other
+    yield build
+    for other in made:
+        other.close()
+
+
+def test_each_step_fires_once_across_repeated_ticks(app: App, friday: FixedClock) -> None:
+    agent = user(app, "agen@example.id", "agent")
+    boss = user(app, "spv@example.id", "supervisor")
+    tid = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
+                                  sent_at=FRIDAY_1630)).ticket_id or 0
+    assign(app, tid, "agen@example.id")
+    tick(app.engine, app.sla_setup, app.clock)
+    assert notified(app) == []
+
+    at(friday, WARNED)
+    assert tick(app.engine, app.sla_setup, app.clock)["escalations"] == 1
+    assert tick(app.engine, app.sla_setup, app.clock)["escalations"] == 0
+    assert notified(app) == [(agent, "sla.warning", "first_response")]
+
+    at(friday, BREACHED)
+    assert tick(app.engine, app.sla_setup, app.clock)["escalations"] == 2
+    for _ in range(3):
+        assert tick(app.engine, app.sla_setup, app.clock)["escalations"] == 0
+    assert notified(app)[1:] == [(boss, "sla.breached", "first_response")]
+    steps = [(d["target"], d["step"], d["outcome"]) for d in audit_rows(app, "sla.escalated")]
+    assert steps == [("first_response", "warning:notify_assignee", "notified"),
+                     ("first_response", "breach:notify_supervisors", "notified"),
+                     ("first_response", "breach:raise_priority", "raised")]
+    assert ticket(app, tid).priority == "high"
+    assert audit_rows(app, "ticket.priority_changed") == [
+        {"previous": "normal", "priority": "high",
+         "reason": "sla escalation breach:raise_priority on first_response"}]
+
+
+def test_priority_is_raised_once_per_target_and_never_past_the_cap(
+        app: App, friday: FixedClock) -> None:
+    tid = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
+                                  sent_at=FRIDAY_1630)).ticket_id or 0
+    at(friday, BREACHED)
+    tick(app.engine, app.sla_setup, app.clock)
+    assert ticket(app, tid).priority == "high"  # first response breached: normal → high
+    # Weeks later the resolution is breached too: high → urgent; nothing goes past urgent.
+    at(friday, dt.datetime(2026, 3, 30, 9, 0, tzinfo=WIB))
+    tick(app.engine, app.sla_setup, app.clock)
+    assert ticket(app, tid).priority == "urgent"
+    raises = [d for d in audit_rows(app, "sla.escalated") if d["action"] == "raise_priority"]
+    assert [(d["target"], d["outcome"]) for d in raises] == [("first_response", "raised"),
+                                                             ("resolution", "raised")]
+    with app.engine.begin() as conn:  # an urgent ticket whose next target breaches is capped
+        conn.execute(tables.tickets.update().where(tables.tickets.c.id == tid).values(
+            sla_signals={}, sla_check_at=app.clock.now()))
+    tick(app.engine, app.sla_setup, app.clock)
+    assert ticket(app, tid).priority == "urgent"
+    capped = [d for d in audit_rows(app, "sla.escalated") if d.get("outcome") == "capped"]
+    assert {d["target"] for d in capped} == {"first_response", "resolution"}
+    assert len(audit_rows(app, "ticket.priority_changed")) == 2
+
+
+def test_a_lower_cap_stops_the_raise_early(app: App, friday: FixedClock,
+                                           configured: Callable[..., App]) -> None:
+    capped = configured(lambda text: text.replace(
+        '{ on = "breach", action = "raise_priority", up_to = "urgent" }',
+        '{ on = "breach", action = "raise_priority", up_to = "normal" }'))
+    tid = ingest_one(capped, message("OTP tidak masuk", email="sari@example.id",
+                                     sent_at=FRIDAY_1630)).ticket_id or 0
+    at(friday, BREACHED)
+    tick(capped.engine, capped.sla_setup, capped.clock)
+    assert ticket(capped, tid).priority == "normal"
+    assert [d["outcome"] for d in audit_rows(capped, "sla.escalated")
+            if d["action"] == "raise_priority"] == ["capped"]
+
+
+def test_supervisors_are_notified_every_one_and_no_agent(app: App, friday: FixedClock) -> None:
+    user(app, "agen@example.id", "agent")
+    user(app, "admin@example.id", "admin")
+    first = user(app, "spv1@example.id", "supervisor")
+    second = user(app, "spv2@example.id", "supervisor")
+    user(app, "old-spv@example.id", "supervisor", active=False)
+    tid = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
+                                  sent_at=FRIDAY_1630)).ticket_id or 0
+    at(friday, BREACHED)
+    tick(app.engine, app.sla_setup, app.clock)
+    assert sorted(notified(app)) == [(first, "sla.breached", "first_response"),
+                                     (second, "sla.breached", "first_response")]
+    sent = [d for d in audit_rows(app, "sla.escalated") if d["action"] == "notify_supervisors"]
+    assert sent[0]["recipients"] == [first, second]
+    # No e-mail unless configured.
+    with app.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(tables.outbox).where(
+            tables.outbox.c.kind == "notification")).scalar_one() == 0
+    assert ticket(app, tid).first_response_state == "breached"
+
+
+def test_notify_assignee_without_an_assignee_is_skipped_and_audited(
+        app: App, friday: FixedClock) -> None:
+    ingest_one(app, message("OTP tidak masuk", email="sari@example.id", sent_at=FRIDAY_1630))
+    at(friday, WARNED)
+    tick(app.engine, app.sla_setup, app.clock)
+    assert notified(app) == []
+    assert audit_rows(app, "sla.escalated") == [
+        {"step": "warning:notify_assignee", "target": "first_response",
+         "action": "notify_assignee", "due_at": "2026-03-09T04:30:00+00:00",
+         "policy": "standard", "policy_version": 1, "outcome": "skipped",
+         "reason": "no assignee"}]
+
+
+def test_a_late_timer_still_runs_the_warning_step_with_the_breach(
+        app: App, friday: FixedClock) -> None:
+    agent = user(app, "agen@example.id", "agent")
+    tid = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
+                                  sent_at=FRIDAY_1630)).ticket_id or 0
+    assign(app, tid, "agen@example.id")
+    at(friday, BREACHED)  # the worker was down through the warning
+    tick(app.engine, app.sla_setup, app.clock)
+    assert (agent, "sla.warning", "first_response") in notified(app)
+
+
+def test_supervisors_get_mail_through_the_outbox_only_when_configured(
+        app: App, friday: FixedClock, configured: Callable[..., App]) -> None:
+    mailing = configured(sla_escalation_email=True)
+    user(app, "agen@example.id", "agent")
+    user(app, "spv1@example.id", "supervisor")
+    user(app, "spv2@example.id", "supervisor")
+    tid = ingest_one(mailing, message("OTP tidak masuk, NIK saya 3224 2819 0887 6385, WA "
+                                      "0812-3456-7890", email="sari@example.id",
+                                      sent_at=FRIDAY_1630)).ticket_id or 0
+    at(friday, WARNED)
+    tick(mailing.engine, mailing.sla_setup, mailing.clock)
+    at(friday, BREACHED)
+    tick(mailing.engine, mailing.sla_setup, mailing.clock)
+    tick(mailing.engine, mailing.sla_setup, mailing.clock)
+    o = tables.outbox
+    with app.engine.connect() as conn:
+        rows = conn.execute(sa.select(o).where(o.c.kind == "notification")
+                            .order_by(o.c.id)).all()
+    assert [r.recipient["email"] for r in rows] == ["spv1@example.id", "spv2@example.id"]
+    mail = rows[0].payload
+    assert rows[0].status == "pending" and rows[0].channel == "email"
+    assert mail["from"] == mailing.settings.support_address
+    assert f"T-{tid:06d}" in mail["subject"]
+    assert "2026-03-09 11:30 WIB" in mail["body"] and f"/tickets/{tid}" in mail["body"]
+    assert "first_response" in mail["body"]
+    for secret in ("3224", "0812", "sari", "OTP"):
+        assert secret not in mail["body"] + mail["subject"]
+
+
+def test_a_delayed_step_wakes_the_timer_and_stops_once_answered(
+        app: App, friday: FixedClock, configured: Callable[..., App]) -> None:
+    delayed = configured(lambda text: text.replace(
+        '  { on = "breach", action = "raise_priority", up_to = "urgent" },\n',
+        '  { on = "breach", action = "raise_priority", up_to = "urgent" },\n'
+        '  { on = "breach", after = 60, targets = ["first_response"], '
+        'action = "notify_supervisors" },\n'))
+    boss = user(app, "spv@example.id", "supervisor")
+    tid = ingest_one(delayed, message("OTP tidak masuk", email="sari@example.id",
+                                      sent_at=FRIDAY_1630)).ticket_id or 0
+    second = ingest_one(delayed, message("Insentif belum cair", email="budi@example.id",
+                                         sent_at=FRIDAY_1630)).ticket_id or 0
+    at(friday, BREACHED)
+    tick(delayed.engine, delayed.sla_setup, delayed.clock)
+    # Breached at 11:30; +60 business minutes crosses the lunch break: 13:30.
+    assert ticket(delayed, tid).sla_check_at == dt.datetime(2026, 3, 9, 13, 30, tzinfo=WIB)
+    # The second ticket is answered before then: its delayed step never fires.
+    agent = Principal(user_id=boss, email="spv@example.id", name="spv", role=Role.SUPERVISOR)
+    from ticketing.services import replies
+    at(friday, dt.datetime(2026, 3, 9, 13, 0, tzinfo=WIB))
+    with delayed.engine.begin() as conn:
+        replies.reply_to_ticket(conn, second, "Sedang kami cek.", by=agent,
+                                now=delayed.clock.now(), from_address="pengaduan@example.id")
+    at(friday, dt.datetime(2026, 3, 9, 13, 29, tzinfo=WIB))
+    tick(delayed.engine, delayed.sla_setup, delayed.clock)
+    assert [x for x in notified(delayed) if x[2] == "first_response"] == [
+        (boss, "sla.breached", "first_response")] * 2
+    at(friday, dt.datetime(2026, 3, 9, 13, 31, tzinfo=WIB))
+    tick(delayed.engine, delayed.sla_setup, delayed.clock)
+    tick(delayed.engine, delayed.sla_setup, delayed.clock)
+    late = [d for d in audit_rows(delayed, "sla.escalated")
+            if d["step"] == "breach+60:notify_supervisors"]
+    assert len(late) == 1 and late[0]["recipients"] == [boss]
+    with delayed.engine.connect() as conn:
+        who = conn.execute(sa.select(tables.audit.c.ticket_id).where(
+            tables.audit.c.kind == "sla.escalated")).scalars().all()
+    assert who.count(tid) == 4 and who.count(second) == 3
+
+
+def test_an_edited_policy_leaves_existing_tickets_alone(
+        app: App, friday: FixedClock, configured: Callable[..., App]) -> None:
+    old = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
+                                  sent_at=FRIDAY_1630)).ticket_id or 0
+    stricter = configured(lambda text: text.replace(
+        "[policies.standard]\nversion = 1", "[policies.standard]\nversion = 2").replace(
+        "first_response = 240                # 4 business hours",
+        "first_response = 120                # 2 business hours"))
+    new = ingest_one(stricter, message("Insentif belum cair", email="budi@example.id",
+                                       sent_at=FRIDAY_1630)).ticket_id or 0
+    # Something happens on the old ticket; the timer re-measures it from its history.
+    at(friday, dt.datetime(2026, 3, 9, 9, 30, tzinfo=WIB))
+    boss = Principal(user_id=0, email="x@example.id", name="x", role=Role.SUPERVISOR)
+    with stricter.engine.begin() as conn:
+        updates.update_ticket(conn, old, {"priority": "low"}, by=boss, topics=(),
+                              now=stricter.clock.now())
+    tick(stricter.engine, stricter.sla_setup, stricter.clock)
+    kept, fresh = ticket(stricter, old), ticket(stricter, new)
+    assert (kept.sla_policy_version, kept.sla_terms["first_response"]) == (1, 240)
+    assert kept.first_response_due_at == dt.datetime(2026, 3, 9, 11, 30, tzinfo=WIB)
+    assert kept.first_response_state == "running"
+    assert (fresh.sla_policy_version, fresh.sla_terms["first_response"]) == (2, 120)
+    assert fresh.first_response_due_at == dt.datetime(2026, 3, 9, 9, 30, tzinfo=WIB)
+    assert audit_rows(stricter, "sla.recomputed") == []
