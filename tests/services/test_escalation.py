@@ -14,6 +14,8 @@ from ticketing.app import App
 from ticketing.services import updates
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
+from ticketing.services.outbox import deliver_due
+from ticketing.services.ports import Delivery
 from ticketing.services.sla import tick
 from ticketing.store import tables
 from tests.helpers import ingest_one, message
@@ -159,6 +161,17 @@ def test_supervisors_get_mail_through_the_outbox_only_when_configured(
     assert "first_response" in mail["body"]
     for secret in ("3224", "0812", "sari", "OTP"):
         assert secret not in mail["body"] + mail["subject"]
+    # The outbox worker delivers them like any other mail.
+    delivered: list[Delivery] = []
+
+    def sender(item: Delivery) -> str | None:
+        delivered.append(item)
+        return None
+    assert deliver_due(mailing.engine, {"email": sender}, mailing.clock) == 2
+    assert [d.kind for d in delivered] == ["notification", "notification"]
+    with app.engine.connect() as conn:
+        assert set(conn.execute(sa.select(o.c.status).where(o.c.kind == "notification"))
+                   .scalars()) == {"sent"}
 
 
 def test_a_delayed_step_wakes_the_timer_and_stops_once_answered(

@@ -244,3 +244,34 @@ def test_ticket_tag_is_trusted_only_from_the_tickets_own_citizen(
             tables.audit.c.ticket_id == rows["<t3@gmail.com>"])).scalar_one()
     assert rows["<t2@gmail.com>"] == 1
     assert rows["<t3@gmail.com>"] != 1 and linked["linked_to"] == 1
+
+
+def test_a_breach_mails_each_supervisor_through_the_relay_marked_auto_generated(
+        mail_app: App, relay: Relay) -> None:
+    import datetime as dt
+
+    from ticketing.services.clock import FixedClock
+    from ticketing.services.sla import tick
+    from tests.helpers import ingest_one, message
+
+    mail_app.settings = replace(mail_app.settings, sla_escalation_email=True)
+    clock = mail_app.clock
+    assert isinstance(clock, FixedClock)
+    wib = dt.timezone(dt.timedelta(hours=7))
+    with mail_app.engine.begin() as conn:
+        accounts.create_user(conn, email="spv@example.id", name="Supervisor Satu",
+                             role="supervisor", password="secret-password", clock=clock)
+    clock.at = dt.datetime(2026, 3, 6, 16, 31, tzinfo=wib).astimezone(dt.UTC)
+    tid = ingest_one(mail_app, message("OTP tidak masuk", phone="081234567890",
+                                       sent_at="2026-03-06T16:30:00+07:00")).ticket_id or 0
+    clock.at = dt.datetime(2026, 3, 9, 11, 31, tzinfo=wib).astimezone(dt.UTC)
+    tick(mail_app.engine, mail_app.sla_setup, clock)
+    assert deliver(mail_app) == 1
+    [mail] = relay.received
+    assert mail["To"] == "Supervisor Satu <spv@example.id>"
+    assert mail["From"] == f"pengaduan@{DOMAIN}"
+    assert mail["Auto-Submitted"] == "auto-generated"  # RFC 3834: nobody answers this
+    assert f"[#T-{tid:06d}]" in mail["Subject"]
+    text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "2026-03-09 11:30 WIB" in text and f"/tickets/{tid}" in text
+    assert "0812" not in text
