@@ -124,3 +124,25 @@ def test_sla_recompute_from_the_command_line(
         with pytest.raises(SystemExit) as exit_info:
             main(usage)
         assert exit_info.value.code == 2
+
+
+def test_a_changed_calendar_reaches_running_clocks_audited_once(
+        app: App, friday: FixedClock, configured: Callable[..., App]) -> None:
+    """Calendars are not stored per ticket: the desk's real opening hours apply to the time
+    left, and the move to the new calendar version is said once in the ticket's trail."""
+    [tid, *_] = three_tickets(app)
+    closed_monday = configured(lambda text: text.replace(
+        "[calendars.wib]                     # the contract's default: Mon-Fri 08-12 and 13-17 WIB\n"
+        "version = 1",
+        "[calendars.wib]                     # the contract's default: Mon-Fri 08-12 and 13-17 WIB\n"
+        "version = 2") + '\n[[overrides]]\ndate = 2026-03-09\nclosed = true\nreason = "x"\n')
+    with closed_monday.engine.begin() as conn:
+        conn.execute(tables.tickets.update().where(tables.tickets.c.id == tid)
+                     .values(sla_check_at=closed_monday.clock.now()))
+    tick(closed_monday.engine, closed_monday.sla_setup, closed_monday.clock)
+    tick(closed_monday.engine, closed_monday.sla_setup, closed_monday.clock)
+    moved = ticket(closed_monday, tid)
+    assert moved.sla_calendar_version == 2 and moved.sla_policy_version == 1
+    assert moved.first_response_due_at == dt.datetime(2026, 3, 10, 11, 30, tzinfo=WIB)
+    assert audit_rows(closed_monday, "sla.calendar_changed") == [
+        {"calendar": "wib", "previous_version": 1, "version": 2}]
