@@ -237,3 +237,21 @@ def test_an_edited_policy_leaves_existing_tickets_alone(
     assert (fresh.sla_policy_version, fresh.sla_terms["first_response"]) == (2, 120)
     assert fresh.first_response_due_at == dt.datetime(2026, 3, 9, 9, 30, tzinfo=WIB)
     assert audit_rows(stricter, "sla.recomputed") == []
+
+
+def test_a_breach_seen_only_after_the_late_answer_pushes_nothing(
+        app: App, friday: FixedClock) -> None:
+    boss = user(app, "spv@example.id", "supervisor")
+    tid = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
+                                  sent_at=FRIDAY_1630)).ticket_id or 0
+    from ticketing.services import replies
+    at(friday, dt.datetime(2026, 3, 9, 11, 40, tzinfo=WIB))  # ten minutes late; no timer ran
+    by = Principal(user_id=boss, email="spv@example.id", name="spv", role=Role.SUPERVISOR)
+    with app.engine.begin() as conn:
+        replies.reply_to_ticket(conn, tid, "Sedang kami cek.", by=by, now=app.clock.now(),
+                                from_address="pengaduan@example.id")
+    assert tick(app.engine, app.sla_setup, app.clock)["breaches"] == 1
+    assert ticket(app, tid).priority == "normal" and notified(app) == []
+    assert {(d["step"], d["outcome"], d.get("reason")) for d in audit_rows(app, "sla.escalated")
+            } == {(key, "skipped", "target already answered") for key in (
+                "warning:notify_assignee", "breach:notify_supervisors", "breach:raise_priority")}

@@ -12,7 +12,8 @@ Rules:
 * ``on = "breach"`` fires once the breach has been signalled; with ``after = N`` only N
   business minutes (on the policy's calendar) after the breach instant, and only while the
   target is still outstanding (a late answer or the resolution stops a pending delayed step);
-* each step fires at most once per ticket and target (the caller remembers it);
+* each step fires at most once per ticket and target (the caller remembers it); a step that
+  comes due for a target already answered (the timer saw the breach late) is skipped;
 * ``raise_priority`` raises one level (low → normal → high → urgent) up to ``up_to``.
 
 Pure: no clock, env, files or database.

@@ -95,7 +95,11 @@ class Escalator:
         data: dict[str, Any] = {"step": step.key, "target": target, "action": str(step.action),
                                 "due_at": due, "policy": policy.name,
                                 "policy_version": policy.version}
-        if step.action is Action.RAISE_PRIORITY:
+        if clock.completed_at is not None:
+            # The timer saw the breach only after the late answer (it was behind): the breach
+            # is on record (sla.breached), but there is nothing left to push.
+            data.update(outcome="skipped", reason="target already answered")
+        elif step.action is Action.RAISE_PRIORITY:
             new = raised(priority, step.up_to)
             if new is None:
                 data.update(outcome="capped", priority=priority, cap=step.up_to)
