@@ -167,8 +167,9 @@ class Batch:
             row["customer_id"] = c(row["customer_id"])
         q.insert_rows(self.conn, q.identities, self.new_identities)
         # Persisted rows move before the ticket updates below, so the undo record lists them.
-        for source, target, why in self.merges:
-            moved = q.move_customer(self.conn, source, c(target))
+        done = q.move_customers(self.conn, [(source, c(target)) for source, target, _ in
+                                            self.merges])
+        for (source, target, why), moved in zip(self.merges, done, strict=True):
             for (table, row_id), owner in first_owner.items():
                 if owner == source:
                     moved[table].append(row_id)

@@ -18,7 +18,7 @@ from rapidfuzz import fuzz, process
 
 from ticketing.models.base import UTCDateTime
 from ticketing.services.decide import Batch
-from ticketing.store import tables
+from ticketing.store import bulk, tables
 from ticketing.store import tickets as q
 
 incidents = tables.incidents
@@ -157,14 +157,11 @@ def write_new_incidents(batch: Batch) -> None:
 def write_incident_links(batch: Batch) -> None:
     """After the tickets exist: signatures, older tickets drawn into a new incident, counts."""
     conn = batch.conn
-    if batch.incident_joins:
-        conn.execute(q.tickets.update().where(q.tickets.c.id == sa.bindparam("tid"))
-                     .values(incident_id=sa.bindparam("iid")),
-                     [{"tid": k, "iid": v} for k, v in batch.incident_joins.items()])
-    for incident, grown in batch.incident_growth.items():
-        seen = batch.incident_seen[incident]
-        conn.execute(incidents.update().where(incidents.c.id == incident).values(
-            ticket_count=incidents.c.ticket_count + grown,
-            last_seen_at=sa.case((incidents.c.last_seen_at < seen, seen),
-                                 else_=incidents.c.last_seen_at)))
+    bulk.update_by_id(conn, q.tickets, [{"id": k, "incident_id": v}
+                                        for k, v in batch.incident_joins.items()])
+    bulk.update_by_id(conn, incidents, [
+        {"id": incident, "ticket_count": grown, "last_seen_at": batch.incident_seen[incident]}
+        for incident, grown in sorted(batch.incident_growth.items())], expressions={
+        "ticket_count": "ticket_count + {v}",
+        "last_seen_at": "CASE WHEN last_seen_at < {v} THEN {v} ELSE last_seen_at END"})
     q.insert_rows(conn, signatures, batch.new_signatures)

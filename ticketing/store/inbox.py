@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.store import tables
+from ticketing.store import bulk, tables
 from ticketing.store.ids import IdAllocator
 
 inbox = tables.inbox
@@ -69,8 +69,7 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
                  "content_type": i.content_type, "status": status, "attempts": 0,
                  "last_error": error, "received_at": now, "processed_at": None,
                  "meta": i.meta or {}} for rid, i in zip(new_ids, fresh, strict=True)]
-        stmt = _insert_ignore(conn)
-        conn.execute(stmt, rows)
+        bulk.insert(conn, inbox, rows, on_conflict_do_nothing=("idempotency_key",))
         won: dict[str, tuple[int, str]]
         if conn.dialect.name == "sqlite":
             # BEGIN IMMEDIATE: no other writer can have stored a key since we looked.
@@ -93,21 +92,6 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
             out.append(Stored(id=rid, inserted=False, status=st))
         seen.add(i.key)
     return out
-
-
-def _insert_ignore_for(dialect: str) -> Any:
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-        return pg_insert(inbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-    return sqlite_insert(inbox).on_conflict_do_nothing(index_elements=["idempotency_key"])
-
-
-_INSERT_IGNORE = {d: _insert_ignore_for(d) for d in ("postgresql", "sqlite")}
-
-
-def _insert_ignore(conn: sa.Connection) -> Any:
-    return _INSERT_IGNORE["postgresql" if conn.dialect.name == "postgresql" else "sqlite"]
 
 
 _BY_KEY = (sa.select(inbox.c.idempotency_key, inbox.c.id, inbox.c.status)
@@ -144,17 +128,12 @@ def claim(conn: sa.Connection, *, limit: int, ids: Sequence[int] | None = None) 
             for r in conn.execute(stmt, params)][:limit]
 
 
-_FINISH = (inbox.update().where(inbox.c.id == sa.bindparam("rid"))
-           .values(status=sa.bindparam("st"), last_error=sa.bindparam("err"),
-                   processed_at=sa.bindparam("at"), attempts=inbox.c.attempts + 1))
-
-
 def finish(conn: sa.Connection, results: Sequence[tuple[int, str, str | None]],
            now: dt.datetime) -> None:
     """Mark claimed rows (id, status, error) as processed."""
-    if results:
-        conn.execute(_FINISH, [{"rid": rid, "st": st, "err": err, "at": now}
-                               for rid, st, err in results])
+    bulk.update_by_id(conn, inbox, [{"id": rid, "status": st, "last_error": err,
+                                     "processed_at": now} for rid, st, err in results],
+                      also="attempts = attempts + 1")
 
 
 def record_failure(conn: sa.Connection, item_id: int, error: str, now: dt.datetime) -> str:

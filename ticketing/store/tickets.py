@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ticketing.domain.errors import NotFound
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
-from ticketing.store import tables
+from ticketing.store import bulk, tables
 
 customers = tables.customers
 identities = tables.identities
@@ -75,9 +75,24 @@ _BY_ID = (sa.select(*_STATE_COLUMNS, tickets.c.merged_into_id)
           .where(tickets.c.id.in_(sa.bindparam("ids", expanding=True))))
 
 
+def _pairs(conn: sa.Connection, sql: str, keys: Iterable[tuple[str, str]]) -> list[Any]:
+    """PostgreSQL: one statement for any number of (a, b) keys, joined to a unique index on
+    them, instead of one ``IN`` list per first component."""
+    unique = sorted(set(keys))
+    if not unique:
+        return []
+    firsts, seconds = [a for a, _ in unique], [b for _, b in unique]
+    return list(conn.exec_driver_sql(
+        sql.format(pairs="unnest(%s::text[], %s::text[]) AS k(a, b)"), (firsts, seconds)))
+
+
 def messages_by_external_id(conn: sa.Connection,
                             keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
     """(channel, external_id) → (message id, ticket id) for those already stored."""
+    if conn.dialect.name == "postgresql":
+        return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in _pairs(
+            conn, "SELECT m.channel, m.external_id, m.id, m.ticket_id FROM messages m "
+                  "JOIN {pairs} ON m.channel = k.a AND m.external_id = k.b", keys)}
     by_channel: dict[str, list[str]] = {}
     for channel, ext in set(keys):
         by_channel.setdefault(channel, []).append(ext)
@@ -91,6 +106,10 @@ def messages_by_external_id(conn: sa.Connection,
 
 def customers_by_identity(conn: sa.Connection,
                           keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    if conn.dialect.name == "postgresql":
+        return {(r[0], r[1]): int(r[2]) for r in _pairs(
+            conn, "SELECT i.kind, i.value, i.customer_id FROM identities i "
+                  "JOIN {pairs} ON i.kind = k.a AND i.value = k.b", keys)}
     by_kind: dict[str, list[str]] = {}
     for kind, value in set(keys):
         by_kind.setdefault(kind, []).append(value)
@@ -152,69 +171,60 @@ def lock_keys(conn: sa.Connection, keys: Iterable[str]) -> None:
                      {"keys": hashed})
 
 
-_INSERTS: dict[str, sa.Insert] = {}
-
-
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        stmt = _INSERTS.get(table.name)
-        if stmt is None:
-            stmt = _INSERTS[table.name] = table.insert()
-        conn.execute(stmt, rows)
+    bulk.insert(conn, table, rows)
 
 
 def update_tickets(conn: sa.Connection, states: Iterable[TicketState], now: dt.datetime) -> None:
-    rows = [{"tid": t.id, "status": t.status, "topic": t.topic, "customer_id": t.customer_id,
-             "merged_into_id": t.merged_into_id,
-             "first_message_at": t.first_message_at, "last_message_at": t.last_message_at,
-             "last_customer_message_at": t.last_customer_message_at,
-             "message_count": t.message_count, "updated_at": now} for t in states]
-    if rows:
-        conn.execute(tickets.update().where(tickets.c.id == sa.bindparam("tid"))
-                     .values(status=sa.bindparam("status"), topic=sa.bindparam("topic"),
-                             customer_id=sa.bindparam("customer_id"),
-                             merged_into_id=sa.bindparam("merged_into_id"),
-                             first_message_at=sa.bindparam("first_message_at"),
-                             last_message_at=sa.bindparam("last_message_at"),
-                             last_customer_message_at=sa.bindparam("last_customer_message_at"),
-                             message_count=sa.bindparam("message_count"),
-                             updated_at=sa.bindparam("updated_at")), rows)
-
-
-_RECHECK = (tickets.update().where(tickets.c.id == sa.bindparam("tid"))
-            .values(sla_check_at=sa.bindparam("at")))
+    bulk.update_by_id(conn, tickets, [
+        {"id": t.id, "status": t.status, "topic": t.topic, "customer_id": t.customer_id,
+         "merged_into_id": t.merged_into_id, "first_message_at": t.first_message_at,
+         "last_message_at": t.last_message_at,
+         "last_customer_message_at": t.last_customer_message_at,
+         "message_count": t.message_count, "updated_at": now} for t in states])
 
 
 def mark_sla_recheck(conn: sa.Connection, ticket_ids: Iterable[int], now: dt.datetime) -> None:
     """Something happened on these tickets: the SLA timer re-evaluates them at its next pass."""
-    rows = [{"tid": tid, "at": now} for tid in sorted(set(ticket_ids))]
-    if rows:
-        conn.execute(_RECHECK, rows)
+    bulk.update_by_id(conn, tickets, [{"id": tid, "sla_check_at": now}
+                                      for tid in sorted(set(ticket_ids))])
 
 
-def move_customer(conn: sa.Connection, source: int, target: int) -> dict[str, list[int]]:
-    """Fold customer ``source`` into ``target``; returns what moved, for an exact undo."""
-    moved = {
-        "identities": [int(x) for x in conn.execute(
-            sa.select(identities.c.id).where(identities.c.customer_id == source)).scalars()],
-        "tickets": [int(x) for x in conn.execute(
-            sa.select(tickets.c.id).where(tickets.c.customer_id == source)).scalars()],
-        "messages": [int(x) for x in conn.execute(
-            sa.select(messages.c.id).where(messages.c.customer_id == source)).scalars()],
-    }
-    conn.execute(identities.update().where(identities.c.customer_id == source)
-                 .values(customer_id=target))
-    conn.execute(tickets.update().where(tickets.c.customer_id == source).values(customer_id=target))
-    conn.execute(messages.update().where(messages.c.customer_id == source)
-                 .values(customer_id=target))
+def move_customers(conn: sa.Connection, moves: Sequence[tuple[int, int]]
+                   ) -> list[dict[str, list[int]]]:
+    """Fold each customer ``source`` into ``target`` (sources distinct, no target a source);
+    returns, per move, the rows that moved, for an exact undo."""
+    if not moves:
+        return []
+    if conn.dialect.name != "postgresql":  # in-process: a statement per move costs nothing
+        return [_move_customer(conn, source, target) for source, target in moves]
+    moved: dict[int, dict[str, list[int]]] = {s: {} for s, _ in moves}
+    sources, targets = [s for s, _ in moves], [t for _, t in moves]
+    for name in ("identities", "tickets", "messages"):
+        rows = conn.exec_driver_sql(
+            f"UPDATE {name} AS r SET customer_id = m.target "
+            "FROM unnest(%s::bigint[], %s::bigint[]) AS m(source, target) "
+            "WHERE r.customer_id = m.source RETURNING r.id, m.source", (sources, targets))
+        for row_id, source in rows:
+            moved[int(source)].setdefault(name, []).append(int(row_id))
+    bulk.update_by_id(conn, customers, [{"id": s, "merged_into_id": t} for s, t in moves])
+    return [{name: sorted(moved[s].get(name, [])) for name in ("identities", "tickets",
+                                                              "messages")} for s, _ in moves]
+
+
+def _move_customer(conn: sa.Connection, source: int, target: int) -> dict[str, list[int]]:
+    moved = {}
+    for name, table in (("identities", identities), ("tickets", tickets),
+                        ("messages", messages)):
+        moved[name] = sorted(int(x) for x in conn.execute(
+            table.update().where(table.c.customer_id == source).values(customer_id=target)
+            .returning(table.c.id)).scalars())
     conn.execute(customers.update().where(customers.c.id == source).values(merged_into_id=target))
     return moved
 
 
 def move_ticket(conn: sa.Connection, source: int, target: int) -> list[int]:
     """Move a ticket's messages to another ticket; returns their ids, for an exact undo."""
-    moved = [int(x) for x in conn.execute(
-        sa.select(messages.c.id).where(messages.c.ticket_id == source).order_by(messages.c.id)
-    ).scalars()]
-    conn.execute(messages.update().where(messages.c.ticket_id == source).values(ticket_id=target))
-    return moved
+    return sorted(int(x) for x in conn.execute(
+        messages.update().where(messages.c.ticket_id == source).values(ticket_id=target)
+        .returning(messages.c.id)).scalars())

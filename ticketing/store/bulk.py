@@ -1,0 +1,207 @@
+"""Bulk writes of the ingest path, below SQLAlchemy's per-row parameter processing.
+
+A batch writes thousands of rows per second; SQLAlchemy's ``executemany`` spends more CPU
+building and type-processing each row's parameters than the database spends storing it.  Here a
+table's column list and per-column converters are worked out once, rows become plain tuples,
+and the driver gets them directly:
+
+* SQLite: ``executemany`` of one prepared ``INSERT``/``UPDATE`` (the database is in-process, so
+  a statement per row costs no round trip).
+* PostgreSQL: ``COPY ... FROM STDIN`` for plain inserts, and one ``unnest``-of-arrays statement
+  for an insert with ``ON CONFLICT`` or an update of many rows: one round trip and one
+  statement for the server to plan instead of one per row.
+
+Values are stored exactly as the typed SQLAlchemy path stores them (UTC timestamps, JSON text,
+JSON ``null`` for ``None``), which ``tests/store/test_bulk.py`` checks column by column on both
+databases.  Table and column names come from the metadata, never from data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from ticketing.models.base import UTCDateTime
+
+Convert = Callable[[Any], Any]
+_PG = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+
+def _sqlite_time(value: dt.datetime | None) -> str | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    # SQLAlchemy's SQLite DATETIME storage format: always six fraction digits.
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _pg_time(value: dt.datetime | None) -> dt.datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value)  # None → JSON "null", as sa.JSON (none_as_null=False) stores it
+
+
+def _converter(column: sa.Column[Any], dialect: str) -> Convert | None:
+    if isinstance(column.type, UTCDateTime):
+        return _sqlite_time if dialect == "sqlite" else _pg_time
+    if isinstance(column.type, sa.JSON):
+        return _json  # PostgreSQL gets the text through COPY/unnest and parses it as jsonb
+    return None
+
+
+def _pg_type(column: sa.Column[Any]) -> str:
+    impl = column.type
+    if isinstance(impl, UTCDateTime):
+        return "timestamptz"
+    if isinstance(impl, sa.JSON):
+        return "jsonb"
+    name = impl.dialect_impl(_PG).compile(dialect=_PG).lower()
+    return {"big integer": "bigint"}.get(name, name.split("(")[0])
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    columns: tuple[str, ...]
+    converters: tuple[Convert | None, ...]
+    fill: tuple[tuple[str, Callable[[], Any]], ...]  # Python-side defaults of absent columns
+
+
+_SHAPES: dict[tuple[str, str, tuple[str, ...], bool], _Shape] = {}
+
+
+def _default_of(column: sa.Column[Any]) -> Callable[[], Any] | None:
+    default = column.default
+    if default is None:
+        return None
+    if getattr(default, "is_scalar", False):
+        value = default.arg  # type: ignore[attr-defined]
+        return lambda: value
+    if getattr(default, "is_callable", False):
+        fn = default.arg  # type: ignore[attr-defined]
+        return lambda: fn(None)
+    return None
+
+
+def _shape(table: sa.Table, keys: tuple[str, ...], dialect: str, defaults: bool = True) -> _Shape:
+    found = _SHAPES.get((table.name, dialect, keys, defaults))
+    if found is None:
+        fill = tuple((c.name, d) for c in table.columns
+                     if defaults and c.name not in keys and (d := _default_of(c)) is not None)
+        names = keys + tuple(name for name, _ in fill)
+        found = _SHAPES[(table.name, dialect, keys, defaults)] = _Shape(
+            columns=names, converters=tuple(_converter(table.c[n], dialect) for n in names),
+            fill=fill)
+    return found
+
+
+def _tuples(shape: _Shape, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
+    keys = shape.columns[:len(shape.columns) - len(shape.fill)]
+    pairs = list(enumerate(shape.converters))
+    out = []
+    for row in rows:
+        values = [row[k] for k in keys]
+        values.extend(make() for _, make in shape.fill)
+        for i, conv in pairs:
+            if conv is not None:
+                values[i] = conv(values[i])
+        out.append(tuple(values))
+    return out
+
+
+def _dialect(conn: sa.Connection) -> str:
+    return "postgresql" if conn.dialect.name == "postgresql" else "sqlite"
+
+
+def insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *,
+           on_conflict_do_nothing: Sequence[str] = ()) -> None:
+    """Insert ``rows`` (all with the same keys; absent columns get their model default).
+    With ``on_conflict_do_nothing`` a row colliding on that unique key is skipped."""
+    if not rows:
+        return
+    dialect = _dialect(conn)
+    shape = _shape(table, tuple(rows[0]), dialect)
+    values = _tuples(shape, rows)
+    cols = ", ".join(f'"{c}"' for c in shape.columns)
+    conflict = (f" ON CONFLICT ({', '.join(on_conflict_do_nothing)}) DO NOTHING"
+                if on_conflict_do_nothing else "")
+    if dialect == "sqlite":
+        marks = ", ".join("?" for _ in shape.columns)
+        conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks}){conflict}',
+                             values)
+        return
+    if not conflict:
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            with cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+                for value in values:
+                    copy.write_row(value)
+        finally:
+            cursor.close()
+        return
+    columns = [table.c[c] for c in shape.columns]
+    conn.exec_driver_sql(
+        f'INSERT INTO "{table.name}" ({cols}) SELECT {_casts(columns)} FROM '
+        f'{_unnest(columns)}{conflict}', _arrays(values, len(columns)))
+
+
+def _array_type(column: sa.Column[Any]) -> str:
+    kind = _pg_type(column)
+    return "text" if kind == "jsonb" else kind
+
+
+def _unnest(columns: Sequence[sa.Column[Any]]) -> str:
+    arrays = ", ".join(f"%s::{_array_type(c)}[]" for c in columns)
+    names = ", ".join(f"c{i}" for i in range(len(columns)))
+    return f"unnest({arrays}) AS u({names})"
+
+
+def _casts(columns: Sequence[sa.Column[Any]]) -> str:
+    return ", ".join(f"c{i}::jsonb" if _pg_type(c) == "jsonb" else f"c{i}"
+                     for i, c in enumerate(columns))
+
+
+def _arrays(values: Sequence[tuple[Any, ...]], width: int) -> tuple[list[Any], ...]:
+    return tuple(list(col) for col in zip(*values, strict=True)) if values else \
+        tuple([] for _ in range(width))
+
+
+def update_by_id(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *,
+                 also: str = "", expressions: Mapping[str, str] | None = None) -> None:
+    """``UPDATE table SET <every key but id> WHERE id = row["id"]`` for each row, in one go.
+    ``expressions`` maps a column to a fixed SQL template of its new value, ``{v}`` standing
+    for the row's value (e.g. ``"ticket_count + {v}"``); ``also`` is a fixed SQL assignment
+    added to every row (e.g. ``"attempts = attempts + 1"``)."""
+    if not rows:
+        return
+    dialect = _dialect(conn)
+    keys = tuple(rows[0])
+    shape = _shape(table, keys, dialect, defaults=False)
+    assert "id" in keys, "update rows carry their id"
+    values = _tuples(shape, rows)
+    if dialect == "sqlite":  # ?NNN: a value may be used twice in a template
+        ref = {c: f"?{i + 1}" for i, c in enumerate(shape.columns)}
+    else:
+        ref = {c: f"v.c{i}" + ("::jsonb" if _pg_type(table.c[c]) == "jsonb" else "")
+               for i, c in enumerate(shape.columns)}
+    templates = expressions or {}
+    assign = ", ".join([f'"{c}" = ' + templates.get(c, "{v}").format(v=ref[c])
+                        for c in shape.columns if c != "id"] + ([also] if also else []))
+    if dialect == "sqlite":
+        conn.exec_driver_sql(f'UPDATE "{table.name}" SET {assign} WHERE id = {ref["id"]}',
+                             values)
+        return
+    columns = [table.c[c] for c in shape.columns]
+    conn.exec_driver_sql(
+        f'UPDATE "{table.name}" SET {assign} FROM (SELECT * FROM {_unnest(columns)}) v '
+        f'WHERE "{table.name}".id = {ref["id"]}', _arrays(values, len(columns)))
