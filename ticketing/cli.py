@@ -15,7 +15,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
-from ticketing.app import App, build_app
+from ticketing.app import App, build_app, settle_for_throughput
 from ticketing.domain.errors import TicketingError
 from ticketing.services import accounts
 from ticketing.services.export import export_messages, export_tickets
@@ -287,7 +287,9 @@ _CHILD_POLICY: IngestPolicy | None = None
 def _init_child(config_dir: str) -> None:
     global _CHILD_POLICY
     from ticketing.settings import load_settings
-    _CHILD_POLICY = build_app(load_settings(config_dir)).ingest_policy
+    child = build_app(load_settings(config_dir))
+    settle_for_throughput(child)
+    _CHILD_POLICY = child.ingest_policy
 
 
 def _prepare_in_child(claimed: list[Claimed]) -> list[Prepared]:
@@ -322,8 +324,9 @@ def _ingest_jsonl(app: App, path: Path, batch_size: int, *, quiet: bool,
         total = path.stat().st_size
     counts: Counter[str] = Counter()
     problems: list[str] = []
-    policy = app.ingest_policy
     pool = _prepare_pool(app, workers)
+    settle_for_throughput(app)
+    policy = app.ingest_policy
     prepare_async: PrepareAsync | None = None
     if pool is not None:
         executor = pool

@@ -9,7 +9,7 @@ import signal
 import threading
 import time
 
-from ticketing.app import App
+from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
 from ticketing.services.outbox import deliver_due
 from ticketing.services.sla import tick
@@ -63,6 +63,7 @@ def run_worker(app: App, *, once: bool = False) -> int:
         stop.set()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
+    settle_for_throughput(app)
     log.info("worker started")
     started = time.monotonic()
     worker_loop(app, stop)

@@ -107,14 +107,24 @@ def _shape(table: sa.Table, keys: tuple[str, ...], dialect: str, defaults: bool 
 
 def _tuples(shape: _Shape, rows: Sequence[Mapping[str, Any]]) -> list[tuple[Any, ...]]:
     keys = shape.columns[:len(shape.columns) - len(shape.fill)]
-    pairs = list(enumerate(shape.converters))
+    converting = [(i, conv) for i, conv in enumerate(shape.converters) if conv is not None]
+    # A batch repeats the same objects (its ``now``, a policy's terms, a message's time in
+    # several columns): each is converted once.  ``keep`` holds the originals so that no id
+    # is reused by another object while this memo lives.
+    memo: dict[int, Any] = {}
+    keep: list[Any] = []
     out = []
     for row in rows:
         values = [row[k] for k in keys]
-        values.extend(make() for _, make in shape.fill)
-        for i, conv in pairs:
-            if conv is not None:
-                values[i] = conv(values[i])
+        if shape.fill:
+            values.extend(make() for _, make in shape.fill)
+        for i, conv in converting:
+            value = values[i]
+            done = memo.get(id(value), memo)
+            if done is memo:
+                done = memo[id(value)] = conv(value)
+                keep.append(value)
+            values[i] = done
         out.append(tuple(values))
     return out
 
