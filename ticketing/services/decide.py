@@ -177,10 +177,10 @@ class Batch:
                            moved=moved, **why)
         for state in self.ticket_by_id.values():
             state.customer_id = c(state.customer_id)
-        changed = [t for t in self.ticket_by_id.values() if t.dirty and not t.is_new]
-        q.update_tickets(self.conn, changed, self.now)
-        if self.policy.sla is not None:
-            q.mark_sla_recheck(self.conn, [t.id for t in changed], self.now)
+        changed = sorted((t for t in self.ticket_by_id.values() if t.dirty and not t.is_new),
+                         key=lambda t: t.id)
+        # One UPDATE per ticket; with SLA clocks on, it also asks the timer to re-evaluate.
+        q.update_tickets(self.conn, changed, self.now, recheck=self.policy.sla is not None)
         for source, target, why in self.ticket_merges:
             state = self.ticket_by_id[source]
             moved_messages = moved_new.get(source, [])

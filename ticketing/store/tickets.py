@@ -175,19 +175,17 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
     bulk.insert(conn, table, rows)
 
 
-def update_tickets(conn: sa.Connection, states: Iterable[TicketState], now: dt.datetime) -> None:
+def update_tickets(conn: sa.Connection, states: Iterable[TicketState], now: dt.datetime, *,
+                   recheck: bool = False) -> None:
+    """Write the pipeline's changes to existing tickets; ``recheck`` also sets ``sla_check_at``
+    to now (something happened: the SLA timer re-evaluates them at its next pass)."""
+    extra = {"sla_check_at": now} if recheck else {}
     bulk.update_by_id(conn, tickets, [
         {"id": t.id, "status": t.status, "topic": t.topic, "customer_id": t.customer_id,
          "merged_into_id": t.merged_into_id, "first_message_at": t.first_message_at,
          "last_message_at": t.last_message_at,
          "last_customer_message_at": t.last_customer_message_at,
-         "message_count": t.message_count, "updated_at": now} for t in states])
-
-
-def mark_sla_recheck(conn: sa.Connection, ticket_ids: Iterable[int], now: dt.datetime) -> None:
-    """Something happened on these tickets: the SLA timer re-evaluates them at its next pass."""
-    bulk.update_by_id(conn, tickets, [{"id": tid, "sla_check_at": now}
-                                      for tid in sorted(set(ticket_ids))])
+         "message_count": t.message_count, "updated_at": now, **extra} for t in states])
 
 
 def move_customers(conn: sa.Connection, moves: Sequence[tuple[int, int]]
