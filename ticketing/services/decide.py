@@ -88,9 +88,11 @@ class Batch:
             customer_id = self.parent[customer_id]
         return customer_id
 
+    def identity_keys(self) -> list[tuple[str, str]]:
+        return [(str(i.kind), i.value) for w in self.active() for i in w.evidence.identifiers]
+
     def load_identities(self) -> None:
-        keys = [(str(i.kind), i.value) for w in self.active() for i in w.evidence.identifiers]
-        self.customer_of = q.customers_by_identity(self.conn, keys)
+        self.customer_of = q.customers_by_identity(self.conn, self.identity_keys())
 
     def load_tickets(self) -> None:
         # Tickets of customers merged in this batch are loaded too and filed under the survivor.

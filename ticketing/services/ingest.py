@@ -166,15 +166,18 @@ def step_lock(batch: Batch) -> None:
     if batch.conn.dialect.name != "postgresql":
         batch.load_identities()  # SQLite: BEGIN IMMEDIATE made this the only writer already
         return
-    keys = [f"id:{i.kind}:{i.value}" for w in batch.active() for i in w.evidence.identifiers]
-    q.lock_keys(batch.conn, keys)
-    batch.load_identities()
+    idents = batch.identity_keys()
+    batch.customer_of = q.lock_and_find_customers(
+        batch.conn, [f"id:{kind}:{value}" for kind, value in idents], idents)
     # Customers reached through different identifiers are serialized too; a merge committed by
-    # another worker while we waited moves identities, so read them again until stable.
+    # another worker while we waited moves identities, so read them again until stable.  (No
+    # known customer: nothing to move, and the identifier locks keep new owners out.)
     for _ in range(3):
-        q.lock_keys(batch.conn, [f"customer:{c}" for c in sorted(set(batch.customer_of.values()))])
+        if not batch.customer_of:
+            break
         before = dict(batch.customer_of)
-        batch.load_identities()
+        batch.customer_of = q.lock_and_find_customers(
+            batch.conn, [f"customer:{c}" for c in sorted(set(before.values()))], idents)
         if before == batch.customer_of:
             break
 
@@ -357,7 +360,9 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPaylo
         if fresh:
             try:
                 with conn.begin_nested():
-                    claimed = inbox_store.claim(conn, limit=len(fresh), ids=fresh)
+                    # Rows inserted by this transaction: no one else can see, let alone claim,
+                    # them, and their bytes are at hand.
+                    claimed = as_claimed(payloads, stored)
                     done = {o.raw_id: o for o in process_claimed(conn, claimed, policy=policy,
                                                                  clock=clock, ids=ids)}
             except Exception:

@@ -30,6 +30,8 @@ from sqlalchemy.dialects import postgresql
 from ticketing.models.base import UTCDateTime
 
 Convert = Callable[[Any], Any]
+COPY_FROM = 8  # PostgreSQL: COPY for more rows than this; below, one INSERT ... unnest (one
+               # round trip, where COPY's start / data / end exchange costs more)
 _PG = postgresql.dialect()  # type: ignore[no-untyped-call]
 
 
@@ -139,6 +141,23 @@ def insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any
     With ``on_conflict_do_nothing`` a row colliding on that unique key is skipped."""
     if not rows:
         return
+    _insert(conn, table, rows, on_conflict_do_nothing, returning="")
+
+
+def insert_returning_ids(conn: sa.Connection, table: sa.Table,
+                         rows: Sequence[Mapping[str, Any]], *,
+                         on_conflict_do_nothing: Sequence[str]) -> set[int]:
+    """PostgreSQL: insert, skipping rows that collide on the unique key, and return the ids of
+    the rows actually inserted (one round trip)."""
+    if not rows:
+        return set()
+    assert _dialect(conn) == "postgresql"
+    return {int(r[0]) for r in _insert(conn, table, rows, on_conflict_do_nothing,
+                                       returning=" RETURNING id")}
+
+
+def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
+            on_conflict_do_nothing: Sequence[str], *, returning: str) -> list[Any]:
     dialect = _dialect(conn)
     shape = _shape(table, tuple(rows[0]), dialect)
     values = _tuples(shape, rows)
@@ -149,8 +168,8 @@ def insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any
         marks = ", ".join("?" for _ in shape.columns)
         conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks}){conflict}',
                              values)
-        return
-    if not conflict:
+        return []
+    if not conflict and not returning and len(values) > COPY_FROM:
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             with cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
@@ -158,11 +177,12 @@ def insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any
                     copy.write_row(value)
         finally:
             cursor.close()
-        return
+        return []
     columns = [table.c[c] for c in shape.columns]
-    conn.exec_driver_sql(
+    result = conn.exec_driver_sql(
         f'INSERT INTO "{table.name}" ({cols}) SELECT {_casts(columns)} FROM '
-        f'{_unnest(columns)}{conflict}', _arrays(values, len(columns)))
+        f'{_unnest(columns)}{conflict}{returning}', _arrays(values, len(columns)))
+    return list(result) if returning else []
 
 
 def _array_type(column: sa.Column[Any]) -> str:
@@ -215,3 +235,27 @@ def update_by_id(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[st
     conn.exec_driver_sql(
         f'UPDATE "{table.name}" SET {assign} FROM (SELECT * FROM {_unnest(columns)}) v '
         f'WHERE "{table.name}".id = {ref["id"]}', _arrays(values, len(columns)))
+
+
+def pipeline(conn: sa.Connection, statements: Sequence[tuple[str, Sequence[Any]]]
+             ) -> list[list[tuple[Any, ...]]]:
+    """PostgreSQL: run these statements in order, sent together in one round trip (psycopg's
+    pipeline mode); returns each one's rows.  Each statement still takes its own snapshot when
+    it starts, after the previous one finished: a lock taken by one is held when the next reads.
+    Elsewhere they simply run one after the other (``%s`` placeholders become ``?``)."""
+    if _dialect(conn) != "postgresql":
+        return [[tuple(r) for r in conn.exec_driver_sql(sql.replace("%s", "?"), tuple(params))]
+                for sql, params in statements]
+    raw = conn.connection.dbapi_connection
+    assert raw is not None
+    cursors = []
+    try:
+        with raw.pipeline():  # type: ignore[attr-defined]
+            for sql, params in statements:
+                cursor = raw.cursor()
+                cursors.append(cursor)
+                cursor.execute(sql, tuple(params))
+        return [[tuple(r) for r in c.fetchall()] if c.description else [] for c in cursors]
+    finally:
+        for cursor in cursors:
+            cursor.close()

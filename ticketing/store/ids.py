@@ -13,6 +13,13 @@ import sqlalchemy as sa
 
 _TABLES = ("inbox", "customers", "identities", "tickets", "messages", "incidents")
 _MAXIMA = "SELECT " + ", ".join(f"(SELECT max(id) FROM {t})" for t in _TABLES)
+# PostgreSQL, small transactions (a live channel's message): the first request reserves a few
+# ids of every table a message may touch in ONE round trip instead of one per table; an unused
+# reservation is a harmless gap in the sequence.
+SMALL_BLOCK = 4
+_PREFETCH = "SELECT " + ", ".join(
+    f"ARRAY(SELECT nextval(pg_get_serial_sequence('{t}', 'id')) FROM generate_series(1, %s))"
+    for t in _TABLES)
 
 
 class IdAllocator:
@@ -30,6 +37,10 @@ class IdAllocator:
         if count <= 0:
             return []
         if self._pg:
+            if not self._spare and self._block <= SMALL_BLOCK:
+                row = self._conn.exec_driver_sql(_PREFETCH, (SMALL_BLOCK,) * len(_TABLES)).one()
+                self._spare = {t: [int(v) for v in ids] for t, ids in zip(_TABLES, row,
+                                                                           strict=True)}
             spare = self._spare.setdefault(table.name, [])
             if len(spare) < count:
                 rows = self._conn.execute(

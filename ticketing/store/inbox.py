@@ -59,9 +59,12 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
     """Store payloads not seen before; returns, in order, each one's row and whether it is new."""
     if not items:
         return []
-    keys = list(dict.fromkeys(i.key for i in items))
-    existing = _by_key(conn, keys)
-    fresh = [i for i in dict((i.key, i) for i in items).values() if i.key not in existing]
+    unique = list(dict((i.key, i) for i in items).values())
+    pg = conn.dialect.name == "postgresql"
+    # SQLite (the only writer): look first.  PostgreSQL: insert, skipping known keys, and learn
+    # from RETURNING which rows are ours; only keys someone else holds are looked up (replays).
+    existing = {} if pg else _by_key(conn, [i.key for i in unique])
+    fresh = [i for i in unique if i.key not in existing]
     new_ids = (ids or IdAllocator(conn)).take(inbox, len(fresh))
     inserted: dict[str, int] = {}
     if fresh:
@@ -69,19 +72,14 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
                  "content_type": i.content_type, "status": status, "attempts": 0,
                  "last_error": error, "received_at": now, "processed_at": None,
                  "meta": i.meta or {}} for rid, i in zip(new_ids, fresh, strict=True)]
-        bulk.insert(conn, inbox, rows, on_conflict_do_nothing=("idempotency_key",))
-        won: dict[str, tuple[int, str]]
-        if conn.dialect.name == "sqlite":
-            # BEGIN IMMEDIATE: no other writer can have stored a key since we looked.
-            won = {i.key: (rid, status) for rid, i in zip(new_ids, fresh, strict=True)}
+        if pg:
+            ours = bulk.insert_returning_ids(conn, inbox, rows,
+                                             on_conflict_do_nothing=("idempotency_key",))
+            inserted = {i.key: rid for rid, i in zip(new_ids, fresh, strict=True) if rid in ours}
+            existing = _by_key(conn, [i.key for i in fresh if i.key not in inserted])
         else:
-            # A concurrent writer may have stored one of these keys first: read back who won.
-            won = _by_key(conn, [i.key for i in fresh])
-        for rid, i in zip(new_ids, fresh, strict=True):
-            if won.get(i.key, (None, ""))[0] == rid:
-                inserted[i.key] = rid
-            else:
-                existing[i.key] = won[i.key]
+            bulk.insert(conn, inbox, rows)
+            inserted = {i.key: rid for rid, i in zip(new_ids, fresh, strict=True)}
     out: list[Stored] = []
     seen: set[str] = set()
     for i in items:

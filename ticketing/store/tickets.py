@@ -163,12 +163,35 @@ def lock_keys(conn: sa.Connection, keys: Iterable[str]) -> None:
     """
     if conn.dialect.name != "postgresql":
         return
-    hashed = sorted({int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(), "big",
-                                    signed=True) for k in keys})
+    hashed = _hashed(keys)
     if hashed:
-        conn.execute(sa.text("SELECT count(pg_advisory_xact_lock(k)) FROM "
-                             "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) s"),
-                     {"keys": hashed})
+        conn.exec_driver_sql(_LOCK_SQL, (hashed,))
+
+
+_LOCK_SQL = ("SELECT count(pg_advisory_xact_lock(k)) FROM "
+             "(SELECT unnest(%s::bigint[]) AS k ORDER BY 1) s")
+_OWNERS_SQL = ("SELECT i.kind, i.value, i.customer_id FROM identities i "
+               "JOIN unnest(%s::text[], %s::text[]) AS k(a, b) ON i.kind = k.a AND i.value = k.b")
+
+
+def _hashed(keys: Iterable[str]) -> list[int]:
+    return sorted({int.from_bytes(hashlib.blake2b(k.encode(), digest_size=8).digest(), "big",
+                                  signed=True) for k in keys})
+
+
+def lock_and_find_customers(conn: sa.Connection, locks: Iterable[str],
+                            keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+    """PostgreSQL: take these advisory locks, then read who owns the identifiers ``keys``, in
+    one round trip (the read starts after the locks are held, with a fresh snapshot)."""
+    hashed, unique = _hashed(locks), sorted(set(keys))
+    statements: list[tuple[str, Sequence[Any]]] = []
+    if hashed:
+        statements.append((_LOCK_SQL, (hashed,)))
+    if unique:
+        statements.append((_OWNERS_SQL, ([a for a, _ in unique], [b for _, b in unique])))
+    results = bulk.pipeline(conn, statements)
+    rows = results[-1] if unique else []
+    return {(r[0], r[1]): int(r[2]) for r in rows}
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
