@@ -250,7 +250,7 @@ def pipeline(conn: sa.Connection, statements: Sequence[tuple[str, Sequence[Any]]
     assert raw is not None
     cursors = []
     try:
-        with raw.pipeline():  # type: ignore[attr-defined]
+        with raw.pipeline():
             for sql, params in statements:
                 cursor = raw.cursor()
                 cursors.append(cursor)
