@@ -34,6 +34,7 @@ from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplica
 from ticketing.services.evidence import Evidence, EvidencePolicy, gather
 from ticketing.services.incidents import (link_incidents, write_incident_links,
                                          write_new_incidents)
+from ticketing.store import bulk
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tickets as q
 from ticketing.store.ids import IdAllocator
@@ -247,8 +248,14 @@ def process_claimed(conn: sa.Connection, claimed: Sequence[inbox_store.Claimed],
         works.append(work)
     batch = Batch(conn=conn, now=now, ids=ids or IdAllocator(conn, block=max(len(claimed), 1)),
                   policy=policy, works=works)
-    for step in STEPS:
-        step(batch)
+    with bulk.deferred(conn):  # PostgreSQL: the writes go out together, in one round trip
+        for step in STEPS:
+            step(batch)
+        outcomes = _finish_works(conn, batch, now)
+    return outcomes
+
+
+def _finish_works(conn: sa.Connection, batch: Batch, now: dt.datetime) -> list[Outcome]:
     outcomes = []
     finished: list[tuple[int, str, str | None]] = []
     for work in batch.works:
@@ -348,28 +355,30 @@ def _assemble(engine: sa.Engine, stored: Sequence[inbox_store.Stored],
 
 def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPayload], *,
                       policy: IngestPolicy, clock: Clock) -> list[Outcome]:
-    """What a live channel does, in one transaction: store the raw payloads, then run the
-    pipeline inside a savepoint.  If the pipeline fails, only the savepoint is rolled back: the
-    raw payloads still commit (pending) and are retried one by one, so nothing accepted is lost.
-    """
+    """What a live channel does: store the raw payloads and run the pipeline over them in one
+    transaction, one commit.  If the pipeline fails, that transaction is rolled back, the raw
+    payloads alone are committed (pending) in a second one and retried one by one, so nothing
+    accepted is lost; only when even that store fails does the caller get the error (and must
+    not acknowledge the message).  No savepoint: the happy path saves its two round trips."""
     done: dict[int, Outcome] | None = None
-    with engine.begin() as conn:
-        ids = IdAllocator(conn, block=max(len(payloads), 1))  # one per transaction
-        stored = inbox_store.put_many(conn, payloads, clock.now(), ids=ids)
-        fresh = [s.id for s in stored if s.inserted]
-        if fresh:
-            try:
-                with conn.begin_nested():
-                    # Rows inserted by this transaction: no one else can see, let alone claim,
-                    # them, and their bytes are at hand.
-                    claimed = as_claimed(payloads, stored)
-                    done = {o.raw_id: o for o in process_claimed(conn, claimed, policy=policy,
-                                                                 clock=clock, ids=ids)}
-            except Exception:
-                log.warning("ingest failed; the raw payloads are kept and retried",
-                            exc_info=True)
+    try:
+        with engine.begin() as conn:
+            ids = IdAllocator(conn, block=max(len(payloads), 1))  # one per transaction
+            stored = inbox_store.put_many(conn, payloads, clock.now(), ids=ids)
+            # Rows inserted by this transaction: no one else can see, let alone claim, them,
+            # and their bytes are at hand.
+            claimed = as_claimed(payloads, stored)
+            done = {o.raw_id: o for o in process_claimed(conn, claimed, policy=policy,
+                                                         clock=clock, ids=ids)} \
+                if claimed else {}
+    except Exception:
+        log.warning("ingest failed; storing the raw payloads alone and retrying them one by one",
+                    exc_info=True)
     if done is None:
-        done = {o.raw_id: o for o in _one_by_one(engine, fresh, policy=policy, clock=clock)}
+        with engine.begin() as conn:
+            stored = inbox_store.put_many(conn, payloads, clock.now())
+        done = {o.raw_id: o for o in _one_by_one(engine, [s.id for s in stored if s.inserted],
+                                                 policy=policy, clock=clock)}
     return _assemble(engine, stored, done)
 
 

@@ -18,9 +18,10 @@ databases.  Table and column names come from the metadata, never from data.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -170,6 +171,7 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, An
                              values)
         return []
     if not conflict and not returning and len(values) > COPY_FROM:
+        drain(conn)
         cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
         try:
             with cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
@@ -179,9 +181,12 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, An
             cursor.close()
         return []
     columns = [table.c[c] for c in shape.columns]
-    result = conn.exec_driver_sql(
-        f'INSERT INTO "{table.name}" ({cols}) SELECT {_casts(columns)} FROM '
-        f'{_unnest(columns)}{conflict}{returning}', _arrays(values, len(columns)))
+    sql = (f'INSERT INTO "{table.name}" ({cols}) SELECT {_casts(columns)} FROM '
+           f'{_unnest(columns)}{conflict}{returning}')
+    params = _arrays(values, len(columns))
+    if not returning and _defer(conn, sql, params):
+        return []
+    result = conn.exec_driver_sql(sql, params)
     return list(result) if returning else []
 
 
@@ -232,20 +237,61 @@ def update_by_id(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[st
                              values)
         return
     columns = [table.c[c] for c in shape.columns]
-    conn.exec_driver_sql(
-        f'UPDATE "{table.name}" SET {assign} FROM (SELECT * FROM {_unnest(columns)}) v '
-        f'WHERE "{table.name}".id = {ref["id"]}', _arrays(values, len(columns)))
+    sql = (f'UPDATE "{table.name}" SET {assign} FROM (SELECT * FROM {_unnest(columns)}) v '
+           f'WHERE "{table.name}".id = {ref["id"]}')
+    params = _arrays(values, len(columns))
+    if not _defer(conn, sql, params):
+        conn.exec_driver_sql(sql, params)
 
 
-def pipeline(conn: sa.Connection, statements: Sequence[tuple[str, Sequence[Any]]]
-             ) -> list[list[tuple[Any, ...]]]:
-    """PostgreSQL: run these statements in order, sent together in one round trip (psycopg's
-    pipeline mode); returns each one's rows.  Each statement still takes its own snapshot when
-    it starts, after the previous one finished: a lock taken by one is held when the next reads.
-    Elsewhere they simply run one after the other (``%s`` placeholders become ``?``)."""
-    if _dialect(conn) != "postgresql":
-        return [[tuple(r) for r in conn.exec_driver_sql(sql.replace("%s", "?"), tuple(params))]
-                for sql, params in statements]
+# ---------------------------------------------------------------- round trips (PostgreSQL)
+
+_QUEUE = "ticketing.bulk.deferred"
+Statement = tuple[str, Sequence[Any]]
+
+
+@contextlib.contextmanager
+def deferred(conn: sa.Connection) -> Iterator[None]:
+    """PostgreSQL: inside this block, bulk writes that return nothing are queued and sent
+    together, in order, in one pipelined round trip, when the block ends or just before any
+    other statement runs on the connection (which therefore always sees them applied).  A
+    live channel's message is written with one round trip instead of one per table."""
+    if _dialect(conn) != "postgresql" or conn.info.get(_QUEUE) is not None:
+        yield
+        return
+    conn.info[_QUEUE] = []
+    try:
+        yield
+        drain(conn)
+    finally:
+        conn.info.pop(_QUEUE, None)
+
+
+def _defer(conn: sa.Connection, sql: str, params: Sequence[Any]) -> bool:
+    queue = conn.info.get(_QUEUE)
+    if queue is None:
+        return False
+    queue.append((sql, params))
+    return True
+
+
+def drain(conn: sa.Connection) -> None:
+    """Send the queued writes now (no-op when nothing is queued)."""
+    queue = conn.info.get(_QUEUE)
+    if queue:
+        statements = list(queue)
+        queue.clear()
+        _pipelined(conn, statements)
+
+
+@sa.event.listens_for(sa.Engine, "before_cursor_execute")
+def _drain_first(conn: sa.Connection, *_args: Any) -> None:
+    if conn.info.get(_QUEUE):
+        drain(conn)
+
+
+def _pipelined(conn: sa.Connection, statements: Sequence[Statement]
+               ) -> list[list[tuple[Any, ...]]]:
     raw = conn.connection.dbapi_connection
     assert raw is not None
     cursors = []
@@ -259,3 +305,19 @@ def pipeline(conn: sa.Connection, statements: Sequence[tuple[str, Sequence[Any]]
     finally:
         for cursor in cursors:
             cursor.close()
+
+
+def pipeline(conn: sa.Connection, statements: Sequence[Statement]
+             ) -> list[list[tuple[Any, ...]]]:
+    """PostgreSQL: run these statements in order, sent together in one round trip (psycopg's
+    pipeline mode), after any queued writes; returns each one's rows.  Each statement still
+    takes its own snapshot when it starts, after the previous one finished: a lock taken by one
+    is held when the next reads.  Elsewhere they simply run one after the other (``%s``
+    placeholders become ``?``)."""
+    if _dialect(conn) != "postgresql":
+        return [[tuple(r) for r in conn.exec_driver_sql(sql.replace("%s", "?"), tuple(params))]
+                for sql, params in statements]
+    queue = conn.info.get(_QUEUE) or []
+    ahead = list(queue)
+    queue.clear()
+    return _pipelined(conn, [*ahead, *statements])[len(ahead):]
