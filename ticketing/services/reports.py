@@ -31,6 +31,7 @@ t, m, u = tables.tickets, tables.messages, tables.users
 GROUPS = ("channel", "agent", "topic", "day", "team")
 UNASSIGNED = "(unassigned)"
 WIB = dt.timezone(dt.timedelta(hours=7))
+MAX_DAYS = 366  # volumes (and grouping by day) are one index range per day
 # Flags of a ticket, summed per (group, first-response minutes) in the first pass.
 _MET, _FR_BREACHED, _RES_BREACHED, _RESOLVED = 1, 2, 4, 8
 # Shown as a distribution chart (business minutes): upper bounds, exclusive.
@@ -70,6 +71,8 @@ def sla_report(conn: sa.Connection, *, start: dt.date, end: dt.date, group_by: s
     """Tickets whose first contact falls in [start, end] (WIB days), grouped."""
     if end < start:
         raise InvalidInput("the report's end is before its start")
+    if (end - start).days >= MAX_DAYS:
+        raise InvalidInput(f"a report covers at most {MAX_DAYS} days")
     lo = dt.datetime.combine(start, dt.time(), WIB)
     hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), WIB)
     if group_by == "day":

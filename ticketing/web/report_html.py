@@ -66,32 +66,55 @@ def _stacked_days(volumes: Sequence[Mapping[str, Any]]) -> str:
     return "".join(parts)
 
 
-def render(report: Mapping[str, Any]) -> str:
+STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem;
+text-align:right}td:first-child,th:first-child{text-align:left}"""
+COLUMNS = ("grp", "tickets", "citizens", "served_rate", "citizens_served_rate",
+           "first_response_breach_rate", "resolution_breach_rate", "first_response_avg_min",
+           "first_response_p50_min", "first_response_p90_min", "resolution_avg_min",
+           "resolution_p50_min", "resolution_p90_min", "resolved")
+
+
+def _distribution(report: Mapping[str, Any], measure: str, title: str) -> str:
+    bands = [(str(d["band"]), float(d["tickets"])) for d in report.get("distribution", ())
+             if d["measure"] == measure]
+    if not any(v for _, v in bands):
+        return "<p>Belum ada yang selesai pada periode ini.</p>"
+    return _bars(title, bands, unit=" tiket")
+
+
+def render_body(report: Mapping[str, Any]) -> str:
+    """The report's sections (tables and charts), for a page or a document to wrap."""
     groups: Sequence[Mapping[str, Any]] = report["groups"]
-    cols = ("grp", "tickets", "citizens", "served_rate", "citizens_served_rate",
-            "first_response_breach_rate", "resolution_breach_rate", "first_response_p50_min",
-            "first_response_p90_min", "resolution_p50_min", "resolution_p90_min", "resolved")
-    head = "".join(f"<th>{escape(c)}</th>" for c in cols)
+    head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{escape('' if g.get(c) is None else str(g.get(c)))}"
-                                    "</td>" for c in cols) + "</tr>" for g in groups)
+                                    "</td>" for c in COLUMNS) + "</tr>" for g in groups)
     backlog = "".join(f"<tr><td>{escape(str(b['channel']))}</td><td>{escape(str(b['age']))}</td>"
                       f"<td>{b['tickets']}</td></tr>" for b in report["backlog"])
     served = [(str(g["grp"]), float(g["served_rate"] or 0)) for g in groups]
     p50 = [(str(g["grp"]), float(g.get("first_response_p50_min") or 0)) for g in groups]
+    per = escape(str(report["group_by"]))
+    return f"""<p>Periode {escape(report['from'])} s.d. {escape(report['to'])} (WIB), dikelompokkan per
+{per}; dibuat {escape(report['generated_at'])}. Waktu dalam menit kerja (jam layanan).</p>
+<h2>Ringkasan</h2><table id="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<h2>Pesan masuk per hari</h2>{_stacked_days(report['volumes'])}
+<h2>Tingkat terlayani (respons pertama tepat waktu) per {per}</h2>
+{_bars('Tingkat terlayani', served, percent=True)}
+<h2>Waktu respons pertama, median (menit kerja)</h2>{_bars('Median respons pertama', p50, unit=' m')}
+<h2>Sebaran waktu respons pertama</h2>
+{_distribution(report, 'first_response', 'Sebaran waktu respons pertama')}
+<h2>Sebaran waktu penyelesaian</h2>
+{_distribution(report, 'resolution', 'Sebaran waktu penyelesaian')}
+<h2>Antrean saat ini</h2><table id="backlog"><thead><tr><th>kanal</th><th>umur</th><th>tiket</th>
+</tr></thead><tbody>{backlog}</tbody></table>"""
+
+
+def render(report: Mapping[str, Any]) -> str:
+    """The whole report as one self-contained document."""
     return f"""<!doctype html>
 <html lang="id"><head><meta charset="utf-8">
 <title>Laporan SLA {escape(report['from'])} – {escape(report['to'])}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25rem .5rem;
-text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
+<style>{STYLE}</style></head>
 <body><h1>Laporan SLA</h1>
-<p>Periode {escape(report['from'])} s.d. {escape(report['to'])} (WIB), dikelompokkan per
-{escape(report['group_by'])}; dibuat {escape(report['generated_at'])}.</p>
-<h2>Ringkasan</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<h2>Pesan masuk per hari</h2>{_stacked_days(report['volumes'])}
-<h2>Tingkat terlayani (respons pertama tepat waktu)</h2>
-{_bars('Tingkat terlayani', served, percent=True)}
-<h2>Waktu respons pertama, median (menit)</h2>{_bars('Median respons pertama', p50, unit=' m')}
-<h2>Antrean saat ini</h2><table><thead><tr><th>kanal</th><th>umur</th><th>tiket</th></tr>
-</thead><tbody>{backlog}</tbody></table></body></html>
+{render_body(report)}</body></html>
 """
