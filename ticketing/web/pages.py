@@ -73,7 +73,8 @@ def report_page(*, who: Principal, start: dt.date, end: dt.date, group_by: str,
                      who=who)
     query = {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by}
     links = " · ".join(
-        f'<a id="download-{fmt}" href="{escape("/reports/sla?" + urlencode({**query, "format": fmt}))}"'
-        f' download>Unduh {fmt.upper()}</a>' for fmt in ("csv", "json"))
+        f'<a id="download-{fmt}" download '
+        f'href="{escape("/reports/sla?" + urlencode({**query, "format": fmt}))}">'
+        f"Unduh {fmt.upper()}</a>" for fmt in ("csv", "json"))
     assert report is not None
     return shell("Laporan SLA", f"{form}<p>{links}</p>\n{render_body(report)}", who=who)

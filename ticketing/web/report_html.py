@@ -1,5 +1,6 @@
 """The SLA report as one self-contained HTML document with inline SVG charts (no scripts, no
-external assets: it can be mailed or archived).  Every value is escaped."""
+external assets: it can be mailed or archived), and its sections for the staff page
+(``render_body``).  Every value is escaped."""
 
 from __future__ import annotations
 
@@ -94,13 +95,15 @@ def render_body(report: Mapping[str, Any]) -> str:
     served = [(str(g["grp"]), float(g["served_rate"] or 0)) for g in groups]
     p50 = [(str(g["grp"]), float(g.get("first_response_p50_min") or 0)) for g in groups]
     per = escape(str(report["group_by"]))
-    return f"""<p>Periode {escape(report['from'])} s.d. {escape(report['to'])} (WIB), dikelompokkan per
-{per}; dibuat {escape(report['generated_at'])}. Waktu dalam menit kerja (jam layanan).</p>
+    return f"""<p>Periode {escape(report['from'])} s.d. {escape(report['to'])} (WIB),
+dikelompokkan per {per}; dibuat {escape(report['generated_at'])}. Waktu dalam menit kerja
+(jam layanan).</p>
 <h2>Ringkasan</h2><table id="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
 <h2>Pesan masuk per hari</h2>{_stacked_days(report['volumes'])}
 <h2>Tingkat terlayani (respons pertama tepat waktu) per {per}</h2>
 {_bars('Tingkat terlayani', served, percent=True)}
-<h2>Waktu respons pertama, median (menit kerja)</h2>{_bars('Median respons pertama', p50, unit=' m')}
+<h2>Waktu respons pertama, median (menit kerja)</h2>
+{_bars('Median respons pertama', p50, unit=' m')}
 <h2>Sebaran waktu respons pertama</h2>
 {_distribution(report, 'first_response', 'Sebaran waktu respons pertama')}
 <h2>Sebaran waktu penyelesaian</h2>
