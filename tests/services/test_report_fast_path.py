@@ -140,10 +140,9 @@ def test_fast_report_agrees_with_a_plain_computation(app: App, group_by: str) ->
         and r["first_response_business_minutes"] is not None)
 
 
-@pytest.mark.pg
+@pytest.mark.parametrize("db_url", [pytest.param("postgresql", marks=pytest.mark.pg)],
+                         indirect=True)
 def test_histogram_percentiles_equal_postgresql_percentile_cont(app: App) -> None:
-    if app.engine.dialect.name != "postgresql":
-        pytest.skip("compares with PostgreSQL's own percentile_cont")
     _seed(app.engine)
     t = tables.tickets
     with app.engine.connect() as conn:
