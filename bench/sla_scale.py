@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import random
 import statistics
 import sys
@@ -121,6 +122,8 @@ def timed(fn, repeat: int = 5) -> float:  # type: ignore[no-untyped-def]
         t0 = time.perf_counter()
         fn()
         runs.append(time.perf_counter() - t0)
+    if repeat > 1:
+        print("   runs: " + ", ".join(f"{r:.2f}" for r in runs), flush=True)
     return statistics.median(runs)
 
 
@@ -160,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
                 reports[group] = timed(lambda: sla_report(
                     conn, start=dt.date(2026, 3, 1), end=dt.date(2026, 4, 1), group_by=group,
                     now=now), repeat=args.repeat)
+                # The machine is shared: say how busy it was.
+                print(f"[{kind}] by {group}: median {reports[group]:.2f} s, load average "
+                      f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         rows.append((kind, n_due, due_s, reports))
         print(kind, n_due, due_s, reports, flush=True)
         engine.dispose()
