@@ -44,7 +44,8 @@ def _stacked_days(volumes: Sequence[Mapping[str, Any]]) -> str:
         return "<p>Tidak ada pesan pada periode ini.</p>"
     top = max(sum(d.values()) for d in per_day.values()) or 1
     bar, height = max(4, min(40, 600 // len(days))), 220
-    width = 60 + len(days) * (bar + 4)
+    # Wide enough for the legend too (one entry per channel), not only for the bars.
+    width = max(60 + len(days) * (bar + 4), 60 + len(channels) * 110)
     parts = [f'<svg role="img" aria-label="Pesan masuk per hari per kanal" width="{width}" '
              f'height="{height + 60}" xmlns="http://www.w3.org/2000/svg">'
              '<title>Pesan masuk per hari per kanal</title>']
@@ -56,9 +57,11 @@ def _stacked_days(volumes: Sequence[Mapping[str, Any]]) -> str:
             parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" '
                          f'fill="{COLOURS[j % len(COLOURS)]}"><title>{escape(day)} '
                          f'{escape(channel)}: {per_day[day].get(channel, 0)}</title></rect>')
-    parts.append(f'<text x="50" y="{height + 18}" font-size="11">{escape(days[0])}</text>'
-                 f'<text x="{max(50, width - 90)}" y="{height + 18}" font-size="11">'
-                 f'{escape(days[-1])}</text>')
+    last_x = 50 + (len(days) - 1) * (bar + 4)
+    parts.append(f'<text x="50" y="{height + 18}" font-size="11">{escape(days[0])}</text>')
+    if len(days) > 1:
+        parts.append(f'<text x="{max(last_x, 150)}" y="{height + 18}" font-size="11">'
+                     f'{escape(days[-1])}</text>')
     for j, channel in enumerate(channels):
         parts.append(f'<rect x="{50 + j * 110}" y="{height + 32}" width="12" height="12" '
                      f'fill="{COLOURS[j % len(COLOURS)]}"/><text x="{66 + j * 110}" '
