@@ -11,14 +11,17 @@ import os
 import signal
 import threading
 import time
+from collections.abc import Callable
 
 import uvicorn
+from fastapi import FastAPI
 
 from channels.email.server import make_controller
 from ticketing.api import create_api
 from ticketing.app import App, build_app
 from ticketing.services.intake import GroupCommitSink
 from ticketing.settings import load_settings
+from ticketing.web import install as install_pages
 from ticketing.worker import run_worker
 
 log = logging.getLogger(__name__)
@@ -43,6 +46,14 @@ def _worker_process(config_dir: str, parent: int) -> None:
         run_worker(app)
     finally:
         app.close()
+
+
+def create_http_app(app: App, *, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
+    """The REST API and the staff pages in one ASGI app (the two driver packages know nothing
+    of each other; this is where they meet)."""
+    http = create_api(app, on_shutdown=on_shutdown)
+    install_pages(http)
+    return http
 
 
 def serve(app: App) -> int:
@@ -72,11 +83,12 @@ def serve(app: App) -> int:
             worker.kill()
 
     print(f"ticketing: web app and API on http://{s.http_host}:{s.http_port}/ "
-          f"(OpenAPI at /openapi.json, health at /healthz)\n"
+          f"(OpenAPI at /openapi.json, health at /healthz; staff sign in at /login, the SLA "
+          f"report is /reports/sla)\n"
           f"ticketing: SMTP listener on {s.smtp_host}:{s.smtp_port} for "
           f"{', '.join(s.smtp_domains)}; worker process {worker.pid}", flush=True)
     try:
-        uvicorn.run(create_api(app, on_shutdown=shutdown), host=s.http_host, port=s.http_port,
+        uvicorn.run(create_http_app(app, on_shutdown=shutdown), host=s.http_host, port=s.http_port,
                     log_level="warning")
     finally:
         shutdown()

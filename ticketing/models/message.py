@@ -17,6 +17,8 @@ class Message(Base):
         # Idempotency: a channel's own id is stored once (NULL for notes and unsent replies).
         sa.UniqueConstraint("channel", "external_id"),
         sa.Index("ix_messages_ticket_sent", "ticket_id", "sent_at"),
+        # The SLA report's volumes: a range of days counted from the index alone.
+        sa.Index("ix_messages_sent", "sent_at", "direction", "channel"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -17,6 +17,14 @@ class Ticket(Base):
         # The per-message dedup lookup: a customer's tickets that are still open, newest first.
         sa.Index("ix_tickets_customer_status", "customer_id", "status", "last_message_at"),
         sa.Index("ix_tickets_status_id", "status", "id"),
+        # The SLA report: a range of first contacts read from the index alone (everything it
+        # groups by and counts is in the entry), never the wide ticket rows.
+        sa.Index("ix_tickets_report", "first_message_at", "merged_into_id", "channel", "topic",
+                 "team", "assignee_id", "customer_id", "first_response_state",
+                 "resolution_state", "resolved_at", "first_response_business_minutes",
+                 "resolution_business_minutes"),
+        # The report's backlog: open tickets by status and channel, ages from the entry.
+        sa.Index("ix_tickets_backlog", "status", "channel", "first_message_at", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -64,3 +72,8 @@ class Ticket(Base):
     # escalation steps): a later edit of the policy applies to new tickets only, until an
     # explicit ``ticketing sla recompute``.  NULL on tickets opened before migration 0006.
     sla_terms: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # The measures, in whole business minutes on the ticket's calendar, written with the clocks
+    # once the target is fulfilled (NULL until then, and again while a resolved ticket is
+    # reopened): the report aggregates these numbers instead of recomputing business time.
+    first_response_business_minutes: Mapped[int | None] = mapped_column(sa.Integer)
+    resolution_business_minutes: Mapped[int | None] = mapped_column(sa.Integer)

@@ -1,8 +1,14 @@
-"""Use cases for staff accounts and API tokens.  Passwords are scrypt hashes; tokens are shown
-once and stored only as SHA-256 digests, so a database leak reveals neither."""
+"""Use cases for staff accounts, API tokens and web sessions.  Passwords are scrypt hashes;
+tokens are shown once and stored only as SHA-256 digests, so a database leak reveals neither.
+
+A web session is a row of ``api_tokens`` too (no table of its own): a random ``ts_`` token in
+an HttpOnly cookie, valid for ``SESSION_LIFETIME`` from the login and revoked at logout.  The
+API does not take session tokens as bearer tokens, and the pages take nothing else."""
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import hashlib
 import hmac
 import secrets
@@ -19,6 +25,8 @@ from ticketing.services.clock import Clock
 
 users = tables.users
 tokens = tables.api_tokens
+SESSION_PREFIX = "ts_"
+SESSION_LIFETIME = dt.timedelta(hours=12)
 
 
 class Role(StrEnum):
@@ -100,7 +108,7 @@ def _principal(row: Any) -> Principal:
 
 
 def authenticate_token(conn: sa.Connection, token: str) -> Principal | None:
-    if not token or len(token) > 200:
+    if not token or len(token) > 200 or token.startswith(SESSION_PREFIX):
         return None
     row = conn.execute(
         sa.select(users.c.id, users.c.email, users.c.name, users.c.role, users.c.skills,
@@ -116,6 +124,45 @@ def authenticate_password(conn: sa.Connection, email: str, password: str) -> Pri
         sa.select(users.c.id, users.c.email, users.c.name, users.c.role, users.c.skills,
                   users.c.languages, users.c.password_hash)
         .where(users.c.email == email.strip().lower(), users.c.active.is_(True))).first()
-    if row is None or not verify_password(password, row[6]):
+    if row is None:
+        # The same scrypt work as for a real account: the answer's timing does not tell
+        # whether the address has an account.
+        verify_password(password, _unknown_user_hash())
+        return None
+    if not verify_password(password, row[6]):
         return None
     return _principal(row)
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    return hash_password(secrets.token_urlsafe(16))
+
+
+def create_session(conn: sa.Connection, *, user_id: int, now: dt.datetime) -> str:
+    """A new web session for this user: the cookie value (stored only as its digest)."""
+    token = SESSION_PREFIX + secrets.token_urlsafe(32)
+    conn.execute(tokens.insert().values(user_id=user_id, token_hash=token_digest(token),
+                                        created_at=now))
+    return token
+
+
+def authenticate_session(conn: sa.Connection, token: str, *,
+                         now: dt.datetime) -> Principal | None:
+    if not token.startswith(SESSION_PREFIX) or len(token) > 200:
+        return None
+    row = conn.execute(
+        sa.select(users.c.id, users.c.email, users.c.name, users.c.role, users.c.skills,
+                  users.c.languages)
+        .join(tokens, tokens.c.user_id == users.c.id)
+        .where(tokens.c.token_hash == token_digest(token), tokens.c.revoked_at.is_(None),
+               tokens.c.created_at > now - SESSION_LIFETIME,
+               users.c.active.is_(True))).first()
+    return _principal(row) if row else None
+
+
+def end_session(conn: sa.Connection, token: str, *, now: dt.datetime) -> None:
+    if token.startswith(SESSION_PREFIX):
+        conn.execute(tokens.update().where(tokens.c.token_hash == token_digest(token),
+                                           tokens.c.revoked_at.is_(None))
+                     .values(revoked_at=now))

@@ -1,9 +1,17 @@
 """The supervisors' SLA report: every figure is a SQL aggregate (GROUP BY in the database),
-never a loop over tickets in Python, so a million tickets cost one scan per query.
+never a loop over tickets in Python.
 
 Served rate = share of tickets (and of citizens) whose first response was met; breach rates per
-target; first-response and resolution times (wall-clock minutes; business-time percentiles come
-from the stored due/met states); backlog with ageing buckets; volumes in and out."""
+target; first-response and resolution times in business minutes (the measures the SLA service
+stores on each ticket once a target is fulfilled: pauses excluded, on the ticket's calendar):
+mean, p50 and p90; backlog with ageing buckets; volumes in and out.
+
+Made for a million tickets in the period (docs/benchmarks.md): three grouped passes over one
+covering index (``ix_tickets_report``), no join, no window function, no per-row business-time
+arithmetic.  Percentiles come from per-minute counts (``ticketing.domain.histogram``: exactly
+``percentile_cont`` over the stored whole minutes, on both databases), the ticket counts and
+flags ride along in the same pass, distinct citizens are one more GROUP BY; agents' names are
+looked up for the groups only."""
 
 from __future__ import annotations
 
@@ -15,20 +23,22 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ticketing.domain import histogram
 from ticketing.domain.errors import InvalidInput
 from ticketing.store import tables
 
 t, m, u = tables.tickets, tables.messages, tables.users
 GROUPS = ("channel", "agent", "topic", "day", "team")
+UNASSIGNED = "(unassigned)"
+WIB = dt.timezone(dt.timedelta(hours=7))
+MAX_DAYS = 366  # volumes (and grouping by day) are one index range per day
+# Flags of a ticket, summed per (group, first-response minutes) in the first pass.
+_MET, _FR_BREACHED, _RES_BREACHED, _RESOLVED = 1, 2, 4, 8
+# Shown as a distribution chart (business minutes): upper bounds, exclusive.
+BANDS = ((60, "< 1 j"), (120, "1-2 j"), (240, "2-4 j"), (480, "4-8 j"), (1440, "8-24 j"))
 
 
-def _minutes(later: Any, earlier: Any, dialect: str) -> Any:
-    if dialect == "postgresql":
-        return sa.func.extract("epoch", later - earlier) / 60.0
-    return (sa.func.julianday(later) - sa.func.julianday(earlier)) * 1440.0
-
-
-def _group_column(group_by: str, dialect: str) -> Any:
+def _group_column(group_by: str) -> Any:
     if group_by == "channel":
         return t.c.channel
     if group_by == "topic":
@@ -36,14 +46,24 @@ def _group_column(group_by: str, dialect: str) -> Any:
     if group_by == "team":
         return sa.func.coalesce(t.c.team, "-")
     if group_by == "agent":
-        return sa.func.coalesce(u.c.email, "(unassigned)")
-    if group_by == "day":
-        # The desk's day (WIB), not UTC's.
-        if dialect == "postgresql":
-            return sa.func.to_char(sa.func.timezone("Asia/Jakarta", t.c.first_message_at),
-                                   "YYYY-MM-DD")
-        return sa.func.date(t.c.first_message_at, "+7 hours")
+        return t.c.assignee_id  # named after aggregation: a join per ticket costs a probe each
     raise InvalidInput(f"group_by must be one of {', '.join(GROUPS)}")
+
+
+def _days(start: dt.date, end: dt.date) -> list[tuple[str, dt.datetime, dt.datetime]]:
+    """The desk's days (WIB, not UTC) as ranges of instants: grouping by day is then one index
+    range per day, with no date arithmetic per row."""
+    out = []
+    day = start
+    while day <= end:
+        lo = dt.datetime.combine(day, dt.time(), WIB)
+        out.append((day.isoformat(), lo, lo + dt.timedelta(days=1)))
+        day += dt.timedelta(days=1)
+    return out
+
+
+def _flag(condition: Any, bit: int) -> Any:
+    return sa.case((condition, bit), else_=0)
 
 
 def sla_report(conn: sa.Connection, *, start: dt.date, end: dt.date, group_by: str = "channel",
@@ -51,108 +71,163 @@ def sla_report(conn: sa.Connection, *, start: dt.date, end: dt.date, group_by: s
     """Tickets whose first contact falls in [start, end] (WIB days), grouped."""
     if end < start:
         raise InvalidInput("the report's end is before its start")
-    wib = dt.timezone(dt.timedelta(hours=7))
-    lo = dt.datetime.combine(start, dt.time(), wib)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), wib)
-    dialect = conn.dialect.name
-    key = _group_column(group_by, dialect).label("grp")
-    first_met = sa.case((t.c.first_response_state == "met", 1), else_=0)
-    first_breached = sa.case((t.c.first_response_state == "breached", 1), else_=0)
-    res_breached = sa.case((t.c.resolution_state == "breached", 1), else_=0)
-    resolved = sa.case((t.c.resolved_at.is_not(None), 1), else_=0)
-    frt = _minutes(t.c.first_response_at, t.c.first_message_at, dialect)
-    rt = _minutes(t.c.resolved_at, t.c.first_message_at, dialect)
-    served_customer = sa.func.count(sa.distinct(sa.case(
-        (t.c.first_response_state == "met", t.c.customer_id))))
-    base = (sa.select(key, sa.func.count().label("tickets"),
-                      sa.func.count(sa.distinct(t.c.customer_id)).label("citizens"),
-                      sa.func.sum(first_met).label("first_response_met"),
-                      sa.func.sum(first_breached).label("first_response_breached"),
-                      sa.func.sum(res_breached).label("resolution_breached"),
-                      sa.func.sum(resolved).label("resolved"),
-                      served_customer.label("citizens_served"),
-                      sa.func.avg(frt).label("first_response_avg_min"),
-                      sa.func.avg(rt).label("resolution_avg_min"))
-            .select_from(t.outerjoin(u, u.c.id == t.c.assignee_id))
-            .where(t.c.merged_into_id.is_(None), t.c.first_message_at >= lo,
-                   t.c.first_message_at < hi)
-            .group_by(key).order_by(key))
-    rows = [dict(r._mapping) for r in conn.execute(base)]
-    percentiles = _percentiles(conn, key, frt, rt, lo, hi, dialect)
-    for row in rows:
-        n = row["tickets"] or 0
-        row["served_rate"] = round((row["first_response_met"] or 0) / n, 4) if n else None
-        row["citizens_served_rate"] = round(row["citizens_served"] / row["citizens"], 4) \
-            if row["citizens"] else None
-        row["first_response_breach_rate"] = round((row["first_response_breached"] or 0) / n, 4) \
-            if n else None
-        row["resolution_breach_rate"] = round((row["resolution_breached"] or 0) / n, 4) \
-            if n else None
-        row.update(percentiles.get(row["grp"], {}))
-        for k in ("first_response_avg_min", "resolution_avg_min"):
-            row[k] = round(float(row[k]), 1) if row[k] is not None else None
+    if (end - start).days >= MAX_DAYS:
+        raise InvalidInput(f"a report covers at most {MAX_DAYS} days")
+    lo = dt.datetime.combine(start, dt.time(), WIB)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), WIB)
+    if group_by == "day":
+        periods = [(sa.literal(label, sa.String), a, b) for label, a, b in _days(start, end)]
+    else:
+        periods = [(_group_column(group_by), lo, hi)]
+    groups: dict[Any, _Group] = {}
+    for key, a, b in periods:
+        _passes(conn, groups, key.label("grp"), a, b)
+    names = _agent_names(conn, groups) if group_by == "agent" else {}
+    rows = [g.row(names.get(grp, grp) if group_by == "agent" else grp)
+            for grp, g in groups.items()]
+    rows.sort(key=lambda r: str(r["grp"]))
     return {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by,
             "generated_at": now.isoformat(), "groups": rows,
-            "backlog": backlog(conn, now=now), "volumes": volumes(conn, lo=lo, hi=hi)}
+            "distribution": _distribution(groups.values()),
+            "backlog": backlog(conn, now=now), "volumes": volumes(conn, start=start, end=end)}
 
 
-def _percentiles(conn: sa.Connection, key: Any, frt: Any, rt: Any, lo: dt.datetime,
-                 hi: dt.datetime, dialect: str) -> dict[Any, dict[str, Any]]:
-    """p50/p90 of first-response and resolution minutes, in the database: PostgreSQL's
-    percentile_cont; on SQLite the nearest rank (cume_dist window) over the sorted values."""
-    out: dict[Any, dict[str, Any]] = {}
-    where = (t.c.merged_into_id.is_(None), t.c.first_message_at >= lo, t.c.first_message_at < hi)
-    for name, expr, present in (("first_response", frt, t.c.first_response_at),
-                                ("resolution", rt, t.c.resolved_at)):
-        if dialect == "postgresql":
-            stmt = (sa.select(key, sa.func.percentile_cont(0.5).within_group(expr).label("p50"),
-                              sa.func.percentile_cont(0.9).within_group(expr).label("p90"))
-                    .select_from(t.outerjoin(u, u.c.id == t.c.assignee_id))
-                    .where(*where, present.is_not(None)).group_by(key))
-            rows = [(r.grp, r.p50, r.p90) for r in conn.execute(stmt)]
-        else:
-            ranked = (sa.select(key, expr.label("v"),
-                                sa.func.cume_dist().over(partition_by=key, order_by=expr)
-                                .label("pr"))
-                      .select_from(t.outerjoin(u, u.c.id == t.c.assignee_id))
-                      .where(*where, present.is_not(None)).subquery())
-            stmt = (sa.select(ranked.c.grp,
-                              sa.func.min(sa.case((ranked.c.pr >= 0.5, ranked.c.v))).label("p50"),
-                              sa.func.min(sa.case((ranked.c.pr >= 0.9, ranked.c.v))).label("p90"))
-                    .group_by(ranked.c.grp))
-            rows = [(r.grp, r.p50, r.p90) for r in conn.execute(stmt)]
-        for grp, p50, p90 in rows:
-            out.setdefault(grp, {})[f"{name}_p50_min"] = round(float(p50), 1) if p50 else None
-            out[grp][f"{name}_p90_min"] = round(float(p90), 1) if p90 else None
+def _passes(conn: sa.Connection, groups: dict[Any, _Group], key: Any, lo: dt.datetime,
+            hi: dt.datetime) -> None:
+    where = (t.c.first_message_at >= lo, t.c.first_message_at < hi, t.c.merged_into_id.is_(None))
+    frm, rm = t.c.first_response_business_minutes, t.c.resolution_business_minutes
+    flags = (_flag(t.c.first_response_state == "met", _MET)
+             + _flag(t.c.first_response_state == "breached", _FR_BREACHED)
+             + _flag(t.c.resolution_state == "breached", _RES_BREACHED)
+             + _flag(t.c.resolved_at.is_not(None), _RESOLVED)).label("flags")
+    # Pass 1: counts and flags per (group, first-response minutes): the first-response
+    # histogram and every ticket count at once.
+    for grp, minutes, bits, n in conn.execute(
+            sa.select(key, frm, flags, sa.func.count()).where(*where)
+            .group_by(key, frm, flags)):
+        g = groups.setdefault(grp, _Group())
+        g.add(int(bits), int(n))
+        if minutes is not None:
+            g.first_response[int(minutes)] = g.first_response.get(int(minutes), 0) + int(n)
+    # Pass 2: the resolution histogram.
+    for grp, minutes, n in conn.execute(
+            sa.select(key, rm, sa.func.count()).where(*where, rm.is_not(None))
+            .group_by(key, rm)):
+        g = groups.setdefault(grp, _Group())
+        g.resolution[int(minutes)] = g.resolution.get(int(minutes), 0) + int(n)
+    # Pass 3: distinct citizens, and those with at least one ticket answered in time.
+    served = sa.case((t.c.first_response_state == "met", t.c.customer_id))
+    for grp, citizens, citizens_served in conn.execute(
+            sa.select(key, sa.func.count(sa.distinct(t.c.customer_id)),
+                      sa.func.count(sa.distinct(served))).where(*where).group_by(key)):
+        g = groups.setdefault(grp, _Group())
+        g.citizens, g.citizens_served = int(citizens), int(citizens_served or 0)
+
+
+class _Group:
+    """One group's counts and histograms, as the passes fill them."""
+
+    def __init__(self) -> None:
+        self.tickets = self.met = self.fr_breached = self.res_breached = self.resolved = 0
+        self.citizens = self.citizens_served = 0
+        self.first_response: dict[int, int] = {}
+        self.resolution: dict[int, int] = {}
+
+    def add(self, bits: int, n: int) -> None:
+        self.tickets += n
+        self.met += n if bits & _MET else 0
+        self.fr_breached += n if bits & _FR_BREACHED else 0
+        self.res_breached += n if bits & _RES_BREACHED else 0
+        self.resolved += n if bits & _RESOLVED else 0
+
+    def row(self, grp: Any) -> dict[str, Any]:
+        n = self.tickets
+
+        def rate(x: int, of: int) -> float | None:
+            return round(x / of, 4) if of else None
+
+        def one(x: float | None) -> float | None:
+            return None if x is None else round(x, 1)
+
+        return {
+            "grp": grp, "tickets": n, "citizens": self.citizens,
+            "first_response_met": self.met, "first_response_breached": self.fr_breached,
+            "resolution_breached": self.res_breached, "resolved": self.resolved,
+            "citizens_served": self.citizens_served,
+            "served_rate": rate(self.met, n),
+            "citizens_served_rate": rate(self.citizens_served, self.citizens),
+            "first_response_breach_rate": rate(self.fr_breached, n),
+            "resolution_breach_rate": rate(self.res_breached, n),
+            "first_response_avg_min": one(histogram.mean(self.first_response)),
+            "resolution_avg_min": one(histogram.mean(self.resolution)),
+            "first_response_p50_min": one(histogram.percentile(self.first_response, 0.5)),
+            "first_response_p90_min": one(histogram.percentile(self.first_response, 0.9)),
+            "resolution_p50_min": one(histogram.percentile(self.resolution, 0.5)),
+            "resolution_p90_min": one(histogram.percentile(self.resolution, 0.9)),
+        }
+
+
+def _agent_names(conn: sa.Connection, groups: Mapping[Any, _Group]) -> dict[Any, str]:
+    ids = [i for i in groups if i is not None]
+    names: dict[Any, str] = {None: UNASSIGNED}
+    if ids:
+        names.update((r.id, r.email) for r in
+                     conn.execute(sa.select(u.c.id, u.c.email).where(u.c.id.in_(ids))))
+    return names
+
+
+def _distribution(groups: Any) -> list[dict[str, Any]]:
+    """All groups' times in bands of business minutes, for the distribution chart."""
+    out = []
+    for measure in ("first_response", "resolution"):
+        counts = [0] * (len(BANDS) + 1)
+        for g in groups:
+            for minutes, n in getattr(g, measure).items():
+                band = next((i for i, (upper, _) in enumerate(BANDS) if minutes < upper),
+                            len(BANDS))
+                counts[band] += n
+        labels = [label for _, label in BANDS] + [f"≥ {BANDS[-1][0] // 60} j"]
+        out += [{"measure": measure, "band": label, "tickets": n}
+                for label, n in zip(labels, counts)]
     return out
 
 
 AGES = ((dt.timedelta(hours=4), "< 4 h"), (dt.timedelta(days=1), "4-24 h"),
         (dt.timedelta(days=3), "1-3 d"), (dt.timedelta(days=7), "3-7 d"))
+OPEN = ("new", "open", "pending_customer")
 
 
 def backlog(conn: sa.Connection, *, now: dt.datetime) -> list[dict[str, Any]]:
-    """Open work now, by channel and age of the first contact."""
-    bucket = sa.case(*[(t.c.first_message_at > now - age, label) for age, label in AGES],
-                     else_="> 7 d").label("age")
-    stmt = (sa.select(t.c.channel, bucket, sa.func.count().label("tickets"))
-            .where(t.c.merged_into_id.is_(None),
-                   t.c.status.in_(("new", "open", "pending_customer")))
-            .group_by(t.c.channel, bucket).order_by(t.c.channel, bucket))
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+    """Open work now, by channel and age of the first contact: one pass over the
+    ``ix_tickets_backlog`` index, grouped in its own order (status, channel), the age buckets
+    as conditional counts."""
+    younger = [sa.func.sum(_flag(t.c.first_message_at > now - age, 1)) for age, _ in AGES]
+    stmt = (sa.select(t.c.status, t.c.channel, sa.func.count(), *younger)
+            .where(t.c.status.in_(OPEN), t.c.merged_into_id.is_(None))
+            .group_by(t.c.status, t.c.channel))
+    per_channel: dict[str, list[int]] = {}
+    for _status, channel, total, *counts in conn.execute(stmt):
+        acc = per_channel.setdefault(channel, [0] * (len(AGES) + 1))
+        cumulative = [int(c or 0) for c in counts] + [int(total)]
+        for i, c in enumerate(cumulative):
+            acc[i] += c - (cumulative[i - 1] if i else 0)
+    labels = [label for _, label in AGES] + ["> 7 d"]
+    return sorted(({"channel": channel, "age": label, "tickets": n}
+                   for channel, acc in per_channel.items() for label, n in zip(labels, acc)
+                   if n), key=lambda r: (r["channel"], r["age"]))
 
 
-def volumes(conn: sa.Connection, *, lo: dt.datetime, hi: dt.datetime) -> list[dict[str, Any]]:
-    """Messages in and out per WIB day and channel."""
-    if conn.dialect.name == "postgresql":
-        day = sa.func.to_char(sa.func.timezone("Asia/Jakarta", m.c.sent_at), "YYYY-MM-DD")
-    else:
-        day = sa.func.date(m.c.sent_at, "+7 hours")
-    stmt = (sa.select(day.label("day"), m.c.channel, m.c.direction,
-                      sa.func.count().label("messages"))
-            .where(m.c.sent_at >= lo, m.c.sent_at < hi, m.c.direction.in_(("in", "out")))
-            .group_by(day, m.c.channel, m.c.direction).order_by(day))
-    return [dict(r._mapping) for r in conn.execute(stmt)]
+def volumes(conn: sa.Connection, *, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
+    """Messages in and out per WIB day and channel: one range of ``ix_messages_sent`` per day,
+    read from the index alone."""
+    out = []
+    for day, lo, hi in _days(start, end):
+        stmt = (sa.select(m.c.channel, m.c.direction, sa.func.count().label("messages"))
+                .where(m.c.sent_at >= lo, m.c.sent_at < hi, m.c.direction.in_(("in", "out")))
+                .group_by(m.c.direction, m.c.channel))
+        out += [{"day": day, "channel": r.channel, "direction": r.direction,
+                 "messages": r.messages} for r in conn.execute(stmt)]
+    return out
 
 
 def to_csv(report: Mapping[str, Any]) -> str:

@@ -23,8 +23,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ticketing.domain.calendar import BusinessCalendar, add_business_time
-from ticketing.domain.sla import (ClockState, EventKind, SlaClocks, SlaConfig, SlaPolicy,
-                                  TicketEvent, evaluate, policy_from_terms)
+from ticketing.domain.sla import (ClockState, EventKind, SlaClock, SlaClocks, SlaConfig,
+                                  SlaPolicy, TicketEvent, evaluate, policy_from_terms)
 from ticketing.domain.text import Role, transcript_turns
 from ticketing.services.clock import Clock
 from ticketing.services.escalation import EscalationMail, Escalator
@@ -62,8 +62,15 @@ class SlaSetup:
             channel=row.channel, topic=row.topic, priority=row.priority, team=row.team)
 
 
+def _fulfilled_minutes(clock: SlaClock) -> int | None:
+    """Business minutes a fulfilled target took (pauses excluded), in time or late; None while
+    it is still open (a reopened resolution counts again from where it stopped)."""
+    return clock.consumed_minutes if clock.completed_at is not None else None
+
+
 def columns(clocks: SlaClocks) -> dict[str, Any]:
-    """The ticket columns that mirror a clock evaluation."""
+    """The ticket columns that mirror a clock evaluation, with the measures the report
+    aggregates (so it never recomputes business time per row)."""
     nxt = clocks.next_response
     return {
         "sla_policy": clocks.policy_name, "sla_policy_version": clocks.policy_version,
@@ -74,7 +81,21 @@ def columns(clocks: SlaClocks) -> dict[str, Any]:
         "resolution_due_at": clocks.resolution.due_at,
         "resolution_state": str(clocks.resolution.state),
         "sla_check_at": clocks.next_wakeup,
+        "first_response_business_minutes": _fulfilled_minutes(clocks.first_response),
+        "resolution_business_minutes": _fulfilled_minutes(clocks.resolution),
     }
+
+
+_TERMS: dict[int, tuple[SlaPolicy, dict[str, Any]]] = {}
+
+
+def _terms_of(policy: SlaPolicy) -> dict[str, Any]:
+    """One (read-only) terms dict per loaded policy, shared by the tickets it opens: a batch
+    serializes it once instead of building it per ticket."""
+    known = _TERMS.get(id(policy))
+    if known is None or known[0] is not policy:
+        known = _TERMS[id(policy)] = (policy, policy.terms())
+    return known[1]
 
 
 def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority: str,
@@ -98,13 +119,14 @@ def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority
     return {
         "sla_policy": policy.name, "sla_policy_version": policy.version,
         "sla_calendar": calendar.name, "sla_calendar_version": calendar.version,
-        "sla_terms": policy.terms(),
+        "sla_terms": _terms_of(policy),
         "first_response_due_at": first_due,
         "first_response_state": "running" if first_due > now else "breached",
         "next_response_due_at": None, "resolution_due_at": resolution_due,
         "resolution_state": "running" if resolution_due > now else "breached",
         # Something already past (a message that waited in a queue): let the timer look now.
         "sla_check_at": min(upcoming) if len(upcoming) == 4 else now,
+        "first_response_business_minutes": None, "resolution_business_minutes": None,
     }
 
 
@@ -208,8 +230,44 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
     return counts
 
 
+def backfill_measures(conn: sa.Connection, setup: SlaSetup, *, now: dt.datetime,
+                      batch: int = 1000) -> int:
+    """Fill the stored measures of tickets whose targets were fulfilled before the measures
+    existed (migration 0008), by the same replay as ``recompute``; nothing else changes (no
+    state, signal or audit).  Returns how many tickets were measured."""
+    done, after = 0, 0
+    while True:
+        rows = conn.execute(
+            sa.select(t.c.id, t.c.channel, t.c.topic, t.c.priority, t.c.team,
+                      t.c.first_message_at, t.c.sla_policy)
+            .where(t.c.id > after, t.c.merged_into_id.is_(None),
+                   t.c.first_response_business_minutes.is_(None),
+                   t.c.resolution_business_minutes.is_(None),
+                   sa.or_(t.c.first_response_at.is_not(None), t.c.resolved_at.is_not(None)))
+            .order_by(t.c.id).limit(batch)).all()
+        if not rows:
+            return done
+        after = rows[-1].id
+        events = history(conn, [r.id for r in rows])
+        for row in rows:
+            policy, calendar = setup.named(row.sla_policy) or setup.policy_for(
+                channel=row.channel, topic=row.topic, priority=row.priority, team=row.team)
+            try:
+                clocks = evaluate(policy, calendar, events[row.id], now,
+                                  first_contact_at=min(row.first_message_at, now))
+            except ValueError:
+                continue
+            values = columns(clocks)
+            conn.execute(t.update().where(t.c.id == row.id).values(
+                first_response_business_minutes=values["first_response_business_minutes"],
+                resolution_business_minutes=values["resolution_business_minutes"]))
+            done += 1
+
+
 def _cleared() -> dict[str, Any]:
-    return {"sla_check_at": None, "next_response_due_at": None}
+    # Not measured on its own (merged away, or nothing to measure): no timer, no measures.
+    return {"sla_check_at": None, "next_response_due_at": None,
+            "first_response_business_minutes": None, "resolution_business_minutes": None}
 
 
 def _emit(conn: sa.Connection, kind: str, row: Any, target: str, due: dt.datetime | None,

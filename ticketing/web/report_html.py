@@ -1,5 +1,6 @@
 """The SLA report as one self-contained HTML document with inline SVG charts (no scripts, no
-external assets: it can be mailed or archived).  Every value is escaped."""
+external assets: it can be mailed or archived), and its sections for the staff page
+(``render_body``).  Every value is escaped."""
 
 from __future__ import annotations
 
@@ -43,7 +44,8 @@ def _stacked_days(volumes: Sequence[Mapping[str, Any]]) -> str:
         return "<p>Tidak ada pesan pada periode ini.</p>"
     top = max(sum(d.values()) for d in per_day.values()) or 1
     bar, height = max(4, min(40, 600 // len(days))), 220
-    width = 60 + len(days) * (bar + 4)
+    # Wide enough for the legend too (one entry per channel), not only for the bars.
+    width = max(60 + len(days) * (bar + 4), 60 + len(channels) * 110)
     parts = [f'<svg role="img" aria-label="Pesan masuk per hari per kanal" width="{width}" '
              f'height="{height + 60}" xmlns="http://www.w3.org/2000/svg">'
              '<title>Pesan masuk per hari per kanal</title>']
@@ -55,9 +57,11 @@ def _stacked_days(volumes: Sequence[Mapping[str, Any]]) -> str:
             parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" '
                          f'fill="{COLOURS[j % len(COLOURS)]}"><title>{escape(day)} '
                          f'{escape(channel)}: {per_day[day].get(channel, 0)}</title></rect>')
-    parts.append(f'<text x="50" y="{height + 18}" font-size="11">{escape(days[0])}</text>'
-                 f'<text x="{max(50, width - 90)}" y="{height + 18}" font-size="11">'
-                 f'{escape(days[-1])}</text>')
+    last_x = 50 + (len(days) - 1) * (bar + 4)
+    parts.append(f'<text x="50" y="{height + 18}" font-size="11">{escape(days[0])}</text>')
+    if len(days) > 1:
+        parts.append(f'<text x="{max(last_x, 150)}" y="{height + 18}" font-size="11">'
+                     f'{escape(days[-1])}</text>')
     for j, channel in enumerate(channels):
         parts.append(f'<rect x="{50 + j * 110}" y="{height + 32}" width="12" height="12" '
                      f'fill="{COLOURS[j % len(COLOURS)]}"/><text x="{66 + j * 110}" '
@@ -66,32 +70,57 @@ def _stacked_days(volumes: Sequence[Mapping[str, Any]]) -> str:
     return "".join(parts)
 
 
-def render(report: Mapping[str, Any]) -> str:
+STYLE = """body{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.25rem .5rem;
+text-align:right}td:first-child,th:first-child{text-align:left}"""
+COLUMNS = ("grp", "tickets", "citizens", "served_rate", "citizens_served_rate",
+           "first_response_breach_rate", "resolution_breach_rate", "first_response_avg_min",
+           "first_response_p50_min", "first_response_p90_min", "resolution_avg_min",
+           "resolution_p50_min", "resolution_p90_min", "resolved")
+
+
+def _distribution(report: Mapping[str, Any], measure: str, title: str) -> str:
+    bands = [(str(d["band"]), float(d["tickets"])) for d in report.get("distribution", ())
+             if d["measure"] == measure]
+    if not any(v for _, v in bands):
+        return "<p>Belum ada yang selesai pada periode ini.</p>"
+    return _bars(title, bands, unit=" tiket")
+
+
+def render_body(report: Mapping[str, Any]) -> str:
+    """The report's sections (tables and charts), for a page or a document to wrap."""
     groups: Sequence[Mapping[str, Any]] = report["groups"]
-    cols = ("grp", "tickets", "citizens", "served_rate", "citizens_served_rate",
-            "first_response_breach_rate", "resolution_breach_rate", "first_response_p50_min",
-            "first_response_p90_min", "resolution_p50_min", "resolution_p90_min", "resolved")
-    head = "".join(f"<th>{escape(c)}</th>" for c in cols)
+    head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
     body = "".join("<tr>" + "".join(f"<td>{escape('' if g.get(c) is None else str(g.get(c)))}"
-                                    "</td>" for c in cols) + "</tr>" for g in groups)
+                                    "</td>" for c in COLUMNS) + "</tr>" for g in groups)
     backlog = "".join(f"<tr><td>{escape(str(b['channel']))}</td><td>{escape(str(b['age']))}</td>"
                       f"<td>{b['tickets']}</td></tr>" for b in report["backlog"])
     served = [(str(g["grp"]), float(g["served_rate"] or 0)) for g in groups]
     p50 = [(str(g["grp"]), float(g.get("first_response_p50_min") or 0)) for g in groups]
+    per = escape(str(report["group_by"]))
+    return f"""<p>Periode {escape(report['from'])} s.d. {escape(report['to'])} (WIB),
+dikelompokkan per {per}; dibuat {escape(report['generated_at'])}. Waktu dalam menit kerja
+(jam layanan).</p>
+<h2>Ringkasan</h2><table id="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
+<h2>Pesan masuk per hari</h2>{_stacked_days(report['volumes'])}
+<h2>Tingkat terlayani (respons pertama tepat waktu) per {per}</h2>
+{_bars('Tingkat terlayani', served, percent=True)}
+<h2>Waktu respons pertama, median (menit kerja)</h2>
+{_bars('Median respons pertama', p50, unit=' m')}
+<h2>Sebaran waktu respons pertama</h2>
+{_distribution(report, 'first_response', 'Sebaran waktu respons pertama')}
+<h2>Sebaran waktu penyelesaian</h2>
+{_distribution(report, 'resolution', 'Sebaran waktu penyelesaian')}
+<h2>Antrean saat ini</h2><table id="backlog"><thead><tr><th>kanal</th><th>umur</th><th>tiket</th>
+</tr></thead><tbody>{backlog}</tbody></table>"""
+
+
+def render(report: Mapping[str, Any]) -> str:
+    """The whole report as one self-contained document."""
     return f"""<!doctype html>
 <html lang="id"><head><meta charset="utf-8">
 <title>Laporan SLA {escape(report['from'])} – {escape(report['to'])}</title>
-<style>body{{font-family:system-ui,sans-serif;margin:2rem;max-width:72rem}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:.25rem .5rem;
-text-align:right}}td:first-child,th:first-child{{text-align:left}}</style></head>
+<style>{STYLE}</style></head>
 <body><h1>Laporan SLA</h1>
-<p>Periode {escape(report['from'])} s.d. {escape(report['to'])} (WIB), dikelompokkan per
-{escape(report['group_by'])}; dibuat {escape(report['generated_at'])}.</p>
-<h2>Ringkasan</h2><table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<h2>Pesan masuk per hari</h2>{_stacked_days(report['volumes'])}
-<h2>Tingkat terlayani (respons pertama tepat waktu)</h2>
-{_bars('Tingkat terlayani', served, percent=True)}
-<h2>Waktu respons pertama, median (menit)</h2>{_bars('Median respons pertama', p50, unit=' m')}
-<h2>Antrean saat ini</h2><table><thead><tr><th>kanal</th><th>umur</th><th>tiket</th></tr>
-</thead><tbody>{backlog}</tbody></table></body></html>
+{render_body(report)}</body></html>
 """

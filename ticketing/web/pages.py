@@ -1,0 +1,80 @@
+"""The staff pages' HTML: the shell every page shares, the login form, the error page and the
+SLA report page (form, download links, and the report's own sections from ``report_html``).
+
+Every value that comes from a person (a name, an address, a topic, a query parameter) goes
+through ``html.escape``; the pages carry no script at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+from urllib.parse import urlencode
+
+from ticketing.services.accounts import Principal
+from ticketing.web.report_html import STYLE, render_body
+
+GROUP_LABELS = {"channel": "kanal", "topic": "topik", "day": "hari", "agent": "agen",
+                "team": "tim"}
+FORM_STYLE = """form.inline{display:inline}label{margin-right:1rem}
+.error{color:#a00;font-weight:600}header{display:flex;gap:1rem;align-items:baseline;
+justify-content:space-between;border-bottom:1px solid #ccc;margin-bottom:1rem}"""
+
+
+def shell(title: str, body: str, *, who: Principal | None = None) -> str:
+    account = ""
+    if who is not None:
+        account = (f'<span id="account">{escape(who.name)} ({escape(who.email)}, '
+                   f'{escape(str(who.role))})</span><form class="inline" method="post" '
+                   'action="/logout"><button type="submit">Keluar</button></form>')
+    return f"""<!doctype html>
+<html lang="id"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{escape(title)}</title><style>{STYLE}
+{FORM_STYLE}</style></head>
+<body><header><h1>{escape(title)}</h1><div>{account}</div></header>
+{body}</body></html>
+"""
+
+
+def login_page(*, next_url: str, error: str | None = None, email: str = "") -> str:
+    message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
+    return shell("Masuk", f"""{message}
+<form method="post" action="/login" id="login">
+<input type="hidden" name="next" value="{escape(next_url)}">
+<p><label>E-mail <input type="text" inputmode="email" name="email" value="{escape(email)}" required
+autocomplete="username"></label></p>
+<p><label>Kata sandi <input type="password" name="password" required
+autocomplete="current-password"></label></p>
+<p><button type="submit">Masuk</button></p></form>""")
+
+
+def error_page(title: str, message: str, *, who: Principal | None = None) -> str:
+    return shell(title, f'<p class="error" role="alert">{escape(message)}</p>'
+                        '<p><a href="/reports/sla">Laporan SLA</a></p>', who=who)
+
+
+def _options(selected: str, groups: Sequence[str]) -> str:
+    return "".join(f'<option value="{escape(g)}"{" selected" if g == selected else ""}>'
+                   f"{escape(GROUP_LABELS.get(g, g))}</option>" for g in groups)
+
+
+def report_page(*, who: Principal, start: dt.date, end: dt.date, group_by: str,
+                groups: Sequence[str], report: Mapping[str, Any] | None,
+                error: str | None = None) -> str:
+    form = f"""<form method="get" action="/reports/sla" id="report-form">
+<label>Dari <input type="date" name="from" value="{start.isoformat()}" required></label>
+<label>Sampai <input type="date" name="to" value="{end.isoformat()}" required></label>
+<label>Per <select name="group_by">{_options(group_by, groups)}</select></label>
+<button type="submit">Tampilkan</button></form>"""
+    if error:
+        return shell("Laporan SLA", form + f'<p class="error" role="alert">{escape(error)}</p>',
+                     who=who)
+    query = {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by}
+    links = " · ".join(
+        f'<a id="download-{fmt}" download '
+        f'href="{escape("/reports/sla?" + urlencode({**query, "format": fmt}))}">'
+        f"Unduh {fmt.upper()}</a>" for fmt in ("csv", "json"))
+    assert report is not None
+    return shell("Laporan SLA", f"{form}<p>{links}</p>\n{render_body(report)}", who=who)
