@@ -12,6 +12,7 @@ with a batch of one.  Later concerns (SLA clocks, routing) add steps here.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -311,30 +312,12 @@ def _describe_failure() -> str:
     return f"{type(exc).__name__}: {exc}"[:2000] if exc else "unknown failure"
 
 
-def store(engine: sa.Engine, payloads: Sequence[inbox_store.RawPayload],
-          clock: Clock) -> list[inbox_store.Stored]:
-    """Commit raw payloads to the inbox: from here on they are safe, whatever happens next."""
-    with engine.begin() as conn:
-        return inbox_store.put_many(conn, payloads, clock.now())
-
-
 def as_claimed(payloads: Sequence[inbox_store.RawPayload],
                stored: Sequence[inbox_store.Stored]) -> list[inbox_store.Claimed]:
     """The newly stored payloads as a worker would see them (for ``prepare`` ahead of time)."""
     return [inbox_store.Claimed(id=s.id, channel=p.channel, payload=p.payload,
                                 content_type=p.content_type, attempts=0, meta=dict(p.meta or {}))
             for p, s in zip(payloads, stored, strict=True) if s.inserted]
-
-
-def process_stored(engine: sa.Engine, stored: Sequence[inbox_store.Stored], *,
-                   policy: IngestPolicy, clock: Clock,
-                   prepared: Mapping[int, Prepared] | None = None) -> list[Outcome]:
-    """Run the pipeline over the new payloads of one ``store`` call; one outcome per payload
-    (a replay is answered from what the first delivery produced)."""
-    fresh = [s.id for s in stored if s.inserted]
-    done = {o.raw_id: o for o in process_ids(engine, fresh, policy=policy, clock=clock,
-                                              prepared=prepared)} if fresh else {}
-    return _assemble(engine, stored, done)
 
 
 def _assemble(engine: sa.Engine, stored: Sequence[inbox_store.Stored],
@@ -354,12 +337,15 @@ def _assemble(engine: sa.Engine, stored: Sequence[inbox_store.Stored],
 
 
 def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPayload], *,
-                      policy: IngestPolicy, clock: Clock) -> list[Outcome]:
+                      policy: IngestPolicy, clock: Clock,
+                      prepared: Sequence[Prepared] | None = None) -> list[Outcome]:
     """What a live channel does: store the raw payloads and run the pipeline over them in one
     transaction, one commit.  If the pipeline fails, that transaction is rolled back, the raw
     payloads alone are committed (pending) in a second one and retried one by one, so nothing
     accepted is lost; only when even that store fails does the caller get the error (and must
-    not acknowledge the message).  No savepoint: the happy path saves its two round trips."""
+    not acknowledge the message).  No savepoint: the happy path saves its two round trips.
+    ``prepared`` (one per payload, in order) is the pure half done beforehand (``prepare`` over
+    ``unstored(payloads)``)."""
     done: dict[int, Outcome] | None = None
     try:
         with engine.begin() as conn:
@@ -368,8 +354,11 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPaylo
             # Rows inserted by this transaction: no one else can see, let alone claim, them,
             # and their bytes are at hand.
             claimed = as_claimed(payloads, stored)
+            ahead = ({s.id: dataclasses.replace(p, raw_id=s.id)
+                      for p, s in zip(prepared, stored, strict=True) if s.inserted}
+                     if prepared is not None else None)
             done = {o.raw_id: o for o in process_claimed(conn, claimed, policy=policy,
-                                                         clock=clock, ids=ids)} \
+                                                         clock=clock, ids=ids, prepared=ahead)} \
                 if claimed else {}
     except Exception:
         log.warning("ingest failed; storing the raw payloads alone and retrying them one by one",
@@ -385,31 +374,36 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPaylo
 PrepareAsync = Callable[[list[inbox_store.Claimed]], "Future[list[Prepared]]"]
 
 
+def unstored(payloads: Sequence[inbox_store.RawPayload]) -> list[inbox_store.Claimed]:
+    """Payloads not stored yet, numbered by position, for ``prepare`` ahead of the write."""
+    return [inbox_store.Claimed(id=i, channel=p.channel, payload=p.payload,
+                                content_type=p.content_type, attempts=0, meta=dict(p.meta or {}))
+            for i, p in enumerate(payloads)]
+
+
 def ingest_chunks(engine: sa.Engine, chunks: Iterable[Sequence[inbox_store.RawPayload]], *,
                   policy: IngestPolicy, clock: Clock, prepare_async: PrepareAsync | None = None
                   ) -> Iterator[tuple[Sequence[inbox_store.RawPayload], list[Outcome]]]:
-    """Bulk ingest, in order, chunk by chunk.  With ``prepare_async`` (another process) the pure
-    half of chunk k+1 is computed while chunk k is written: two cores instead of one."""
-    pending: tuple[Sequence[inbox_store.RawPayload], list[inbox_store.Stored],
-                   Future[list[Prepared]] | None] | None = None
+    """Bulk ingest, in order, chunk by chunk, each stored and processed in one transaction as a
+    live channel does (``store_and_process``).  With ``prepare_async`` (another process) the
+    pure half of chunk k+1 is computed while chunk k is written: two cores instead of one."""
+    pending: tuple[Sequence[inbox_store.RawPayload], Future[list[Prepared]] | None] | None = None
     for chunk in chunks:
-        stored = store(engine, chunk, clock)
-        future = prepare_async(as_claimed(chunk, stored)) if prepare_async else None
+        future = prepare_async(unstored(chunk)) if prepare_async else None
         if pending is not None:
-            yield _finish(engine, pending, policy, clock)
-        pending = (chunk, stored, future)
+            yield _write_chunk(engine, pending, policy, clock)
+        pending = (chunk, future)
     if pending is not None:
-        yield _finish(engine, pending, policy, clock)
+        yield _write_chunk(engine, pending, policy, clock)
 
 
-def _finish(engine: sa.Engine, pending: tuple[Sequence[inbox_store.RawPayload],
-                                              list[inbox_store.Stored],
-                                              Future[list[Prepared]] | None],
-            policy: IngestPolicy, clock: Clock
-            ) -> tuple[Sequence[inbox_store.RawPayload], list[Outcome]]:
-    chunk, stored, future = pending
-    prepared = {p.raw_id: p for p in future.result()} if future is not None else None
-    return chunk, process_stored(engine, stored, policy=policy, clock=clock, prepared=prepared)
+def _write_chunk(engine: sa.Engine, pending: tuple[Sequence[inbox_store.RawPayload],
+                                                   Future[list[Prepared]] | None],
+                 policy: IngestPolicy, clock: Clock
+                 ) -> tuple[Sequence[inbox_store.RawPayload], list[Outcome]]:
+    chunk, future = pending
+    prepared = future.result() if future is not None else None
+    return chunk, store_and_process(engine, chunk, policy=policy, clock=clock, prepared=prepared)
 
 
 def _replayed(engine: sa.Engine, stored: Sequence[inbox_store.Stored]) -> dict[int, Outcome]:
