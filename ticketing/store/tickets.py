@@ -52,6 +52,20 @@ class TicketState:
     sla: dict[str, Any] | None = None  # a new ticket's opening clocks (services.sla.columns)
     is_new: bool = False
     dirty: bool = False
+    original: tuple[Any, ...] = ()  # the stored values of _WRITTEN, as loaded
+
+    def __post_init__(self) -> None:
+        if not self.is_new:
+            self.original = tuple(getattr(self, c) for c in _WRITTEN)
+
+    def changed(self) -> tuple[str, ...]:
+        return tuple(c for c, was in zip(_WRITTEN, self.original, strict=True)
+                     if getattr(self, c) != was)
+
+
+# What the pipeline may change on a stored ticket.
+_WRITTEN = ("status", "topic", "customer_id", "merged_into_id", "first_message_at",
+            "last_message_at", "last_customer_message_at", "message_count")
 
 
 # Built once: a prebuilt statement with bound parameters skips SQLAlchemy's per-call
@@ -200,15 +214,18 @@ def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]
 
 def update_tickets(conn: sa.Connection, states: Iterable[TicketState], now: dt.datetime, *,
                    recheck: bool = False) -> None:
-    """Write the pipeline's changes to existing tickets; ``recheck`` also sets ``sla_check_at``
+    """Write the pipeline's changes to existing tickets, only the columns that changed (an index
+    whose columns are not SET is not touched: SQLite decides by the SET list, not the values);
+    one statement per distinct set of changed columns.  ``recheck`` also sets ``sla_check_at``
     to now (something happened: the SLA timer re-evaluates them at its next pass)."""
     extra = {"sla_check_at": now} if recheck else {}
-    bulk.update_by_id(conn, tickets, [
-        {"id": t.id, "status": t.status, "topic": t.topic, "customer_id": t.customer_id,
-         "merged_into_id": t.merged_into_id, "first_message_at": t.first_message_at,
-         "last_message_at": t.last_message_at,
-         "last_customer_message_at": t.last_customer_message_at,
-         "message_count": t.message_count, "updated_at": now, **extra} for t in states])
+    by_shape: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for t in states:
+        cols = t.changed()
+        by_shape.setdefault(cols, []).append(
+            {"id": t.id, **{c: getattr(t, c) for c in cols}, "updated_at": now, **extra})
+    for rows in by_shape.values():
+        bulk.update_by_id(conn, tickets, rows)
 
 
 def move_customers(conn: sa.Connection, moves: Sequence[tuple[int, int]]
