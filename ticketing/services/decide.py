@@ -98,14 +98,14 @@ class Batch:
         # Tickets of customers merged in this batch are loaded too and filed under the survivor.
         persisted = set(self.customer_of.values()) | set(self.parent)
         self.tickets_of = {}
-        for owner, states in q.active_tickets(self.conn, persisted).items():
+        replies = [(str(w.msg.channel), key) for w in self.active() if w.msg is not None
+                   for key in thread_keys(w.msg)]
+        active, found = q.active_tickets_and_threads(self.conn, persisted, replies)
+        for owner, states in active.items():
             for t in states:
                 t.customer_id = self.canonical(owner)
                 self.ticket_by_id[t.id] = t
                 self.tickets_of.setdefault(t.customer_id, []).append(t)
-        replies = [(str(w.msg.channel), key) for w in self.active() if w.msg is not None
-                   for key in thread_keys(w.msg)]
-        found = q.messages_by_external_id(self.conn, replies)
         self.thread = {k: v[1] for k, v in found.items()}
         tags = {tag for w in self.active() if w.msg is not None
                 and (tag := subject_tag(w.msg)) is not None}

@@ -148,6 +148,42 @@ def active_tickets(conn: sa.Connection, customer_ids: Iterable[int],
     return out
 
 
+_ACTIVE_SQL = ("SELECT id, customer_id, status, topic, channel, subject, created_at, "
+               "first_message_at, last_message_at, last_customer_message_at, message_count "
+               "FROM tickets WHERE customer_id = ANY(%s::bigint[]) AND status = ANY(%s::text[]) "
+               "AND merged_into_id IS NULL ORDER BY customer_id, last_message_at DESC")
+_THREAD_SQL = ("SELECT m.channel, m.external_id, m.id, m.ticket_id FROM messages m "
+               "JOIN unnest(%s::text[], %s::text[]) AS k(a, b) "
+               "ON m.channel = k.a AND m.external_id = k.b")
+_TIMES = (6, 7, 8, 9)  # the timestamp positions of _ACTIVE_SQL
+
+
+def active_tickets_and_threads(conn: sa.Connection, customer_ids: Iterable[int],
+                               keys: Iterable[tuple[str, str]], per_customer: int = 20
+                               ) -> tuple[dict[int, list[TicketState]],
+                                          dict[tuple[str, str], tuple[int, int]]]:
+    """``active_tickets`` and ``messages_by_external_id`` together: on PostgreSQL both queries
+    go out in one round trip."""
+    if conn.dialect.name != "postgresql":
+        return active_tickets(conn, customer_ids, per_customer), \
+            messages_by_external_id(conn, keys)
+    ids, unique = sorted(set(customer_ids)), sorted(set(keys))
+    active_rows, thread_rows = bulk.pipeline(conn, [
+        (_ACTIVE_SQL, (ids, sorted(str(s) for s in ACTIVE_STATUSES))),
+        (_THREAD_SQL, ([a for a, _ in unique], [b for _, b in unique]))])
+    out: dict[int, list[TicketState]] = {}
+    names = [c.name for c in _STATE_COLUMNS]
+    for row in active_rows:
+        values = list(row)
+        for i in _TIMES:
+            if values[i] is not None:
+                values[i] = values[i].astimezone(dt.UTC)
+        bucket = out.setdefault(int(values[1]), [])
+        if len(bucket) < per_customer:
+            bucket.append(TicketState(**dict(zip(names, values, strict=True))))
+    return out, {(r[0], r[1]): (int(r[2]), int(r[3])) for r in thread_rows}
+
+
 def tickets_by_id(conn: sa.Connection, ids: Iterable[int]) -> dict[int, TicketState]:
     out: dict[int, TicketState] = {}
     for chunk in _chunks(sorted(set(ids))):
