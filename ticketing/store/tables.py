@@ -6,7 +6,7 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from ticketing.models import (ApiToken, AuditEvent, Customer, Identity, Incident, InboxItem,
+from ticketing.models import (AgentProfile, ApiToken, AuditEvent, Customer, Identity, Incident, InboxItem,
                               Message, OutboxItem, Ticket, TicketSignature, User)
 
 
@@ -25,3 +25,4 @@ users = _t(User)
 api_tokens = _t(ApiToken)
 incidents = _t(Incident)
 signatures = _t(TicketSignature)
+agent_profiles = _t(AgentProfile)
