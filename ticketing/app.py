@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from ticketing.domain.calendar import calendars_from_config
 from ticketing.domain.errors import InvalidInput
+from ticketing.domain.routing import RoutingConfig, routing_config_from
 from ticketing.domain.sla import sla_config_from
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
@@ -77,7 +78,7 @@ class App:
                             attachment_store=self.attachment_store,
                             attachment_extractors={EMAIL_CONTENT_TYPE: attachment_blobs},
                             max_attachment_bytes=self.settings.max_attachment_bytes,
-                            sla=self.sla_setup)
+                            sla=self.sla_setup, routing=self.routing)
 
     @cached_property
     def sla_setup(self) -> SlaSetup:
@@ -86,6 +87,17 @@ class App:
         try:
             calendars = calendars_from_config(doc)
             return SlaSetup(config=sla_config_from(doc, list(calendars)), calendars=calendars)
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: {exc}") from exc
+
+    @cached_property
+    def routing(self) -> RoutingConfig:
+        """Teams, auto-assignment and presence rules (``config/routing.toml``), checked against
+        the topics the classifier knows."""
+        path = self.config_dir / "routing.toml"
+        try:
+            return routing_config_from(read_toml(path),
+                                       topics=self.evidence_policy.classifier.topics)
         except ValueError as exc:
             raise InvalidInput(f"{path}: {exc}") from exc
 

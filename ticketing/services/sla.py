@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from ticketing.domain.calendar import BusinessCalendar, add_business_time
+from ticketing.domain.routing import queue_due
 from ticketing.domain.sla import (ClockState, EventKind, SlaClocks, SlaConfig, SlaPolicy,
                                   TicketEvent, evaluate)
 from ticketing.domain.text import Role, transcript_turns
@@ -49,7 +50,7 @@ class SlaSetup:
 def columns(clocks: SlaClocks) -> dict[str, Any]:
     """The ticket columns that mirror a clock evaluation."""
     nxt = clocks.next_response
-    return {
+    out = {
         "sla_policy": clocks.policy_name, "sla_policy_version": clocks.policy_version,
         "sla_calendar": clocks.calendar_name, "sla_calendar_version": clocks.calendar_version,
         "first_response_due_at": clocks.first_response.due_at,
@@ -59,6 +60,16 @@ def columns(clocks: SlaClocks) -> dict[str, Any]:
         "resolution_state": str(clocks.resolution.state),
         "sla_check_at": clocks.next_wakeup,
     }
+    return {**out, "queue_due_at": _queue_due(out)}
+
+
+def _queue_due(values: Mapping[str, Any]) -> dt.datetime | None:
+    """The shared queue's order key, kept wherever the SLA columns are written."""
+    return queue_due(first_response_due_at=values["first_response_due_at"],
+                     first_response_state=values["first_response_state"],
+                     next_response_due_at=values["next_response_due_at"],
+                     resolution_due_at=values["resolution_due_at"],
+                     resolution_state=values["resolution_state"])
 
 
 def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority: str,
@@ -79,7 +90,7 @@ def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority
     upcoming = [t for t in (due(policy.first_response_minutes * policy.warning_share), first_due,
                             due(policy.resolution_minutes * policy.warning_share),
                             resolution_due) if t > now]
-    return {
+    out = {
         "sla_policy": policy.name, "sla_policy_version": policy.version,
         "sla_calendar": calendar.name, "sla_calendar_version": calendar.version,
         "first_response_due_at": first_due,
@@ -89,6 +100,7 @@ def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority
         # Something already past (a message that waited in a queue): let the timer look now.
         "sla_check_at": min(upcoming) if len(upcoming) == 4 else now,
     }
+    return {**out, "queue_due_at": _queue_due(out)}
 
 
 def _agent_spoke(body: str) -> bool:
@@ -123,7 +135,7 @@ def history(conn: sa.Connection, ticket_ids: Sequence[int]) -> dict[int, list[Ti
 
 
 def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
-              now: dt.datetime) -> dict[str, int]:
+              now: dt.datetime, breached: list[int] | None = None) -> dict[str, int]:
     """Re-evaluate these tickets' clocks from their history, store them, and emit the warnings
     and breaches that have come due (each once)."""
     ids = sorted(set(ticket_ids))
@@ -156,6 +168,8 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
             if clock.state is ClockState.BREACHED and not signals.get(f"{name}.breached"):
                 signals[f"{name}.breached"] = (clock.breached_at or now).isoformat()
                 counts["breaches"] += 1
+                if breached is not None:
+                    breached.append(row.id)
                 _emit(conn, "sla.breached", row, name, clock.breached_at or now, now, policy)
             elif clock.state is ClockState.RUNNING and clock.warn_at is not None \
                     and clock.warn_at <= now and not signals.get(f"{name}.warned"):
@@ -172,7 +186,7 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
 
 
 def _cleared() -> dict[str, Any]:
-    return {"sla_check_at": None, "next_response_due_at": None}
+    return {"sla_check_at": None, "next_response_due_at": None, "queue_due_at": None}
 
 
 def _emit(conn: sa.Connection, kind: str, row: Any, target: str, due: dt.datetime | None,
@@ -183,10 +197,15 @@ def _emit(conn: sa.Connection, kind: str, row: Any, target: str, due: dt.datetim
               "policy": policy.name, "policy_version": policy.version}))
 
 
-def tick(engine: sa.Engine, setup: SlaSetup, clock: Clock, *, limit: int = 500) -> dict[str, int]:
+OnBreach = Callable[[sa.Connection, list[int], dt.datetime], object]
+
+
+def tick(engine: sa.Engine, setup: SlaSetup, clock: Clock, *, limit: int = 500,
+         on_breach: OnBreach | None = None) -> dict[str, int]:
     """One timer pass: the tickets whose next SLA instant has come (an index range), in
     batches; safe to run in several workers (rows are claimed with SKIP LOCKED on
-    PostgreSQL)."""
+    PostgreSQL).  ``on_breach`` (routing's escalation) runs in the same transaction over the
+    tickets that breached."""
     total = {"evaluated": 0, "warnings": 0, "breaches": 0}
     while True:
         now = clock.now()
@@ -198,7 +217,10 @@ def tick(engine: sa.Engine, setup: SlaSetup, clock: Clock, *, limit: int = 500) 
             ids = list(conn.execute(stmt).scalars())
             if not ids:
                 return total
-            for key, value in recompute(conn, ids, setup, now).items():
+            breached: list[int] = []
+            for key, value in recompute(conn, ids, setup, now, breached).items():
                 total[key] += value
+            if on_breach is not None and breached:
+                on_breach(conn, sorted(set(breached)), now)
         if len(ids) < limit:
             return total

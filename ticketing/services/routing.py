@@ -1,0 +1,242 @@
+"""Use cases of the shared queue: claim next, release, auto-assignment, and the two ingest steps
+that give a new ticket its language and team and, where the team wants it, an agent.
+
+Who is eligible and whom auto-assignment picks is decided by ``ticketing.domain.routing`` from
+what is loaded here; the queries are ``ticketing.store.routing``.  Every assignment, release
+and return to the queue is an audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.errors import Conflict, NotFound, PermissionDenied
+from ticketing.domain.language import detect_language
+from ticketing.domain.routing import (PRIORITY_RANK, Agent, AutoAssign, Presence, QueuedTicket,
+                                      RoutingConfig, assign_batch, claim_filter)
+from ticketing.services.accounts import Principal, Role
+from ticketing.services.clock import Clock
+from ticketing.services.sla import opening_clocks
+from ticketing.store import routing as rq
+from ticketing.store import tables
+
+if TYPE_CHECKING:
+    from ticketing.services.decide import Batch
+
+t = tables.tickets
+SYSTEM = "system"
+
+
+def agent_of(row: Any, config: RoutingConfig, load: Mapping[str, int] | None = None) -> Agent:
+    """The domain's view of a user row joined with its profile (none: offline, defaults)."""
+    capacity = row.capacity or config.default_capacity
+    return Agent(user_id=int(row.id), role=str(row.role), teams=frozenset(row.teams or ()),
+                 skills=frozenset(row.skills or ()), languages=frozenset(row.languages or ()),
+                 capacity={str(k): int(v) for k, v in capacity.items()},
+                 status=Presence(row.status or Presence.OFFLINE), load=dict(load or {}),
+                 last_assigned_at=row.last_assigned_at)
+
+
+# ---------------------------------------------------------------- claim next
+
+
+def claim_next(agent_id: int, *, engine: sa.Engine, config: RoutingConfig,
+               clock: Clock) -> rq.Claim | None:
+    """The most urgent ticket this agent is eligible for — by time to SLA breach, then
+    priority, then age — assigned to them atomically; None when nothing is eligible."""
+    with engine.begin() as conn:
+        return claim_in(conn, agent_id, config=config, now=clock.now())
+
+
+def claim_in(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
+             now: dt.datetime) -> rq.Claim | None:
+    row = rq.agent(conn, agent_id, lock=True)
+    if row is None or not row.active:
+        raise NotFound(f"no active user {agent_id}")
+    agent = agent_of(row, config)
+    if conn.dialect.name == "postgresql":
+        # Spare capacity is counted inside the claim statement, after the agent's lock.
+        wanted = claim_filter(agent, config)
+        if wanted is None:
+            return None
+        claimed = rq.claim_pg(conn, agent_id, teams=wanted.teams,
+                              capacity={c: agent.capacity[c] for c in agent.capacity},
+                              languages=wanted.languages, topics=wanted.topics, now=now)
+    else:
+        agent = agent_of(row, config, rq.loads(conn, [agent_id])[agent_id])
+        wanted = claim_filter(agent, config)
+        if wanted is None:
+            return None
+        tid = rq.pick_sqlite(conn, teams=wanted.teams, channels=wanted.channels,
+                             languages=wanted.languages, topics=wanted.topics)
+        claimed = rq.assign(conn, tid, agent_id, now) if tid is not None else None
+        if claimed is not None:
+            rq.audit_rows(conn, [rq.event("ticket.assigned", at=now, actor=f"user:{agent_id}",
+                                          ticket_id=claimed.id, customer_id=claimed.customer_id,
+                                          previous=None, assignee=agent_id, via="claim",
+                                          team=claimed.team)])
+    if claimed is not None and agent.status is not Presence.ONLINE:
+        # Taking work is a sign of life: an offline agent's tickets would otherwise go back.
+        rq.upsert_profile(conn, agent_id, {"status": str(Presence.ONLINE),
+                                           "status_changed_at": now, "last_heartbeat_at": now},
+                          now)
+    return claimed
+
+
+# ---------------------------------------------------------------- release
+
+
+def release(conn: sa.Connection, ticket_id: int, *, by: Principal, config: RoutingConfig,
+            now: dt.datetime) -> dict[str, Any]:
+    """The assignee (or a supervisor) puts a ticket back in the shared queue; a team that
+    auto-assigns then offers it to someone else at once."""
+    row = conn.execute(sa.select(t.c.id, t.c.assignee_id, t.c.customer_id, t.c.merged_into_id)
+                       .where(t.c.id == ticket_id)
+                       .with_for_update(key_share=True)).first() \
+        if conn.dialect.name == "postgresql" else conn.execute(
+            sa.select(t.c.id, t.c.assignee_id, t.c.customer_id, t.c.merged_into_id)
+            .where(t.c.id == ticket_id)).first()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    if row.merged_into_id is not None:
+        raise Conflict(f"ticket {ticket_id} is merged into {row.merged_into_id}")
+    if row.assignee_id is None:
+        raise Conflict(f"ticket {ticket_id} is not assigned")
+    if row.assignee_id != by.user_id and by.role == Role.AGENT:
+        raise PermissionDenied("agents may only release their own tickets")
+    rq.unassign(conn, [(ticket_id, int(row.assignee_id))], now)
+    rq.audit_rows(conn, [rq.event("ticket.released", at=now, actor=f"user:{by.user_id}",
+                                  ticket_id=ticket_id, customer_id=row.customer_id,
+                                  previous=int(row.assignee_id))])
+    given = auto_assign(conn, [ticket_id], config=config, now=now,
+                        exclude={int(row.assignee_id)})
+    return {"ticket_id": ticket_id, "released_from": int(row.assignee_id),
+            "assignee_id": given[0][1] if given else None}
+
+
+# ---------------------------------------------------------------- auto-assignment
+
+
+def _queued(row: Any) -> QueuedTicket:
+    return QueuedTicket(id=int(row.id), team=row.team, topic=row.topic, channel=str(row.channel),
+                        language=row.language)
+
+
+def _give(conn: sa.Connection, rows: Sequence[Any], config: RoutingConfig, now: dt.datetime,
+          exclude: Collection[int], reason: str) -> list[tuple[int, int]]:
+    """Auto-assign these queued tickets (most urgent first) among the online agents."""
+    wanted = [r for r in rows if config.team(r.team).auto_assign is not AutoAssign.OFF]
+    if not wanted:
+        return []
+    agents = [a for a in rq.online_agents(conn) if int(a.id) not in exclude]
+    if not agents:
+        return []
+    ids = [int(a.id) for a in agents]
+    rq.lock_agents(conn, ids)  # then read their load: no claim can change it until we commit
+    load = rq.loads(conn, ids)
+    pool = [agent_of(a, config, load[int(a.id)]) for a in agents]
+    customer = {int(r.id): r.customer_id for r in wanted}
+    chosen = assign_batch([_queued(r) for r in wanted], pool, config, now)
+    given: list[tuple[int, int]] = []
+    events = []
+    for ticket, agent in chosen:
+        if rq.assign(conn, ticket.id, agent.user_id, now) is None:
+            continue
+        given.append((ticket.id, agent.user_id))
+        events.append(rq.event("ticket.assigned", at=now, actor=SYSTEM, ticket_id=ticket.id,
+                               customer_id=customer[ticket.id], previous=None,
+                               assignee=agent.user_id, via="auto_assign",
+                               mode=str(config.team(ticket.team).auto_assign),
+                               team=ticket.team, reason=reason))
+    rq.touch_assigned(conn, sorted({uid for _, uid in given}), now)
+    rq.audit_rows(conn, events)
+    return given
+
+
+def auto_assign(conn: sa.Connection, ticket_ids: Sequence[int], *, config: RoutingConfig,
+                now: dt.datetime, exclude: Collection[int] = (),
+                reason: str = "opened") -> list[tuple[int, int]]:
+    """Offer these tickets, if waiting in a queue that auto-assigns, to an eligible online
+    agent with spare capacity; returns (ticket, agent) pairs.  Others keep waiting."""
+    if not ticket_ids or not config.auto_teams():
+        return []
+    return _give(conn, rq.queued(conn, ticket_ids), config, now, exclude, reason)
+
+
+def assign_waiting(conn: sa.Connection, *, config: RoutingConfig, now: dt.datetime,
+                   per_team: int = 200) -> list[tuple[int, int]]:
+    """The routing tick's pass over the queues that auto-assign: their most urgent waiting
+    tickets, for agents who came online or freed capacity since."""
+    given: list[tuple[int, int]] = []
+    for team in config.auto_teams():
+        rows = rq.queue_heads(conn, team.name, per_team)
+        if rows:
+            given += _give(conn, rows, config, now, (), "waiting")
+    return given
+
+
+# ---------------------------------------------------------------- ingest steps
+
+
+def step_route_new_tickets(batch: Batch) -> None:
+    """Before the write: each new ticket's language (from the citizen's first message) and team,
+    and the queue's ordering columns.  A team named in an SLA rule re-chooses the clocks."""
+    config = batch.policy.routing
+    if config is None:
+        return
+    first_body: dict[int, str] = {}
+    for work in batch.works:
+        if work.outcome == "created" and work.ticket_id is not None and work.msg is not None:
+            first_body.setdefault(work.ticket_id, f"{work.msg.subject or ''}\n{work.msg.body}")
+    sla = batch.policy.sla
+    for state in batch.ticket_by_id.values():
+        if not state.is_new:
+            continue
+        guess = detect_language(first_body.get(state.id, state.subject or ""))
+        team = config.team_for(topic=state.topic, channel=state.channel, language=guess.code)
+        state.routing = {"language": guess.code, "team": team,
+                         "priority_rank": PRIORITY_RANK["normal"]}
+        if sla is not None and state.sla is not None:
+            policy, _ = sla.policy_for(channel=state.channel, topic=state.topic,
+                                       priority="normal", team=team)
+            if policy.name != state.sla.get("sla_policy"):
+                state.sla = opening_clocks(sla, channel=state.channel, topic=state.topic,
+                                           priority="normal", team=team,
+                                           first_message_at=state.first_message_at,
+                                           now=batch.now)
+
+
+def step_auto_assign(batch: Batch) -> None:
+    """After the write: new and reopened tickets of teams that auto-assign get an agent."""
+    config = batch.policy.routing
+    if config is None or not config.auto_teams():
+        return
+    ids = [s.id for s in batch.ticket_by_id.values()
+           if s.merged_into_id is None and (s.is_new and s.routing is not None and
+                                            config.team(s.routing["team"]).auto_assign
+                                            is not AutoAssign.OFF)]
+    ids += [int(row["ticket_id"]) for row in batch.audit if row["kind"] == "ticket.reopened"]
+    auto_assign(batch.conn, sorted(set(ids)), config=config, now=batch.now)
+
+
+def waiting_for(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
+                limit: int = 50) -> dict[str, Any]:
+    """What this agent could claim, most urgent first (capacity aside: shown even when full)."""
+    row = rq.agent(conn, agent_id, lock=False)
+    if row is None:
+        raise NotFound(f"no user {agent_id}")
+    agent = agent_of(row, config, rq.loads(conn, [agent_id])[agent_id])
+    wanted = claim_filter(agent_of(row, config), config)
+    items: list[dict[str, Any]] = []
+    if wanted is not None:
+        for r in rq.waiting(conn, teams=wanted.teams, channels=wanted.channels,
+                            languages=wanted.languages, topics=wanted.topics, limit=limit):
+            item = r._asdict()
+            items.append({k: v.isoformat() if isinstance(v, dt.datetime) else v
+                          for k, v in item.items()})
+    return {"items": items, "load": dict(agent.load), "capacity": dict(agent.capacity),
+            "can_claim": claim_filter(agent, config) is not None}

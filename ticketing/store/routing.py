@@ -1,0 +1,294 @@
+"""Queries of the shared queue and of agents' presence and load.
+
+The queue is the partial index ``ix_tickets_queue`` (team, time to breach, priority rank, id)
+over unassigned open tickets: taking the most urgent ticket of a team is a walk down the index
+that stops at the first eligible row.  On PostgreSQL the claim is one statement — spare
+capacity counted, the row picked with ``FOR NO KEY UPDATE SKIP LOCKED`` (so concurrent claimers
+pass each other instead of queueing, and message inserts referencing the ticket are not
+blocked), assigned only if still unassigned, and audited — after a transaction-level advisory
+lock on the agent that serializes that one agent's claims and auto-assignments (capacity).  On
+SQLite the write transaction is ``BEGIN IMMEDIATE``: the only writer, so plain statements do.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.models.ticket import LOAD_WHERE, QUEUE_WHERE
+from ticketing.store import tables
+
+t, audit, users, profiles = tables.tickets, tables.audit, tables.users, tables.agent_profiles
+_QUEUE = sa.text(QUEUE_WHERE)
+_LOAD = sa.text(LOAD_WHERE)
+ORDER = (t.c.queue_due_at, t.c.priority_rank, t.c.id)
+
+
+def agent_lock_key(user_id: int) -> int:
+    digest = hashlib.blake2b(f"agent:{user_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def lock_agents(conn: sa.Connection, user_ids: Iterable[int]) -> None:
+    """PostgreSQL: serialize with these agents' claims (sorted: no deadlock).  SQLite's write
+    transaction is exclusive already."""
+    keys = sorted({agent_lock_key(u) for u in user_ids})
+    if keys and conn.dialect.name == "postgresql":
+        conn.execute(sa.text("SELECT count(pg_advisory_xact_lock(k)) FROM "
+                             "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) s"),
+                     {"keys": keys})
+
+
+# ---------------------------------------------------------------- agents
+
+_AGENT_COLUMNS = (users.c.id, users.c.role, users.c.skills, users.c.languages, users.c.active,
+                  profiles.c.teams, profiles.c.capacity, profiles.c.status,
+                  profiles.c.status_changed_at, profiles.c.last_heartbeat_at,
+                  profiles.c.last_assigned_at)
+_AGENT = (sa.select(*_AGENT_COLUMNS)
+          .select_from(users.outerjoin(profiles, profiles.c.user_id == users.c.id))
+          .where(users.c.id == sa.bindparam("uid")))
+_AGENT_LOCKED = (sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("key", type_=sa.BigInteger)),
+                           *_AGENT_COLUMNS)
+                 .select_from(users.outerjoin(profiles, profiles.c.user_id == users.c.id))
+                 .where(users.c.id == sa.bindparam("uid")))
+_ONLINE = (sa.select(*_AGENT_COLUMNS)
+           .select_from(users.join(profiles, profiles.c.user_id == users.c.id))
+           .where(profiles.c.status == "online", users.c.active.is_(True)))
+
+
+def agent(conn: sa.Connection, user_id: int, *, lock: bool) -> Any:
+    """The user with their profile (columns None without one); with ``lock`` the agent's
+    advisory lock is taken in the same round trip (PostgreSQL)."""
+    if lock and conn.dialect.name == "postgresql":
+        return conn.execute(_AGENT_LOCKED, {"uid": user_id, "key": agent_lock_key(user_id)}
+                            ).first()
+    return conn.execute(_AGENT, {"uid": user_id}).first()
+
+
+def online_agents(conn: sa.Connection) -> list[Any]:
+    return list(conn.execute(_ONLINE))
+
+
+_LOADS = (sa.select(t.c.assignee_id, t.c.channel, sa.func.count())
+          .where(_LOAD, t.c.assignee_id.in_(sa.bindparam("uids", expanding=True)))
+          .group_by(t.c.assignee_id, t.c.channel))
+
+
+def loads(conn: sa.Connection, user_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """Unfinished tickets per agent and channel (the ``ix_tickets_agent_load`` index)."""
+    out: dict[int, dict[str, int]] = {u: {} for u in user_ids}
+    if user_ids:
+        for uid, channel, n in conn.execute(_LOADS, {"uids": list(user_ids)}):
+            out[int(uid)][str(channel)] = int(n)
+    return out
+
+
+def upsert_profile(conn: sa.Connection, user_id: int, values: Mapping[str, Any],
+                   now: dt.datetime) -> None:
+    exists = conn.execute(sa.select(profiles.c.user_id).where(profiles.c.user_id == user_id)
+                          .with_for_update() if conn.dialect.name == "postgresql" else
+                          sa.select(profiles.c.user_id).where(profiles.c.user_id == user_id)
+                          ).first()
+    if exists:
+        conn.execute(profiles.update().where(profiles.c.user_id == user_id)
+                     .values(**values, updated_at=now))
+    else:
+        row = {"teams": [], "capacity": {}, "status": "offline", "status_changed_at": now,
+               "last_heartbeat_at": None, "last_assigned_at": None, **values}
+        conn.execute(profiles.insert().values(user_id=user_id, updated_at=now, **row))
+
+
+def touch_assigned(conn: sa.Connection, user_ids: Sequence[int], now: dt.datetime) -> None:
+    if user_ids:
+        conn.execute(profiles.update().where(profiles.c.user_id == sa.bindparam("uid"))
+                     .values(last_assigned_at=sa.bindparam("at")),
+                     [{"uid": u, "at": now} for u in user_ids])
+
+
+# ---------------------------------------------------------------- the queue
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Claim:
+    id: int
+    customer_id: int
+    team: str | None
+    channel: str
+    topic: str | None
+    language: str | None
+    priority: str
+    queue_due_at: dt.datetime | None
+
+
+_RETURNING = (t.c.id, t.c.customer_id, t.c.team, t.c.channel, t.c.topic, t.c.language,
+              t.c.priority, t.c.queue_due_at)
+
+
+def _pg_claim_sql(teams: int) -> str:
+    branches = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT id, queue_due_at, priority_rank FROM tickets "
+        f"WHERE {QUEUE_WHERE} AND team = :team{i} "
+        f"AND channel IN (SELECT channel FROM spare) "
+        f"AND coalesce(language, 'id') = ANY(CAST(:languages AS text[])) "
+        f"AND (CAST(:any_topic AS boolean) OR topic = ANY(CAST(:topics AS text[]))) "
+        f"ORDER BY queue_due_at, priority_rank, id LIMIT 1 "
+        f"FOR NO KEY UPDATE SKIP LOCKED) b{i}" for i in range(teams))
+    return (
+        "WITH cap AS (SELECT * FROM unnest(CAST(:channels AS text[]), CAST(:limits AS int[])) "
+        "AS c(channel, lim)), "
+        "spare AS (SELECT cap.channel FROM cap WHERE cap.lim > (SELECT count(*) FROM tickets "
+        f"WHERE {LOAD_WHERE} AND assignee_id = :me AND channel = cap.channel)), "
+        f"pick AS (SELECT id FROM ({branches}) c "
+        "ORDER BY queue_due_at, priority_rank, id LIMIT 1), "
+        "upd AS (UPDATE tickets SET assignee_id = :me, updated_at = :now FROM pick "
+        "WHERE tickets.id = pick.id AND tickets.assignee_id IS NULL "
+        "RETURNING tickets.id, tickets.customer_id, tickets.team, tickets.channel, "
+        "tickets.topic, tickets.language, tickets.priority, tickets.queue_due_at), "
+        "aud AS (INSERT INTO audit_events (at, kind, actor, ticket_id, customer_id, data) "
+        "SELECT :now, 'ticket.assigned', :actor, upd.id, upd.customer_id, "
+        "jsonb_build_object('previous', NULL, 'assignee', CAST(:me AS bigint), "
+        "'via', 'claim', 'team', upd.team) FROM upd) "
+        "SELECT * FROM upd")
+
+
+_PG_CLAIMS: dict[int, sa.TextualSelect] = {}
+
+
+def claim_pg(conn: sa.Connection, user_id: int, *, teams: Sequence[str],
+             capacity: Mapping[str, int], languages: Iterable[str],
+             topics: Iterable[str] | None, now: dt.datetime) -> Claim | None:
+    """One round trip: spare channels counted after the agent's lock, the most urgent eligible
+    ticket of any of the agent's teams locked (skipping rows others hold), assigned, audited."""
+    stmt = _PG_CLAIMS.get(len(teams))
+    if stmt is None:
+        stmt = _PG_CLAIMS[len(teams)] = sa.text(_pg_claim_sql(len(teams))).columns(
+            *[sa.column(c.name, c.type) for c in _RETURNING])
+    params: dict[str, Any] = {f"team{i}": name for i, name in enumerate(teams)}
+    channels = sorted(capacity)
+    params.update(channels=channels, limits=[int(capacity[c]) for c in channels],
+                  languages=sorted(languages), any_topic=topics is None,
+                  topics=sorted(topics or ()), me=user_id, actor=f"user:{user_id}", now=now)
+    row = conn.execute(stmt, params).first()
+    return Claim(**row._asdict()) if row else None
+
+
+def _sqlite_head(team: str, channels: Sequence[str], languages: Sequence[str],
+                 topics: Sequence[str] | None, due_known: bool) -> sa.Select[Any]:
+    stmt = (sa.select(t.c.id, t.c.queue_due_at, t.c.priority_rank)
+            .where(_QUEUE, t.c.team == team,
+                   t.c.queue_due_at.isnot(None) if due_known else t.c.queue_due_at.is_(None),
+                   t.c.channel.in_(list(channels)),
+                   sa.func.coalesce(t.c.language, "id").in_(list(languages)))
+            .order_by(*ORDER).limit(1))
+    if topics is not None:
+        stmt = stmt.where(t.c.topic.in_(list(topics)))
+    return stmt
+
+
+def pick_sqlite(conn: sa.Connection, *, teams: Sequence[str], channels: Sequence[str],
+                languages: Iterable[str], topics: Iterable[str] | None) -> int | None:
+    """The most urgent eligible ticket's id.  SQLite sorts NULLs first, so tickets without a
+    running clock are a second walk, taken only when no team has one with a clock."""
+    langs, tops = sorted(languages), sorted(topics) if topics is not None else None
+    for due_known in (True, False):
+        heads = [r for team in teams for r in conn.execute(
+            _sqlite_head(team, channels, langs, tops, due_known))]
+        if heads:
+            return int(min(heads, key=lambda r: (r.queue_due_at or dt.datetime.max.replace(
+                tzinfo=dt.UTC), r.priority_rank, r.id)).id)
+    return None
+
+
+def assign(conn: sa.Connection, ticket_id: int, user_id: int, now: dt.datetime) -> Claim | None:
+    """Give the ticket to the agent only if nobody holds it (whatever any lock said)."""
+    row = conn.execute(t.update().where(t.c.id == ticket_id, t.c.assignee_id.is_(None))
+                       .values(assignee_id=user_id, updated_at=now).returning(*_RETURNING)
+                       ).first()
+    return Claim(**row._asdict()) if row else None
+
+
+def audit_rows(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        conn.execute(audit.insert(), rows)
+
+
+def event(kind: str, *, at: dt.datetime, actor: str, ticket_id: int | None = None,
+          customer_id: int | None = None, **data: Any) -> dict[str, Any]:
+    return {"at": at, "kind": kind, "actor": actor, "ticket_id": ticket_id,
+            "customer_id": customer_id, "data": json.loads(json.dumps(data, default=str))}
+
+
+def queue_heads(conn: sa.Connection, team: str, limit: int) -> list[Any]:
+    """A team's most urgent waiting tickets, locked (skipping held ones) on PostgreSQL."""
+    cols = (t.c.id, t.c.customer_id, t.c.team, t.c.topic, t.c.channel, t.c.language)
+    if conn.dialect.name == "postgresql":
+        stmt = (sa.select(*cols).where(_QUEUE, t.c.team == team).order_by(*ORDER).limit(limit)
+                .with_for_update(skip_locked=True, key_share=True))
+        return list(conn.execute(stmt))
+    known = conn.execute(sa.select(*cols).where(_QUEUE, t.c.team == team,
+                                                t.c.queue_due_at.isnot(None))
+                         .order_by(*ORDER).limit(limit)).all()
+    rest = limit - len(known)
+    unknown = conn.execute(sa.select(*cols).where(_QUEUE, t.c.team == team,
+                                                  t.c.queue_due_at.is_(None))
+                           .order_by(*ORDER).limit(rest)).all() if rest > 0 else []
+    return [*known, *unknown]
+
+
+def queued(conn: sa.Connection, ticket_ids: Sequence[int]) -> list[Any]:
+    """These tickets if they are waiting in the queue, most urgent first (locked on PG)."""
+    if not ticket_ids:
+        return []
+    stmt = (sa.select(t.c.id, t.c.customer_id, t.c.team, t.c.topic, t.c.channel, t.c.language,
+                      t.c.queue_due_at, t.c.priority_rank)
+            .where(_QUEUE, t.c.id.in_(list(ticket_ids))))
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True, key_share=True)
+    rows = list(conn.execute(stmt))
+    far = dt.datetime.max.replace(tzinfo=dt.UTC)
+    return sorted(rows, key=lambda r: (r.queue_due_at or far, r.priority_rank, r.id))
+
+
+def held_by(conn: sa.Connection, user_ids: Sequence[int]) -> list[Any]:
+    """Unfinished tickets that still need work (new or open) held by these agents."""
+    if not user_ids:
+        return []
+    return list(conn.execute(
+        sa.select(t.c.id, t.c.customer_id, t.c.team, t.c.assignee_id)
+        .where(_LOAD, t.c.assignee_id.in_(list(user_ids)), t.c.status.in_(("new", "open")))))
+
+
+def unassign(conn: sa.Connection, pairs: Sequence[tuple[int, int]], now: dt.datetime,
+             team: Mapping[int, str] | None = None) -> list[int]:
+    """Put tickets back in the queue if their assignee is still the one given; returns the
+    ticket ids actually returned."""
+    done = []
+    for tid, uid in pairs:
+        values: dict[str, Any] = {"assignee_id": None, "updated_at": now}
+        if team and tid in team:
+            values["team"] = team[tid]
+        res = conn.execute(t.update().where(t.c.id == tid, t.c.assignee_id == uid)
+                           .values(**values))
+        if res.rowcount:
+            done.append(tid)
+    return done
+
+
+def waiting(conn: sa.Connection, *, teams: Sequence[str], channels: Sequence[str],
+            languages: Iterable[str], topics: Iterable[str] | None, limit: int) -> list[Any]:
+    """Waiting tickets these filters admit, in claim order (a read: nothing is locked)."""
+    stmt = (sa.select(t.c.id.label("ticket_id"), t.c.team, t.c.topic, t.c.channel, t.c.language,
+                      t.c.priority, t.c.status, t.c.subject, t.c.created_at, t.c.queue_due_at)
+            .where(_QUEUE, t.c.team.in_(list(teams)), t.c.channel.in_(list(channels)),
+                   sa.func.coalesce(t.c.language, "id").in_(sorted(languages)))
+            .order_by(sa.nulls_last(t.c.queue_due_at), t.c.priority_rank, t.c.id).limit(limit))
+    if topics is not None:
+        stmt = stmt.where(t.c.topic.in_(sorted(topics)))
+    return list(conn.execute(stmt))
