@@ -34,6 +34,7 @@ def upgrade() -> None:
         sa.Column('status_changed_at', sa.DateTime(timezone=True), nullable=False),
         sa.Column('last_heartbeat_at', sa.DateTime(timezone=True), nullable=True),
         sa.Column('last_assigned_at', sa.DateTime(timezone=True), nullable=True),
+        sa.Column('claim_seq', sa.Integer(), server_default='0', nullable=False),
         sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'],
                                 name=op.f('fk_agent_profiles_user_id_users')),

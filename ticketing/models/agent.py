@@ -26,4 +26,7 @@ class AgentProfile(Base):
     last_heartbeat_at: Mapped[dt.datetime | None]
     # Round robin: the agent given a ticket longest ago goes next.
     last_assigned_at: Mapped[dt.datetime | None]
+    # Bumped by every claim, assignment and profile change: a claim succeeds only if nothing
+    # changed the agent since it read the profile (optimistic, no lock held between the two).
+    claim_seq: Mapped[int] = mapped_column(sa.Integer, default=0, server_default="0")
     updated_at: Mapped[dt.datetime]

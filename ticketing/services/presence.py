@@ -98,7 +98,7 @@ def _status_values(status: str, now: dt.datetime) -> dict[str, Any]:
 
 
 def agent_view(conn: sa.Connection, user_id: int, config: RoutingConfig) -> dict[str, Any]:
-    row = rq.agent(conn, user_id, lock=False)
+    row = rq.agent(conn, user_id)
     if row is None:
         raise NotFound(f"no user {user_id}")
     agent = agent_of(row, config, rq.loads(conn, [user_id])[user_id])
@@ -119,7 +119,7 @@ def set_status(conn: sa.Connection, user_id: int, status: str, *, config: Routin
     """The agent says they are online, away or offline (also a heartbeat); audited when it
     changes.  Coming online offers them the waiting tickets of auto-assigning teams."""
     values = _status_values(status, now)
-    row = rq.agent(conn, user_id, lock=False)
+    row = rq.agent(conn, user_id)
     if row is None:
         raise NotFound(f"no user {user_id}")
     previous = row.status or str(Presence.OFFLINE)

@@ -48,42 +48,74 @@ def claim_next(agent_id: int, *, engine: sa.Engine, config: RoutingConfig,
                clock: Clock) -> rq.Claim | None:
     """The most urgent ticket this agent is eligible for — by time to SLA breach, then
     priority, then age — assigned to them atomically; None when nothing is eligible."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return claim_with(conn, agent_id, config=config, clock=clock)
     with engine.begin() as conn:
-        return claim_in(conn, agent_id, config=config, now=clock.now())
+        return claim_with(conn, agent_id, config=config, clock=clock)
 
 
-def claim_in(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
-             now: dt.datetime) -> rq.Claim | None:
-    row = rq.agent(conn, agent_id, lock=True)
+def claim_with(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
+               clock: Clock, attempts: int = 20) -> rq.Claim | None:
+    """``claim_next`` on a connection the caller keeps: on PostgreSQL in autocommit mode (the
+    claim is one statement, its own transaction), on SQLite inside ``BEGIN IMMEDIATE``."""
+    if conn.dialect.name != "postgresql":
+        return _claim_sqlite(conn, agent_id, config=config, now=clock.now())
+    for _ in range(attempts):
+        row = rq.agent(conn, agent_id)
+        if row is None or not row.active:
+            raise NotFound(f"no active user {agent_id}")
+        agent = agent_of(row, config)
+        wanted = claim_filter(agent, config)
+        if wanted is None:
+            return None
+        now = clock.now()
+        if row.claim_seq is None:  # no profile yet: the claim sequence needs its row
+            rq.upsert_profile(conn, agent_id, {}, now)
+            continue
+        try:
+            claimed = rq.claim_pg(conn, agent_id, seq=int(row.claim_seq), teams=wanted.teams,
+                                  capacity=dict(agent.capacity), languages=wanted.languages,
+                                  topics=wanted.topics, now=now)
+        except rq.Contended:
+            continue  # the same agent claimed elsewhere meanwhile: count again
+        if claimed is not None and agent.status is not Presence.ONLINE:
+            _sign_of_life(conn, agent_id, now)
+        return claimed
+    raise Conflict(f"agent {agent_id} is claiming in too many places at once")
+
+
+def _sign_of_life(conn: sa.Connection, agent_id: int, now: dt.datetime) -> None:
+    """Taking work shows the agent is there: an offline agent's tickets would otherwise go
+    back to the queue at the next routing tick."""
+    rq.upsert_profile(conn, agent_id, {"status": str(Presence.ONLINE), "status_changed_at": now,
+                                       "last_heartbeat_at": now}, now)
+    rq.audit_rows(conn, [rq.event("agent.status_changed", at=now, actor=f"user:{agent_id}",
+                                  user_id=agent_id, status=str(Presence.ONLINE),
+                                  reason="claimed a ticket")])
+
+
+def _claim_sqlite(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
+                  now: dt.datetime) -> rq.Claim | None:
+    """BEGIN IMMEDIATE made this the only writer: read, count, pick, assign, audit."""
+    row = rq.agent(conn, agent_id)
     if row is None or not row.active:
         raise NotFound(f"no active user {agent_id}")
-    agent = agent_of(row, config)
-    if conn.dialect.name == "postgresql":
-        # Spare capacity is counted inside the claim statement, after the agent's lock.
-        wanted = claim_filter(agent, config)
-        if wanted is None:
-            return None
-        claimed = rq.claim_pg(conn, agent_id, teams=wanted.teams,
-                              capacity={c: agent.capacity[c] for c in agent.capacity},
-                              languages=wanted.languages, topics=wanted.topics, now=now)
-    else:
-        agent = agent_of(row, config, rq.loads(conn, [agent_id])[agent_id])
-        wanted = claim_filter(agent, config)
-        if wanted is None:
-            return None
-        tid = rq.pick_sqlite(conn, teams=wanted.teams, channels=wanted.channels,
-                             languages=wanted.languages, topics=wanted.topics)
-        claimed = rq.assign(conn, tid, agent_id, now) if tid is not None else None
-        if claimed is not None:
-            rq.audit_rows(conn, [rq.event("ticket.assigned", at=now, actor=f"user:{agent_id}",
-                                          ticket_id=claimed.id, customer_id=claimed.customer_id,
-                                          previous=None, assignee=agent_id, via="claim",
-                                          team=claimed.team)])
-    if claimed is not None and agent.status is not Presence.ONLINE:
-        # Taking work is a sign of life: an offline agent's tickets would otherwise go back.
-        rq.upsert_profile(conn, agent_id, {"status": str(Presence.ONLINE),
-                                           "status_changed_at": now, "last_heartbeat_at": now},
-                          now)
+    agent = agent_of(row, config, rq.loads(conn, [agent_id])[agent_id])
+    wanted = claim_filter(agent, config)
+    if wanted is None:
+        return None
+    tid = rq.pick_sqlite(conn, teams=wanted.teams, channels=wanted.channels,
+                         languages=wanted.languages, topics=wanted.topics)
+    claimed = rq.assign(conn, tid, agent_id, now) if tid is not None else None
+    if claimed is None:
+        return None
+    rq.audit_rows(conn, [rq.event("ticket.assigned", at=now, actor=f"user:{agent_id}",
+                                  ticket_id=claimed.id, customer_id=claimed.customer_id,
+                                  previous=None, assignee=agent_id, via="claim",
+                                  team=claimed.team)])
+    if agent.status is not Presence.ONLINE:
+        _sign_of_life(conn, agent_id, now)
     return claimed
 
 
@@ -226,7 +258,7 @@ def step_auto_assign(batch: Batch) -> None:
 def waiting_for(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
                 limit: int = 50) -> dict[str, Any]:
     """What this agent could claim, most urgent first (capacity aside: shown even when full)."""
-    row = rq.agent(conn, agent_id, lock=False)
+    row = rq.agent(conn, agent_id)
     if row is None:
         raise NotFound(f"no user {agent_id}")
     agent = agent_of(row, config, rq.loads(conn, [agent_id])[agent_id])

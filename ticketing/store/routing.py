@@ -2,18 +2,21 @@
 
 The queue is the partial index ``ix_tickets_queue`` (team, time to breach, priority rank, id)
 over unassigned open tickets: taking the most urgent ticket of a team is a walk down the index
-that stops at the first eligible row.  On PostgreSQL the claim is one statement — spare
-capacity counted, the row picked with ``FOR NO KEY UPDATE SKIP LOCKED`` (so concurrent claimers
-pass each other instead of queueing, and message inserts referencing the ticket are not
-blocked), assigned only if still unassigned, and audited — after a transaction-level advisory
-lock on the agent that serializes that one agent's claims and auto-assignments (capacity).  On
-SQLite the write transaction is ``BEGIN IMMEDIATE``: the only writer, so plain statements do.
+that stops at the first eligible row.
+
+On PostgreSQL a claim is ONE statement, its own transaction: it bumps the agent's
+``claim_seq`` (only if it is still the value read with the profile: a concurrent claim or
+auto-assignment for the same agent makes it fail and the caller reads again, so the agent's
+spare capacity is always counted after everything that could change it), counts that spare
+capacity, picks the most urgent eligible ticket with ``FOR NO KEY UPDATE SKIP LOCKED`` (so
+concurrent claimers pass each other instead of queueing, and messages inserted for the ticket
+are not blocked), assigns it only if still unassigned, and writes the audit event.  On SQLite
+the write transaction is ``BEGIN IMMEDIATE``: the only writer, so plain statements do.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -30,19 +33,14 @@ _LOAD = sa.text(LOAD_WHERE)
 ORDER = (t.c.queue_due_at, t.c.priority_rank, t.c.id)
 
 
-def agent_lock_key(user_id: int) -> int:
-    digest = hashlib.blake2b(f"agent:{user_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
 def lock_agents(conn: sa.Connection, user_ids: Iterable[int]) -> None:
-    """PostgreSQL: serialize with these agents' claims (sorted: no deadlock).  SQLite's write
-    transaction is exclusive already."""
-    keys = sorted({agent_lock_key(u) for u in user_ids})
-    if keys and conn.dialect.name == "postgresql":
-        conn.execute(sa.text("SELECT count(pg_advisory_xact_lock(k)) FROM "
-                             "(SELECT unnest(CAST(:keys AS bigint[])) AS k ORDER BY 1) s"),
-                     {"keys": keys})
+    """PostgreSQL: hold these agents' profile rows (sorted: no deadlock) until commit, so no
+    claim for them can commit meanwhile (its ``claim_seq`` check waits, then fails).  SQLite's
+    write transaction is exclusive already."""
+    ids = sorted(set(user_ids))
+    if ids and conn.dialect.name == "postgresql":
+        conn.execute(sa.select(profiles.c.user_id).where(profiles.c.user_id.in_(ids))
+                     .order_by(profiles.c.user_id).with_for_update())
 
 
 # ---------------------------------------------------------------- agents
@@ -50,25 +48,17 @@ def lock_agents(conn: sa.Connection, user_ids: Iterable[int]) -> None:
 _AGENT_COLUMNS = (users.c.id, users.c.role, users.c.skills, users.c.languages, users.c.active,
                   profiles.c.teams, profiles.c.capacity, profiles.c.status,
                   profiles.c.status_changed_at, profiles.c.last_heartbeat_at,
-                  profiles.c.last_assigned_at)
+                  profiles.c.last_assigned_at, profiles.c.claim_seq)
 _AGENT = (sa.select(*_AGENT_COLUMNS)
           .select_from(users.outerjoin(profiles, profiles.c.user_id == users.c.id))
           .where(users.c.id == sa.bindparam("uid")))
-_AGENT_LOCKED = (sa.select(sa.func.pg_advisory_xact_lock(sa.bindparam("key", type_=sa.BigInteger)),
-                           *_AGENT_COLUMNS)
-                 .select_from(users.outerjoin(profiles, profiles.c.user_id == users.c.id))
-                 .where(users.c.id == sa.bindparam("uid")))
 _ONLINE = (sa.select(*_AGENT_COLUMNS)
            .select_from(users.join(profiles, profiles.c.user_id == users.c.id))
            .where(profiles.c.status == "online", users.c.active.is_(True)))
 
 
-def agent(conn: sa.Connection, user_id: int, *, lock: bool) -> Any:
-    """The user with their profile (columns None without one); with ``lock`` the agent's
-    advisory lock is taken in the same round trip (PostgreSQL)."""
-    if lock and conn.dialect.name == "postgresql":
-        return conn.execute(_AGENT_LOCKED, {"uid": user_id, "key": agent_lock_key(user_id)}
-                            ).first()
+def agent(conn: sa.Connection, user_id: int) -> Any:
+    """The user with their profile (profile columns None without one)."""
     return conn.execute(_AGENT, {"uid": user_id}).first()
 
 
@@ -97,18 +87,20 @@ def upsert_profile(conn: sa.Connection, user_id: int, values: Mapping[str, Any],
                           sa.select(profiles.c.user_id).where(profiles.c.user_id == user_id)
                           ).first()
     if exists:
+        # A profile change invalidates claims computed from the old one.
         conn.execute(profiles.update().where(profiles.c.user_id == user_id)
-                     .values(**values, updated_at=now))
+                     .values(**values, updated_at=now, claim_seq=profiles.c.claim_seq + 1))
     else:
         row = {"teams": [], "capacity": {}, "status": "offline", "status_changed_at": now,
-               "last_heartbeat_at": None, "last_assigned_at": None, **values}
+               "last_heartbeat_at": None, "last_assigned_at": None, "claim_seq": 0, **values}
         conn.execute(profiles.insert().values(user_id=user_id, updated_at=now, **row))
 
 
 def touch_assigned(conn: sa.Connection, user_ids: Sequence[int], now: dt.datetime) -> None:
     if user_ids:
         conn.execute(profiles.update().where(profiles.c.user_id == sa.bindparam("uid"))
-                     .values(last_assigned_at=sa.bindparam("at")),
+                     .values(last_assigned_at=sa.bindparam("at"),
+                             claim_seq=profiles.c.claim_seq + 1),
                      [{"uid": u, "at": now} for u in user_ids])
 
 
@@ -135,16 +127,21 @@ def _pg_claim_sql(teams: int) -> str:
     branches = " UNION ALL ".join(
         f"SELECT * FROM (SELECT id, queue_due_at, priority_rank FROM tickets "
         f"WHERE {QUEUE_WHERE} AND team = :team{i} "
-        f"AND channel IN (SELECT channel FROM spare) "
+        f"AND channel = ANY(CAST((SELECT channels FROM spare) AS text[])) "
         f"AND coalesce(language, 'id') = ANY(CAST(:languages AS text[])) "
         f"AND (CAST(:any_topic AS boolean) OR topic = ANY(CAST(:topics AS text[]))) "
         f"ORDER BY queue_due_at, priority_rank, id LIMIT 1 "
         f"FOR NO KEY UPDATE SKIP LOCKED) b{i}" for i in range(teams))
     return (
-        "WITH cap AS (SELECT * FROM unnest(CAST(:channels AS text[]), CAST(:limits AS int[])) "
+        # First: the agent's sequence, as read with the profile; blocks while another claim
+        # for this agent is in flight and then fails if that one committed.
+        "WITH bump AS MATERIALIZED (UPDATE agent_profiles SET claim_seq = claim_seq + 1 "
+        "WHERE user_id = :me AND claim_seq = :seq RETURNING user_id), "
+        "cap AS (SELECT * FROM unnest(CAST(:channels AS text[]), CAST(:limits AS int[])) "
         "AS c(channel, lim)), "
-        "spare AS (SELECT cap.channel FROM cap WHERE cap.lim > (SELECT count(*) FROM tickets "
-        f"WHERE {LOAD_WHERE} AND assignee_id = :me AND channel = cap.channel)), "
+        "spare AS MATERIALIZED (SELECT coalesce(array_agg(cap.channel), '{}') AS channels "
+        "FROM cap WHERE EXISTS (SELECT 1 FROM bump) AND cap.lim > (SELECT count(*) FROM "
+        f"tickets WHERE {LOAD_WHERE} AND assignee_id = :me AND channel = cap.channel)), "
         f"pick AS (SELECT id FROM ({branches}) c "
         "ORDER BY queue_due_at, priority_rank, id LIMIT 1), "
         "upd AS (UPDATE tickets SET assignee_id = :me, updated_at = :now FROM pick "
@@ -155,28 +152,41 @@ def _pg_claim_sql(teams: int) -> str:
         "SELECT :now, 'ticket.assigned', :actor, upd.id, upd.customer_id, "
         "jsonb_build_object('previous', NULL, 'assignee', CAST(:me AS bigint), "
         "'via', 'claim', 'team', upd.team) FROM upd) "
-        "SELECT * FROM upd")
+        "SELECT (SELECT count(*) FROM bump) AS bumped, upd.* "
+        "FROM (SELECT 1) one LEFT JOIN upd ON true")
+
+
+class Contended(Exception):
+    """Another claim or assignment for the same agent committed in between: read again."""
 
 
 _PG_CLAIMS: dict[int, sa.TextualSelect] = {}
 
 
-def claim_pg(conn: sa.Connection, user_id: int, *, teams: Sequence[str],
+def claim_pg(conn: sa.Connection, user_id: int, *, seq: int, teams: Sequence[str],
              capacity: Mapping[str, int], languages: Iterable[str],
              topics: Iterable[str] | None, now: dt.datetime) -> Claim | None:
-    """One round trip: spare channels counted after the agent's lock, the most urgent eligible
-    ticket of any of the agent's teams locked (skipping rows others hold), assigned, audited."""
+    """One statement (one round trip, its own transaction on an autocommit connection):
+    the most urgent eligible ticket of any of the agent's teams, within spare capacity,
+    assigned and audited; raises ``Contended`` when ``seq`` is stale."""
     stmt = _PG_CLAIMS.get(len(teams))
     if stmt is None:
         stmt = _PG_CLAIMS[len(teams)] = sa.text(_pg_claim_sql(len(teams))).columns(
-            *[sa.column(c.name, c.type) for c in _RETURNING])
+            sa.column("bumped", sa.Integer), *[sa.column(c.name, c.type) for c in _RETURNING])
     params: dict[str, Any] = {f"team{i}": name for i, name in enumerate(teams)}
     channels = sorted(capacity)
     params.update(channels=channels, limits=[int(capacity[c]) for c in channels],
                   languages=sorted(languages), any_topic=topics is None,
-                  topics=sorted(topics or ()), me=user_id, actor=f"user:{user_id}", now=now)
-    row = conn.execute(stmt, params).first()
-    return Claim(**row._asdict()) if row else None
+                  topics=sorted(topics or ()), me=user_id, seq=seq, actor=f"user:{user_id}",
+                  now=now)
+    row = conn.execute(stmt, params).one()
+    if not row.bumped:
+        raise Contended(f"agent {user_id}")
+    if row.id is None:
+        return None
+    return Claim(id=int(row.id), customer_id=int(row.customer_id), team=row.team,
+                 channel=row.channel, topic=row.topic, language=row.language,
+                 priority=row.priority, queue_due_at=row.queue_due_at)
 
 
 def _sqlite_head(team: str, channels: Sequence[str], languages: Sequence[str],
