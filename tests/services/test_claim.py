@@ -170,3 +170,24 @@ def test_claim_is_a_walk_down_the_queue_index_not_a_sort(app: App) -> None:
     assert "Index Scan using ix_tickets_queue on tickets" in plan, plan
     assert "Seq Scan on tickets" not in plan and "Bitmap" not in plan, plan
     assert "Sort Key: tickets" not in plan, plan  # only the heads of the teams are sorted
+
+
+def test_one_agent_claiming_in_many_places_at_once_stays_within_capacity(app: App) -> None:
+    tickets(app, [{}] * 30)
+    uid = agent(app, capacity={"webchat": 3})
+    engine = make_engine(app.settings.database_url, pool_size=8)
+    got: list[int | None] = []
+    start = threading.Barrier(8)
+
+    def run() -> None:
+        start.wait()
+        for _ in range(3):
+            got.append(_claim(app, uid, engine))
+
+    threads = [threading.Thread(target=run) for _ in range(8)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    engine.dispose()
+    assert len([g for g in got if g is not None]) == 3

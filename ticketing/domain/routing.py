@@ -136,12 +136,12 @@ def routing_config_from(doc: Mapping[str, Any], *, topics: Collection[str] | Non
         key = f"teams[{i}]"
         if not isinstance(raw, dict):
             raise ValueError(f"{key}: must be a table")
-        for extra in set(raw) - _TEAM_KEYS:
-            raise ValueError(f"{key}.{extra}: unknown key")
         name = raw.get("name")
         if not isinstance(name, str) or not name.strip() or len(name) > 60:
             raise ValueError(f"{key}.name: a name of 1 to 60 characters is required")
         key = f"teams[{i}] ({name})"
+        for extra in sorted(set(raw) - _TEAM_KEYS):
+            raise ValueError(f"{key}.{extra}: unknown key")
         if any(t.name == name for t in teams):
             raise ValueError(f"{key}.name: another team has this name")
         team_topics = _strings(raw.get("topics", []), f"{key}.topics")
@@ -293,16 +293,21 @@ def choose_agent(ticket: QueuedTicket, agents: Iterable[Agent], mode: AutoAssign
 def assign_batch(tickets: Sequence[QueuedTicket], agents: Iterable[Agent],
                  config: RoutingConfig, at: dt.datetime) -> list[tuple[QueuedTicket, Agent]]:
     """Auto-assign tickets (given most urgent first) one after another, each choice seeing
-    the load the previous ones added."""
+    the load the previous ones added.  Returns each ticket with its agent as updated by that
+    assignment; assignment instants strictly increase (a microsecond apart if the clock did
+    not move), so round robin keeps its turn across batches and within one."""
     pool = {a.user_id: a for a in agents}
+    latest = max((a.last_assigned_at for a in pool.values() if a.last_assigned_at), default=None)
     out: list[tuple[QueuedTicket, Agent]] = []
     for ticket in tickets:
         mode = config.team(ticket.team).auto_assign
         chosen = choose_agent(ticket, pool.values(), mode, config)
         if chosen is None:
             continue
-        out.append((ticket, chosen))
-        pool[chosen.user_id] = chosen.with_one_more(ticket.channel, at)
+        stamp = at if latest is None or latest < at else latest + dt.timedelta(microseconds=1)
+        latest = stamp
+        pool[chosen.user_id] = chosen.with_one_more(ticket.channel, stamp)
+        out.append((ticket, pool[chosen.user_id]))
     return out
 
 

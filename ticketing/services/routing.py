@@ -184,7 +184,8 @@ def _give(conn: sa.Connection, rows: Sequence[Any], config: RoutingConfig, now: 
                                assignee=agent.user_id, via="auto_assign",
                                mode=str(config.team(ticket.team).auto_assign),
                                team=ticket.team, reason=reason))
-    rq.touch_assigned(conn, sorted({uid for _, uid in given}), now)
+    last = {agent.user_id: agent.last_assigned_at or now for _, agent in chosen}
+    rq.touch_assigned(conn, {uid: last[uid] for _, uid in given})
     rq.audit_rows(conn, events)
     return given
 

@@ -96,12 +96,13 @@ def upsert_profile(conn: sa.Connection, user_id: int, values: Mapping[str, Any],
         conn.execute(profiles.insert().values(user_id=user_id, updated_at=now, **row))
 
 
-def touch_assigned(conn: sa.Connection, user_ids: Sequence[int], now: dt.datetime) -> None:
-    if user_ids:
+def touch_assigned(conn: sa.Connection, last: Mapping[int, dt.datetime]) -> None:
+    """Agents just given tickets: when (round robin's turn), and a new claim sequence."""
+    if last:
         conn.execute(profiles.update().where(profiles.c.user_id == sa.bindparam("uid"))
                      .values(last_assigned_at=sa.bindparam("at"),
                              claim_seq=profiles.c.claim_seq + 1),
-                     [{"uid": u, "at": now} for u in user_ids])
+                     [{"uid": u, "at": at} for u, at in sorted(last.items())])
 
 
 # ---------------------------------------------------------------- the queue
