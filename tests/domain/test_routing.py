@@ -136,16 +136,6 @@ def test_round_robin_skips_whoever_is_not_eligible_and_stays_fair_among_the_rest
 
 def test_queue_due_is_the_earliest_clock_still_to_be_met() -> None:
     first, resolution = AT + dt.timedelta(hours=4), AT + dt.timedelta(hours=24)
-    assert queue_due(first_response_due_at=first, first_response_state="running",
-                     next_response_due_at=None, resolution_due_at=resolution,
-                     resolution_state="running") == first
-    assert queue_due(first_response_due_at=first, first_response_state="met",
-                     next_response_due_at=None, resolution_due_at=resolution,
-                     resolution_state="running") == resolution
-    late = AT - dt.timedelta(hours=1)
-    assert queue_due(first_response_due_at=late, first_response_state="breached",
-                     next_response_due_at=None, resolution_due_at=resolution,
-                     resolution_state="running") == late
-    assert queue_due(first_response_due_at=first, first_response_state="met",
-                     next_response_due_at=None, resolution_due_at=resolution,
-                     resolution_state="met") is None
+    assert queue_due(first, None, resolution) == first
+    assert queue_due(None, None, resolution) == resolution
+    assert queue_due(None, None, None) is None

@@ -311,17 +311,10 @@ def assign_batch(tickets: Sequence[QueuedTicket], agents: Iterable[Agent],
     return out
 
 
-def queue_due(*, first_response_due_at: dt.datetime | None, first_response_state: str | None,
-              next_response_due_at: dt.datetime | None, resolution_due_at: dt.datetime | None,
-              resolution_state: str | None) -> dt.datetime | None:
-    """The time to breach the queue orders by: the earliest due time of a clock still to be
-    met (a breached one stays: it is the most urgent of all)."""
-    live = ("running", "breached")
-    times = [t for t, state in ((first_response_due_at, first_response_state),
-                                (next_response_due_at, "running"),
-                                (resolution_due_at, resolution_state))
-             if t is not None and state in live]
-    return min(times, default=None)
+def queue_due(*pending: dt.datetime | None) -> dt.datetime | None:
+    """The time to breach the queue orders by: the earliest due time among the clocks still
+    to be met (a breached one not yet answered stays: it is the most urgent of all)."""
+    return min((t for t in pending if t is not None), default=None)
 
 
 def offline_too_long(status: Presence, since: dt.datetime, now: dt.datetime,

@@ -60,16 +60,10 @@ def columns(clocks: SlaClocks) -> dict[str, Any]:
         "resolution_state": str(clocks.resolution.state),
         "sla_check_at": clocks.next_wakeup,
     }
-    return {**out, "queue_due_at": _queue_due(out)}
-
-
-def _queue_due(values: Mapping[str, Any]) -> dt.datetime | None:
-    """The shared queue's order key, kept wherever the SLA columns are written."""
-    return queue_due(first_response_due_at=values["first_response_due_at"],
-                     first_response_state=values["first_response_state"],
-                     next_response_due_at=values["next_response_due_at"],
-                     resolution_due_at=values["resolution_due_at"],
-                     resolution_state=values["resolution_state"])
+    # The shared queue's order key, kept wherever the SLA columns are written.
+    pending = [c.due_at for c in clocks.clocks if c.completed_at is None
+               and c.state in (ClockState.RUNNING, ClockState.BREACHED)]
+    return {**out, "queue_due_at": queue_due(*pending)}
 
 
 def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority: str,
@@ -100,7 +94,7 @@ def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority
         # Something already past (a message that waited in a queue): let the timer look now.
         "sla_check_at": min(upcoming) if len(upcoming) == 4 else now,
     }
-    return {**out, "queue_due_at": _queue_due(out)}
+    return {**out, "queue_due_at": queue_due(first_due, resolution_due)}
 
 
 def _agent_spoke(body: str) -> bool:
