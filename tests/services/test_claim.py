@@ -191,3 +191,16 @@ def test_one_agent_claiming_in_many_places_at_once_stays_within_capacity(app: Ap
         th.join()
     engine.dispose()
     assert len([g for g in got if g is not None]) == 3
+
+
+def test_raising_the_priority_moves_a_ticket_up_the_queue(app: App) -> None:
+    from ticketing.services import accounts
+    from ticketing.services.updates import update_ticket
+    first, second = tickets(app, [{}, {}])
+    sup = agent(app, role="supervisor")
+    with app.engine.begin() as conn:
+        update_ticket(conn, second, {"priority": "high"},
+                      by=accounts.Principal(user_id=sup, email="s@x", name="s",
+                                            role=accounts.Role.SUPERVISOR),
+                      topics=["otp"], now=app.clock.now())
+    assert _claim(app, agent(app)) == second

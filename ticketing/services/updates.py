@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ticketing.domain.errors import Conflict, InvalidInput, PermissionDenied
 from ticketing.domain.lifecycle import Priority, TicketStatus, check_transition
+from ticketing.domain.routing import PRIORITY_RANK
 from ticketing.services.accounts import Principal, Role
 from ticketing.store import tickets as q
 from ticketing.store.queries import users
@@ -47,6 +48,7 @@ def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], 
         except ValueError as exc:
             raise InvalidInput(f"priority must be one of {', '.join(Priority)}") from exc
         values["priority"] = str(prio)
+        values["priority_rank"] = PRIORITY_RANK[str(prio)]  # the shared queue's order
         events.append(("ticket.priority_changed", {"previous": row.priority,
                                                    "priority": str(prio)}))
     if "topic" in changes and changes["topic"] != row.topic:
