@@ -47,7 +47,7 @@ from dedup_scale import database  # noqa: E402
 from ticketing.domain.routing import routing_config_from  # noqa: E402
 from ticketing.models.ticket import QUEUE_WHERE  # noqa: E402
 from ticketing.services.clock import SystemClock  # noqa: E402
-from ticketing.services.routing import claim_with  # noqa: E402
+from ticketing.services.routing import AgentCache, claim_with  # noqa: E402
 from ticketing.store import migrate, tables  # noqa: E402
 from ticketing.store.db import make_engine  # noqa: E402
 
@@ -147,12 +147,13 @@ def _worker(kind: str, url: str, index: int, claimers: int, quota: int, start: A
         clock = SystemClock()
         # A claimer keeps its connection, as an API worker's pool does (no checkout per claim).
         conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        claim_with(conn, agents[0], config=config, clock=clock)  # warm the caches
+        cache = AgentCache()  # what App.agent_cache is to the API process
+        claim_with(conn, agents[0], config=config, clock=clock, cache=cache)  # warm up
         start.wait()
         for k in range(quota):
             uid = agents[(k + 1) % len(agents)]
             t0 = time.perf_counter()
-            got = claim_with(conn, uid, config=config, clock=clock)
+            got = claim_with(conn, uid, config=config, clock=clock, cache=cache)
             latencies.append(time.perf_counter() - t0)
             if got is None:
                 raise SystemExit(f"agent {uid} got nothing: the bench ran out of work")

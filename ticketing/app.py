@@ -24,6 +24,7 @@ from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.services.evidence import EvidencePolicy
 from ticketing.services.outbox import Sender
+from ticketing.services.routing import AgentCache
 from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
 from channels.email.send import make_sender as make_email_sender
@@ -100,6 +101,11 @@ class App:
                                        topics=self.evidence_policy.classifier.topics)
         except ValueError as exc:
             raise InvalidInput(f"{path}: {exc}") from exc
+
+    @cached_property
+    def agent_cache(self) -> AgentCache:
+        """Claims' memo of agents' eligibility in this process (checked by each claim)."""
+        return AgentCache()
 
     @cached_property
     def attachment_store(self) -> FileAttachmentStore:

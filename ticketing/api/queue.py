@@ -40,7 +40,7 @@ def _write(app: App, fn: Any, *args: Any, **kwargs: Any) -> Any:
 async def claim(request: Request, who: Viewer) -> Any:
     app = _core(request)
     got = await run_in_threadpool(routing.claim_next, who.user_id, engine=app.engine,
-                                  config=app.routing, clock=app.clock)
+                                  config=app.routing, clock=app.clock, cache=app.agent_cache)
     if got is None:
         return Response(status_code=204)
     return await run_in_threadpool(_read, app, views.get_ticket, got.id, who)

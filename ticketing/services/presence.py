@@ -156,7 +156,7 @@ def expire_heartbeats(conn: sa.Connection, config: RoutingConfig, now: dt.dateti
         res = conn.execute(profiles.update().where(profiles.c.user_id == uid,
                                                    profiles.c.status != str(Presence.OFFLINE))
                            .values(status=str(Presence.OFFLINE), status_changed_at=now,
-                                   updated_at=now))
+                                   updated_at=now, claim_seq=profiles.c.claim_seq + 1))
         if res.rowcount:
             events.append(rq.event("agent.status_changed", at=now, actor=SYSTEM, user_id=uid,
                                    status=str(Presence.OFFLINE), reason="no heartbeat for "

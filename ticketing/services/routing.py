@@ -16,8 +16,8 @@ import sqlalchemy as sa
 
 from ticketing.domain.errors import Conflict, NotFound, PermissionDenied
 from ticketing.domain.language import detect_language
-from ticketing.domain.routing import (PRIORITY_RANK, Agent, AutoAssign, Presence, QueuedTicket,
-                                      RoutingConfig, assign_batch, claim_filter)
+from ticketing.domain.routing import (PRIORITY_RANK, Agent, AutoAssign, ClaimFilter, Presence,
+                                      QueuedTicket, RoutingConfig, assign_batch, claim_filter)
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import Clock
 from ticketing.services.sla import opening_clocks
@@ -44,43 +44,77 @@ def agent_of(row: Any, config: RoutingConfig, load: Mapping[str, int] | None = N
 # ---------------------------------------------------------------- claim next
 
 
-def claim_next(agent_id: int, *, engine: sa.Engine, config: RoutingConfig,
-               clock: Clock) -> rq.Claim | None:
+class AgentCache:
+    """A process's memo of agents' eligibility for claims, keyed by user id, each entry valid
+    for one ``claim_seq``: the claim statement itself checks that sequence, and every claim,
+    assignment and profile change bumps it, so a stale entry costs a failed statement and a
+    fresh read — never a wrong claim.  It saves the profile read before each claim."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._entries: dict[int, tuple[Agent, ClaimFilter | None, int]] = {}
+        self._size = size
+
+    def get(self, user_id: int) -> tuple[Agent, ClaimFilter | None, int] | None:
+        return self._entries.get(user_id)
+
+    def put(self, user_id: int, agent: Agent, wanted: ClaimFilter | None, seq: int) -> None:
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[user_id] = (agent, wanted, seq)
+
+    def drop(self, user_id: int) -> None:
+        self._entries.pop(user_id, None)
+
+
+def claim_next(agent_id: int, *, engine: sa.Engine, config: RoutingConfig, clock: Clock,
+               cache: AgentCache | None = None) -> rq.Claim | None:
     """The most urgent ticket this agent is eligible for — by time to SLA breach, then
     priority, then age — assigned to them atomically; None when nothing is eligible."""
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return claim_with(conn, agent_id, config=config, clock=clock)
+            return claim_with(conn, agent_id, config=config, clock=clock, cache=cache)
     with engine.begin() as conn:
         return claim_with(conn, agent_id, config=config, clock=clock)
 
 
 def claim_with(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
-               clock: Clock, attempts: int = 20) -> rq.Claim | None:
+               clock: Clock, cache: AgentCache | None = None,
+               attempts: int = 20) -> rq.Claim | None:
     """``claim_next`` on a connection the caller keeps: on PostgreSQL in autocommit mode (the
     claim is one statement, its own transaction), on SQLite inside ``BEGIN IMMEDIATE``."""
     if conn.dialect.name != "postgresql":
         return _claim_sqlite(conn, agent_id, config=config, now=clock.now())
     for _ in range(attempts):
-        row = rq.agent(conn, agent_id)
-        if row is None or not row.active:
-            raise NotFound(f"no active user {agent_id}")
-        agent = agent_of(row, config)
-        wanted = claim_filter(agent, config)
-        if wanted is None:
+        entry = cache.get(agent_id) if cache is not None else None
+        if entry is None:
+            row = rq.agent(conn, agent_id)
+            if row is None or not row.active:
+                raise NotFound(f"no active user {agent_id}")
+            if row.claim_seq is None:  # no profile yet: the claim sequence needs its row
+                rq.upsert_profile(conn, agent_id, {}, clock.now())
+                continue
+            agent = agent_of(row, config)
+            entry = (agent, claim_filter(agent, config), int(row.claim_seq))
+        agent, wanted, seq = entry
+        if wanted is None:  # not kept: nothing would tell the cache when that changes
+            if cache is not None:
+                cache.drop(agent_id)
             return None
         now = clock.now()
-        if row.claim_seq is None:  # no profile yet: the claim sequence needs its row
-            rq.upsert_profile(conn, agent_id, {}, now)
-            continue
         try:
-            claimed = rq.claim_pg(conn, agent_id, seq=int(row.claim_seq), teams=wanted.teams,
-                                  capacity=dict(agent.capacity), languages=wanted.languages,
+            claimed = rq.claim_pg(conn, agent_id, seq=seq, teams=wanted.teams,
+                                  capacity=agent.capacity, languages=wanted.languages,
                                   topics=wanted.topics, now=now)
         except rq.Contended:
-            continue  # the same agent claimed elsewhere meanwhile: count again
+            if cache is not None:
+                cache.drop(agent_id)
+            continue  # changed meanwhile (another claim, a profile change): read again
         if claimed is not None and agent.status is not Presence.ONLINE:
-            _sign_of_life(conn, agent_id, now)
+            _sign_of_life(conn, agent_id, now)  # bumps the sequence once more
+            if cache is not None:
+                cache.drop(agent_id)
+        elif cache is not None:
+            cache.put(agent_id, agent, wanted, seq + 1)
         return claimed
     raise Conflict(f"agent {agent_id} is claiming in too many places at once")
 
