@@ -121,6 +121,12 @@ BARE = (f"UPDATE tickets SET assignee_id = %s WHERE id = (SELECT id FROM tickets
         f"LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING id")
 
 
+def _cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) of a process on this machine, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _worker(kind: str, url: str, index: int, claimers: int, quota: int, start: Any,
             out: Any) -> None:
     agents = [a for a in range(1, AGENTS + 1) if a % claimers == index]
@@ -131,7 +137,9 @@ def _worker(kind: str, url: str, index: int, claimers: int, quota: int, start: A
         dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(
             hide_password=False)
         conn = psycopg.connect(dsn)
+        backend = conn.info.backend_pid
         start.wait()
+        cpu0, server0 = time.process_time(), _cpu_of(backend)
         for k in range(quota):
             uid = agents[k % len(agents)]
             t0 = time.perf_counter()
@@ -140,6 +148,7 @@ def _worker(kind: str, url: str, index: int, claimers: int, quota: int, start: A
                 cur.fetchone()
             conn.commit()
             latencies.append(time.perf_counter() - t0)
+        cpu = (time.process_time() - cpu0, _cpu_of(backend) - server0)
         conn.close()
     else:
         engine = make_engine(url, pool_size=1)
@@ -149,7 +158,9 @@ def _worker(kind: str, url: str, index: int, claimers: int, quota: int, start: A
         conn = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         cache = AgentCache()  # what App.agent_cache is to the API process
         claim_with(conn, agents[0], config=config, clock=clock, cache=cache)  # warm up
+        backend = int(conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
         start.wait()
+        cpu0, server0 = time.process_time(), _cpu_of(backend)
         for k in range(quota):
             uid = agents[(k + 1) % len(agents)]
             t0 = time.perf_counter()
@@ -157,9 +168,10 @@ def _worker(kind: str, url: str, index: int, claimers: int, quota: int, start: A
             latencies.append(time.perf_counter() - t0)
             if got is None:
                 raise SystemExit(f"agent {uid} got nothing: the bench ran out of work")
+        cpu = (time.process_time() - cpu0, _cpu_of(backend) - server0)
         conn.close()
         engine.dispose()
-    out.put(latencies)
+    out.put((latencies, cpu))
 
 
 def run(kind: str, url: str, claimers: int, total: int) -> dict[str, float]:
@@ -174,8 +186,11 @@ def run(kind: str, url: str, claimers: int, total: int) -> dict[str, float]:
     start.wait()
     began = time.perf_counter()
     lat: list[float] = []
+    client = server = 0.0
     for _ in procs:
-        lat += out.get()
+        got, (c, srv) = out.get()
+        lat += got
+        client, server = client + c, server + srv
     wall = time.perf_counter() - began
     for p in procs:
         p.join()
@@ -183,7 +198,8 @@ def run(kind: str, url: str, claimers: int, total: int) -> dict[str, float]:
             raise SystemExit(f"a {kind} claimer failed")
     lat.sort()
     return {"rate": len(lat) / wall, "p50": lat[len(lat) // 2] * 1000,
-            "p99": lat[int(len(lat) * 0.99)] * 1000}
+            "p99": lat[int(len(lat) * 0.99)] * 1000,
+            "client_ms": client / len(lat) * 1000, "server_ms": server / len(lat) * 1000}
 
 
 def explain(url: str) -> None:
@@ -228,18 +244,29 @@ def main(argv: list[str] | None = None) -> int:
                     results.setdefault((kind, claimers), []).append(r)
                     print(f"run {rep + 1} {kind:<7} {claimers:>2} claimers: {r['rate']:7.0f} "
                           f"claims/s  p50 {r['p50']:5.2f} ms  p99 {r['p99']:6.2f} ms  "
-                          f"(load {load:.2f})", flush=True)
+                          f"CPU/claim client {r['client_ms']:.3f} ms server "
+                          f"{r['server_ms']:.3f} ms  (load {load:.2f})", flush=True)
         print("\nmedians:")
         print("| claimers | bare claims/s | bare p99 | service claims/s | service p50 | "
               "service p99 | service / bare |")
         print("|---:|---:|---:|---:|---:|---:|---:|")
         for claimers in (int(c) for c in args.claimers.split(",")):
             med = {k: {m: statistics.median(r[m] for r in results[(k, claimers)])
-                       for m in ("rate", "p50", "p99")} for k in ("bare", "service")}
+                       for m in ("rate", "p50", "p99", "client_ms", "server_ms")}
+                   for k in ("bare", "service")}
             print(f"| {claimers} | {med['bare']['rate']:,.0f} | {med['bare']['p99']:.1f} ms | "
                   f"{med['service']['rate']:,.0f} | {med['service']['p50']:.2f} ms | "
                   f"{med['service']['p99']:.1f} ms | "
                   f"{med['service']['rate'] / med['bare']['rate']:.2f} |")
+        print("\nCPU per claim (medians; client = the claimer process, server = its PostgreSQL "
+              "backend):")
+        for claimers in (int(c) for c in args.claimers.split(",")):
+            row = []
+            for k in ("bare", "service"):
+                c = statistics.median(r["client_ms"] for r in results[(k, claimers)])
+                v = statistics.median(r["server_ms"] for r in results[(k, claimers)])
+                row.append(f"{k} {c:.3f} + {v:.3f} = {c + v:.3f} ms")
+            print(f"  {claimers:>2} claimers: " + "; ".join(row))
         print(subprocess.run(["uptime"], capture_output=True, text=True).stdout.strip())
     finally:
         if not args.keep:

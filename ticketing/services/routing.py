@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
 from ticketing.domain.errors import Conflict, NotFound, PermissionDenied
 from ticketing.domain.language import detect_language
-from ticketing.domain.routing import (PRIORITY_RANK, Agent, AutoAssign, ClaimFilter, Presence,
-                                      QueuedTicket, RoutingConfig, assign_batch, claim_filter)
+from ticketing.domain.routing import (PRIORITY_RANK, Agent, AutoAssign, Presence, QueuedTicket,
+                                      RoutingConfig, assign_batch, claim_filter)
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import Clock
 from ticketing.services.sla import opening_clocks
@@ -44,6 +45,15 @@ def agent_of(row: Any, config: RoutingConfig, load: Mapping[str, int] | None = N
 # ---------------------------------------------------------------- claim next
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Claimer:
+    """An agent as the claim needs them: presence, and the claim statement's parameters for
+    their eligibility (None: nothing they could take)."""
+
+    status: Presence
+    params: Mapping[str, Any] | None
+
+
 class AgentCache:
     """A process's memo of agents' eligibility for claims, keyed by user id, each entry valid
     for one ``claim_seq``: the claim statement itself checks that sequence, and every claim,
@@ -51,19 +61,28 @@ class AgentCache:
     fresh read — never a wrong claim.  It saves the profile read before each claim."""
 
     def __init__(self, size: int = 50_000) -> None:
-        self._entries: dict[int, tuple[Agent, ClaimFilter | None, int]] = {}
+        self._entries: dict[int, tuple[_Claimer, int]] = {}
         self._size = size
 
-    def get(self, user_id: int) -> tuple[Agent, ClaimFilter | None, int] | None:
+    def get(self, user_id: int) -> tuple[_Claimer, int] | None:
         return self._entries.get(user_id)
 
-    def put(self, user_id: int, agent: Agent, wanted: ClaimFilter | None, seq: int) -> None:
+    def put(self, user_id: int, claimer: _Claimer, seq: int) -> None:
         if len(self._entries) >= self._size:
             self._entries.clear()
-        self._entries[user_id] = (agent, wanted, seq)
+        self._entries[user_id] = (claimer, seq)
 
     def drop(self, user_id: int) -> None:
         self._entries.pop(user_id, None)
+
+
+def _claimer(row: Any, config: RoutingConfig) -> _Claimer:
+    agent = agent_of(row, config)
+    wanted = claim_filter(agent, config)
+    params = None if wanted is None else rq.claim_params(
+        agent.user_id, teams=wanted.teams, capacity=agent.capacity, languages=wanted.languages,
+        topics=wanted.topics)
+    return _Claimer(status=agent.status, params=params)
 
 
 def claim_next(agent_id: int, *, engine: sa.Engine, config: RoutingConfig, clock: Clock,
@@ -93,28 +112,25 @@ def claim_with(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
             if row.claim_seq is None:  # no profile yet: the claim sequence needs its row
                 rq.upsert_profile(conn, agent_id, {}, clock.now())
                 continue
-            agent = agent_of(row, config)
-            entry = (agent, claim_filter(agent, config), int(row.claim_seq))
-        agent, wanted, seq = entry
-        if wanted is None:  # not kept: nothing would tell the cache when that changes
+            entry = (_claimer(row, config), int(row.claim_seq))
+        claimer, seq = entry
+        if claimer.params is None:  # not kept: nothing would tell the cache when that changes
             if cache is not None:
                 cache.drop(agent_id)
             return None
         now = clock.now()
         try:
-            claimed = rq.claim_pg(conn, agent_id, seq=seq, teams=wanted.teams,
-                                  capacity=agent.capacity, languages=wanted.languages,
-                                  topics=wanted.topics, now=now)
+            claimed = rq.claim_pg(conn, claimer.params, seq=seq, now=now)
         except rq.Contended:
             if cache is not None:
                 cache.drop(agent_id)
             continue  # changed meanwhile (another claim, a profile change): read again
-        if claimed is not None and agent.status is not Presence.ONLINE:
+        if claimed is not None and claimer.status is not Presence.ONLINE:
             _sign_of_life(conn, agent_id, now)  # bumps the sequence once more
             if cache is not None:
                 cache.drop(agent_id)
         elif cache is not None:
-            cache.put(agent_id, agent, wanted, seq + 1)
+            cache.put(agent_id, claimer, seq + 1)
         return claimed
     raise Conflict(f"agent {agent_id} is claiming in too many places at once")
 

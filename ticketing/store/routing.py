@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -114,14 +115,9 @@ class Claim:
     customer_id: int
     team: str | None
     channel: str
-    topic: str | None
-    language: str | None
-    priority: str
-    queue_due_at: dt.datetime | None
 
 
-_RETURNING = (t.c.id, t.c.customer_id, t.c.team, t.c.channel, t.c.topic, t.c.language,
-              t.c.priority, t.c.queue_due_at)
+_RETURNING = (t.c.id, t.c.customer_id, t.c.team, t.c.channel)
 
 
 def _pg_claim_sql(teams: int) -> str:
@@ -147,8 +143,7 @@ def _pg_claim_sql(teams: int) -> str:
         "ORDER BY queue_due_at, priority_rank, id LIMIT 1), "
         "upd AS (UPDATE tickets SET assignee_id = :me, updated_at = :now FROM pick "
         "WHERE tickets.id = pick.id AND tickets.assignee_id IS NULL "
-        "RETURNING tickets.id, tickets.customer_id, tickets.team, tickets.channel, "
-        "tickets.topic, tickets.language, tickets.priority, tickets.queue_due_at), "
+        "RETURNING tickets.id, tickets.customer_id, tickets.team, tickets.channel), "
         "aud AS (INSERT INTO audit_events (at, kind, actor, ticket_id, customer_id, data) "
         "SELECT :now, 'ticket.assigned', :actor, upd.id, upd.customer_id, "
         "jsonb_build_object('previous', NULL, 'assignee', CAST(:me AS bigint), "
@@ -161,33 +156,51 @@ class Contended(Exception):
     """Another claim or assignment for the same agent committed in between: read again."""
 
 
-_PG_CLAIMS: dict[int, sa.TextualSelect] = {}
+_PG_CLAIMS: dict[int, str] = {}
 
 
-def claim_pg(conn: sa.Connection, user_id: int, *, seq: int, teams: Sequence[str],
-             capacity: Mapping[str, int], languages: Iterable[str],
-             topics: Iterable[str] | None, now: dt.datetime) -> Claim | None:
-    """One statement (one round trip, its own transaction on an autocommit connection):
-    the most urgent eligible ticket of any of the agent's teams, within spare capacity,
-    assigned and audited; raises ``Contended`` when ``seq`` is stale."""
-    stmt = _PG_CLAIMS.get(len(teams))
-    if stmt is None:
-        stmt = _PG_CLAIMS[len(teams)] = sa.text(_pg_claim_sql(len(teams))).columns(
-            sa.column("bumped", sa.Integer), *[sa.column(c.name, c.type) for c in _RETURNING])
+def claim_params(user_id: int, *, teams: Sequence[str], capacity: Mapping[str, int],
+                 languages: Iterable[str], topics: Iterable[str] | None) -> dict[str, Any]:
+    """The claim statement's parameters that depend only on the agent's profile (worth
+    keeping with it: building them costs more than the rest of the call)."""
     params: dict[str, Any] = {f"team{i}": name for i, name in enumerate(teams)}
     channels = sorted(capacity)
-    params.update(channels=channels, limits=[int(capacity[c]) for c in channels],
-                  languages=sorted(languages), any_topic=topics is None,
-                  topics=sorted(topics or ()), me=user_id, seq=seq, actor=f"user:{user_id}",
-                  now=now)
-    row = conn.execute(stmt, params).one()
-    if not row.bumped:
-        raise Contended(f"agent {user_id}")
-    if row.id is None:
+    # Arrays travel as literals: the driver's list adaptation costs more than the query.
+    params.update(channels=_array(channels), limits=_array(str(capacity[c]) for c in channels),
+                  languages=_array(sorted(languages)), any_topic=topics is None,
+                  topics=_array(sorted(topics or ())), me=user_id, actor=f"user:{user_id}",
+                  teams=len(teams))
+    return params
+
+
+def claim_pg(conn: sa.Connection, params: Mapping[str, Any], *, seq: int,
+             now: dt.datetime) -> Claim | None:
+    """One statement (one round trip, its own transaction on an autocommit connection):
+    the most urgent eligible ticket of any of the agent's teams, within spare capacity,
+    assigned and audited; raises ``Contended`` when ``seq`` is stale.  ``params`` come from
+    ``claim_params``."""
+    teams = int(params["teams"])
+    sql = _PG_CLAIMS.get(teams)
+    if sql is None:
+        sql = _PG_CLAIMS[teams] = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _pg_claim_sql(teams))
+    # The hot path talks to the driver (psycopg, a prepared statement after a few calls): the
+    # ORM-free Core round trip still cost more client CPU than the database spent on the claim.
+    # The connection is SQLAlchemy's, so its transaction state is the caller's as usual.
+    driver = conn.connection.driver_connection
+    assert driver is not None
+    bumped, tid, customer_id, team, channel = driver.execute(
+        sql, {**params, "seq": seq, "now": now}).fetchone()
+    if not bumped:
+        raise Contended(f"agent {params['me']}")
+    if tid is None:
         return None
-    return Claim(id=int(row.id), customer_id=int(row.customer_id), team=row.team,
-                 channel=row.channel, topic=row.topic, language=row.language,
-                 priority=row.priority, queue_due_at=row.queue_due_at)
+    return Claim(id=int(tid), customer_id=int(customer_id), team=team, channel=channel)
+
+
+def _array(values: Iterable[str]) -> str:
+    """A PostgreSQL array literal of strings."""
+    quoted = ('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+    return "{" + ",".join(quoted) + "}"
 
 
 def _sqlite_head(team: str, channels: Sequence[str], languages: Sequence[str],
