@@ -210,7 +210,12 @@ def _queued(row: Any) -> QueuedTicket:
 
 def _give(conn: sa.Connection, rows: Sequence[Any], config: RoutingConfig, now: dt.datetime,
           exclude: Collection[int], reason: str) -> list[tuple[int, int]]:
-    """Auto-assign these queued tickets (most urgent first) among the online agents."""
+    """Auto-assign these queued tickets (most urgent first) among the online agents.
+
+    The choice is made on plain reads; only the agents chosen are then locked (sorted) and
+    their load read again, so a batch does not hold every online agent's claims while it
+    commits, and an agent who filled up meanwhile is skipped (the ticket waits for the next
+    tick or a claim)."""
     wanted = [r for r in rows if config.team(r.team).auto_assign is not AutoAssign.OFF]
     if not wanted:
         return []
@@ -218,24 +223,36 @@ def _give(conn: sa.Connection, rows: Sequence[Any], config: RoutingConfig, now: 
     if not agents:
         return []
     ids = [int(a.id) for a in agents]
-    rq.lock_agents(conn, ids)  # then read their load: no claim can change it until we commit
     load = rq.loads(conn, ids)
-    pool = [agent_of(a, config, load[int(a.id)]) for a in agents]
+    pool = {int(a.id): agent_of(a, config, load[int(a.id)]) for a in agents}
+    chosen = assign_batch([_queued(r) for r in wanted], pool.values(), config, now)
+    if not chosen:
+        return []
+    picked = sorted({agent.user_id for _, agent in chosen})
+    if conn.dialect.name == "postgresql":
+        rq.lock_agents(conn, picked)  # no claim for them can commit until we do
+        fresh = rq.loads(conn, picked)
+    else:
+        fresh = {uid: load[uid] for uid in picked}  # BEGIN IMMEDIATE: nothing changed
     customer = {int(r.id): r.customer_id for r in wanted}
-    chosen = assign_batch([_queued(r) for r in wanted], pool, config, now)
     given: list[tuple[int, int]] = []
+    last: dict[int, dt.datetime] = {}
     events = []
     for ticket, agent in chosen:
+        used = fresh[agent.user_id].get(ticket.channel, 0)
+        if used >= agent.capacity.get(ticket.channel, 0):
+            continue
         if rq.assign(conn, ticket.id, agent.user_id, now) is None:
             continue
+        fresh[agent.user_id][ticket.channel] = used + 1
         given.append((ticket.id, agent.user_id))
+        last[agent.user_id] = agent.last_assigned_at or now
         events.append(rq.event("ticket.assigned", at=now, actor=SYSTEM, ticket_id=ticket.id,
                                customer_id=customer[ticket.id], previous=None,
                                assignee=agent.user_id, via="auto_assign",
                                mode=str(config.team(ticket.team).auto_assign),
                                team=ticket.team, reason=reason))
-    last = {agent.user_id: agent.last_assigned_at or now for _, agent in chosen}
-    rq.touch_assigned(conn, {uid: last[uid] for _, uid in given})
+    rq.touch_assigned(conn, last)
     rq.audit_rows(conn, events)
     return given
 
@@ -255,6 +272,8 @@ def assign_waiting(conn: sa.Connection, *, config: RoutingConfig, now: dt.dateti
     """The routing tick's pass over the queues that auto-assign: their most urgent waiting
     tickets, for agents who came online or freed capacity since."""
     given: list[tuple[int, int]] = []
+    if not config.auto_teams() or not rq.online_agents(conn):
+        return given  # nobody to give to: leave the queue's heads unlocked for claims
     for team in config.auto_teams():
         rows = rq.queue_heads(conn, team.name, per_team)
         if rows:
