@@ -2,9 +2,9 @@
 open unassigned tickets, with 1, 8 and 32 concurrent claimers, against a bare SKIP LOCKED
 claim loop measured in the same run.
 
-Seeds the tickets by Core bulk inserts (4 teams, 5 channels, 7 topics, Indonesian and some
-English, due times spread over 3 days, a few urgent), and a pool of agents spread over the
-teams with the sample's default capacity (5 chats, 25 e-mails ...).  Each claimer is a process
+Seeds the tickets by Core bulk inserts (one citizen each; 4 teams, 5 channels, 7 topics,
+Indonesian and some English, due times spread over 3 days, a few urgent), and a pool of 4,000
+agents spread over the teams with the sample's default capacity (5 chats, 25 e-mails ...).  Each claimer is a process
 that cycles through its own agents (so no agent goes over capacity, as in real life), and:
 
 * ``bare``: psycopg, one statement per claim — ``UPDATE tickets SET assignee_id = … WHERE id =
@@ -70,7 +70,11 @@ def seed(url: str, n: int) -> float:
     rng = random.Random(6)
     began = time.perf_counter()
     with engine.begin() as conn:
-        conn.execute(tables.customers.insert(), [{"id": 1, "created_at": NOW}])
+        # One citizen per ticket, as in real traffic: one shared customer would make every
+        # claim's index entries (tickets by customer, audit by customer) collide on one page.
+        for lo in range(1, n + 1, 50_000):
+            conn.execute(tables.customers.insert(), [
+                {"id": i, "created_at": NOW} for i in range(lo, min(lo + 50_000, n + 1))])
         users = [{"id": i, "email": f"agent{i}@bench", "name": f"Agent {i}", "role": "agent",
                   "password_hash": "x", "skills": [], "languages": ["en", "id"], "active": True,
                   "created_at": NOW} for i in range(1, AGENTS + 1)]
@@ -89,7 +93,7 @@ def seed(url: str, n: int) -> float:
             urgent = rng.random() < 0.05
             due = created + dt.timedelta(hours=1 if urgent else rng.choice([4, 8, 24]))
             rows.append({
-                "id": i, "customer_id": 1, "status": rng.choice(["new", "open"]),
+                "id": i, "customer_id": i, "status": rng.choice(["new", "open"]),
                 "priority": "urgent" if urgent else "normal", "priority_rank": 0 if urgent else 2,
                 "topic": rng.choice(TEAMS[team]), "channel": rng.choice(CHANNELS),
                 "language": "en" if rng.random() < 0.05 else "id", "team": team,
