@@ -140,20 +140,20 @@ def _worker(kind: str, url: str, index: int, claimers: int, quota: int, start: A
         import psycopg
         dsn = sa.make_url(url).set(drivername="postgresql").render_as_string(
             hide_password=False)
-        conn = psycopg.connect(dsn)
-        backend = conn.info.backend_pid
+        pg = psycopg.connect(dsn)
+        backend = pg.info.backend_pid
         start.wait()
         cpu0, server0 = time.process_time(), _cpu_of(backend)
         for k in range(quota):
             uid = agents[k % len(agents)]
             t0 = time.perf_counter()
-            with conn.cursor() as cur:
+            with pg.cursor() as cur:
                 cur.execute(BARE, (uid, teams[uid % len(teams)]))
                 cur.fetchone()
-            conn.commit()
+            pg.commit()
             latencies.append(time.perf_counter() - t0)
         cpu = (time.process_time() - cpu0, _cpu_of(backend) - server0)
-        conn.close()
+        pg.close()
     else:
         engine = make_engine(url, pool_size=1)
         config = _config()
@@ -250,6 +250,16 @@ def main(argv: list[str] | None = None) -> int:
                           f"claims/s  p50 {r['p50']:5.2f} ms  p99 {r['p99']:6.2f} ms  "
                           f"CPU/claim client {r['client_ms']:.3f} ms server "
                           f"{r['server_ms']:.3f} ms  (load {load:.2f})", flush=True)
+        print("\nservice / bare, paired within each run (the two ran back to back), median:")
+        for claimers in (int(c) for c in args.claimers.split(",")):
+            pairs = zip(results[("service", claimers)], results[("bare", claimers)], strict=True)
+            ratios = [sv["rate"] / bare["rate"] for sv, bare in pairs]
+            cpu = [(bare["client_ms"] + bare["server_ms"]) / (sv["client_ms"] + sv["server_ms"])
+                   for sv, bare in zip(results[("service", claimers)],
+                                       results[("bare", claimers)], strict=True)]
+            print(f"  {claimers:>2} claimers: claims/s {statistics.median(ratios):.2f} "
+                  f"({', '.join(f'{r:.2f}' for r in ratios)}); CPU per claim "
+                  f"{statistics.median(cpu):.2f} ({', '.join(f'{r:.2f}' for r in cpu)})")
         print("\nmedians:")
         print("| claimers | bare claims/s | bare p99 | service claims/s | service p50 | "
               "service p99 | service / bare |")
