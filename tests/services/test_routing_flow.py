@@ -216,3 +216,26 @@ def test_queue_due_follows_the_sla_clock_after_a_first_response(app: App) -> Non
     row = _ticket(app, tid)
     assert row.first_response_at is not None
     assert row.queue_due_at == row.resolution_due_at
+
+
+def test_a_topic_correction_moves_the_ticket_to_that_topics_team(app: App) -> None:
+    from ticketing.services.updates import update_ticket
+    (tid,) = tickets(app, [{"topic": "lainnya", "team": "umum"}])
+    sup = agent(app, role="supervisor")
+    with app.engine.begin() as conn:
+        update_ticket(conn, tid, {"topic": "pelatihan"}, by=_principal(sup, "supervisor"),
+                      topics=app.evidence_policy.classifier.topics, now=app.clock.now(),
+                      routing=app.routing)
+    assert _ticket(app, tid).team == "program"
+    assert [k for k, _ in _events(app, tid)] == ["ticket.topic_changed", "ticket.team_changed"]
+
+
+def test_a_follow_up_naming_the_topic_moves_a_vague_ticket_to_its_team(app: App) -> None:
+    first = ingest_one(app, message("halo min, tolong dibantu ya", phone="081234567890"))
+    tid = first.ticket_id or 0
+    assert _ticket(app, tid).team == "umum"
+    helper = agent(app, skills=["otp", "nik", "akun"])
+    again = ingest_one(app, message("OTP tidak masuk dari kemarin", phone="081234567890"))
+    assert again.ticket_id == tid
+    assert (_ticket(app, tid).topic, _ticket(app, tid).team) == ("otp", "akun")
+    assert assignee(app, tid) == helper  # akun assigns round robin

@@ -317,6 +317,16 @@ def queue_due(*pending: dt.datetime | None) -> dt.datetime | None:
     return min((t for t in pending if t is not None), default=None)
 
 
+def rerouted(config: RoutingConfig | None, *, team: str | None, topic: str | None,
+             channel: str, language: str | None) -> str | None:
+    """The team a ticket moves to when its topic changes; None when it stays (same team, or
+    escalated to a supervisors' queue, which only a supervisor moves it out of)."""
+    if config is None or team in {t.supervisors_queue for t in config.teams}:
+        return None
+    new = config.team_for(topic=topic, channel=channel, language=language)
+    return new if new != team else None
+
+
 def offline_too_long(status: Presence, since: dt.datetime, now: dt.datetime,
                      minutes: int) -> bool:
     return status is Presence.OFFLINE and now - since >= dt.timedelta(minutes=minutes)

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from ticketing.domain.errors import Conflict, NotFound, PermissionDenied
 from ticketing.domain.language import detect_language
 from ticketing.domain.routing import (PRIORITY_RANK, Agent, AutoAssign, Presence, QueuedTicket,
-                                      RoutingConfig, assign_batch, claim_filter)
+                                      RoutingConfig, assign_batch, claim_filter, rerouted)
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import Clock
 from ticketing.services.sla import opening_clocks
@@ -312,16 +312,43 @@ def step_route_new_tickets(batch: Batch) -> None:
                                            now=batch.now)
 
 
+def _reroute_topic_changes(batch: Batch, config: RoutingConfig) -> list[int]:
+    """Tickets whose topic the batch named (a vague ticket's follow-up) join that topic's team."""
+    changed = {int(r["ticket_id"]): str(r["data"]["topic"]) for r in batch.audit
+               if r["kind"] == "ticket.topic_changed" and r["ticket_id"] is not None}
+    if not changed:
+        return []
+    rows = batch.conn.execute(sa.select(t.c.id, t.c.team, t.c.channel, t.c.language,
+                                        t.c.customer_id).where(t.c.id.in_(sorted(changed))))
+    moved, events = [], []
+    for r in rows:
+        team = rerouted(config, team=r.team, topic=changed[int(r.id)], channel=r.channel,
+                        language=r.language)
+        if team is not None:
+            batch.conn.execute(t.update().where(t.c.id == r.id).values(team=team))
+            events.append(rq.event("ticket.team_changed", at=batch.now, actor=SYSTEM,
+                                   ticket_id=int(r.id), customer_id=r.customer_id,
+                                   previous=r.team, team=team, reason="topic named"))
+            moved.append(int(r.id))
+    rq.audit_rows(batch.conn, events)
+    return moved
+
+
 def step_auto_assign(batch: Batch) -> None:
-    """After the write: new and reopened tickets of teams that auto-assign get an agent."""
+    """After the write: tickets whose topic was named move to its team; new, reopened and
+    moved tickets of teams that auto-assign get an agent."""
     config = batch.policy.routing
-    if config is None or not config.auto_teams():
+    if config is None:
+        return
+    moved = _reroute_topic_changes(batch, config)
+    if not config.auto_teams():
         return
     ids = [s.id for s in batch.ticket_by_id.values()
            if s.merged_into_id is None and (s.is_new and s.routing is not None and
                                             config.team(s.routing["team"]).auto_assign
                                             is not AutoAssign.OFF)]
     ids += [int(row["ticket_id"]) for row in batch.audit if row["kind"] == "ticket.reopened"]
+    ids += moved
     auto_assign(batch.conn, sorted(set(ids)), config=config, now=batch.now)
 
 
