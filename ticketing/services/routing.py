@@ -110,7 +110,10 @@ def claim_with(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
             if row is None or not row.active:
                 raise NotFound(f"no active user {agent_id}")
             if row.claim_seq is None:  # no profile yet: the claim sequence needs its row
-                rq.upsert_profile(conn, agent_id, {}, clock.now())
+                try:
+                    rq.upsert_profile(conn, agent_id, {}, clock.now())
+                except sa.exc.IntegrityError:
+                    pass  # a concurrent first claim of the same agent created it
                 continue
             entry = (_claimer(row, config), int(row.claim_seq))
         claimer, seq = entry
