@@ -204,3 +204,26 @@ def test_raising_the_priority_moves_a_ticket_up_the_queue(app: App) -> None:
                                             role=accounts.Role.SUPERVISOR),
                       topics=["otp"], now=app.clock.now())
     assert _claim(app, agent(app)) == second
+
+
+def test_the_claim_memo_never_outlives_a_profile_change(app: App) -> None:
+    from ticketing.services.presence import set_agent
+    from ticketing.services.routing import AgentCache
+    tickets(app, [{}] * 4)
+    uid = agent(app, email="memo@example.id", capacity={"webchat": 5})
+    cache = AgentCache()
+
+    def claim() -> int | None:
+        got = claim_next(uid, engine=app.engine, config=app.routing, clock=app.clock,
+                         cache=cache)
+        return got.id if got else None
+
+    assert claim() is not None and claim() is not None  # the second from the memo
+    with app.engine.begin() as conn:
+        set_agent(conn, email="memo@example.id", config=app.routing, by="test",
+                  capacity={"webchat": 2}, now=app.clock.now())
+    assert claim() is None  # the memo said 5; the statement saw the new sequence and re-read
+    with app.engine.begin() as conn:
+        set_agent(conn, email="memo@example.id", config=app.routing, by="test",
+                  teams=["keuangan"], capacity={"webchat": 5}, now=app.clock.now())
+    assert claim() is None  # another team now
