@@ -121,3 +121,21 @@ def test_quarantined_payloads_can_be_requeued_after_a_fix(
     assert "processed 1 inbox rows" in capsys.readouterr().out
     assert main(["inbox", "requeue"]) == 0
     assert "requeued 1 quarantined" in capsys.readouterr().out
+
+
+def test_users_create_with_routing_profile_and_agents_set(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["users", "create", "--email", "ani@example.id", "--name", "Ani", "--role",
+                 "agent", "--password", "secret-pass", "--skills", "otp,akun",
+                 "--languages", "id,en", "--teams", "akun", "--capacity",
+                 "webchat=5,email=25", "--status", "online"]) == 0
+    capsys.readouterr()
+    assert main(["agents", "set", "--email", "ani@example.id", "--capacity", "webchat=3"]) == 0
+    profile = json.loads(capsys.readouterr().out)
+    assert profile["teams"] == ["akun"] and profile["capacity"] == {"webchat": 3}
+    assert profile["skills"] == ["akun", "otp"] and profile["status"] == "online"
+    assert main(["agents", "set", "--email", "ani@example.id", "--teams", "nowhere"]) == 1
+    assert "no team named 'nowhere'" in capsys.readouterr().err
+    assert main(["agents", "set", "--email", "ani@example.id", "--capacity", "fax=1"]) == 1
+    assert main(["routing", "tick"]) == 0
+    assert "assigned" in capsys.readouterr().out

@@ -19,12 +19,14 @@ import sqlalchemy as sa
 
 from ticketing.domain.calendar import calendars_from_config
 from ticketing.domain.errors import InvalidInput
+from ticketing.domain.routing import RoutingConfig, routing_config_from
 from ticketing.domain.sla import sla_config_from
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.services.evidence import EvidencePolicy
 from ticketing.services.outbox import Sender
 from ticketing.services.escalation import EscalationMail
+from ticketing.services.routing import AgentCache
 from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
 from channels.email.send import make_sender as make_email_sender
@@ -79,7 +81,7 @@ class App:
                             attachment_store=self.attachment_store,
                             attachment_extractors={EMAIL_CONTENT_TYPE: attachment_blobs},
                             max_attachment_bytes=self.settings.max_attachment_bytes,
-                            sla=self.sla_setup)
+                            sla=self.sla_setup, routing=self.routing)
 
     @cached_property
     def sla_setup(self) -> SlaSetup:
@@ -93,6 +95,22 @@ class App:
                             mail=mail)
         except ValueError as exc:
             raise InvalidInput(f"{path}: {exc}") from exc
+
+    @cached_property
+    def routing(self) -> RoutingConfig:
+        """Teams, auto-assignment and presence rules (``config/routing.toml``), checked against
+        the topics the classifier knows."""
+        path = self.config_dir / "routing.toml"
+        try:
+            return routing_config_from(read_toml(path),
+                                       topics=self.evidence_policy.classifier.topics)
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: {exc}") from exc
+
+    @cached_property
+    def agent_cache(self) -> AgentCache:
+        """Claims' memo of agents' eligibility in this process (checked by each claim)."""
+        return AgentCache()
 
     @cached_property
     def attachment_store(self) -> FileAttachmentStore:

@@ -55,6 +55,23 @@ def _parser() -> argparse.ArgumentParser:
     uc.add_argument("--password", required=True)
     uc.add_argument("--skills", default="", help="comma-separated topics, e.g. otp,akun")
     uc.add_argument("--languages", default="id", help="comma-separated, e.g. id,en")
+    _agent_flags(uc)
+
+    agents = sub.add_parser("agents", help="agents' routing profiles").add_subparsers(
+        dest="agents_cmd", required=True)
+    aset = agents.add_parser("set", help="change an agent's teams, capacity, skills, languages "
+                                         "or status")
+    aset.add_argument("--email", required=True)
+    aset.add_argument("--skills", help="comma-separated topics, e.g. otp,akun ('' for every topic)")
+    aset.add_argument("--languages", help="comma-separated, e.g. id,en")
+    _agent_flags(aset)
+    ashow = agents.add_parser("show", help="an agent's routing profile, load and status")
+    ashow.add_argument("--email", required=True)
+
+    routing = sub.add_parser("routing", help="the shared queue").add_subparsers(
+        dest="routing_cmd", required=True)
+    routing.add_parser("tick", help="offline returns, heartbeat expiry and auto-assignment now "
+                                    "(what the worker does continuously)")
 
     tokens = sub.add_parser("tokens", help="API tokens").add_subparsers(dest="tokens_cmd",
                                                                          required=True)
@@ -113,6 +130,31 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _agent_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--teams", help="comma-separated team names from config/routing.toml "
+                                   "('' for every team)")
+    p.add_argument("--capacity", help="tickets at once per channel, e.g. webchat=5,email=25 "
+                                      "(default: routing.toml [defaults])")
+    p.add_argument("--status", choices=["online", "away", "offline"])
+
+
+def _split(text: str | None) -> list[str] | None:
+    return None if text is None else [x for x in (s.strip() for s in text.split(",")) if x]
+
+
+def _set_agent(app: App, args: argparse.Namespace, *, account: bool) -> dict[str, Any] | None:
+    from ticketing.services.presence import parse_capacity, set_agent
+    if account and args.teams is None and args.capacity is None and args.status is None:
+        return None
+    with app.engine.begin() as conn:
+        return set_agent(conn, email=args.email, config=app.routing, by="cli",
+                         teams=_split(args.teams),
+                         capacity=parse_capacity(args.capacity) if args.capacity else None,
+                         skills=None if account else _split(args.skills),
+                         languages=None if account else _split(args.languages),
+                         status=args.status, now=app.clock.now())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
@@ -151,6 +193,19 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
                 skills=args.skills.split(","), languages=args.languages.split(","),
                 clock=app.clock)
         print(f"created user {uid} <{args.email.lower()}> ({args.role})")
+        _set_agent(app, args, account=True)
+        return 0
+    if cmd == "agents":
+        if args.agents_cmd == "set":
+            print(json.dumps(_set_agent(app, args, account=False)))
+            return 0
+        from ticketing.services.presence import agent_by_email
+        with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            print(json.dumps(agent_by_email(conn, args.email, app.routing)))
+        return 0
+    if cmd == "routing":
+        from ticketing.services.presence import routing_tick
+        print(json.dumps(routing_tick(app.engine, app.routing, app.clock)))
         return 0
     if cmd == "tokens":
         with app.engine.begin() as conn:
@@ -172,8 +227,8 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
     if cmd == "sla":
         if args.sla_cmd == "recompute":
             return _recompute(app, args)
-        from ticketing.services.sla import tick
-        counts = tick(app.engine, app.sla_setup, app.clock)
+        from ticketing.worker import sla_tick
+        counts = sla_tick(app)
         print(json.dumps(counts))
         return 0
     if cmd == "worker":

@@ -12,6 +12,7 @@ import time
 from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
 from ticketing.services.outbox import deliver_due
+from ticketing.services.presence import escalate_breached, routing_tick
 from ticketing.services.sla import tick
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,22 @@ def deliver(app: App, stop: threading.Event | None = None) -> int:
     return total
 
 
+def sla_tick(app: App) -> dict[str, int]:
+    """The SLA timer, escalating what breached to the supervisors' queues as it goes."""
+    config = app.routing
+    return tick(app.engine, app.sla_setup, app.clock,
+                on_breach=lambda conn, ids, now: escalate_breached(conn, ids, config, now))
+
+
 def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> None:
+    next_routing = 0.0
     while not stop.is_set():
         try:
             busy = drain(app, stop) + deliver(app, stop)
-            tick(app.engine, app.sla_setup, app.clock)
+            sla_tick(app)
+            if time.monotonic() >= next_routing:
+                routing_tick(app.engine, app.routing, app.clock)
+                next_routing = time.monotonic() + app.routing.tick_seconds
         except Exception:  # a database blip must not kill the worker: back off and retry
             log.exception("worker pass failed")
             busy = 0
@@ -53,7 +65,7 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
 def run_worker(app: App, *, once: bool = False) -> int:
     if once:
         print(f"processed {drain(app)} inbox rows; attempted {deliver(app)} deliveries; "
-              f"SLA {tick(app.engine, app.sla_setup, app.clock)}")
+              f"SLA {sla_tick(app)}; routing {routing_tick(app.engine, app.routing, app.clock)}")
         return 0
     stop = threading.Event()
 

@@ -109,7 +109,8 @@ async def patch_ticket(request: Request, ticket_id: int, changes: TicketChanges,
     app = _core(request)
     fields = changes.model_dump(exclude_unset=True)
     await run_in_threadpool(_write, app, updates.update_ticket, ticket_id, fields, by=who,
-                            topics=app.evidence_policy.classifier.topics, now=app.clock.now())
+                            topics=app.evidence_policy.classifier.topics, now=app.clock.now(),
+                            routing=app.routing)
     return await run_in_threadpool(
         _read, app, views.get_ticket, ticket_id, who)
 

@@ -1,5 +1,6 @@
 """SQLAlchemy 2 entities.  Importing this package registers every table on ``Base.metadata``."""
 
+from ticketing.models.agent import AgentProfile
 from ticketing.models.audit import AuditEvent
 from ticketing.models.base import Base
 from ticketing.models.customer import Customer, Identity
@@ -10,5 +11,6 @@ from ticketing.models.queue import InboxItem, OutboxItem
 from ticketing.models.ticket import Ticket
 from ticketing.models.user import ApiToken, User
 
-__all__ = ["ApiToken", "AuditEvent", "Base", "Customer", "Identity", "Incident", "InboxItem", "Message",
-           "Notification", "OutboxItem", "Ticket", "TicketSignature", "User"]
+__all__ = ["AgentProfile", "ApiToken", "AuditEvent", "Base", "Customer", "Identity", "Incident",
+           "InboxItem", "Message", "Notification", "OutboxItem", "Ticket", "TicketSignature",
+           "User"]

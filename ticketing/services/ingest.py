@@ -30,6 +30,8 @@ from ticketing.services.acknowledge import AckPolicy, acknowledge
 from ticketing.services.clock import Clock
 from ticketing.services.ports import AttachmentExtractor, AttachmentSink
 from ticketing.services.sla import SlaSetup
+from ticketing.domain.routing import RoutingConfig
+from ticketing.services.routing import step_auto_assign, step_route_new_tickets
 from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
                                       resolve_customer)
 from ticketing.services.evidence import Evidence, EvidencePolicy, gather
@@ -69,6 +71,7 @@ class IngestPolicy:
     attachment_extractors: Mapping[str, AttachmentExtractor] = field(default_factory=dict)
     max_attachment_bytes: int = 10 * 1024 * 1024
     sla: SlaSetup | None = None
+    routing: RoutingConfig | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -222,7 +225,9 @@ STEPS: Sequence[Callable[[Batch], None]] = (
     step_load_tickets,
     step_decide_tickets,
     step_link_incidents,
+    step_route_new_tickets,
     step_write,
+    step_auto_assign,
     step_acknowledge,
 )
 

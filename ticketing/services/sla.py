@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from ticketing.domain.calendar import BusinessCalendar, add_business_time
+from ticketing.domain.routing import queue_due
 from ticketing.domain.sla import (ClockState, EventKind, SlaClock, SlaClocks, SlaConfig,
                                   SlaPolicy, TicketEvent, evaluate, policy_from_terms)
 from ticketing.domain.text import Role, transcript_turns
@@ -72,7 +73,7 @@ def columns(clocks: SlaClocks) -> dict[str, Any]:
     """The ticket columns that mirror a clock evaluation, with the measures the report
     aggregates (so it never recomputes business time per row)."""
     nxt = clocks.next_response
-    return {
+    out = {
         "sla_policy": clocks.policy_name, "sla_policy_version": clocks.policy_version,
         "sla_calendar": clocks.calendar_name, "sla_calendar_version": clocks.calendar_version,
         "first_response_due_at": clocks.first_response.due_at,
@@ -84,6 +85,10 @@ def columns(clocks: SlaClocks) -> dict[str, Any]:
         "first_response_business_minutes": _fulfilled_minutes(clocks.first_response),
         "resolution_business_minutes": _fulfilled_minutes(clocks.resolution),
     }
+    # The shared queue's order key, kept wherever the SLA columns are written.
+    pending = [c.due_at for c in clocks.clocks if c.completed_at is None
+               and c.state in (ClockState.RUNNING, ClockState.BREACHED)]
+    return {**out, "queue_due_at": queue_due(*pending)}
 
 
 _TERMS: dict[int, tuple[SlaPolicy, dict[str, Any]]] = {}
@@ -116,7 +121,7 @@ def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority
     upcoming = [t for t in (due(policy.first_response_minutes * policy.warning_share), first_due,
                             due(policy.resolution_minutes * policy.warning_share),
                             resolution_due) if t > now]
-    return {
+    out = {
         "sla_policy": policy.name, "sla_policy_version": policy.version,
         "sla_calendar": calendar.name, "sla_calendar_version": calendar.version,
         "sla_terms": _terms_of(policy),
@@ -128,6 +133,7 @@ def opening_clocks(setup: SlaSetup, *, channel: str, topic: str | None, priority
         "sla_check_at": min(upcoming) if len(upcoming) == 4 else now,
         "first_response_business_minutes": None, "resolution_business_minutes": None,
     }
+    return {**out, "queue_due_at": queue_due(first_due, resolution_due)}
 
 
 def _agent_spoke(body: str) -> bool:
@@ -162,7 +168,7 @@ def history(conn: sa.Connection, ticket_ids: Sequence[int]) -> dict[int, list[Ti
 
 
 def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
-              now: dt.datetime) -> dict[str, int]:
+              now: dt.datetime, breached: list[int] | None = None) -> dict[str, int]:
     """Re-evaluate these tickets' clocks from their history, store them, and emit the warnings
     and breaches that have come due (each once)."""
     ids = sorted(set(ticket_ids))
@@ -201,6 +207,8 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
             if clock.state is ClockState.BREACHED and not signals.get(f"{name}.breached"):
                 signals[f"{name}.breached"] = (clock.breached_at or now).isoformat()
                 counts["breaches"] += 1
+                if breached is not None:
+                    breached.append(row.id)
                 _emit(conn, "sla.breached", row, name, clock.breached_at or now, now, policy)
             elif clock.state is ClockState.RUNNING and clock.warn_at is not None \
                     and clock.warn_at <= now and not signals.get(f"{name}.warned"):
@@ -266,7 +274,7 @@ def backfill_measures(conn: sa.Connection, setup: SlaSetup, *, now: dt.datetime,
 
 def _cleared() -> dict[str, Any]:
     # Not measured on its own (merged away, or nothing to measure): no timer, no measures.
-    return {"sla_check_at": None, "next_response_due_at": None,
+    return {"sla_check_at": None, "next_response_due_at": None, "queue_due_at": None,
             "first_response_business_minutes": None, "resolution_business_minutes": None}
 
 
@@ -278,10 +286,15 @@ def _emit(conn: sa.Connection, kind: str, row: Any, target: str, due: dt.datetim
               "policy": policy.name, "policy_version": policy.version}))
 
 
-def tick(engine: sa.Engine, setup: SlaSetup, clock: Clock, *, limit: int = 500) -> dict[str, int]:
+OnBreach = Callable[[sa.Connection, list[int], dt.datetime], object]
+
+
+def tick(engine: sa.Engine, setup: SlaSetup, clock: Clock, *, limit: int = 500,
+         on_breach: OnBreach | None = None) -> dict[str, int]:
     """One timer pass: the tickets whose next SLA instant has come (an index range), in
     batches; safe to run in several workers (rows are claimed with SKIP LOCKED on
-    PostgreSQL)."""
+    PostgreSQL).  ``on_breach`` (routing's escalation) runs in the same transaction over the
+    tickets that breached."""
     total = {"evaluated": 0, "warnings": 0, "breaches": 0, "escalations": 0}
     while True:
         now = clock.now()
@@ -293,7 +306,10 @@ def tick(engine: sa.Engine, setup: SlaSetup, clock: Clock, *, limit: int = 500) 
             ids = list(conn.execute(stmt).scalars())
             if not ids:
                 return total
-            for key, value in recompute(conn, ids, setup, now).items():
+            breached: list[int] = []
+            for key, value in recompute(conn, ids, setup, now, breached).items():
                 total[key] += value
+            if on_breach is not None and breached:
+                on_breach(conn, sorted(set(breached)), now)
         if len(ids) < limit:
             return total

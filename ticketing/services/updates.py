@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from ticketing.domain.errors import Conflict, InvalidInput, PermissionDenied
 from ticketing.domain.lifecycle import Priority, TicketStatus, check_transition
+from ticketing.domain.routing import PRIORITY_RANK, RoutingConfig, rerouted
 from ticketing.services.accounts import Principal, Role
 from ticketing.store import tickets as q
 from ticketing.store.queries import users
@@ -22,7 +23,8 @@ FIELDS = ("status", "priority", "topic", "assignee")
 
 
 def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], *,
-                  by: Principal, topics: Collection[str], now: dt.datetime) -> None:
+                  by: Principal, topics: Collection[str], now: dt.datetime,
+                  routing: RoutingConfig | None = None) -> None:
     unknown = set(changes) - set(FIELDS)
     if unknown:
         raise InvalidInput(f"cannot change {', '.join(sorted(unknown))}")
@@ -47,6 +49,7 @@ def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], 
         except ValueError as exc:
             raise InvalidInput(f"priority must be one of {', '.join(Priority)}") from exc
         values["priority"] = str(prio)
+        values["priority_rank"] = PRIORITY_RANK[str(prio)]  # the shared queue's order
         events.append(("ticket.priority_changed", {"previous": row.priority,
                                                    "priority": str(prio)}))
     if "topic" in changes and changes["topic"] != row.topic:
@@ -56,6 +59,12 @@ def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], 
         values["topic"] = topic
         events.append(("ticket.topic_changed", {"previous": row.topic, "topic": topic,
                                                 "reason": "corrected by staff"}))
+        team = rerouted(routing, team=row.team, topic=topic, channel=row.channel,
+                        language=row.language)
+        if team is not None:
+            values["team"] = team
+            events.append(("ticket.team_changed", {"previous": row.team, "team": team,
+                                                   "reason": "topic corrected"}))
     if "assignee" in changes:
         assignee = changes["assignee"]
         new_id = None

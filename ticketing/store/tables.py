@@ -6,8 +6,9 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from ticketing.models import (ApiToken, AuditEvent, Customer, Identity, Incident, InboxItem,
-                              Message, Notification, OutboxItem, Ticket, TicketSignature, User)
+from ticketing.models import (AgentProfile, ApiToken, AuditEvent, Customer, Identity, Incident,
+                              InboxItem, Message, Notification, OutboxItem, Ticket,
+                              TicketSignature, User)
 
 
 def _t(model: type[object]) -> sa.Table:
@@ -26,3 +27,4 @@ api_tokens = _t(ApiToken)
 incidents = _t(Incident)
 signatures = _t(TicketSignature)
 notifications = _t(Notification)
+agent_profiles = _t(AgentProfile)

@@ -50,6 +50,7 @@ class TicketState:
     incident_id: int | None = None
     fingerprint: str | None = None
     sla: dict[str, Any] | None = None  # a new ticket's opening clocks (services.sla.columns)
+    routing: dict[str, Any] | None = None  # a new ticket's language and team (services.routing)
     is_new: bool = False
     dirty: bool = False
     original: tuple[Any, ...] = ()  # the stored values of _WRITTEN, as loaded

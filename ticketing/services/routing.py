@@ -1,0 +1,374 @@
+"""Use cases of the shared queue: claim next, release, auto-assignment, and the two ingest steps
+that give a new ticket its language and team and, where the team wants it, an agent.
+
+Who is eligible and whom auto-assignment picks is decided by ``ticketing.domain.routing`` from
+what is loaded here; the queries are ``ticketing.store.routing``.  Every assignment, release
+and return to the queue is an audit event.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.errors import Conflict, NotFound, PermissionDenied
+from ticketing.domain.language import detect_language
+from ticketing.domain.routing import (PRIORITY_RANK, Agent, AutoAssign, Presence, QueuedTicket,
+                                      RoutingConfig, assign_batch, claim_filter, rerouted)
+from ticketing.services.accounts import Principal, Role
+from ticketing.services.clock import Clock
+from ticketing.services.sla import opening_clocks
+from ticketing.store import routing as rq
+from ticketing.store import tables
+
+if TYPE_CHECKING:
+    from ticketing.services.decide import Batch
+
+t = tables.tickets
+SYSTEM = "system"
+
+
+def agent_of(row: Any, config: RoutingConfig, load: Mapping[str, int] | None = None) -> Agent:
+    """The domain's view of a user row joined with its profile (none: offline, defaults)."""
+    capacity = row.capacity or config.default_capacity
+    return Agent(user_id=int(row.id), role=str(row.role), teams=frozenset(row.teams or ()),
+                 skills=frozenset(row.skills or ()), languages=frozenset(row.languages or ()),
+                 capacity={str(k): int(v) for k, v in capacity.items()},
+                 status=Presence(row.status or Presence.OFFLINE), load=dict(load or {}),
+                 last_assigned_at=row.last_assigned_at)
+
+
+# ---------------------------------------------------------------- claim next
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Claimer:
+    """An agent as the claim needs them: presence, and the claim statement's parameters for
+    their eligibility (None: nothing they could take)."""
+
+    status: Presence
+    params: Mapping[str, Any] | None
+
+
+class AgentCache:
+    """A process's memo of agents' eligibility for claims, keyed by user id, each entry valid
+    for one ``claim_seq``: the claim statement itself checks that sequence, and every claim,
+    assignment and profile change bumps it, so a stale entry costs a failed statement and a
+    fresh read — never a wrong claim.  It saves the profile read before each claim."""
+
+    def __init__(self, size: int = 50_000) -> None:
+        self._entries: dict[int, tuple[_Claimer, int]] = {}
+        self._size = size
+
+    def get(self, user_id: int) -> tuple[_Claimer, int] | None:
+        return self._entries.get(user_id)
+
+    def put(self, user_id: int, claimer: _Claimer, seq: int) -> None:
+        if len(self._entries) >= self._size:
+            self._entries.clear()
+        self._entries[user_id] = (claimer, seq)
+
+    def drop(self, user_id: int) -> None:
+        self._entries.pop(user_id, None)
+
+
+def _claimer(row: Any, config: RoutingConfig) -> _Claimer:
+    agent = agent_of(row, config)
+    wanted = claim_filter(agent, config)
+    params = None if wanted is None else rq.claim_params(
+        agent.user_id, teams=wanted.teams, capacity=agent.capacity, languages=wanted.languages,
+        topics=wanted.topics)
+    return _Claimer(status=agent.status, params=params)
+
+
+def claim_next(agent_id: int, *, engine: sa.Engine, config: RoutingConfig, clock: Clock,
+               cache: AgentCache | None = None) -> rq.Claim | None:
+    """The most urgent ticket this agent is eligible for — by time to SLA breach, then
+    priority, then age — assigned to them atomically; None when nothing is eligible."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            return claim_with(conn, agent_id, config=config, clock=clock, cache=cache)
+    with engine.begin() as conn:
+        return claim_with(conn, agent_id, config=config, clock=clock)
+
+
+def claim_with(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
+               clock: Clock, cache: AgentCache | None = None,
+               attempts: int = 20) -> rq.Claim | None:
+    """``claim_next`` on a connection the caller keeps: on PostgreSQL in autocommit mode (the
+    claim is one statement, its own transaction), on SQLite inside ``BEGIN IMMEDIATE``."""
+    if conn.dialect.name != "postgresql":
+        return _claim_sqlite(conn, agent_id, config=config, now=clock.now())
+    for _ in range(attempts):
+        entry = cache.get(agent_id) if cache is not None else None
+        if entry is None:
+            row = rq.agent(conn, agent_id)
+            if row is None or not row.active:
+                raise NotFound(f"no active user {agent_id}")
+            if row.claim_seq is None:  # no profile yet: the claim sequence needs its row
+                try:
+                    rq.upsert_profile(conn, agent_id, {}, clock.now())
+                except sa.exc.IntegrityError:
+                    pass  # a concurrent first claim of the same agent created it
+                continue
+            entry = (_claimer(row, config), int(row.claim_seq))
+        claimer, seq = entry
+        if claimer.params is None:  # not kept: nothing would tell the cache when that changes
+            if cache is not None:
+                cache.drop(agent_id)
+            return None
+        now = clock.now()
+        try:
+            claimed = rq.claim_pg(conn, claimer.params, seq=seq, now=now)
+        except rq.Contended:
+            if cache is not None:
+                cache.drop(agent_id)
+            continue  # changed meanwhile (another claim, a profile change): read again
+        if claimed is not None and claimer.status is not Presence.ONLINE:
+            _sign_of_life(conn, agent_id, now)  # bumps the sequence once more
+            if cache is not None:
+                cache.drop(agent_id)
+        elif cache is not None:
+            cache.put(agent_id, claimer, seq + 1)
+        return claimed
+    raise Conflict(f"agent {agent_id} is claiming in too many places at once")
+
+
+def _sign_of_life(conn: sa.Connection, agent_id: int, now: dt.datetime) -> None:
+    """Taking work shows the agent is there: an offline agent's tickets would otherwise go
+    back to the queue at the next routing tick."""
+    rq.upsert_profile(conn, agent_id, {"status": str(Presence.ONLINE), "status_changed_at": now,
+                                       "last_heartbeat_at": now}, now)
+    rq.audit_rows(conn, [rq.event("agent.status_changed", at=now, actor=f"user:{agent_id}",
+                                  user_id=agent_id, status=str(Presence.ONLINE),
+                                  reason="claimed a ticket")])
+
+
+def _claim_sqlite(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
+                  now: dt.datetime) -> rq.Claim | None:
+    """BEGIN IMMEDIATE made this the only writer: read, count, pick, assign, audit."""
+    row = rq.agent(conn, agent_id)
+    if row is None or not row.active:
+        raise NotFound(f"no active user {agent_id}")
+    agent = agent_of(row, config, rq.loads(conn, [agent_id])[agent_id])
+    wanted = claim_filter(agent, config)
+    if wanted is None:
+        return None
+    tid = rq.pick_sqlite(conn, teams=wanted.teams, channels=wanted.channels,
+                         languages=wanted.languages, topics=wanted.topics)
+    claimed = rq.assign(conn, tid, agent_id, now) if tid is not None else None
+    if claimed is None:
+        return None
+    rq.audit_rows(conn, [rq.event("ticket.assigned", at=now, actor=f"user:{agent_id}",
+                                  ticket_id=claimed.id, customer_id=claimed.customer_id,
+                                  previous=None, assignee=agent_id, via="claim",
+                                  team=claimed.team)])
+    if agent.status is not Presence.ONLINE:
+        _sign_of_life(conn, agent_id, now)
+    return claimed
+
+
+# ---------------------------------------------------------------- release
+
+
+def release(conn: sa.Connection, ticket_id: int, *, by: Principal, config: RoutingConfig,
+            now: dt.datetime) -> dict[str, Any]:
+    """The assignee (or a supervisor) puts a ticket back in the shared queue; a team that
+    auto-assigns then offers it to someone else at once."""
+    row = conn.execute(sa.select(t.c.id, t.c.assignee_id, t.c.customer_id, t.c.merged_into_id)
+                       .where(t.c.id == ticket_id)
+                       .with_for_update(key_share=True)).first() \
+        if conn.dialect.name == "postgresql" else conn.execute(
+            sa.select(t.c.id, t.c.assignee_id, t.c.customer_id, t.c.merged_into_id)
+            .where(t.c.id == ticket_id)).first()
+    if row is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    if row.merged_into_id is not None:
+        raise Conflict(f"ticket {ticket_id} is merged into {row.merged_into_id}")
+    if row.assignee_id is None:
+        raise Conflict(f"ticket {ticket_id} is not assigned")
+    if row.assignee_id != by.user_id and by.role == Role.AGENT:
+        raise PermissionDenied("agents may only release their own tickets")
+    rq.unassign(conn, [(ticket_id, int(row.assignee_id))], now)
+    rq.audit_rows(conn, [rq.event("ticket.released", at=now, actor=f"user:{by.user_id}",
+                                  ticket_id=ticket_id, customer_id=row.customer_id,
+                                  previous=int(row.assignee_id))])
+    given = auto_assign(conn, [ticket_id], config=config, now=now,
+                        exclude={int(row.assignee_id)})
+    return {"ticket_id": ticket_id, "released_from": int(row.assignee_id),
+            "assignee_id": given[0][1] if given else None}
+
+
+# ---------------------------------------------------------------- auto-assignment
+
+
+def _queued(row: Any) -> QueuedTicket:
+    return QueuedTicket(id=int(row.id), team=row.team, topic=row.topic, channel=str(row.channel),
+                        language=row.language)
+
+
+def _give(conn: sa.Connection, rows: Sequence[Any], config: RoutingConfig, now: dt.datetime,
+          exclude: Collection[int], reason: str) -> list[tuple[int, int]]:
+    """Auto-assign these queued tickets (most urgent first) among the online agents.
+
+    The choice is made on plain reads; only the agents chosen are then locked (sorted) and
+    their load read again, so a batch does not hold every online agent's claims while it
+    commits, and an agent who filled up meanwhile is skipped (the ticket waits for the next
+    tick or a claim)."""
+    wanted = [r for r in rows if config.team(r.team).auto_assign is not AutoAssign.OFF]
+    if not wanted:
+        return []
+    agents = [a for a in rq.online_agents(conn) if int(a.id) not in exclude]
+    if not agents:
+        return []
+    ids = [int(a.id) for a in agents]
+    load = rq.loads(conn, ids)
+    pool = {int(a.id): agent_of(a, config, load[int(a.id)]) for a in agents}
+    chosen = assign_batch([_queued(r) for r in wanted], pool.values(), config, now)
+    if not chosen:
+        return []
+    picked = sorted({agent.user_id for _, agent in chosen})
+    if conn.dialect.name == "postgresql":
+        rq.lock_agents(conn, picked)  # no claim for them can commit until we do
+        fresh = rq.loads(conn, picked)
+    else:
+        fresh = {uid: load[uid] for uid in picked}  # BEGIN IMMEDIATE: nothing changed
+    customer = {int(r.id): r.customer_id for r in wanted}
+    given: list[tuple[int, int]] = []
+    last: dict[int, dt.datetime] = {}
+    events = []
+    for ticket, agent in chosen:
+        used = fresh[agent.user_id].get(ticket.channel, 0)
+        if used >= agent.capacity.get(ticket.channel, 0):
+            continue
+        if rq.assign(conn, ticket.id, agent.user_id, now) is None:
+            continue
+        fresh[agent.user_id][ticket.channel] = used + 1
+        given.append((ticket.id, agent.user_id))
+        last[agent.user_id] = agent.last_assigned_at or now
+        events.append(rq.event("ticket.assigned", at=now, actor=SYSTEM, ticket_id=ticket.id,
+                               customer_id=customer[ticket.id], previous=None,
+                               assignee=agent.user_id, via="auto_assign",
+                               mode=str(config.team(ticket.team).auto_assign),
+                               team=ticket.team, reason=reason))
+    rq.touch_assigned(conn, last)
+    rq.audit_rows(conn, events)
+    return given
+
+
+def auto_assign(conn: sa.Connection, ticket_ids: Sequence[int], *, config: RoutingConfig,
+                now: dt.datetime, exclude: Collection[int] = (),
+                reason: str = "opened") -> list[tuple[int, int]]:
+    """Offer these tickets, if waiting in a queue that auto-assigns, to an eligible online
+    agent with spare capacity; returns (ticket, agent) pairs.  Others keep waiting."""
+    if not ticket_ids or not config.auto_teams():
+        return []
+    return _give(conn, rq.queued(conn, ticket_ids), config, now, exclude, reason)
+
+
+def assign_waiting(conn: sa.Connection, *, config: RoutingConfig, now: dt.datetime,
+                   per_team: int = 200) -> list[tuple[int, int]]:
+    """The routing tick's pass over the queues that auto-assign: their most urgent waiting
+    tickets, for agents who came online or freed capacity since."""
+    given: list[tuple[int, int]] = []
+    if not config.auto_teams() or not rq.online_agents(conn):
+        return given  # nobody to give to: leave the queue's heads unlocked for claims
+    for team in config.auto_teams():
+        rows = rq.queue_heads(conn, team.name, per_team)
+        if rows:
+            given += _give(conn, rows, config, now, (), "waiting")
+    return given
+
+
+# ---------------------------------------------------------------- ingest steps
+
+
+def step_route_new_tickets(batch: Batch) -> None:
+    """Before the write: each new ticket's language (from the citizen's first message) and team,
+    and the queue's ordering columns.  A team named in an SLA rule re-chooses the clocks."""
+    config = batch.policy.routing
+    if config is None:
+        return
+    first_body: dict[int, str] = {}
+    for work in batch.works:
+        if work.outcome == "created" and work.ticket_id is not None and work.msg is not None:
+            first_body.setdefault(work.ticket_id, f"{work.msg.subject or ''}\n{work.msg.body}")
+    sla = batch.policy.sla
+    for state in batch.ticket_by_id.values():
+        if not state.is_new:
+            continue
+        guess = detect_language(first_body.get(state.id, state.subject or ""))
+        team = config.team_for(topic=state.topic, channel=state.channel, language=guess.code)
+        state.routing = {"language": guess.code, "team": team,
+                         "priority_rank": PRIORITY_RANK["normal"]}
+        if sla is not None and state.sla is not None:
+            policy, _ = sla.policy_for(channel=state.channel, topic=state.topic,
+                                       priority="normal", team=team)
+            if policy.name != state.sla.get("sla_policy"):
+                state.sla = opening_clocks(sla, channel=state.channel, topic=state.topic,
+                                           priority="normal", team=team,
+                                           first_message_at=state.first_message_at,
+                                           now=batch.now)
+
+
+def _reroute_topic_changes(batch: Batch, config: RoutingConfig) -> list[int]:
+    """Tickets whose topic the batch named (a vague ticket's follow-up) join that topic's team."""
+    changed = {int(r["ticket_id"]): str(r["data"]["topic"]) for r in batch.audit
+               if r["kind"] == "ticket.topic_changed" and r["ticket_id"] is not None}
+    if not changed:
+        return []
+    rows = batch.conn.execute(sa.select(t.c.id, t.c.team, t.c.channel, t.c.language,
+                                        t.c.customer_id).where(t.c.id.in_(sorted(changed))))
+    moved, events = [], []
+    for r in rows:
+        team = rerouted(config, team=r.team, topic=changed[int(r.id)], channel=r.channel,
+                        language=r.language)
+        if team is not None:
+            batch.conn.execute(t.update().where(t.c.id == r.id).values(team=team))
+            events.append(rq.event("ticket.team_changed", at=batch.now, actor=SYSTEM,
+                                   ticket_id=int(r.id), customer_id=r.customer_id,
+                                   previous=r.team, team=team, reason="topic named"))
+            moved.append(int(r.id))
+    rq.audit_rows(batch.conn, events)
+    return moved
+
+
+def step_auto_assign(batch: Batch) -> None:
+    """After the write: tickets whose topic was named move to its team; new, reopened and
+    moved tickets of teams that auto-assign get an agent."""
+    config = batch.policy.routing
+    if config is None:
+        return
+    moved = _reroute_topic_changes(batch, config)
+    if not config.auto_teams():
+        return
+    ids = [s.id for s in batch.ticket_by_id.values()
+           if s.merged_into_id is None and (s.is_new and s.routing is not None and
+                                            config.team(s.routing["team"]).auto_assign
+                                            is not AutoAssign.OFF)]
+    ids += [int(row["ticket_id"]) for row in batch.audit if row["kind"] == "ticket.reopened"]
+    ids += moved
+    auto_assign(batch.conn, sorted(set(ids)), config=config, now=batch.now)
+
+
+def waiting_for(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
+                limit: int = 50) -> dict[str, Any]:
+    """What this agent could claim, most urgent first (capacity aside: shown even when full)."""
+    row = rq.agent(conn, agent_id)
+    if row is None:
+        raise NotFound(f"no user {agent_id}")
+    agent = agent_of(row, config, rq.loads(conn, [agent_id])[agent_id])
+    wanted = claim_filter(agent_of(row, config), config)
+    items: list[dict[str, Any]] = []
+    if wanted is not None:
+        for r in rq.waiting(conn, teams=wanted.teams, channels=wanted.channels,
+                            languages=wanted.languages, topics=wanted.topics, limit=limit):
+            item = r._asdict()
+            items.append({k: v.isoformat() if isinstance(v, dt.datetime) else v
+                          for k, v in item.items()})
+    return {"items": items, "load": dict(agent.load), "capacity": dict(agent.capacity),
+            "can_claim": claim_filter(agent, config) is not None}
