@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from generate import generate  # noqa: E402
 
-from ticketing.app import App  # noqa: E402
+from ticketing.app import App, settle_for_throughput  # noqa: E402
 from ticketing.services import ingest  # noqa: E402
 from ticketing.services.clock import FixedClock  # noqa: E402
 from ticketing.services.decide import Batch, Work  # noqa: E402
@@ -179,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                       clock=FixedClock(dt.datetime(2026, 3, 21, 9, 0, tzinfo=dt.UTC)))
             app.__dict__["engine"] = engine
             measure(app, stream(200, size))  # warm caches and connections
+            settle_for_throughput(app)  # as `serve` and `worker` do after start-up
             result = measure(app, stream(args.messages, size))
             base_rate = base_rate or result["rate"]
             result.update(kind=kind, size=size, vs_smallest=result["rate"] / base_rate - 1)

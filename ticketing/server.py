@@ -18,7 +18,7 @@ from fastapi import FastAPI
 
 from channels.email.server import make_controller
 from ticketing.api import create_api
-from ticketing.app import App, build_app
+from ticketing.app import App, build_app, settle_for_throughput
 from ticketing.services.intake import GroupCommitSink
 from ticketing.settings import load_settings
 from ticketing.web import install as install_pages
@@ -59,6 +59,7 @@ def create_http_app(app: App, *, on_shutdown: Callable[[], None] | None = None) 
 def serve(app: App) -> int:
     s = app.settings
     app.ingest_policy  # a broken policy file fails here, before anything listens
+    settle_for_throughput(app)  # fewer, shorter collector pauses in the API/SMTP process too
     worker = mp.get_context("spawn").Process(target=_worker_process,
                                              args=(s.config_dir, os.getpid()),
                                              name="ticketing-worker")
