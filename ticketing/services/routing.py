@@ -212,7 +212,8 @@ def _queued(row: Any) -> QueuedTicket:
 
 
 def _give(conn: sa.Connection, rows: Sequence[Any], config: RoutingConfig, now: dt.datetime,
-          exclude: Collection[int], reason: str) -> list[tuple[int, int]]:
+          exclude: Collection[int], reason: str, online: Sequence[Any] | None = None
+          ) -> list[tuple[int, int]]:
     """Auto-assign these queued tickets (most urgent first) among the online agents.
 
     The choice is made on plain reads; only the agents chosen are then locked (sorted) and
@@ -222,7 +223,8 @@ def _give(conn: sa.Connection, rows: Sequence[Any], config: RoutingConfig, now: 
     wanted = [r for r in rows if config.team(r.team).auto_assign is not AutoAssign.OFF]
     if not wanted:
         return []
-    agents = [a for a in rq.online_agents(conn) if int(a.id) not in exclude]
+    agents = [a for a in (rq.online_agents(conn) if online is None else online)
+              if int(a.id) not in exclude]
     if not agents:
         return []
     ids = [int(a.id) for a in agents]
@@ -267,7 +269,10 @@ def auto_assign(conn: sa.Connection, ticket_ids: Sequence[int], *, config: Routi
     agent with spare capacity; returns (ticket, agent) pairs.  Others keep waiting."""
     if not ticket_ids or not config.auto_teams():
         return []
-    return _give(conn, rq.queued(conn, ticket_ids), config, now, exclude, reason)
+    online = rq.online_agents(conn)
+    if not online:
+        return []  # nobody to give to: the tickets wait in the queue (no need to read them)
+    return _give(conn, rq.queued(conn, ticket_ids), config, now, exclude, reason, online)
 
 
 def assign_waiting(conn: sa.Connection, *, config: RoutingConfig, now: dt.datetime,
