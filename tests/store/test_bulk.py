@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+import psycopg
 import pytest
 import sqlalchemy as sa
 
@@ -89,3 +90,38 @@ def test_bulk_writer_refuses_naive_times(engine: sa.Engine) -> None:
         bulk.insert(conn, tables.audit, [{"id": 1, "at": AT.replace(tzinfo=None),
                                           "kind": "x", "actor": "a", "ticket_id": None,
                                           "customer_id": None, "data": {}}])
+
+
+def _audit_row(i: int) -> dict[str, Any]:
+    return {"id": i, "at": AT, "kind": "x", "actor": "a", "ticket_id": None, "customer_id": None,
+            "data": {"n": i}}
+
+
+def test_deferred_writes_are_applied_before_any_later_statement(engine: sa.Engine) -> None:
+    audit = tables.audit
+    with engine.begin() as conn, bulk.deferred(conn):
+        bulk.insert(conn, audit, [_audit_row(1)])
+        bulk.update_by_id(conn, audit, [{"id": 1, "kind": "y"}])
+        # a plain SQLAlchemy read, and a pipelined one, both see the queued writes applied
+        assert conn.execute(sa.select(audit.c.kind)).scalars().all() == ["y"]
+        bulk.insert(conn, audit, [_audit_row(2)])
+        [rows] = bulk.pipeline(conn, [("SELECT count(*) FROM audit_events", ())])
+        assert rows == [(2,)]
+        bulk.insert(conn, audit, [_audit_row(3)])
+    with engine.connect() as conn:  # and what is still queued at the end is written
+        assert conn.execute(sa.select(sa.func.count()).select_from(audit)).scalar_one() == 3
+
+
+def test_a_failing_deferred_write_fails_the_transaction_and_leaves_the_engine_usable(
+        engine: sa.Engine) -> None:
+    audit = tables.audit
+    with engine.begin() as conn:
+        bulk.insert(conn, audit, [_audit_row(1)])
+    # SQLite raises through SQLAlchemy; PostgreSQL's pipelined write raises psycopg's own error
+    with pytest.raises((sa.exc.IntegrityError, psycopg.errors.UniqueViolation)), \
+            engine.begin() as conn, bulk.deferred(conn):
+        bulk.insert(conn, audit, [_audit_row(2)])
+        bulk.insert(conn, audit, [_audit_row(1)])  # primary key taken
+    with engine.begin() as conn:
+        assert conn.execute(sa.select(audit.c.id)).scalars().all() == [1]  # 2 rolled back
+        bulk.insert(conn, audit, [_audit_row(4)])
