@@ -1,7 +1,7 @@
 """routing: agent profiles and the shared queue
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0008
 Create Date: 2026-11-27 21:42:06.438631
 """
 
