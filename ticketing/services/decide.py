@@ -28,7 +28,7 @@ from ticketing.store.ids import IdAllocator
 from ticketing.store.inbox import Claimed
 
 if TYPE_CHECKING:
-    from ticketing.services.ingest import IngestPolicy
+    from ticketing.services.pipeline import IngestPolicy
 
 SYSTEM = "system"
 SENDER_FIELDS = ("name", "email", "phone", "telegram_id", "instagram_id", "instagram_username")

@@ -1,0 +1,278 @@
+"""The ingest pipeline: a batch of raw payloads, prepared, through a fixed sequence of steps.
+
+A batch is first *prepared* — parsed, its evidence (identifiers, topic, signature) gathered: pure
+work that may run before the write transaction or in another process — then goes through
+``STEPS``, each a small function over the shared ``Batch``: drop duplicates → store attachments →
+lock → resolve the customer → load candidate tickets → decide the ticket → link incidents →
+route new tickets → write → auto-assign → acknowledge.  Every lookup is one indexed query per
+batch and every write one set-based statement per table (``store.bulk``), which is what lets a
+2-core machine ingest thousands of messages a second; a live channel runs the very same steps
+with a batch of one.  The entry points (live, bulk, worker) are in ``services.ingest``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.errors import MalformedPayload
+from ticketing.domain.message import Ignored, InboundMessage, parse_normalized
+from ticketing.domain.routing import RoutingConfig
+from ticketing.services.acknowledge import AckPolicy, acknowledge
+from ticketing.services.clock import Clock
+from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
+                                      resolve_customer)
+from ticketing.services.evidence import Evidence, EvidencePolicy, gather
+from ticketing.services.incidents import (link_incidents, write_incident_links,
+                                         write_new_incidents)
+from ticketing.services.ports import AttachmentExtractor, AttachmentSink
+from ticketing.services.routing import step_auto_assign, step_route_new_tickets
+from ticketing.services.sla import SlaSetup
+from ticketing.store import bulk
+from ticketing.store import inbox as inbox_store
+from ticketing.store import tickets as q
+from ticketing.store.ids import IdAllocator
+
+log = logging.getLogger(__name__)
+
+Parser = Callable[[bytes, Mapping[str, Any]], InboundMessage | Ignored]
+NORMALIZED_JSON = "application/vnd.ticketing.message+json"
+
+
+def parse_normalized_bytes(payload: bytes, _meta: Mapping[str, Any]) -> InboundMessage:
+    try:
+        data = json.loads(payload.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise MalformedPayload(f"not valid UTF-8 at byte {exc.start}") from exc
+    except json.JSONDecodeError as exc:
+        raise MalformedPayload(f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
+    return parse_normalized(data)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestPolicy:
+    """What the composition root wires in: parsers by content type and the evidence rules."""
+
+    evidence: EvidencePolicy
+    parsers: Mapping[str, Parser] = field(
+        default_factory=lambda: {NORMALIZED_JSON: parse_normalized_bytes})
+    dedup_window: dt.timedelta = dt.timedelta(days=14)
+    acknowledgement: AckPolicy | None = None
+    attachment_store: AttachmentSink | None = None
+    attachment_extractors: Mapping[str, AttachmentExtractor] = field(default_factory=dict)
+    max_attachment_bytes: int = 10 * 1024 * 1024
+    sla: SlaSetup | None = None
+    routing: RoutingConfig | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    raw_id: int
+    outcome: str  # created / appended / duplicate / ignored / rejected / failed
+    ticket_id: int | None = None
+    message_id: int | None = None
+    customer_id: int | None = None
+    error: str | None = None
+
+
+# ---------------------------------------------------------------- steps
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Prepared:
+    """The pure half of the work on one payload, computable before the write transaction and
+    in another process: the parsed message (or why there is none) and its evidence."""
+
+    raw_id: int
+    msg: InboundMessage | None
+    outcome: str | None
+    error: str | None
+    evidence: Evidence | None
+
+
+def prepare(claimed: Sequence[inbox_store.Claimed], policy: IngestPolicy) -> list[Prepared]:
+    out = []
+    for raw in claimed:
+        work = Work(raw=raw)
+        _parse(work, policy)
+        evidence = gather(work.msg, policy.evidence) if work.msg is not None else None
+        out.append(Prepared(raw_id=raw.id, msg=work.msg, outcome=work.outcome,
+                            error=work.error, evidence=evidence))
+    return out
+
+
+def _parse(work: Work, policy: IngestPolicy) -> None:
+    parser = policy.parsers.get(work.raw.content_type)
+    if parser is None:
+        work.reject(f"no parser for content type {work.raw.content_type!r}")
+        return
+    try:
+        parsed = parser(work.raw.payload, work.raw.meta)
+    except MalformedPayload as exc:
+        work.reject(str(exc))
+        return
+    except Exception as exc:  # a parser bug must quarantine one payload, not stop the queue
+        log.exception("parser crashed on inbox row %s", work.raw.id)
+        work.reject(f"parser error: {type(exc).__name__}: {exc}")
+        return
+    if isinstance(parsed, Ignored):
+        work.outcome, work.error = "ignored", parsed.reason
+    else:
+        work.msg = parsed
+
+
+def step_drop_duplicates(batch: Batch) -> None:
+    live = [w for w in batch.works if w.msg is not None and w.outcome is None]
+    stored = q.messages_by_external_id(batch.conn, [(w.msg.channel, w.msg.external_id)
+                                                    for w in live if w.msg])
+    first: dict[tuple[str, str], Work] = {}
+    for work in live:
+        assert work.msg is not None
+        key = (str(work.msg.channel), work.msg.external_id)
+        if key in stored:
+            work.outcome = "duplicate"
+            work.message_id, work.ticket_id = stored[key]
+        elif key in first:
+            work.outcome = "duplicate"
+            work.duplicate_of = first[key]
+        else:
+            first[key] = work
+
+
+def step_store_attachments(batch: Batch) -> None:
+    """Attachment bytes go to the attachment store before the message row that lists them is
+    written; one over the size limit is listed but not kept (and says so)."""
+    policy = batch.policy
+    for work in batch.active():
+        assert work.msg is not None
+        extract = policy.attachment_extractors.get(work.raw.content_type)
+        if policy.attachment_store is None or extract is None or not work.msg.attachments:
+            continue
+        for attachment, data in extract(work.raw.payload):
+            if attachment.sha256 is None:
+                continue
+            if len(data) > policy.max_attachment_bytes:
+                work.attachment_notes[attachment.sha256] = "too large to keep"
+                continue
+            policy.attachment_store.put(attachment.sha256, data)
+            work.attachment_notes[attachment.sha256] = "stored"
+
+
+def step_lock(batch: Batch) -> None:
+    if batch.conn.dialect.name != "postgresql":
+        batch.load_identities()  # SQLite: BEGIN IMMEDIATE made this the only writer already
+        return
+    idents = batch.identity_keys()
+    batch.customer_of = q.lock_and_find_customers(
+        batch.conn, [f"id:{kind}:{value}" for kind, value in idents], idents)
+    # Customers reached through different identifiers are serialized too; a merge committed by
+    # another worker while we waited moves identities, so read them again until stable.  (No
+    # known customer: nothing to move, and the identifier locks keep new owners out.)
+    for _ in range(3):
+        if not batch.customer_of:
+            break
+        before = dict(batch.customer_of)
+        batch.customer_of = q.lock_and_find_customers(
+            batch.conn, [f"customer:{c}" for c in sorted(set(before.values()))], idents)
+        if before == batch.customer_of:
+            break
+
+
+def step_resolve_customers(batch: Batch) -> None:
+    for work in batch.active():
+        resolve_customer(batch, work)
+
+
+def step_load_tickets(batch: Batch) -> None:
+    batch.load_tickets()
+    merge_duplicate_tickets(batch)
+
+
+def step_decide_tickets(batch: Batch) -> None:
+    for work in batch.active():
+        decide_ticket(batch, work)
+
+
+def step_link_incidents(batch: Batch) -> None:
+    link_incidents(batch)
+
+
+def step_write(batch: Batch) -> None:
+    write_new_incidents(batch)
+    batch.flush()
+    write_incident_links(batch)
+
+
+def step_acknowledge(batch: Batch) -> None:
+    acknowledge(batch, batch.policy.acknowledgement)
+
+
+# Run inside the write transaction, after ``prepare``.
+STEPS: Sequence[Callable[[Batch], None]] = (
+    step_drop_duplicates,
+    step_store_attachments,
+    step_lock,
+    step_resolve_customers,
+    step_load_tickets,
+    step_decide_tickets,
+    step_link_incidents,
+    step_route_new_tickets,
+    step_write,
+    step_auto_assign,
+    step_acknowledge,
+)
+
+
+# ---------------------------------------------------------------- entry points
+
+
+def process_claimed(conn: sa.Connection, claimed: Sequence[inbox_store.Claimed], *,
+                    policy: IngestPolicy, clock: Clock,
+                    prepared: Mapping[int, Prepared] | None = None,
+                    ids: IdAllocator | None = None) -> list[Outcome]:
+    """Run the steps over rows claimed in this transaction and mark them processed.
+    ``prepared`` (by raw id) saves redoing the pure half when it was done beforehand."""
+    now = clock.now()
+    done = dict(prepared or {})
+    missing = [c for c in claimed if c.id not in done]
+    done.update({p.raw_id: p for p in prepare(missing, policy)})
+    works = []
+    for raw in claimed:
+        p = done[raw.id]
+        work = Work(raw=raw, msg=p.msg, outcome=p.outcome, error=p.error)
+        if p.evidence is not None:
+            work.evidence = p.evidence
+        works.append(work)
+    batch = Batch(conn=conn, now=now, ids=ids or IdAllocator(conn, block=max(len(claimed), 1)),
+                  policy=policy, works=works)
+    with bulk.deferred(conn):  # PostgreSQL: the writes go out together, in one round trip
+        for step in STEPS:
+            step(batch)
+        outcomes = _finish_works(conn, batch, now)
+    return outcomes
+
+
+def _finish_works(conn: sa.Connection, batch: Batch, now: dt.datetime) -> list[Outcome]:
+    outcomes = []
+    finished: list[tuple[int, str, str | None]] = []
+    for work in batch.works:
+        if work.duplicate_of is not None:
+            work.ticket_id, work.message_id = (work.duplicate_of.ticket_id,
+                                               work.duplicate_of.message_id)
+            work.customer_id = work.duplicate_of.customer_id
+        outcome = work.outcome or "failed"
+        status = {"rejected": "quarantined", "ignored": "ignored"}.get(outcome, "done")
+        finished.append((work.raw.id, status, work.error))
+        outcomes.append(Outcome(raw_id=work.raw.id, outcome=outcome, ticket_id=work.ticket_id,
+                                message_id=work.message_id,
+                                customer_id=batch.canonical(work.customer_id)
+                                if work.customer_id else None,
+                                error=work.error))
+    inbox_store.finish(conn, finished, now)
+    return outcomes
