@@ -37,6 +37,7 @@ import sqlite3
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -204,12 +205,17 @@ def run_cli(url: str, path: Path, lines: int) -> dict[str, Any]:
     if SRC != ROOT:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     start = time.perf_counter()
-    proc = subprocess.Popen([*cli_command(), "ingest", "jsonl", str(path), "--quiet"],
-                            cwd=SRC, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # wait4 gives this child's own rusage (RUSAGE_CHILDREN would be the max over all children).
-    assert proc.stdout is not None and proc.stderr is not None
-    out_b, err_b = proc.stdout.read(), proc.stderr.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    # stderr goes to a file: a run that reports many bad lines must not fill a pipe nobody reads
+    with tempfile.TemporaryFile() as err_file:
+        proc = subprocess.Popen([*cli_command(), "ingest", "jsonl", str(path), "--quiet"],
+                                cwd=SRC, env=env, stdout=subprocess.PIPE, stderr=err_file)
+        # wait4: this child's rusage, its prepare helper included once it has been waited for
+        # (RUSAGE_CHILDREN would be the max over all children).
+        assert proc.stdout is not None
+        out_b = proc.stdout.read()
+        _, status, usage = os.wait4(proc.pid, 0)
+        err_file.seek(0)
+        err_b = err_file.read()
     proc.returncode = os.waitstatus_to_exitcode(status)
     seconds = time.perf_counter() - start
     out, err = out_b.decode(), err_b.decode()
