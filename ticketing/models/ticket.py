@@ -23,8 +23,11 @@ LOAD_WHERE = ("assignee_id IS NOT NULL AND merged_into_id IS NULL "
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
-        # The per-message dedup lookup: a customer's tickets that are still open, newest first.
-        sa.Index("ix_tickets_customer_status", "customer_id", "status", "last_message_at"),
+        # The per-message dedup lookup: a customer's tickets that are still open, newest first,
+        # with everything the pipeline reads of a candidate (no table lookup per candidate).
+        sa.Index("ix_tickets_customer_status", "customer_id", "status", "last_message_at",
+                 "merged_into_id", "topic", "channel", "first_message_at",
+                 "last_customer_message_at", "message_count"),
         sa.Index("ix_tickets_status_id", "status", "id"),
         # The SLA report: a range of first contacts read from the index alone (everything it
         # groups by and counts is in the entry), never the wide ticket rows.

@@ -40,8 +40,8 @@ class TicketState:
     status: str
     topic: str | None
     channel: str
-    subject: str | None
-    created_at: dt.datetime
+    subject: str | None = None  # known for new tickets (not read for candidates)
+    created_at: dt.datetime | None = None
     first_message_at: dt.datetime
     last_message_at: dt.datetime
     last_customer_message_at: dt.datetime | None
@@ -77,15 +77,11 @@ _MESSAGES_BY_EXT = (sa.select(messages.c.external_id, messages.c.id, messages.c.
 _IDENTITIES = (sa.select(identities.c.value, identities.c.customer_id)
                .where(identities.c.kind == sa.bindparam("kind"),
                       identities.c.value.in_(sa.bindparam("values", expanding=True))))
+# A candidate's state, read from ix_tickets_customer_status alone (it covers these columns):
+# with a million tickets, a table lookup per candidate would be a page miss per candidate.
 _STATE_COLUMNS = (tickets.c.id, tickets.c.customer_id, tickets.c.status, tickets.c.topic,
-                  tickets.c.channel, tickets.c.subject, tickets.c.created_at,
-                  tickets.c.first_message_at, tickets.c.last_message_at,
+                  tickets.c.channel, tickets.c.first_message_at, tickets.c.last_message_at,
                   tickets.c.last_customer_message_at, tickets.c.message_count)
-_ACTIVE = (sa.select(*_STATE_COLUMNS)
-           .where(tickets.c.customer_id.in_(sa.bindparam("customers", expanding=True)),
-                  tickets.c.status.in_(sorted(ACTIVE_STATUSES)),
-                  tickets.c.merged_into_id.is_(None))
-           .order_by(tickets.c.customer_id, tickets.c.last_message_at.desc()))
 _BY_ID = (sa.select(*_STATE_COLUMNS, tickets.c.merged_into_id)
           .where(tickets.c.id.in_(sa.bindparam("ids", expanding=True))))
 
@@ -139,24 +135,49 @@ def customers_by_identity(conn: sa.Connection,
 def active_tickets(conn: sa.Connection, customer_ids: Iterable[int],
                    per_customer: int = 20) -> dict[int, list[TicketState]]:
     """Each customer's tickets that a new message may still join, newest activity first."""
+    if conn.dialect.name == "postgresql":
+        return active_tickets_and_threads(conn, customer_ids, (), per_customer)[0]
+    rows: list[Any] = []
+    for chunk in _chunks(sorted(set(customer_ids))):
+        marks = ", ".join("?" for _ in chunk)
+        rows += conn.exec_driver_sql(_ACTIVE_SQLITE.format(marks=marks),
+                                     (*chunk, *_ACTIVE_STATUSES)).all()
+    return _states(rows, lambda v: dt.datetime.fromisoformat(v).replace(tzinfo=dt.UTC),
+                   per_customer)
+
+
+def _states(rows: Iterable[Any], to_time: Any, per_customer: int
+            ) -> dict[int, list[TicketState]]:
     out: dict[int, list[TicketState]] = {}
-    ids = sorted(set(customer_ids))
-    for chunk in _chunks(ids):
-        for r in conn.execute(_ACTIVE, {"customers": list(chunk)}):
-            bucket = out.setdefault(int(r.customer_id), [])
-            if len(bucket) < per_customer:
-                bucket.append(TicketState(**r._asdict()))
+    names = [c.name for c in _STATE_COLUMNS]
+    for row in rows:
+        values = list(row)
+        for i in _TIMES:
+            if values[i] is not None:
+                values[i] = to_time(values[i])
+        bucket = out.setdefault(int(values[1]), [])
+        if len(bucket) < per_customer:
+            bucket.append(TicketState(**dict(zip(names, values, strict=True))))
     return out
 
 
-_ACTIVE_SQL = ("SELECT id, customer_id, status, topic, channel, subject, created_at, "
+_ACTIVE_STATUSES = tuple(sorted(str(s) for s in ACTIVE_STATUSES))
+# SQLite keeps no statistics unless ANALYZE ran; without them it prefers the short
+# merged_into_id index for a long IN list (a scan of every unmerged ticket): name the index.
+_ACTIVE_SQLITE = ("SELECT id, customer_id, status, topic, channel, first_message_at, "
+                  "last_message_at, last_customer_message_at, message_count "
+                  "FROM tickets INDEXED BY ix_tickets_customer_status "
+                  "WHERE customer_id IN ({marks}) AND status IN ("
+                  + ", ".join("?" for _ in _ACTIVE_STATUSES) + ") "
+                  "AND merged_into_id IS NULL ORDER BY customer_id, last_message_at DESC")
+_ACTIVE_SQL = ("SELECT id, customer_id, status, topic, channel, "
                "first_message_at, last_message_at, last_customer_message_at, message_count "
                "FROM tickets WHERE customer_id = ANY(%s::bigint[]) AND status = ANY(%s::text[]) "
                "AND merged_into_id IS NULL ORDER BY customer_id, last_message_at DESC")
 _THREAD_SQL = ("SELECT m.channel, m.external_id, m.id, m.ticket_id FROM messages m "
                "JOIN unnest(%s::text[], %s::text[]) AS k(a, b) "
                "ON m.channel = k.a AND m.external_id = k.b")
-_TIMES = (6, 7, 8, 9)  # the timestamp positions of _ACTIVE_SQL
+_TIMES = (5, 6, 7)  # the timestamp positions of _ACTIVE_SQL
 
 
 def active_tickets_and_threads(conn: sa.Connection, customer_ids: Iterable[int],
@@ -170,19 +191,10 @@ def active_tickets_and_threads(conn: sa.Connection, customer_ids: Iterable[int],
             messages_by_external_id(conn, keys)
     ids, unique = sorted(set(customer_ids)), sorted(set(keys))
     active_rows, thread_rows = bulk.pipeline(conn, [
-        (_ACTIVE_SQL, (ids, sorted(str(s) for s in ACTIVE_STATUSES))),
+        (_ACTIVE_SQL, (ids, list(_ACTIVE_STATUSES))),
         (_THREAD_SQL, ([a for a, _ in unique], [b for _, b in unique]))])
-    out: dict[int, list[TicketState]] = {}
-    names = [c.name for c in _STATE_COLUMNS]
-    for row in active_rows:
-        values = list(row)
-        for i in _TIMES:
-            if values[i] is not None:
-                values[i] = values[i].astimezone(dt.UTC)
-        bucket = out.setdefault(int(values[1]), [])
-        if len(bucket) < per_customer:
-            bucket.append(TicketState(**dict(zip(names, values, strict=True))))
-    return out, {(r[0], r[1]): (int(r[2]), int(r[3])) for r in thread_rows}
+    return (_states(active_rows, lambda v: v.astimezone(dt.UTC), per_customer),
+            {(r[0], r[1]): (int(r[2]), int(r[3])) for r in thread_rows})
 
 
 def tickets_by_id(conn: sa.Connection, ids: Iterable[int]) -> dict[int, TicketState]:
