@@ -148,13 +148,28 @@ def insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any
 def insert_returning_ids(conn: sa.Connection, table: sa.Table,
                          rows: Sequence[Mapping[str, Any]], *,
                          on_conflict_do_nothing: Sequence[str]) -> set[int]:
-    """PostgreSQL: insert, skipping rows that collide on the unique key, and return the ids of
-    the rows actually inserted (one round trip)."""
+    """Insert, skipping rows that collide on the unique key, and return the ids of the rows
+    actually inserted: one statement (PostgreSQL: ``unnest``; SQLite: multi-row ``VALUES``),
+    so a new key costs one probe of the unique index, not a look-up and then an insert."""
     if not rows:
         return set()
-    assert _dialect(conn) == "postgresql"
-    return {int(r[0]) for r in _insert(conn, table, rows, on_conflict_do_nothing,
-                                       returning=" RETURNING id")}
+    if _dialect(conn) == "postgresql":
+        return {int(r[0]) for r in _insert(conn, table, rows, on_conflict_do_nothing,
+                                           returning=" RETURNING id")}
+    shape = _shape(table, tuple(rows[0]), "sqlite")
+    values = _tuples(shape, rows)
+    cols = ", ".join(f'"{c}"' for c in shape.columns)
+    one = "(" + ", ".join("?" for _ in shape.columns) + ")"
+    per = max(1, 32_000 // len(shape.columns))  # SQLite's bound-parameter limit is 32,766
+    ours: set[int] = set()
+    for start in range(0, len(values), per):
+        chunk = values[start:start + per]
+        result = conn.exec_driver_sql(
+            f'INSERT INTO "{table.name}" ({cols}) VALUES {", ".join(one for _ in chunk)} '
+            f'ON CONFLICT ({", ".join(on_conflict_do_nothing)}) DO NOTHING RETURNING id',
+            tuple(v for row in chunk for v in row))
+        ours.update(int(r[0]) for r in result)
+    return ours
 
 
 def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],

@@ -60,26 +60,17 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
     if not items:
         return []
     unique = list(dict((i.key, i) for i in items).values())
-    pg = conn.dialect.name == "postgresql"
-    # SQLite (the only writer): look first.  PostgreSQL: insert, skipping known keys, and learn
-    # from RETURNING which rows are ours; only keys someone else holds are looked up (replays).
-    existing = {} if pg else _by_key(conn, [i.key for i in unique])
-    fresh = [i for i in unique if i.key not in existing]
-    new_ids = (ids or IdAllocator(conn)).take(inbox, len(fresh))
-    inserted: dict[str, int] = {}
-    if fresh:
-        rows = [{"id": rid, "channel": i.channel, "idempotency_key": i.key, "payload": i.payload,
-                 "content_type": i.content_type, "status": status, "attempts": 0,
-                 "last_error": error, "received_at": now, "processed_at": None,
-                 "meta": i.meta or {}} for rid, i in zip(new_ids, fresh, strict=True)]
-        if pg:
-            ours = bulk.insert_returning_ids(conn, inbox, rows,
-                                             on_conflict_do_nothing=("idempotency_key",))
-            inserted = {i.key: rid for rid, i in zip(new_ids, fresh, strict=True) if rid in ours}
-            existing = _by_key(conn, [i.key for i in fresh if i.key not in inserted])
-        else:
-            bulk.insert(conn, inbox, rows)
-            inserted = {i.key: rid for rid, i in zip(new_ids, fresh, strict=True)}
+    # Insert, skipping known keys, and learn from RETURNING which rows are ours; only keys
+    # already held (replays, or another writer first on PostgreSQL) are then looked up.
+    new_ids = (ids or IdAllocator(conn)).take(inbox, len(unique))
+    rows = [{"id": rid, "channel": i.channel, "idempotency_key": i.key, "payload": i.payload,
+             "content_type": i.content_type, "status": status, "attempts": 0,
+             "last_error": error, "received_at": now, "processed_at": None,
+             "meta": i.meta or {}} for rid, i in zip(new_ids, unique, strict=True)]
+    ours = bulk.insert_returning_ids(conn, inbox, rows,
+                                     on_conflict_do_nothing=("idempotency_key",))
+    inserted = {i.key: rid for rid, i in zip(new_ids, unique, strict=True) if rid in ours}
+    existing = _by_key(conn, [i.key for i in unique if i.key not in inserted])
     out: list[Stored] = []
     seen: set[str] = set()
     for i in items:
