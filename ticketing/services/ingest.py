@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sys
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future
 
 import sqlalchemy as sa
@@ -97,7 +97,7 @@ def _assemble(engine: sa.Engine, stored: Sequence[inbox_store.Stored],
 
 def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPayload], *,
                       policy: IngestPolicy, clock: Clock,
-                      prepared: Sequence[Prepared] | None = None) -> list[Outcome]:
+                      prepared: Sequence[Prepared | None] | None = None) -> list[Outcome]:
     """What a live channel does: store the raw payloads and run the pipeline over them in one
     transaction, one commit.  If the pipeline fails, that transaction is rolled back, the raw
     payloads alone are committed (pending) in a second one and retried one by one, so nothing
@@ -114,7 +114,8 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPaylo
             # and their bytes are at hand.
             claimed = as_claimed(payloads, stored)
             ahead = ({s.id: dataclasses.replace(p, raw_id=s.id)
-                      for p, s in zip(prepared, stored, strict=True) if s.inserted}
+                      for p, s in zip(prepared, stored, strict=True)
+                      if s.inserted and p is not None}
                      if prepared is not None else None)
             done = {o.raw_id: o for o in process_claimed(conn, claimed, policy=policy,
                                                          clock=clock, ids=ids, prepared=ahead)} \
@@ -133,11 +134,19 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPaylo
 PrepareAsync = Callable[[list[inbox_store.Claimed]], "Future[list[Prepared]]"]
 
 
-def unstored(payloads: Sequence[inbox_store.RawPayload]) -> list[inbox_store.Claimed]:
-    """Payloads not stored yet, numbered by position, for ``prepare`` ahead of the write."""
+def unstored(payloads: Sequence[inbox_store.RawPayload],
+             skip: Collection[str] = ()) -> list[inbox_store.Claimed]:
+    """Payloads not stored yet, numbered by position, for ``prepare`` ahead of the write
+    (those whose key is in ``skip``, already stored, are left out)."""
     return [inbox_store.Claimed(id=i, channel=p.channel, payload=p.payload,
                                 content_type=p.content_type, attempts=0, meta=dict(p.meta or {}))
-            for i, p in enumerate(payloads)]
+            for i, p in enumerate(payloads) if p.key not in skip]
+
+
+def _known_keys(engine: sa.Engine, chunk: Sequence[inbox_store.RawPayload]) -> set[str]:
+    """Keys of this chunk already in the inbox (a replayed file): not worth preparing."""
+    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return set(inbox_store.stored_keys(conn, [p.key for p in chunk]))
 
 
 def ingest_chunks(engine: sa.Engine, chunks: Iterable[Sequence[inbox_store.RawPayload]], *,
@@ -148,7 +157,8 @@ def ingest_chunks(engine: sa.Engine, chunks: Iterable[Sequence[inbox_store.RawPa
     pure half of chunk k+1 is computed while chunk k is written: two cores instead of one."""
     pending: tuple[Sequence[inbox_store.RawPayload], Future[list[Prepared]] | None] | None = None
     for chunk in chunks:
-        future = prepare_async(unstored(chunk)) if prepare_async else None
+        future = (prepare_async(unstored(chunk, _known_keys(engine, chunk)))
+                  if prepare_async else None)
         if pending is not None:
             yield _write_chunk(engine, pending, policy, clock)
         pending = (chunk, future)
@@ -161,7 +171,10 @@ def _write_chunk(engine: sa.Engine, pending: tuple[Sequence[inbox_store.RawPaylo
                  policy: IngestPolicy, clock: Clock
                  ) -> tuple[Sequence[inbox_store.RawPayload], list[Outcome]]:
     chunk, future = pending
-    prepared = future.result() if future is not None else None
+    prepared: list[Prepared | None] | None = None
+    if future is not None:
+        by_position = {p.raw_id: p for p in future.result()}
+        prepared = [by_position.get(i) for i in range(len(chunk))]
     return chunk, store_and_process(engine, chunk, policy=policy, clock=clock, prepared=prepared)
 
 

@@ -98,6 +98,11 @@ _CLAIM = {("sqlite", True): _CLAIM_IDS, ("sqlite", False): _CLAIM_NEXT,
           ("postgresql", False): _CLAIM_NEXT.with_for_update(skip_locked=True)}
 
 
+def stored_keys(conn: sa.Connection, keys: Sequence[str]) -> list[str]:
+    """Which of these idempotency keys are already in the inbox."""
+    return list(_by_key(conn, keys))
+
+
 def _by_key(conn: sa.Connection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     for start in range(0, len(keys), 900):
