@@ -28,6 +28,7 @@ from ticketing.domain.errors import InvalidInput
 from ticketing.store import tables
 
 t, m, u = tables.tickets, tables.messages, tables.users
+r, rp = tables.report_rollup, tables.report_repeat_tickets
 GROUPS = ("channel", "agent", "topic", "day", "team")
 UNASSIGNED = "(unassigned)"
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -39,20 +40,17 @@ BANDS = ((60, "< 1 j"), (120, "1-2 j"), (240, "2-4 j"), (480, "4-8 j"), (1440, "
 
 
 def _group_column(group_by: str) -> Any:
-    if group_by == "channel":
-        return t.c.channel
-    if group_by == "topic":
-        return sa.func.coalesce(t.c.topic, "lainnya")
-    if group_by == "team":
-        return sa.func.coalesce(t.c.team, "-")
-    if group_by == "agent":
-        return t.c.assignee_id  # named after aggregation: a join per ticket costs a probe each
-    raise InvalidInput(f"group_by must be one of {', '.join(GROUPS)}")
+    """The rollups store each ticket's groups as the report shows them (no topic: ``lainnya``,
+    no team: ``-``, unassigned: agent 0)."""
+    if group_by not in GROUPS:
+        raise InvalidInput(f"group_by must be one of {', '.join(GROUPS)}")
+    return {"channel": "channel", "topic": "topic", "team": "team", "agent": "agent",
+            "day": "day"}[group_by]
 
 
 def _days(start: dt.date, end: dt.date) -> list[tuple[str, dt.datetime, dt.datetime]]:
-    """The desk's days (WIB, not UTC) as ranges of instants: grouping by day is then one index
-    range per day, with no date arithmetic per row."""
+    """The desk's days (WIB, not UTC) as ranges of instants: the volumes are one index range
+    per day, with no date arithmetic per row."""
     out = []
     day = start
     while day <= end:
@@ -73,15 +71,13 @@ def sla_report(conn: sa.Connection, *, start: dt.date, end: dt.date, group_by: s
         raise InvalidInput("the report's end is before its start")
     if (end - start).days >= MAX_DAYS:
         raise InvalidInput(f"a report covers at most {MAX_DAYS} days")
-    lo = dt.datetime.combine(start, dt.time(), WIB)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), WIB)
-    if group_by == "day":
-        periods = [(sa.literal(label, sa.String), a, b) for label, a, b in _days(start, end)]
-    else:
-        periods = [(_group_column(group_by), lo, hi)]
+    column = _group_column(group_by)
     groups: dict[Any, _Group] = {}
-    for key, a, b in periods:
-        _passes(conn, groups, key.label("grp"), a, b)
+    _passes(conn, groups, column, start, end)
+    if group_by == "day":
+        groups = {grp.isoformat(): g for grp, g in groups.items()}
+    elif group_by == "agent":
+        groups = {(None if grp == 0 else grp): g for grp, g in groups.items()}
     names = _agent_names(conn, groups) if group_by == "agent" else {}
     rows = [g.row(names.get(grp, grp) if group_by == "agent" else grp)
             for grp, g in groups.items()]
@@ -92,36 +88,34 @@ def sla_report(conn: sa.Connection, *, start: dt.date, end: dt.date, group_by: s
             "backlog": backlog(conn, now=now), "volumes": volumes(conn, start=start, end=end)}
 
 
-def _passes(conn: sa.Connection, groups: dict[Any, _Group], key: Any, lo: dt.datetime,
-            hi: dt.datetime) -> None:
-    where = (t.c.first_message_at >= lo, t.c.first_message_at < hi, t.c.merged_into_id.is_(None))
-    frm, rm = t.c.first_response_business_minutes, t.c.resolution_business_minutes
-    flags = (_flag(t.c.first_response_state == "met", _MET)
-             + _flag(t.c.first_response_state == "breached", _FR_BREACHED)
-             + _flag(t.c.resolution_state == "breached", _RES_BREACHED)
-             + _flag(t.c.resolved_at.is_not(None), _RESOLVED)).label("flags")
-    # Pass 1: counts and flags per (group, first-response minutes): the first-response
-    # histogram and every ticket count at once.
-    for grp, minutes, bits, n in conn.execute(
-            sa.select(key, frm, flags, sa.func.count()).where(*where)
-            .group_by(key, frm, flags)):
+def _passes(conn: sa.Connection, groups: dict[Any, _Group], column: str, start: dt.date,
+            end: dt.date) -> None:
+    # Counts and flags (kind 0) and both per-minute histograms (kinds 1 and 2) from the
+    # rollup: a range of days, a few hundred thousand rows at most for a million tickets.
+    key = r.c[column]
+    for grp, kind, value, n in conn.execute(
+            sa.select(key, r.c.kind, r.c.value, sa.func.sum(r.c.n))
+            .where(r.c.day >= start, r.c.day <= end)
+            .group_by(key, r.c.kind, r.c.value).having(sa.func.sum(r.c.n) != 0)):
         g = groups.setdefault(grp, _Group())
-        g.add(int(bits), int(n))
-        if minutes is not None:
-            g.first_response[int(minutes)] = g.first_response.get(int(minutes), 0) + int(n)
-    # Pass 2: the resolution histogram.
-    for grp, minutes, n in conn.execute(
-            sa.select(key, rm, sa.func.count()).where(*where, rm.is_not(None))
-            .group_by(key, rm)):
+        if kind == 0:
+            g.add(int(value), int(n))
+        else:
+            histo = g.first_response if kind == 1 else g.resolution
+            histo[int(value)] = histo.get(int(value), 0) + int(n)
+    # Distinct citizens: a customer with a single live ticket is one citizen in that
+    # ticket's group; customers with several are counted distinct from their tickets' rows.
+    for g in groups.values():
+        g.citizens, g.citizens_served = g.tickets, g.met
+    key = rp.c[column]
+    served = sa.case((rp.c.met == 1, rp.c.customer_id))
+    for grp, n, citizens, met, citizens_served in conn.execute(
+            sa.select(key, sa.func.count(), sa.func.count(sa.distinct(rp.c.customer_id)),
+                      sa.func.sum(rp.c.met), sa.func.count(sa.distinct(served)))
+            .where(rp.c.day >= start, rp.c.day <= end).group_by(key)):
         g = groups.setdefault(grp, _Group())
-        g.resolution[int(minutes)] = g.resolution.get(int(minutes), 0) + int(n)
-    # Pass 3: distinct citizens, and those with at least one ticket answered in time.
-    served = sa.case((t.c.first_response_state == "met", t.c.customer_id))
-    for grp, citizens, citizens_served in conn.execute(
-            sa.select(key, sa.func.count(sa.distinct(t.c.customer_id)),
-                      sa.func.count(sa.distinct(served))).where(*where).group_by(key)):
-        g = groups.setdefault(grp, _Group())
-        g.citizens, g.citizens_served = int(citizens), int(citizens_served or 0)
+        g.citizens += int(citizens) - int(n)
+        g.citizens_served += int(citizens_served or 0) - int(met or 0)
 
 
 class _Group:

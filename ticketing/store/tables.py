@@ -7,7 +7,8 @@ from typing import cast
 import sqlalchemy as sa
 
 from ticketing.models import (ApiToken, AuditEvent, Customer, Identity, Incident, InboxItem,
-                              Message, Notification, OutboxItem, Ticket, TicketSignature, User)
+                              Message, Notification, OutboxItem, ReportCustomerTickets,
+                              ReportRepeatTicket, ReportRollup, Ticket, TicketSignature, User)
 
 
 def _t(model: type[object]) -> sa.Table:
@@ -26,3 +27,6 @@ api_tokens = _t(ApiToken)
 incidents = _t(Incident)
 signatures = _t(TicketSignature)
 notifications = _t(Notification)
+report_rollup = _t(ReportRollup)
+report_customer_tickets = _t(ReportCustomerTickets)
+report_repeat_tickets = _t(ReportRepeatTicket)
