@@ -6,6 +6,8 @@ Create Date: 2026-11-27 22:40:00
 
 The SLA report's rollups (``ticketing/models/report.py``), kept exact by triggers on
 ``tickets`` written here for SQLite and PostgreSQL, and filled from the existing tickets.
+The volumes' index on messages becomes (direction, channel, sent_at): each day is then a
+range counted from the index alone, with no GROUP BY sort (same number of indexes on messages).
 
 A live ticket (``merged_into_id IS NULL``) counts in ``report_rollup`` once with its flags
 (kind 0) and once per stored measure (kinds 1 and 2), under the WIB day of its first contact
@@ -246,6 +248,10 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('day', 'kind', 'channel', 'topic', 'team', 'agent', 'value', name=op.f('pk_report_rollup')),
     sqlite_with_rowid=False
     )
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_sent')
+        batch_op.create_index('ix_messages_volume', ['direction', 'channel', 'sent_at'], unique=False)
+
     dialect = op.get_bind().dialect.name
     _backfill(dialect)
     for statement in _sqlite_triggers() if dialect == 'sqlite' else _pg_triggers():
@@ -260,6 +266,10 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS report_tickets_leave_join()")
         op.execute("DROP FUNCTION IF EXISTS report_tickets_change()")
     op.drop_table('report_rollup')
+    with op.batch_alter_table('messages', schema=None) as batch_op:
+        batch_op.drop_index('ix_messages_volume')
+        batch_op.create_index('ix_messages_sent', ['sent_at', 'direction', 'channel'], unique=False)
+
     with op.batch_alter_table('report_repeat_tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_report_repeat_tickets_day')
         batch_op.drop_index('ix_report_repeat_tickets_customer_id')

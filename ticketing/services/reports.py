@@ -212,16 +212,30 @@ def backlog(conn: sa.Connection, *, now: dt.datetime) -> list[dict[str, Any]]:
 
 
 def volumes(conn: sa.Connection, *, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    """Messages in and out per WIB day and channel: one range of ``ix_messages_sent`` per day,
-    read from the index alone."""
-    out = []
-    for day, lo, hi in _days(start, end):
-        stmt = (sa.select(m.c.channel, m.c.direction, sa.func.count().label("messages"))
-                .where(m.c.sent_at >= lo, m.c.sent_at < hi, m.c.direction.in_(("in", "out")))
-                .group_by(m.c.direction, m.c.channel))
-        out += [{"day": day, "channel": r.channel, "direction": r.direction,
-                 "messages": r.messages} for r in conn.execute(stmt)]
-    return out
+    """Messages in and out per WIB day and channel.  Per direction, the channels come from a
+    skip along ``ix_messages_volume (direction, channel, sent_at)`` (one probe each); per
+    (direction, channel), one statement counts every day as a range of that index, read from
+    the index alone: no GROUP BY, so no sort on SQLite."""
+    days = _days(start, end)
+    counts: dict[tuple[str, str, str], int] = {}
+    for direction in ("in", "out"):
+        channel: str | None = None
+        while True:
+            after = m.c.channel > channel if channel is not None else sa.true()
+            channel = conn.execute(sa.select(sa.func.min(m.c.channel))
+                                   .where(m.c.direction == direction, after)).scalar()
+            if channel is None:
+                break
+            per_day = conn.execute(sa.select(*(
+                sa.select(sa.func.count()).where(
+                    m.c.direction == direction, m.c.channel == channel, m.c.sent_at >= lo,
+                    m.c.sent_at < hi).scalar_subquery().label(f"d{i}")
+                for i, (_, lo, hi) in enumerate(days)))).one()
+            for (day, _, _), n in zip(days, per_day):
+                if n:
+                    counts[(day, direction, channel)] = int(n)
+    return [{"day": day, "channel": channel, "direction": direction, "messages": n}
+            for (day, direction, channel), n in sorted(counts.items())]
 
 
 def to_csv(report: Mapping[str, Any]) -> str:
