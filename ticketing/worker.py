@@ -12,6 +12,7 @@ import time
 from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
 from ticketing.services.outbox import deliver_due
+from ticketing.services.reports import fold_rollup
 from ticketing.services.sla import tick
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,18 @@ def deliver(app: App, stop: threading.Event | None = None) -> int:
     return total
 
 
+def fold(app: App) -> int:
+    """The report's rollup deltas (PostgreSQL) folded in."""
+    with app.engine.begin() as conn:
+        return fold_rollup(conn)
+
+
 def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> None:
     while not stop.is_set():
         try:
             busy = drain(app, stop) + deliver(app, stop)
             tick(app.engine, app.sla_setup, app.clock)
+            fold(app)
         except Exception:  # a database blip must not kill the worker: back off and retry
             log.exception("worker pass failed")
             busy = 0
@@ -53,7 +61,8 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
 def run_worker(app: App, *, once: bool = False) -> int:
     if once:
         print(f"processed {drain(app)} inbox rows; attempted {deliver(app)} deliveries; "
-              f"SLA {tick(app.engine, app.sla_setup, app.clock)}")
+              f"SLA {tick(app.engine, app.sla_setup, app.clock)}; "
+              f"folded {fold(app)} report rollup deltas")
         return 0
     stop = threading.Event()
 

@@ -9,7 +9,8 @@ The SLA report's rollups (``ticketing/models/report.py``), kept exact by trigger
 The volumes' index on messages becomes (direction, channel, sent_at): each day is then a
 range counted from the index alone, with no GROUP BY sort (same number of indexes on messages).
 
-A live ticket (``merged_into_id IS NULL``) counts in ``report_rollup`` once with its flags
+A live ticket (``merged_into_id IS NULL``) counts in ``report_rollup`` (on PostgreSQL through
+``report_rollup_delta``, folded by the worker) once with its flags
 (kind 0) and once per stored measure (kinds 1 and 2), under the WIB day of its first contact
 and its channel, topic, team and agent as the report shows them.  ``report_customer_tickets``
 counts each customer's live tickets; ``report_repeat_tickets`` holds the live tickets of the
@@ -68,17 +69,24 @@ def _met(x: str) -> str:
 
 
 def _rollup(x: str, sign: int, dialect: str) -> str:
-    """Add (sign 1) or take away (sign -1) the contribution of the row ``x`` (NEW or OLD)."""
+    """Add (sign 1) or take away (sign -1) the contribution of the row ``x`` (NEW or OLD).
+    SQLite (one writer at a time) updates the rollup in place; PostgreSQL appends to
+    ``report_rollup_delta`` (folded later), so that concurrent transactions never wait on the
+    same hot rollup row nor deadlock over two of them."""
     key = _key(x, dialect)
-    return f"""
-    INSERT INTO report_rollup (day, channel, topic, team, agent, kind, value, n)
+    rows = f"""
     SELECT * FROM (
         SELECT {key}, 0, {_flags(x)}, {sign}
         UNION ALL SELECT {key}, 1, {x}.first_response_business_minutes, {sign}
             WHERE {x}.first_response_business_minutes IS NOT NULL
         UNION ALL SELECT {key}, 2, {x}.resolution_business_minutes, {sign}
             WHERE {x}.resolution_business_minutes IS NOT NULL
-    ) AS c WHERE {x}.merged_into_id IS NULL
+    ) AS c WHERE {x}.merged_into_id IS NULL"""
+    if dialect != 'sqlite':
+        return f"""
+    INSERT INTO report_rollup_delta (day, channel, topic, team, agent, kind, value, n) {rows};"""
+    return f"""
+    INSERT INTO report_rollup (day, channel, topic, team, agent, kind, value, n) {rows}
     ON CONFLICT (day, kind, channel, topic, team, agent, value)
     DO UPDATE SET n = report_rollup.n + excluded.n;"""
 
@@ -248,6 +256,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('day', 'kind', 'channel', 'topic', 'team', 'agent', 'value', name=op.f('pk_report_rollup')),
     sqlite_with_rowid=False
     )
+    op.create_table('report_rollup_delta',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('kind', sa.SmallInteger(), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('topic', sa.String(length=40), nullable=False),
+    sa.Column('team', sa.String(length=60), nullable=False),
+    sa.Column('agent', sa.BigInteger(), nullable=False),
+    sa.Column('value', sa.Integer(), nullable=False),
+    sa.Column('n', sa.BigInteger(), nullable=False)
+    )
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_sent')
         batch_op.create_index('ix_messages_volume', ['direction', 'channel', 'sent_at'], unique=False)
@@ -265,6 +283,7 @@ def downgrade() -> None:
     if dialect != 'sqlite':
         op.execute("DROP FUNCTION IF EXISTS report_tickets_leave_join()")
         op.execute("DROP FUNCTION IF EXISTS report_tickets_change()")
+    op.drop_table('report_rollup_delta')
     op.drop_table('report_rollup')
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_volume')

@@ -7,6 +7,11 @@ exact without knowing they exist.  Nothing in Python writes them.
   ``-``, unassigned → agent 0), with a ``kind``: 0 = the report's flags (value = the flag
   bits), 1 = first-response business minutes, 2 = resolution business minutes (value = the
   minutes; tickets without the measure have no row).  Counts may fall to zero and stay.
+* ``report_rollup_delta`` (PostgreSQL): the triggers append ±1 rows here instead of updating
+  ``report_rollup`` in place, so that concurrent writers never wait on (or deadlock over) the
+  same hot rollup row; the worker folds them into ``report_rollup``
+  (``services.reports.fold_rollup``) and the report reads both.  On SQLite (one writer at a
+  time) the triggers update ``report_rollup`` directly and this table stays empty.
 * ``report_customer_tickets``: live tickets per customer.
 * ``report_repeat_tickets``: the live tickets of customers that have two or more, one row each
   (distinct citizens: a customer with a single live ticket is one citizen wherever that ticket
@@ -61,3 +66,17 @@ class ReportRepeatTicket(Base):
     team: Mapped[str] = mapped_column(sa.String(60))
     agent: Mapped[int] = mapped_column(sa.BigInteger)
     met: Mapped[int] = mapped_column(sa.SmallInteger)
+
+
+# No key: rows are only appended (by triggers) and deleted (when folded).
+report_rollup_delta = sa.Table(
+    "report_rollup_delta", Base.metadata,
+    sa.Column("day", sa.Date, nullable=False),
+    sa.Column("kind", sa.SmallInteger, nullable=False),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("topic", sa.String(40), nullable=False),
+    sa.Column("team", sa.String(60), nullable=False),
+    sa.Column("agent", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Integer, nullable=False),
+    sa.Column("n", sa.BigInteger, nullable=False),
+)

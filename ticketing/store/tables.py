@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from ticketing.models import (ApiToken, AuditEvent, Customer, Identity, Incident, InboxItem,
                               Message, Notification, OutboxItem, ReportCustomerTickets,
                               ReportRepeatTicket, ReportRollup, Ticket, TicketSignature, User)
+from ticketing.models.report import report_rollup_delta as report_rollup_delta
 
 
 def _t(model: type[object]) -> sa.Table:
