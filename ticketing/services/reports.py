@@ -93,14 +93,16 @@ def _passes(conn: sa.Connection, groups: dict[Any, _Group], column: str, start: 
     # Counts and flags (kind 0) and both per-minute histograms (kinds 1 and 2) from the
     # rollup: a range of days, a few hundred thousand rows at most for a million tickets.
     # PostgreSQL's triggers append to the delta table until the worker folds it in: both count.
-    parts = [sa.select(x.c[column].label("grp"), x.c.kind, x.c.value, x.c.n)
-             .where(x.c.day >= start, x.c.day <= end)
-             for x in ((r, rd) if conn.dialect.name != "sqlite" else (r,))]
-    rows = sa.union_all(*parts).subquery() if len(parts) > 1 else parts[0].subquery()
+    if conn.dialect.name == "sqlite":
+        rows: Any = r
+    else:
+        rows = sa.union_all(*(sa.select(x.c[column], x.c.day, x.c.kind, x.c.value, x.c.n)
+                              for x in (r, rd))).subquery()
+    key = rows.c[column]
     for grp, kind, value, n in conn.execute(
-            sa.select(rows.c.grp, rows.c.kind, rows.c.value, sa.func.sum(rows.c.n))
-            .group_by(rows.c.grp, rows.c.kind, rows.c.value)
-            .having(sa.func.sum(rows.c.n) != 0)):
+            sa.select(key, rows.c.kind, rows.c.value, sa.func.sum(rows.c.n))
+            .where(rows.c.day >= start, rows.c.day <= end)
+            .group_by(key, rows.c.kind, rows.c.value).having(sa.func.sum(rows.c.n) != 0)):
         g = groups.setdefault(grp, _Group())
         if kind == 0:
             g.add(int(value), int(n))
