@@ -6,12 +6,15 @@ target; first-response and resolution times in business minutes (the measures th
 stores on each ticket once a target is fulfilled: pauses excluded, on the ticket's calendar):
 mean, p50 and p90; backlog with ageing buckets; volumes in and out.
 
-Made for a million tickets in the period (docs/benchmarks.md): three grouped passes over one
-covering index (``ix_tickets_report``), no join, no window function, no per-row business-time
-arithmetic.  Percentiles come from per-minute counts (``ticketing.domain.histogram``: exactly
-``percentile_cont`` over the stored whole minutes, on both databases), the ticket counts and
-flags ride along in the same pass, distinct citizens are one more GROUP BY; agents' names are
-looked up for the groups only."""
+Made for a million tickets in the period (docs/benchmarks.md): the figures come from rollups
+kept by database triggers (migration 0009, ``ticketing/models/report.py``), never from the
+tickets: one grouped pass over a range of days of ``report_rollup`` gives the ticket counts, the
+flags and both per-minute histograms (percentiles: ``ticketing.domain.histogram``, exactly
+``percentile_cont`` over the stored whole minutes, on both databases); distinct citizens are the
+tickets of single-ticket customers plus a distinct count over ``report_repeat_tickets``; agents'
+names are looked up for the groups only.  On PostgreSQL the triggers append to
+``report_rollup_delta``, which the report reads too and the worker folds in
+(:func:`fold_rollup`)."""
 
 from __future__ import annotations
 
