@@ -16,7 +16,8 @@ and its channel, topic, team and agent as the report shows them.  ``report_custo
 counts each customer's live tickets; ``report_repeat_tickets`` holds the live tickets of the
 customers that have two or more (the report counts distinct citizens from it).
 
-Triggers: an INSERT adds the row's contribution, a DELETE takes it away; an UPDATE fires only
+Triggers: an INSERT adds the row's contribution (on PostgreSQL once per statement, set-based
+over its transition table: ingest inserts a batch's tickets at once), a DELETE takes it away; an UPDATE fires only
 when a column the report reads changes value: a change of customer or of merge state takes the
 old row away and adds the new one (customers' counts and repeat tickets follow), any other
 change of a report column moves the row's counts from the old key to the new one.  Autogenerate
@@ -168,6 +169,42 @@ def _sqlite_triggers() -> list[str]:
     ]
 
 
+def _inserted() -> str:
+    """PostgreSQL, once per INSERT statement (ingest writes a batch's tickets in one COPY or
+    INSERT): the same as the row trigger's join, set-based over the inserted rows."""
+    pg = 'postgresql'
+    key, live = _key('t', pg), "t.merged_into_id IS NULL"
+    return f"""
+    INSERT INTO report_rollup_delta (day, channel, topic, team, agent, kind, value, n)
+    SELECT day, channel, topic, team, agent, kind, value, count(*) FROM (
+        SELECT {key}, 0, {_flags('t')} FROM new_rows AS t WHERE {live}
+        UNION ALL SELECT {key}, 1, t.first_response_business_minutes FROM new_rows AS t
+            WHERE {live} AND t.first_response_business_minutes IS NOT NULL
+        UNION ALL SELECT {key}, 2, t.resolution_business_minutes FROM new_rows AS t
+            WHERE {live} AND t.resolution_business_minutes IS NOT NULL
+    ) AS c (day, channel, topic, team, agent, kind, value)
+    GROUP BY day, channel, topic, team, agent, kind, value;
+    WITH added AS (
+        SELECT customer_id, count(*) AS k FROM new_rows AS t WHERE {live} GROUP BY customer_id
+    ), counted AS (
+        INSERT INTO report_customer_tickets AS c (customer_id, n)
+        SELECT customer_id, k FROM added ORDER BY customer_id
+        ON CONFLICT (customer_id) DO UPDATE SET n = c.n + excluded.n
+        RETURNING c.customer_id, c.n
+    )
+    INSERT INTO report_repeat_tickets ({_REPEAT_COLUMNS})
+    SELECT t.id, t.customer_id, {key}, {_met('t')}
+    FROM tickets AS t JOIN counted AS c ON c.customer_id = t.customer_id
+    JOIN added AS a ON a.customer_id = t.customer_id
+    WHERE c.n >= 2 AND c.n - a.k < 2 AND {live}
+    UNION ALL
+    SELECT t.id, t.customer_id, {key}, {_met('t')}
+    FROM new_rows AS t JOIN counted AS c ON c.customer_id = t.customer_id
+    JOIN added AS a ON a.customer_id = t.customer_id
+    WHERE c.n - a.k >= 2 AND {live}
+    {_REPEAT_UPSERT}"""
+
+
 def _pg_triggers() -> list[str]:
     pg = 'postgresql'
     return [
@@ -183,8 +220,11 @@ def _pg_triggers() -> list[str]:
         END $$""",
         f"""CREATE FUNCTION report_tickets_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN {_change(pg)} RETURN NULL; END $$""",
-        "CREATE TRIGGER report_tickets_insert AFTER INSERT ON tickets FOR EACH ROW "
-        "WHEN (NEW.merged_into_id IS NULL) EXECUTE FUNCTION report_tickets_leave_join()",
+        f"""CREATE FUNCTION report_tickets_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN {_inserted()} RETURN NULL; END $$""",
+        "CREATE TRIGGER report_tickets_insert AFTER INSERT ON tickets "
+        "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
+        "EXECUTE FUNCTION report_tickets_inserted()",
         "CREATE TRIGGER report_tickets_delete AFTER DELETE ON tickets FOR EACH ROW "
         "WHEN (OLD.merged_into_id IS NULL) EXECUTE FUNCTION report_tickets_leave_join()",
         f"CREATE TRIGGER report_tickets_move AFTER UPDATE OF customer_id, merged_into_id "
@@ -283,6 +323,7 @@ def downgrade() -> None:
     if dialect != 'sqlite':
         op.execute("DROP FUNCTION IF EXISTS report_tickets_leave_join()")
         op.execute("DROP FUNCTION IF EXISTS report_tickets_change()")
+        op.execute("DROP FUNCTION IF EXISTS report_tickets_inserted()")
     op.drop_table('report_rollup_delta')
     op.drop_table('report_rollup')
     with op.batch_alter_table('messages', schema=None) as batch_op:
