@@ -184,6 +184,8 @@ def _inserted() -> str:
             WHERE {live} AND t.resolution_business_minutes IS NOT NULL
     ) AS c (day, channel, topic, team, agent, kind, value)
     GROUP BY day, channel, topic, team, agent, kind, value;
+    -- Customers' counts; those reaching two live tickets here ("crossing") bring their
+    -- earlier one along into the repeat tickets, the others ("already") only the new rows.
     WITH added AS (
         SELECT customer_id, count(*) AS k FROM new_rows AS t WHERE {live} GROUP BY customer_id
     ), counted AS (
@@ -192,17 +194,22 @@ def _inserted() -> str:
         ON CONFLICT (customer_id) DO UPDATE SET n = c.n + excluded.n
         RETURNING c.customer_id, c.n
     )
-    INSERT INTO report_repeat_tickets ({_REPEAT_COLUMNS})
-    SELECT t.id, t.customer_id, {key}, {_met('t')}
-    FROM tickets AS t JOIN counted AS c ON c.customer_id = t.customer_id
-    JOIN added AS a ON a.customer_id = t.customer_id
-    WHERE c.n >= 2 AND c.n - a.k < 2 AND {live}
-    UNION ALL
-    SELECT t.id, t.customer_id, {key}, {_met('t')}
-    FROM new_rows AS t JOIN counted AS c ON c.customer_id = t.customer_id
-    JOIN added AS a ON a.customer_id = t.customer_id
-    WHERE c.n - a.k >= 2 AND {live}
-    {_REPEAT_UPSERT}"""
+    SELECT array_agg(c.customer_id) FILTER (WHERE c.n - a.k < 2),
+           array_agg(c.customer_id) FILTER (WHERE c.n - a.k >= 2)
+    INTO crossing, already
+    FROM counted AS c JOIN added AS a ON a.customer_id = c.customer_id WHERE c.n >= 2;
+    IF crossing IS NOT NULL THEN  -- by ix_tickets_customer_status, customer by customer
+        INSERT INTO report_repeat_tickets ({_REPEAT_COLUMNS})
+        SELECT t.id, t.customer_id, {key}, {_met('t')} FROM tickets AS t
+        WHERE t.customer_id = ANY(crossing) AND {live}
+        {_REPEAT_UPSERT}
+    END IF;
+    IF already IS NOT NULL THEN
+        INSERT INTO report_repeat_tickets ({_REPEAT_COLUMNS})
+        SELECT t.id, t.customer_id, {key}, {_met('t')} FROM new_rows AS t
+        WHERE t.customer_id = ANY(already) AND {live}
+        {_REPEAT_UPSERT}
+    END IF;"""
 
 
 def _pg_triggers() -> list[str]:
@@ -221,6 +228,7 @@ def _pg_triggers() -> list[str]:
         f"""CREATE FUNCTION report_tickets_change() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN {_change(pg)} RETURN NULL; END $$""",
         f"""CREATE FUNCTION report_tickets_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
+        DECLARE crossing bigint[]; already bigint[];
         BEGIN {_inserted()} RETURN NULL; END $$""",
         "CREATE TRIGGER report_tickets_insert AFTER INSERT ON tickets "
         "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT "
