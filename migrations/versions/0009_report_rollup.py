@@ -8,6 +8,8 @@ The SLA report's rollups (``ticketing/models/report.py``), kept exact by trigger
 ``tickets`` written here for SQLite and PostgreSQL, and filled from the existing tickets.
 The volumes' index on messages becomes (direction, channel, sent_at): each day is then a
 range counted from the index alone, with no GROUP BY sort (same number of indexes on messages).
+``ix_tickets_report`` (0008's wide covering index, read by nothing else) is dropped: one index
+fewer for every ticket write.
 
 A live ticket (``merged_into_id IS NULL``) counts in ``report_rollup`` (on PostgreSQL through
 ``report_rollup_delta``, folded by the worker) once with its flags
@@ -314,6 +316,9 @@ def upgrade() -> None:
     sa.Column('value', sa.Integer(), nullable=False),
     sa.Column('n', sa.BigInteger(), nullable=False)
     )
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.drop_index('ix_tickets_report')
+
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_sent')
         batch_op.create_index('ix_messages_volume', ['direction', 'channel', 'sent_at'], unique=False)
@@ -337,6 +342,9 @@ def downgrade() -> None:
     with op.batch_alter_table('messages', schema=None) as batch_op:
         batch_op.drop_index('ix_messages_volume')
         batch_op.create_index('ix_messages_sent', ['sent_at', 'direction', 'channel'], unique=False)
+
+    with op.batch_alter_table('tickets', schema=None) as batch_op:
+        batch_op.create_index('ix_tickets_report', ['first_message_at', 'merged_into_id', 'channel', 'topic', 'team', 'assignee_id', 'customer_id', 'first_response_state', 'resolution_state', 'resolved_at', 'first_response_business_minutes', 'resolution_business_minutes'], unique=False)
 
     with op.batch_alter_table('report_repeat_tickets', schema=None) as batch_op:
         batch_op.drop_index('ix_report_repeat_tickets_day')
