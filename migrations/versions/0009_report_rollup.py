@@ -101,17 +101,25 @@ _REPEAT_UPSERT = """
         team = excluded.team, agent = excluded.agent, met = excluded.met;"""
 
 
+# Customer first: the planner must find a customer's tickets by ``ix_tickets_customer_status``,
+# never by ``merged_into_id IS NULL`` (all live tickets; without statistics, as in a freshly
+# loaded database, PostgreSQL takes that test for a selective one).  OFFSET 0 keeps the test out
+# of the subquery (SQLite: LIMIT -1, the same fence).
+_FENCE = "OFFSET 0"
+
+
 def _join(dialect: str) -> str:
     """NEW becomes a live ticket of its customer."""
     count = "(SELECT n FROM report_customer_tickets WHERE customer_id = NEW.customer_id)"
+    fence = "LIMIT -1" if dialect == 'sqlite' else _FENCE
     return f"""
     INSERT INTO report_customer_tickets (customer_id, n)
     SELECT NEW.customer_id, 1 WHERE NEW.merged_into_id IS NULL
     ON CONFLICT (customer_id) DO UPDATE SET n = report_customer_tickets.n + 1;
     INSERT INTO report_repeat_tickets ({_REPEAT_COLUMNS})
-    SELECT t.id, t.customer_id, {_key('t', dialect)}, {_met('t')} FROM tickets AS t
-    WHERE NEW.merged_into_id IS NULL AND {count} = 2
-      AND t.customer_id = NEW.customer_id AND t.merged_into_id IS NULL
+    SELECT t.id, t.customer_id, {_key('t', dialect)}, {_met('t')}
+    FROM (SELECT * FROM tickets WHERE customer_id = NEW.customer_id {fence}) AS t
+    WHERE NEW.merged_into_id IS NULL AND {count} = 2 AND t.merged_into_id IS NULL
     {_REPEAT_UPSERT}
     INSERT INTO report_repeat_tickets ({_REPEAT_COLUMNS})
     SELECT NEW.id, NEW.customer_id, {_key('NEW', dialect)}, {_met('NEW')}
@@ -202,8 +210,9 @@ def _inserted() -> str:
     FROM counted AS c JOIN added AS a ON a.customer_id = c.customer_id WHERE c.n >= 2;
     IF crossing IS NOT NULL THEN  -- by ix_tickets_customer_status, customer by customer
         INSERT INTO report_repeat_tickets ({_REPEAT_COLUMNS})
-        SELECT t.id, t.customer_id, {key}, {_met('t')} FROM tickets AS t
-        WHERE t.customer_id = ANY(crossing) AND {live}
+        SELECT t.id, t.customer_id, {key}, {_met('t')}
+        FROM (SELECT * FROM tickets WHERE customer_id = ANY(crossing) {_FENCE}) AS t
+        WHERE {live}
         {_REPEAT_UPSERT}
     END IF;
     IF already IS NOT NULL THEN

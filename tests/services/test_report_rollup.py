@@ -87,7 +87,8 @@ def _check(app: App, when: str) -> None:
             folded = fold_rollup(conn)
             assert conn.execute(sa.select(sa.func.count()).select_from(
                 tables.report_rollup_delta)).scalar_one() == 0
-        assert folded >= 0 if app.engine.dialect.name != "sqlite" else folded == 0
+        if app.engine.dialect.name == "sqlite":
+            assert folded == 0  # SQLite's triggers update the rollup in place
         with app.engine.connect() as conn:
             assert _stored(conn)[0] == want[0], f"report_rollup folded after {when}"
 
