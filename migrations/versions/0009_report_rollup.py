@@ -118,8 +118,9 @@ def _join(dialect: str) -> str:
     ON CONFLICT (customer_id) DO UPDATE SET n = report_customer_tickets.n + 1;
     INSERT INTO report_repeat_tickets ({_REPEAT_COLUMNS})
     SELECT t.id, t.customer_id, {_key('t', dialect)}, {_met('t')}
-    FROM (SELECT * FROM tickets WHERE customer_id = NEW.customer_id {fence}) AS t
-    WHERE NEW.merged_into_id IS NULL AND {count} = 2 AND t.merged_into_id IS NULL
+    FROM (SELECT * FROM tickets WHERE customer_id = NEW.customer_id AND {count} = 2
+          {fence}) AS t
+    WHERE NEW.merged_into_id IS NULL AND t.merged_into_id IS NULL
     {_REPEAT_UPSERT}
     INSERT INTO report_repeat_tickets ({_REPEAT_COLUMNS})
     SELECT NEW.id, NEW.customer_id, {_key('NEW', dialect)}, {_met('NEW')}
