@@ -63,7 +63,7 @@ RESULTS = OUT / f"ingest_results{'_' + LABEL if LABEL else ''}.json"
 REPORT = OUT / f"ingest{'_' + LABEL if LABEL else ''}.md"
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432/postgres")
 PG_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/{db}"
-PREFIX = "bench_ingest_"
+PREFIX = os.environ.get("BENCH_PG_PREFIX", "bench_ingest_")  # apart from other runs on the server
 
 # Seeds: each stream has its own external ids (the generator puts the seed in them).
 SEED_BATCH, SEED_SMALL_BASE, SEED_BIG_BASE, SEED_PROBE = 1, 2, 3, 4

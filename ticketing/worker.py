@@ -13,6 +13,7 @@ from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
 from ticketing.services.outbox import deliver_due
 from ticketing.services.presence import escalate_breached, routing_tick
+from ticketing.services.reports import fold_rollup
 from ticketing.services.sla import tick
 
 log = logging.getLogger(__name__)
@@ -45,12 +46,19 @@ def sla_tick(app: App) -> dict[str, int]:
                 on_breach=lambda conn, ids, now: escalate_breached(conn, ids, config, now))
 
 
+def fold(app: App) -> int:
+    """The report's rollup deltas (PostgreSQL) folded in."""
+    with app.engine.begin() as conn:
+        return fold_rollup(conn)
+
+
 def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> None:
     next_routing = 0.0
     while not stop.is_set():
         try:
             busy = drain(app, stop) + deliver(app, stop)
             sla_tick(app)
+            fold(app)
             if time.monotonic() >= next_routing:
                 routing_tick(app.engine, app.routing, app.clock)
                 next_routing = time.monotonic() + app.routing.tick_seconds
@@ -65,7 +73,8 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
 def run_worker(app: App, *, once: bool = False) -> int:
     if once:
         print(f"processed {drain(app)} inbox rows; attempted {deliver(app)} deliveries; "
-              f"SLA {sla_tick(app)}; routing {routing_tick(app.engine, app.routing, app.clock)}")
+              f"SLA {sla_tick(app)}; routing {routing_tick(app.engine, app.routing, app.clock)}; "
+              f"folded {fold(app)} report rollup deltas")
         return 0
     stop = threading.Event()
 

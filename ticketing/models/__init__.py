@@ -8,9 +8,10 @@ from ticketing.models.incident import Incident, TicketSignature
 from ticketing.models.message import Message
 from ticketing.models.notification import Notification
 from ticketing.models.queue import InboxItem, OutboxItem
+from ticketing.models.report import ReportCustomerTickets, ReportRepeatTicket, ReportRollup
 from ticketing.models.ticket import Ticket
 from ticketing.models.user import ApiToken, User
 
 __all__ = ["AgentProfile", "ApiToken", "AuditEvent", "Base", "Customer", "Identity", "Incident",
-           "InboxItem", "Message", "Notification", "OutboxItem", "Ticket", "TicketSignature",
-           "User"]
+           "InboxItem", "Message", "Notification", "OutboxItem", "ReportCustomerTickets",
+           "ReportRepeatTicket", "ReportRollup", "Ticket", "TicketSignature", "User"]

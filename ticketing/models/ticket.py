@@ -29,12 +29,7 @@ class Ticket(Base):
                  "merged_into_id", "topic", "channel", "first_message_at",
                  "last_customer_message_at", "message_count"),
         sa.Index("ix_tickets_status_id", "status", "id"),
-        # The SLA report: a range of first contacts read from the index alone (everything it
-        # groups by and counts is in the entry), never the wide ticket rows.
-        sa.Index("ix_tickets_report", "first_message_at", "merged_into_id", "channel", "topic",
-                 "team", "assignee_id", "customer_id", "first_response_state",
-                 "resolution_state", "resolved_at", "first_response_business_minutes",
-                 "resolution_business_minutes"),
+        # (The SLA report reads its rollups, kept by triggers: models/report.py, migration 0009.)
         # The report's backlog: open tickets by status and channel, ages from the entry.
         sa.Index("ix_tickets_backlog", "status", "channel", "first_message_at", "merged_into_id"),
         # Claim next: per queue, most urgent first; a claim is a walk down this small index.

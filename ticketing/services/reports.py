@@ -6,12 +6,15 @@ target; first-response and resolution times in business minutes (the measures th
 stores on each ticket once a target is fulfilled: pauses excluded, on the ticket's calendar):
 mean, p50 and p90; backlog with ageing buckets; volumes in and out.
 
-Made for a million tickets in the period (docs/benchmarks.md): three grouped passes over one
-covering index (``ix_tickets_report``), no join, no window function, no per-row business-time
-arithmetic.  Percentiles come from per-minute counts (``ticketing.domain.histogram``: exactly
-``percentile_cont`` over the stored whole minutes, on both databases), the ticket counts and
-flags ride along in the same pass, distinct citizens are one more GROUP BY; agents' names are
-looked up for the groups only."""
+Made for a million tickets in the period (docs/benchmarks.md): the figures come from rollups
+kept by database triggers (migration 0009, ``ticketing/models/report.py``), never from the
+tickets: one grouped pass over a range of days of ``report_rollup`` gives the ticket counts, the
+flags and both per-minute histograms (percentiles: ``ticketing.domain.histogram``, exactly
+``percentile_cont`` over the stored whole minutes, on both databases); distinct citizens are the
+tickets of single-ticket customers plus a distinct count over ``report_repeat_tickets``; agents'
+names are looked up for the groups only.  On PostgreSQL the triggers append to
+``report_rollup_delta``, which the report reads too and the worker folds in
+(:func:`fold_rollup`)."""
 
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from ticketing.domain.errors import InvalidInput
 from ticketing.store import tables
 
 t, m, u = tables.tickets, tables.messages, tables.users
+r, rd, rp = tables.report_rollup, tables.report_rollup_delta, tables.report_repeat_tickets
 GROUPS = ("channel", "agent", "topic", "day", "team")
 UNASSIGNED = "(unassigned)"
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -39,20 +43,17 @@ BANDS = ((60, "< 1 j"), (120, "1-2 j"), (240, "2-4 j"), (480, "4-8 j"), (1440, "
 
 
 def _group_column(group_by: str) -> Any:
-    if group_by == "channel":
-        return t.c.channel
-    if group_by == "topic":
-        return sa.func.coalesce(t.c.topic, "lainnya")
-    if group_by == "team":
-        return sa.func.coalesce(t.c.team, "-")
-    if group_by == "agent":
-        return t.c.assignee_id  # named after aggregation: a join per ticket costs a probe each
-    raise InvalidInput(f"group_by must be one of {', '.join(GROUPS)}")
+    """The rollups store each ticket's groups as the report shows them (no topic: ``lainnya``,
+    no team: ``-``, unassigned: agent 0)."""
+    if group_by not in GROUPS:
+        raise InvalidInput(f"group_by must be one of {', '.join(GROUPS)}")
+    return {"channel": "channel", "topic": "topic", "team": "team", "agent": "agent",
+            "day": "day"}[group_by]
 
 
 def _days(start: dt.date, end: dt.date) -> list[tuple[str, dt.datetime, dt.datetime]]:
-    """The desk's days (WIB, not UTC) as ranges of instants: grouping by day is then one index
-    range per day, with no date arithmetic per row."""
+    """The desk's days (WIB, not UTC) as ranges of instants: the volumes are one index range
+    per day, with no date arithmetic per row."""
     out = []
     day = start
     while day <= end:
@@ -73,15 +74,13 @@ def sla_report(conn: sa.Connection, *, start: dt.date, end: dt.date, group_by: s
         raise InvalidInput("the report's end is before its start")
     if (end - start).days >= MAX_DAYS:
         raise InvalidInput(f"a report covers at most {MAX_DAYS} days")
-    lo = dt.datetime.combine(start, dt.time(), WIB)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), WIB)
-    if group_by == "day":
-        periods = [(sa.literal(label, sa.String), a, b) for label, a, b in _days(start, end)]
-    else:
-        periods = [(_group_column(group_by), lo, hi)]
+    column = _group_column(group_by)
     groups: dict[Any, _Group] = {}
-    for key, a, b in periods:
-        _passes(conn, groups, key.label("grp"), a, b)
+    _passes(conn, groups, column, start, end)
+    if group_by == "day":
+        groups = {grp.isoformat(): g for grp, g in groups.items()}
+    elif group_by == "agent":
+        groups = {(None if grp == 0 else grp): g for grp, g in groups.items()}
     names = _agent_names(conn, groups) if group_by == "agent" else {}
     rows = [g.row(names.get(grp, grp) if group_by == "agent" else grp)
             for grp, g in groups.items()]
@@ -92,36 +91,66 @@ def sla_report(conn: sa.Connection, *, start: dt.date, end: dt.date, group_by: s
             "backlog": backlog(conn, now=now), "volumes": volumes(conn, start=start, end=end)}
 
 
-def _passes(conn: sa.Connection, groups: dict[Any, _Group], key: Any, lo: dt.datetime,
-            hi: dt.datetime) -> None:
-    where = (t.c.first_message_at >= lo, t.c.first_message_at < hi, t.c.merged_into_id.is_(None))
-    frm, rm = t.c.first_response_business_minutes, t.c.resolution_business_minutes
-    flags = (_flag(t.c.first_response_state == "met", _MET)
-             + _flag(t.c.first_response_state == "breached", _FR_BREACHED)
-             + _flag(t.c.resolution_state == "breached", _RES_BREACHED)
-             + _flag(t.c.resolved_at.is_not(None), _RESOLVED)).label("flags")
-    # Pass 1: counts and flags per (group, first-response minutes): the first-response
-    # histogram and every ticket count at once.
-    for grp, minutes, bits, n in conn.execute(
-            sa.select(key, frm, flags, sa.func.count()).where(*where)
-            .group_by(key, frm, flags)):
+def _passes(conn: sa.Connection, groups: dict[Any, _Group], column: str, start: dt.date,
+            end: dt.date) -> None:
+    # Counts and flags (kind 0) and both per-minute histograms (kinds 1 and 2) from the
+    # rollup: a range of days, a few hundred thousand rows at most for a million tickets.
+    # PostgreSQL's triggers append to the delta table until the worker folds it in: both count.
+    if conn.dialect.name == "sqlite":
+        rows: Any = r
+    else:
+        rows = sa.union_all(*(sa.select(x.c[column], x.c.day, x.c.kind, x.c.value, x.c.n)
+                              for x in (r, rd))).subquery()
+    key = rows.c[column]
+    for grp, kind, value, n in conn.execute(
+            sa.select(key, rows.c.kind, rows.c.value, sa.func.sum(rows.c.n))
+            .where(rows.c.day >= start, rows.c.day <= end)
+            .group_by(key, rows.c.kind, rows.c.value).having(sa.func.sum(rows.c.n) != 0)):
         g = groups.setdefault(grp, _Group())
-        g.add(int(bits), int(n))
-        if minutes is not None:
-            g.first_response[int(minutes)] = g.first_response.get(int(minutes), 0) + int(n)
-    # Pass 2: the resolution histogram.
-    for grp, minutes, n in conn.execute(
-            sa.select(key, rm, sa.func.count()).where(*where, rm.is_not(None))
-            .group_by(key, rm)):
+        if kind == 0:
+            g.add(int(value), int(n))
+        else:
+            histo = g.first_response if kind == 1 else g.resolution
+            histo[int(value)] = histo.get(int(value), 0) + int(n)
+    # Distinct citizens: a customer with a single live ticket is one citizen in that
+    # ticket's group; customers with several are counted distinct from their tickets' rows.
+    for g in groups.values():
+        g.citizens, g.citizens_served = g.tickets, g.met
+    key = rp.c[column]
+    served = sa.case((rp.c.met == 1, rp.c.customer_id))
+    for grp, n, citizens, met, citizens_served in conn.execute(
+            sa.select(key, sa.func.count(), sa.func.count(sa.distinct(rp.c.customer_id)),
+                      sa.func.sum(rp.c.met), sa.func.count(sa.distinct(served)))
+            .where(rp.c.day >= start, rp.c.day <= end).group_by(key)):
         g = groups.setdefault(grp, _Group())
-        g.resolution[int(minutes)] = g.resolution.get(int(minutes), 0) + int(n)
-    # Pass 3: distinct citizens, and those with at least one ticket answered in time.
-    served = sa.case((t.c.first_response_state == "met", t.c.customer_id))
-    for grp, citizens, citizens_served in conn.execute(
-            sa.select(key, sa.func.count(sa.distinct(t.c.customer_id)),
-                      sa.func.count(sa.distinct(served))).where(*where).group_by(key)):
-        g = groups.setdefault(grp, _Group())
-        g.citizens, g.citizens_served = int(citizens), int(citizens_served or 0)
+        g.citizens += int(citizens) - int(n)
+        g.citizens_served += int(citizens_served or 0) - int(met or 0)
+
+
+def fold_rollup(conn: sa.Connection) -> int:
+    """Moves PostgreSQL's rollup deltas (appended by the triggers) into ``report_rollup``, in
+    one statement; one fold at a time (a transaction-scoped advisory lock; a second caller
+    skips).  The report is exact with or without it: folding only keeps its read short.
+    Returns the number of delta rows folded (always 0 on SQLite, whose triggers update the
+    rollup in place)."""
+    if conn.dialect.name == "sqlite":
+        return 0
+    if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _FOLD_LOCK}
+                        ).scalar():
+        return 0
+    return int(conn.execute(sa.text("""
+        WITH moved AS (DELETE FROM report_rollup_delta RETURNING *),
+        folded AS (
+            INSERT INTO report_rollup (day, kind, channel, topic, team, agent, value, n)
+            SELECT day, kind, channel, topic, team, agent, value, sum(n) FROM moved
+            GROUP BY day, kind, channel, topic, team, agent, value
+            ORDER BY day, kind, channel, topic, team, agent, value
+            ON CONFLICT (day, kind, channel, topic, team, agent, value)
+            DO UPDATE SET n = report_rollup.n + excluded.n)
+        SELECT count(*) FROM moved""")).scalar_one())
+
+
+_FOLD_LOCK = 0x5E9_0009  # the advisory lock key of fold_rollup
 
 
 class _Group:
@@ -218,16 +247,30 @@ def backlog(conn: sa.Connection, *, now: dt.datetime) -> list[dict[str, Any]]:
 
 
 def volumes(conn: sa.Connection, *, start: dt.date, end: dt.date) -> list[dict[str, Any]]:
-    """Messages in and out per WIB day and channel: one range of ``ix_messages_sent`` per day,
-    read from the index alone."""
-    out = []
-    for day, lo, hi in _days(start, end):
-        stmt = (sa.select(m.c.channel, m.c.direction, sa.func.count().label("messages"))
-                .where(m.c.sent_at >= lo, m.c.sent_at < hi, m.c.direction.in_(("in", "out")))
-                .group_by(m.c.direction, m.c.channel))
-        out += [{"day": day, "channel": r.channel, "direction": r.direction,
-                 "messages": r.messages} for r in conn.execute(stmt)]
-    return out
+    """Messages in and out per WIB day and channel.  Per direction, the channels come from a
+    skip along ``ix_messages_volume (direction, channel, sent_at)`` (one probe each); per
+    (direction, channel), one statement counts every day as a range of that index, read from
+    the index alone: no GROUP BY, so no sort on SQLite."""
+    days = _days(start, end)
+    counts: dict[tuple[str, str, str], int] = {}
+    for direction in ("in", "out"):
+        channel: str | None = None
+        while True:
+            after = m.c.channel > channel if channel is not None else sa.true()
+            channel = conn.execute(sa.select(sa.func.min(m.c.channel))
+                                   .where(m.c.direction == direction, after)).scalar()
+            if channel is None:
+                break
+            per_day = conn.execute(sa.select(*(
+                sa.select(sa.func.count()).where(
+                    m.c.direction == direction, m.c.channel == channel, m.c.sent_at >= lo,
+                    m.c.sent_at < hi).scalar_subquery().label(f"d{i}")
+                for i, (_, lo, hi) in enumerate(days)))).one()
+            for (day, _, _), n in zip(days, per_day):
+                if n:
+                    counts[(day, direction, channel)] = int(n)
+    return [{"day": day, "channel": channel, "direction": direction, "messages": n}
+            for (day, direction, channel), n in sorted(counts.items())]
 
 
 def to_csv(report: Mapping[str, Any]) -> str:

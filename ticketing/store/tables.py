@@ -7,8 +7,10 @@ from typing import cast
 import sqlalchemy as sa
 
 from ticketing.models import (AgentProfile, ApiToken, AuditEvent, Customer, Identity, Incident,
-                              InboxItem, Message, Notification, OutboxItem, Ticket,
+                              InboxItem, Message, Notification, OutboxItem,
+                              ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
                               TicketSignature, User)
+from ticketing.models.report import report_rollup_delta as report_rollup_delta
 
 
 def _t(model: type[object]) -> sa.Table:
@@ -28,3 +30,6 @@ incidents = _t(Incident)
 signatures = _t(TicketSignature)
 notifications = _t(Notification)
 agent_profiles = _t(AgentProfile)
+report_rollup = _t(ReportRollup)
+report_customer_tickets = _t(ReportCustomerTickets)
+report_repeat_tickets = _t(ReportRepeatTicket)
