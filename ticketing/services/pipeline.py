@@ -128,12 +128,21 @@ def _parse(work: Work, policy: IngestPolicy) -> None:
 
 
 def step_drop_duplicates(batch: Batch) -> None:
-    live = [w for w in batch.works if w.msg is not None and w.outcome is None]
-    stored = q.messages_by_external_id(batch.conn, [(w.msg.channel, w.msg.external_id)
-                                                    for w in live if w.msg])
+    if batch.conn.dialect.name == "postgresql":
+        return  # read in the same round trip as the locks (step_lock)
+    _mark_duplicates(batch, q.messages_by_external_id(batch.conn, _external_keys(batch)))
+
+
+def _external_keys(batch: Batch) -> list[tuple[str, str]]:
+    return [(str(w.msg.channel), w.msg.external_id) for w in batch.works
+            if w.msg is not None and w.outcome is None]
+
+
+def _mark_duplicates(batch: Batch, stored: Mapping[tuple[str, str], tuple[int, int]]) -> None:
     first: dict[tuple[str, str], Work] = {}
-    for work in live:
-        assert work.msg is not None
+    for work in batch.works:
+        if work.msg is None or work.outcome is not None:
+            continue
         key = (str(work.msg.channel), work.msg.external_id)
         if key in stored:
             work.outcome = "duplicate"
@@ -168,9 +177,12 @@ def step_lock(batch: Batch) -> None:
     if batch.conn.dialect.name != "postgresql":
         batch.load_identities()  # SQLite: BEGIN IMMEDIATE made this the only writer already
         return
+    # The duplicate check (step_drop_duplicates on SQLite) goes in the same round trip.
     idents = batch.identity_keys()
-    batch.customer_of = q.lock_and_find_customers(
-        batch.conn, [f"id:{kind}:{value}" for kind, value in idents], idents)
+    stored, batch.customer_of = q.lock_and_find_customers(
+        batch.conn, [f"id:{kind}:{value}" for kind, value in idents], idents,
+        _external_keys(batch))
+    _mark_duplicates(batch, stored)
     # Customers reached through different identifiers are serialized too; a merge committed by
     # another worker while we waited moves identities, so read them again until stable.  (No
     # known customer: nothing to move, and the identifier locks keep new owners out.)
@@ -178,7 +190,7 @@ def step_lock(batch: Batch) -> None:
         if not batch.customer_of:
             break
         before = dict(batch.customer_of)
-        batch.customer_of = q.lock_and_find_customers(
+        _, batch.customer_of = q.lock_and_find_customers(
             batch.conn, [f"customer:{c}" for c in sorted(set(before.values()))], idents)
         if before == batch.customer_of:
             break

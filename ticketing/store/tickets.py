@@ -243,18 +243,25 @@ def _hashed(keys: Iterable[str]) -> list[int]:
 
 
 def lock_and_find_customers(conn: sa.Connection, locks: Iterable[str],
-                            keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    """PostgreSQL: take these advisory locks, then read who owns the identifiers ``keys``, in
-    one round trip (the read starts after the locks are held, with a fresh snapshot)."""
-    hashed, unique = _hashed(locks), sorted(set(keys))
+                            keys: Iterable[tuple[str, str]],
+                            messages: Iterable[tuple[str, str]] = ()
+                            ) -> tuple[dict[tuple[str, str], tuple[int, int]],
+                                       dict[tuple[str, str], int]]:
+    """PostgreSQL, in one round trip: which of ``messages`` (channel, external id) are stored
+    (as ``messages_by_external_id``), then take these advisory locks, then read who owns the
+    identifiers ``keys`` (that read starts after the locks are held, with a fresh snapshot)."""
+    hashed, unique, wanted = _hashed(locks), sorted(set(keys)), sorted(set(messages))
     statements: list[tuple[str, Sequence[Any]]] = []
+    if wanted:
+        statements.append((_THREAD_SQL, ([a for a, _ in wanted], [b for _, b in wanted])))
     if hashed:
         statements.append((_LOCK_SQL, (hashed,)))
     if unique:
         statements.append((_OWNERS_SQL, ([a for a, _ in unique], [b for _, b in unique])))
     results = bulk.pipeline(conn, statements)
+    stored = ({(r[0], r[1]): (int(r[2]), int(r[3])) for r in results[0]} if wanted else {})
     rows = results[-1] if unique else []
-    return {(r[0], r[1]): int(r[2]) for r in rows}
+    return stored, {(r[0], r[1]): int(r[2]) for r in rows}
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
