@@ -96,19 +96,13 @@ def link_incidents(batch: Batch) -> None:
 
 
 @functools.lru_cache(maxsize=64)
-def _hits_sql(dialect: str, count: int) -> sa.TextualSelect:
-    """Hand-written because a 200-way UNION built with the expression language costs more to
-    compile than to run.  Only placeholders vary; the values are bound."""
-    if dialect == "postgresql":
-        sql = ("SELECT k.key AS band_key, s.ticket_id, s.seen_at "
-               "FROM unnest(CAST(:keys AS bigint[])) AS k(key) CROSS JOIN LATERAL "
-               "(SELECT ticket_id, seen_at FROM ticket_signatures WHERE band_key = k.key "
-               f"AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY}) s")
-    else:
-        sql = " UNION ALL ".join(
-            f"SELECT * FROM (SELECT band_key, ticket_id, seen_at FROM ticket_signatures "
-            f"WHERE band_key = :k{i} AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY})"
-            for i in range(count))
+def _hits_sql(count: int) -> sa.TextualSelect:
+    """SQLite: hand-written because a 200-way UNION built with the expression language costs
+    more to compile than to run.  Only placeholders vary; the values are bound."""
+    sql = " UNION ALL ".join(
+        f"SELECT * FROM (SELECT band_key, ticket_id, seen_at FROM ticket_signatures "
+        f"WHERE band_key = :k{i} AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY})"
+        for i in range(count))
     return sa.text(sql).bindparams(sa.bindparam("h", type_=UTCDateTime())).columns(
         sa.column("band_key"), sa.column("ticket_id"), sa.column("seen_at", UTCDateTime()))
 
@@ -118,17 +112,14 @@ def _recent_by_key(conn: sa.Connection, keys: list[int], horizon: dt.datetime
     """The ``PER_KEY`` most recent tickets under each band key: one index range each, however
     large a mass incident grows; then those tickets by primary key (a join here tempts the
     planner into hashing the whole tickets table)."""
+    if conn.dialect.name == "postgresql":
+        return _recent_by_key_pg(conn, keys, horizon)
     hits: list[tuple[int, int, dt.datetime]] = []
-    pg = conn.dialect.name == "postgresql"
     for start in range(0, len(keys), KEYS_PER_QUERY):
         chunk = keys[start:start + KEYS_PER_QUERY]
-        params: dict[str, Any] = {"h": horizon}
-        if pg:
-            params["keys"] = chunk
-        else:
-            params.update({f"k{i}": k for i, k in enumerate(chunk)})
+        params: dict[str, Any] = {"h": horizon, **{f"k{i}": k for i, k in enumerate(chunk)}}
         hits.extend((int(r[0]), int(r[1]), r[2])
-                    for r in conn.execute(_hits_sql(conn.dialect.name, len(chunk)), params))
+                    for r in conn.execute(_hits_sql(len(chunk)), params))
     t = q.tickets
     info: dict[int, Any] = {}
     ids = sorted({h[1] for h in hits})
@@ -146,6 +137,36 @@ def _recent_by_key(conn: sa.Connection, keys: list[int], horizon: dt.datetime
                          "customer_id": int(row.customer_id), "topic": row.topic,
                          "incident_id": row.incident_id, "fingerprint": row.fingerprint,
                          "state": None})
+    return out
+
+
+# PostgreSQL: the hits and their tickets in one statement (one round trip); each ticket is a
+# primary-key probe in a LATERAL subquery, so the planner cannot hash the tickets table.
+_RECENT_PG = sa.text(
+    "SELECT k.key, s.ticket_id, s.seen_at, t.customer_id, t.topic, t.incident_id, "
+    "t.fingerprint, t.merged_into_id "
+    "FROM unnest(CAST(:keys AS bigint[])) AS k(key) CROSS JOIN LATERAL "
+    "(SELECT ticket_id, seen_at FROM ticket_signatures WHERE band_key = k.key "
+    f"AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY}) s CROSS JOIN LATERAL "
+    "(SELECT customer_id, topic, incident_id, fingerprint, merged_into_id FROM tickets "
+    "WHERE id = s.ticket_id) t").bindparams(sa.bindparam("h", type_=UTCDateTime())).columns(
+    sa.column("key"), sa.column("ticket_id"), sa.column("seen_at", UTCDateTime()),
+    sa.column("customer_id"), sa.column("topic"), sa.column("incident_id"),
+    sa.column("fingerprint"), sa.column("merged_into_id"))
+
+
+def _recent_by_key_pg(conn: sa.Connection, keys: list[int], horizon: dt.datetime
+                      ) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = defaultdict(list)
+    for start in range(0, len(keys), KEYS_PER_QUERY):
+        for r in conn.execute(_RECENT_PG, {"keys": keys[start:start + KEYS_PER_QUERY],
+                                           "h": horizon}):
+            if r.merged_into_id is not None:
+                continue
+            out[int(r.key)].append({"ticket_id": int(r.ticket_id), "seen_at": r.seen_at,
+                                    "customer_id": int(r.customer_id), "topic": r.topic,
+                                    "incident_id": r.incident_id,
+                                    "fingerprint": r.fingerprint, "state": None})
     return out
 
 
