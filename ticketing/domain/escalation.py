@@ -27,8 +27,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
 
+from ticketing.domain.lifecycle import Priority
+
 TARGETS: Final = ("first_response", "next_response", "resolution")
-PRIORITIES: Final = ("low", "normal", "high", "urgent")  # ascending; lifecycle.Priority's values
+PRIORITIES: Final = tuple(str(p) for p in Priority)  # ascending
 
 
 class Trigger(StrEnum):

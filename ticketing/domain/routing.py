@@ -18,9 +18,12 @@ from enum import StrEnum
 from typing import Any
 
 from ticketing.domain.language import ROUTED
+from ticketing.domain.lifecycle import Priority
+from ticketing.domain.message import Channel
 
-PRIORITY_RANK = {"urgent": 0, "high": 1, "normal": 2, "low": 3}
-CHANNELS = ("email", "telegram", "instagram", "phone", "webchat", "api")
+# The queue's sort key: urgent 0 … low 3 (lifecycle.Priority lists them ascending).
+PRIORITY_RANK = {str(p): rank for rank, p in enumerate(reversed(Priority))}
+CHANNELS = tuple(str(c) for c in Channel)
 DEFAULT_LANGUAGE = "id"
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 

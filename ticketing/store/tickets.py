@@ -86,24 +86,9 @@ _BY_ID = (sa.select(*_STATE_COLUMNS, tickets.c.merged_into_id)
           .where(tickets.c.id.in_(sa.bindparam("ids", expanding=True))))
 
 
-def _pairs(conn: sa.Connection, sql: str, keys: Iterable[tuple[str, str]]) -> list[Any]:
-    """PostgreSQL: one statement for any number of (a, b) keys, joined to a unique index on
-    them, instead of one ``IN`` list per first component."""
-    unique = sorted(set(keys))
-    if not unique:
-        return []
-    firsts, seconds = [a for a, _ in unique], [b for _, b in unique]
-    return list(conn.exec_driver_sql(
-        sql.format(pairs="unnest(%s::text[], %s::text[]) AS k(a, b)"), (firsts, seconds)))
-
-
 def messages_by_external_id(conn: sa.Connection,
                             keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, int]]:
     """(channel, external_id) → (message id, ticket id) for those already stored."""
-    if conn.dialect.name == "postgresql":
-        return {(r[0], r[1]): (int(r[2]), int(r[3])) for r in _pairs(
-            conn, "SELECT m.channel, m.external_id, m.id, m.ticket_id FROM messages m "
-                  "JOIN {pairs} ON m.channel = k.a AND m.external_id = k.b", keys)}
     by_channel: dict[str, list[str]] = {}
     for channel, ext in set(keys):
         by_channel.setdefault(channel, []).append(ext)
@@ -117,10 +102,6 @@ def messages_by_external_id(conn: sa.Connection,
 
 def customers_by_identity(conn: sa.Connection,
                           keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
-    if conn.dialect.name == "postgresql":
-        return {(r[0], r[1]): int(r[2]) for r in _pairs(
-            conn, "SELECT i.kind, i.value, i.customer_id FROM identities i "
-                  "JOIN {pairs} ON i.kind = k.a AND i.value = k.b", keys)}
     by_kind: dict[str, list[str]] = {}
     for kind, value in set(keys):
         by_kind.setdefault(kind, []).append(value)
