@@ -102,6 +102,28 @@ def test_same_complaint_from_many_citizens_is_an_incident_not_a_merge(app: App) 
     assert listed[0]["topic"] == "otp"
 
 
+def test_live_message_reads_incident_candidates_with_its_locks(app: App) -> None:
+    """PostgreSQL, one message at a time: the candidates ride in the round trip that takes the
+    locks (no statement of their own), and the clustering is the same as the batch path's."""
+    if app.engine.dialect.name != "postgresql":
+        pytest.skip("a PostgreSQL round-trip saving")
+    first = ingest_one(app, message("OTP tidak masuk ke HP saya dari kemarin", phone="081200001111"))
+    seen: list[str] = []
+
+    def record(_c: object, _cur: object, statement: str, *_: object) -> None:
+        seen.append(statement)
+    sa.event.listen(app.engine, "before_cursor_execute", record)
+    try:
+        second = ingest_one(app, message("otp gak masuk ke hp saya dari kemarin min",
+                                         phone="081200002222"))
+    finally:
+        sa.event.remove(app.engine, "before_cursor_execute", record)
+    assert second.ticket_id != first.ticket_id
+    incident = _ticket(app, second.ticket_id or 0).incident_id
+    assert incident is not None and incident == _ticket(app, first.ticket_id or 0).incident_id
+    assert not [s for s in seen if "ticket_signatures" in s and "band_key" in s]
+
+
 def test_similar_names_only_suggest(app: App) -> None:
     a = ingest_one(app, message("OTP tidak masuk", phone="081234567890", name="Siti Aminah"))
     b = ingest_one(app, message("Kode OTP belum masuk", email="siti@example.id",

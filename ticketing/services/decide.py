@@ -55,6 +55,16 @@ class Work:
 
 
 @dataclass(slots=True, kw_only=True)
+class CandidateRead:
+    """Incident candidates read ahead of the decision (services.incidents.early_candidates):
+    the most recent tickets under each band key, seen since ``horizon``."""
+
+    keys: set[int]
+    horizon: dt.datetime
+    known: dict[int, list[dict[str, Any]]]
+
+
+@dataclass(slots=True, kw_only=True)
 class Batch:
     conn: sa.Connection
     now: dt.datetime
@@ -79,6 +89,10 @@ class Batch:
     incident_seen: dict[int, dt.datetime] = field(default_factory=dict)
     new_signatures: list[dict[str, Any]] = field(default_factory=list)
     bounces: list[tuple[str, str, int]] = field(default_factory=list)
+    # PostgreSQL: the owners' active tickets and the reply targets, read with the locks
+    preloaded: tuple[dict[int, list[q.TicketState]],
+                     dict[tuple[str, str], tuple[int, int]]] | None = None
+    incident_candidates: CandidateRead | None = None
 
     def active(self) -> list[Work]:
         return [w for w in self.works if w.msg is not None and w.outcome is None]
@@ -94,13 +108,19 @@ class Batch:
     def load_identities(self) -> None:
         self.customer_of = q.customers_by_identity(self.conn, self.identity_keys())
 
+    def reply_keys(self) -> list[tuple[str, str]]:
+        return [(str(w.msg.channel), key) for w in self.active() if w.msg is not None
+                for key in thread_keys(w.msg)]
+
     def load_tickets(self) -> None:
         # Tickets of customers merged in this batch are loaded too and filed under the survivor.
-        persisted = set(self.customer_of.values()) | set(self.parent)
+        # (A customer resolve_customer added is either one of those owners or a new one.)
         self.tickets_of = {}
-        replies = [(str(w.msg.channel), key) for w in self.active() if w.msg is not None
-                   for key in thread_keys(w.msg)]
-        active, found = q.active_tickets_and_threads(self.conn, persisted, replies)
+        if self.preloaded is not None:
+            active, found = self.preloaded
+        else:
+            persisted = set(self.customer_of.values()) | set(self.parent)
+            active, found = q.active_tickets_and_threads(self.conn, persisted, self.reply_keys())
         for owner, states in active.items():
             for t in states:
                 t.customer_id = self.canonical(owner)

@@ -29,7 +29,8 @@ from ticketing.services.clock import Clock
 from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
                                       resolve_customer)
 from ticketing.services.evidence import Evidence, EvidencePolicy, gather
-from ticketing.services.incidents import (link_incidents, write_incident_links,
+from ticketing.services.incidents import (accept_early_candidates, early_candidates,
+                                         link_incidents, write_incident_links,
                                          write_new_incidents)
 from ticketing.services.ports import AttachmentExtractor, AttachmentSink
 from ticketing.services.routing import step_auto_assign, step_route_new_tickets
@@ -177,23 +178,22 @@ def step_lock(batch: Batch) -> None:
     if batch.conn.dialect.name != "postgresql":
         batch.load_identities()  # SQLite: BEGIN IMMEDIATE made this the only writer already
         return
-    # The duplicate check (step_drop_duplicates on SQLite) goes in the same round trip.
-    idents = batch.identity_keys()
-    stored, batch.customer_of = q.lock_and_find_customers(
-        batch.conn, [f"id:{kind}:{value}" for kind, value in idents], idents,
-        _external_keys(batch))
-    _mark_duplicates(batch, stored)
-    # Customers reached through different identifiers are serialized too; a merge committed by
-    # another worker while we waited moves identities, so read them again until stable.  (No
-    # known customer: nothing to move, and the identifier locks keep new owners out.)
-    for _ in range(3):
-        if not batch.customer_of:
-            break
-        before = dict(batch.customer_of)
-        _, batch.customer_of = q.lock_and_find_customers(
-            batch.conn, [f"customer:{c}" for c in sorted(set(before.values()))], idents)
-        if before == batch.customer_of:
-            break
+    if not batch.active():
+        return
+    # One round trip: ids, the duplicate check (step_drop_duplicates on SQLite), the locks and
+    # every read the decision needs (store.tickets.lock_and_read).
+    early = early_candidates(batch)
+    read = q.lock_and_read(batch.conn, identifiers=batch.identity_keys(),
+                           messages=_external_keys(batch), replies=batch.reply_keys(),
+                           prefetch=batch.ids.prefetch(), also=[early] if early else [])
+    if read.ids is not None:
+        batch.ids.accept(read.ids)
+    if early is not None:
+        accept_early_candidates(batch, read.also[0])
+    _mark_duplicates(batch, read.stored)
+    batch.customer_of = read.owners
+    if read.active is not None and read.threads is not None:
+        batch.preloaded = (read.active, read.threads)
 
 
 def step_resolve_customers(batch: Batch) -> None:

@@ -8,6 +8,9 @@ only one; the primary-key index answers ``max`` without a scan.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 import sqlalchemy as sa
 
 
@@ -37,10 +40,8 @@ class IdAllocator:
         if count <= 0:
             return []
         if self._pg:
-            if not self._spare and self._block <= SMALL_BLOCK:
-                row = self._conn.exec_driver_sql(_PREFETCH, (SMALL_BLOCK,) * len(_TABLES)).one()
-                self._spare = {t: [int(v) for v in ids] for t, ids in zip(_TABLES, row,
-                                                                           strict=True)}
+            if (prefetch := self.prefetch()) is not None:
+                self.accept(self._conn.exec_driver_sql(*prefetch).one())
             spare = self._spare.setdefault(table.name, [])
             if len(spare) < count:
                 rows = self._conn.execute(
@@ -59,6 +60,16 @@ class IdAllocator:
                         .scalar_one()) + 1
         self._next[table.name] = start + count
         return list(range(start, start + count))
+
+    def prefetch(self) -> tuple[str, tuple[int, ...]] | None:
+        """PostgreSQL, small blocks: the statement reserving a few ids of every table, when none
+        are reserved yet (it can ride in another round trip: ``accept`` takes its row)."""
+        if self._pg and not self._spare and self._block <= SMALL_BLOCK:
+            return _PREFETCH, (SMALL_BLOCK,) * len(_TABLES)
+        return None
+
+    def accept(self, row: Sequence[Any]) -> None:
+        self._spare = {t: [int(v) for v in ids] for t, ids in zip(_TABLES, row, strict=True)}
 
     def _read_maxima(self) -> None:
         """All the usual tables in one statement (each ``max`` is one B-tree descent)."""

@@ -198,24 +198,22 @@ def locked_ticket(conn: sa.Connection, ticket_id: int) -> Any:
     return row
 
 
-def lock_keys(conn: sa.Connection, keys: Iterable[str]) -> None:
-    """Serialize concurrent workers on the identifiers and customers a batch touches.
-
-    PostgreSQL transaction-level advisory locks, taken in one sorted order so two batches can
-    never deadlock; released at commit.  SQLite needs none: ``BEGIN IMMEDIATE`` already makes
-    the transaction the only writer.
-    """
-    if conn.dialect.name != "postgresql":
-        return
-    hashed = _hashed(keys)
-    if hashed:
-        conn.exec_driver_sql(_LOCK_SQL, (hashed,))
-
-
 _LOCK_SQL = ("SELECT count(pg_advisory_xact_lock(k)) FROM "
              "(SELECT unnest(%s::bigint[]) AS k ORDER BY 1) s")
-_OWNERS_SQL = ("SELECT i.kind, i.value, i.customer_id FROM identities i "
-               "JOIN unnest(%s::text[], %s::text[]) AS k(a, b) ON i.kind = k.a AND i.value = k.b")
+# Customer locks live in PostgreSQL's two-int4 advisory key space (identifier locks use the
+# one-bigint space, so the two never collide): the id split bijectively below 2**62.
+_CUSTOMER_KEY = "((c >> 31)::int, (c & 2147483647)::int)"
+_LOCK_CUSTOMERS_SQL = (f"SELECT count(pg_advisory_xact_lock{_CUSTOMER_KEY}) FROM "
+                       "(SELECT unnest(%s::bigint[]) AS c ORDER BY 1) s")
+_OWNED = ("identities i JOIN unnest(%s::text[], %s::text[]) AS k(a, b) "
+          "ON i.kind = k.a AND i.value = k.b")
+_OWNERS_SQL = f"SELECT i.kind, i.value, i.customer_id FROM {_OWNED}"
+# Locks the customers owning these identifiers (as that statement's snapshot saw them), in
+# customer order, and returns them.
+_LOCK_OWNERS_SQL = (f"SELECT c, pg_advisory_xact_lock{_CUSTOMER_KEY} FROM "
+                    f"(SELECT DISTINCT i.customer_id AS c FROM {_OWNED} ORDER BY 1) s")
+_ACTIVE_OF_OWNERS_SQL = _ACTIVE_SQL.replace(
+    "customer_id = ANY(%s::bigint[])", f"customer_id = ANY(ARRAY(SELECT i.customer_id FROM {_OWNED}))")
 
 
 def _hashed(keys: Iterable[str]) -> list[int]:
@@ -223,26 +221,75 @@ def _hashed(keys: Iterable[str]) -> list[int]:
                                   signed=True) for k in keys})
 
 
-def lock_and_find_customers(conn: sa.Connection, locks: Iterable[str],
-                            keys: Iterable[tuple[str, str]],
-                            messages: Iterable[tuple[str, str]] = ()
-                            ) -> tuple[dict[tuple[str, str], tuple[int, int]],
-                                       dict[tuple[str, str], int]]:
-    """PostgreSQL, in one round trip: which of ``messages`` (channel, external id) are stored
-    (as ``messages_by_external_id``), then take these advisory locks, then read who owns the
-    identifiers ``keys`` (that read starts after the locks are held, with a fresh snapshot)."""
-    hashed, unique, wanted = _hashed(locks), sorted(set(keys)), sorted(set(messages))
+def _pairs(keys: Iterable[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    unique = sorted(set(keys))
+    return [a for a, _ in unique], [b for _, b in unique]
+
+
+@dataclass(slots=True, kw_only=True)
+class LockedReads:
+    """What ``lock_and_read`` found, every read made while the locks were held."""
+
+    stored: dict[tuple[str, str], tuple[int, int]]  # (channel, external id) → (message, ticket)
+    owners: dict[tuple[str, str], int]  # (kind, value) → customer
+    # The owners' active tickets and the reply-thread targets, or None when the owners moved
+    # while the locks were being taken (a merge committed meanwhile): then read them again.
+    active: dict[int, list[TicketState]] | None
+    threads: dict[tuple[str, str], tuple[int, int]] | None
+    ids: tuple[Any, ...] | None  # the row of ``prefetch`` when one was given
+    also: list[list[tuple[Any, ...]]]  # the rows of each ``also`` statement
+
+
+def lock_and_read(conn: sa.Connection, *, identifiers: Iterable[tuple[str, str]],
+                  messages: Iterable[tuple[str, str]], replies: Iterable[tuple[str, str]],
+                  prefetch: tuple[str, Sequence[Any]] | None = None,
+                  also: Sequence[tuple[str, Sequence[Any]]] = (),
+                  per_customer: int = 20) -> LockedReads:
+    """PostgreSQL: serialize concurrent workers on the identifiers a batch carries and the
+    customers who own them, and read what the decision needs, in ONE round trip when nothing
+    moved meanwhile.  In order: the id reservation ``prefetch``, which of ``messages`` are stored
+    already, the identifier locks (transaction-level advisory locks in one sorted order, so
+    two batches never deadlock; released at commit), the owners' customer locks, then — each
+    with a fresh snapshot taken after those locks are held — the owners, their active tickets,
+    the reply targets and the caller's ``also`` statements.  A merge committed by another worker while we waited may have moved an
+    identifier to a customer we do not hold: that customer is locked and the owners read again
+    (a round trip each time, until stable)."""
+    idents = _pairs(identifiers)
+    wanted, threads = _pairs(messages), _pairs(replies)
     statements: list[tuple[str, Sequence[Any]]] = []
-    if wanted:
-        statements.append((_THREAD_SQL, ([a for a, _ in wanted], [b for _, b in wanted])))
-    if hashed:
-        statements.append((_LOCK_SQL, (hashed,)))
-    if unique:
-        statements.append((_OWNERS_SQL, ([a for a, _ in unique], [b for _, b in unique])))
+    if prefetch is not None:
+        statements.append(prefetch)
+    statements.append((_THREAD_SQL, wanted))
+    locks = _hashed(f"id:{kind}:{value}" for kind, value in zip(*idents, strict=True))
+    if locks:
+        statements += [(_LOCK_SQL, (locks,)), (_LOCK_OWNERS_SQL, idents),
+                       (_OWNERS_SQL, idents),
+                       (_ACTIVE_OF_OWNERS_SQL, (*idents, list(_ACTIVE_STATUSES)))]
+    statements.append((_THREAD_SQL, threads))
+    statements += also
     results = bulk.pipeline(conn, statements)
-    stored = ({(r[0], r[1]): (int(r[2]), int(r[3])) for r in results[0]} if wanted else {})
-    rows = results[-1] if unique else []
-    return stored, {(r[0], r[1]): int(r[2]) for r in rows}
+    extra = [results.pop() for _ in also][::-1]
+    ids = tuple(results.pop(0)[0]) if prefetch is not None else None
+    stored = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in results[0]}
+    found = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in results[-1]}
+    if not locks:
+        return LockedReads(stored=stored, owners={}, active={}, threads=found, ids=ids,
+                           also=extra)
+    held = {int(r[0]) for r in results[2]}
+    owners = {(r[0], r[1]): int(r[2]) for r in results[3]}
+    if set(owners.values()) <= held:
+        return LockedReads(stored=stored, owners=owners, ids=ids, threads=found, also=extra,
+                           active=_states(results[4], lambda v: v.astimezone(dt.UTC),
+                                          per_customer))
+    for _ in range(3):
+        missing = sorted(set(owners.values()) - held)
+        if not missing:
+            break
+        held.update(missing)
+        _, rows = bulk.pipeline(conn, [(_LOCK_CUSTOMERS_SQL, (missing,)), (_OWNERS_SQL, idents)])
+        owners = {(r[0], r[1]): int(r[2]) for r in rows}
+    return LockedReads(stored=stored, owners=owners, active=None, threads=None, ids=ids,
+                       also=extra)
 
 
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
