@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
@@ -112,5 +113,47 @@ def test_0009_backfills_the_rollups_and_downgrades(empty_url: str) -> None:
     assert _triggers(engine) == set()
     migrate.upgrade(engine)
     assert _triggers(engine) == REPORT_TRIGGERS
+    assert _drift(engine) == []
+    engine.dispose()
+
+
+def test_0012_moves_inbox_uniqueness_to_the_key_digest(empty_url: str) -> None:
+    from alembic import command
+
+    from ticketing.store import inbox as inbox_store
+
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine, "0009")
+    keys = ["jsonl:sha256:" + "ab" * 32, "email:<CAF+long.id@mail.example.id>", "telegram:update:7"]
+    insert = sa.text("INSERT INTO inbox (id, channel, idempotency_key, payload, content_type, "
+                     "status, attempts, received_at, meta) VALUES (:id, 'api', :k, :p, "
+                     "'application/json', :s, 0, '2026-03-01 00:00:00', '{}')")
+    with engine.begin() as conn:
+        conn.execute(insert, [{"id": i + 1, "k": k, "p": b"{}", "s": ["done", "pending"][i % 2]}
+                              for i, k in enumerate(keys)])
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        got = {r[0]: bytes(r[1]) for r in conn.exec_driver_sql(
+            "SELECT idempotency_key, key_digest FROM inbox")}
+    assert got == {k: inbox_store.digest(k) for k in keys}
+    assert _drift(engine) == []
+    with engine.begin() as conn:  # the digest is what is unique now
+        stored = inbox_store.put_many(conn, [inbox_store.RawPayload(
+            channel="api", key=keys[1], payload=b"{}", content_type="application/json")],
+            dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
+        assert [(s.id, s.inserted) for s in stored] == [(2, False)]
+        with pytest.raises(sa.exc.IntegrityError), conn.begin_nested():
+            conn.execute(sa.text("INSERT INTO inbox (id, channel, idempotency_key, key_digest, "
+                                 "payload, content_type, status, attempts, received_at, meta) "
+                                 "VALUES (9, 'api', 'other', :d, :p, 'x', 'done', 0, "
+                                 "'2026-03-01 00:00:00', '{}')"),
+                         {"d": inbox_store.digest(keys[0]), "p": b"{}"})
+    cfg = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0009")
+    with engine.begin() as conn, pytest.raises(sa.exc.IntegrityError):
+        conn.execute(insert, {"id": 10, "k": keys[0], "p": b"{}", "s": "done"})
+    migrate.upgrade(engine)
     assert _drift(engine) == []
     engine.dispose()

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ticketing.store import bulk, tables
+from ticketing.store import inbox as inbox_store
 
 WIB = dt.timezone(dt.timedelta(hours=7))
 AT = dt.datetime(2026, 3, 2, 9, 30, 0, tzinfo=WIB)
@@ -66,15 +67,16 @@ def test_bulk_insert_fills_model_defaults_and_stores_none_json_like_the_typed_pa
 
 def test_bulk_update_and_conflict_insert(engine: sa.Engine) -> None:
     inbox = tables.inbox
-    rows = [{"id": i, "channel": "api", "idempotency_key": f"k{i}", "payload": b"\x00\xffbytes",
+    rows = [{"id": i, "channel": "api", "idempotency_key": f"k{i}",
+             "key_digest": inbox_store.digest(f"k{i}"), "payload": b"\x00\xffbytes",
              "content_type": "application/json", "status": "pending", "attempts": 0,
              "last_error": None, "received_at": AT, "processed_at": None, "meta": {"n": i}}
             for i in (1, 2)]
     with engine.begin() as conn:
-        bulk.insert(conn, inbox, rows, on_conflict_do_nothing=("idempotency_key",))
+        bulk.insert(conn, inbox, rows, on_conflict_do_nothing=("key_digest",))
         # the same keys again (other ids): skipped, not an error
         bulk.insert(conn, inbox, [{**r, "id": r["id"] + 10} for r in rows],
-                    on_conflict_do_nothing=("idempotency_key",))
+                    on_conflict_do_nothing=("key_digest",))
         bulk.update_by_id(conn, inbox, [
             {"id": 1, "status": "done", "last_error": None, "processed_at": AT},
             {"id": 2, "status": "quarantined", "last_error": "bad ✗", "processed_at": None}],

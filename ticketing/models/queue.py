@@ -29,7 +29,10 @@ class InboxItem(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     channel: Mapped[str] = mapped_column(sa.String(20))
-    idempotency_key: Mapped[str] = mapped_column(sa.String(600), unique=True)
+    idempotency_key: Mapped[str] = mapped_column(sa.String(600))
+    # Uniqueness is enforced on SHA-256(idempotency_key)[:16] (store.inbox.digest): a fixed,
+    # short index entry, however long a channel's key is (migration 0012 says why).
+    key_digest: Mapped[bytes] = mapped_column(sa.LargeBinary(16), unique=True)
     payload: Mapped[bytes] = mapped_column(sa.LargeBinary)
     content_type: Mapped[str] = mapped_column(sa.String(100))
     status: Mapped[str] = mapped_column(sa.String(16))  # pending / done / quarantined / ignored

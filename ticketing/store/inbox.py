@@ -53,6 +53,11 @@ def content_key(channel: str, payload: bytes) -> str:
     return f"{channel}:sha256:{hashlib.sha256(payload).hexdigest()}"
 
 
+def digest(key: str) -> bytes:
+    """What the inbox's unique index holds for an idempotency key."""
+    return hashlib.sha256(key.encode()).digest()[:16]
+
+
 def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
              status: str = "pending", error: str | None = None,
              ids: IdAllocator | None = None) -> list[Stored]:
@@ -63,12 +68,12 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
     # Insert, skipping known keys, and learn from RETURNING which rows are ours; only keys
     # already held (replays, or another writer first on PostgreSQL) are then looked up.
     new_ids = (ids or IdAllocator(conn)).take(inbox, len(unique))
-    rows = [{"id": rid, "channel": i.channel, "idempotency_key": i.key, "payload": i.payload,
-             "content_type": i.content_type, "status": status, "attempts": 0,
+    rows = [{"id": rid, "channel": i.channel, "idempotency_key": i.key,
+             "key_digest": digest(i.key), "payload": i.payload, "content_type": i.content_type, "status": status, "attempts": 0,
              "last_error": error, "received_at": now, "processed_at": None,
              "meta": i.meta or {}} for rid, i in zip(new_ids, unique, strict=True)]
     ours = bulk.insert_returning_ids(conn, inbox, rows,
-                                     on_conflict_do_nothing=("idempotency_key",))
+                                     on_conflict_do_nothing=("key_digest",))
     inserted = {i.key: rid for rid, i in zip(new_ids, unique, strict=True) if rid in ours}
     existing = _by_key(conn, [i.key for i in unique if i.key not in inserted])
     out: list[Stored] = []
@@ -83,8 +88,8 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
     return out
 
 
-_BY_KEY = (sa.select(inbox.c.idempotency_key, inbox.c.id, inbox.c.status)
-           .where(inbox.c.idempotency_key.in_(sa.bindparam("keys", expanding=True))))
+_BY_KEY = (sa.select(inbox.c.key_digest, inbox.c.id, inbox.c.status)
+           .where(inbox.c.key_digest.in_(sa.bindparam("digests", expanding=True))))
 _CLAIM_COLUMNS = (inbox.c.id, inbox.c.channel, inbox.c.payload, inbox.c.content_type,
                   inbox.c.attempts, inbox.c.meta)
 _CLAIM_IDS = (sa.select(*_CLAIM_COLUMNS)
@@ -106,9 +111,9 @@ def stored_keys(conn: sa.Connection, keys: Sequence[str]) -> list[str]:
 def _by_key(conn: sa.Connection, keys: Sequence[str]) -> dict[str, tuple[int, str]]:
     out: dict[str, tuple[int, str]] = {}
     for start in range(0, len(keys), 900):
-        chunk = keys[start:start + 900]
-        rows = conn.execute(_BY_KEY, {"keys": list(chunk)})
-        out.update({r[0]: (int(r[1]), str(r[2])) for r in rows})
+        by_digest = {digest(k): k for k in keys[start:start + 900]}
+        rows = conn.execute(_BY_KEY, {"digests": list(by_digest)})
+        out.update({by_digest[bytes(r[0])]: (int(r[1]), str(r[2])) for r in rows})
     return out
 
 
