@@ -168,6 +168,16 @@ class Databases:
             self._pg(f'DROP DATABASE IF EXISTS "{PREFIX}{name}" WITH (FORCE)')
         self.created.pop(name, None)
 
+    def vacuum_analyze(self, name: str) -> None:
+        self._pg_in(name, "VACUUM ANALYZE")
+
+    def _pg_in(self, name: str, *statements: str) -> None:
+        import psycopg
+        url = PG_URL.format(db=PREFIX + name).replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url, autocommit=True) as conn:
+            for s in statements:
+                conn.execute(s)  # type: ignore[arg-type]
+
     def size_mb(self, kind: str, name: str) -> float:
         if kind == "sqlite":
             return sum(f.stat().st_size for f in self._sqlite_files(name) if f.exists()) / 2**20
@@ -463,6 +473,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         fill = run_cli(url, fill_file, n_fill)
                         log(f"filled {base}: {fill['rate']:,.0f} msg/s, "
                             f"{fill['rss_mb']:.0f} MB RSS")
+                        if kind == "postgresql":
+                            # What autovacuum does in production; this server runs with it
+                            # off (conf.d/90-ci.conf), which would leave every updated row's
+                            # old version in place and the planner without statistics.
+                            dbs.vacuum_analyze(base)
+                            log(f"VACUUM ANALYZE {base} done")
                     fill["stored_messages"] = count_messages(dbs.url(kind, base))
                     fill["db_mb"] = dbs.size_mb(kind, base)
                     g[f"fill_{label}"] = fill

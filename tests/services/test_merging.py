@@ -107,7 +107,8 @@ def test_live_message_reads_incident_candidates_with_its_locks(app: App) -> None
     locks (no statement of their own), and the clustering is the same as the batch path's."""
     if app.engine.dialect.name != "postgresql":
         pytest.skip("a PostgreSQL round-trip saving")
-    first = ingest_one(app, message("OTP tidak masuk ke HP saya dari kemarin", phone="081200001111"))
+    first = ingest_one(app, message("OTP tidak masuk ke HP saya dari kemarin",
+                                    phone="081200001111"))
     seen: list[str] = []
 
     def record(_c: object, _cur: object, statement: str, *_: object) -> None:

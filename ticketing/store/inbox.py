@@ -69,9 +69,10 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
     # already held (replays, or another writer first on PostgreSQL) are then looked up.
     new_ids = (ids or IdAllocator(conn)).take(inbox, len(unique))
     rows = [{"id": rid, "channel": i.channel, "idempotency_key": i.key,
-             "key_digest": digest(i.key), "payload": i.payload, "content_type": i.content_type, "status": status, "attempts": 0,
-             "last_error": error, "received_at": now, "processed_at": None,
-             "meta": i.meta or {}} for rid, i in zip(new_ids, unique, strict=True)]
+             "key_digest": digest(i.key), "payload": i.payload, "content_type": i.content_type,
+             "status": status, "attempts": 0, "last_error": error, "received_at": now,
+             "processed_at": None, "meta": i.meta or {}}
+            for rid, i in zip(new_ids, unique, strict=True)]
     ours = bulk.insert_returning_ids(conn, inbox, rows,
                                      on_conflict_do_nothing=("key_digest",))
     inserted = {i.key: rid for rid, i in zip(new_ids, unique, strict=True) if rid in ours}

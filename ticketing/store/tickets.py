@@ -213,7 +213,8 @@ _OWNERS_SQL = f"SELECT i.kind, i.value, i.customer_id FROM {_OWNED}"
 _LOCK_OWNERS_SQL = (f"SELECT c, pg_advisory_xact_lock{_CUSTOMER_KEY} FROM "
                     f"(SELECT DISTINCT i.customer_id AS c FROM {_OWNED} ORDER BY 1) s")
 _ACTIVE_OF_OWNERS_SQL = _ACTIVE_SQL.replace(
-    "customer_id = ANY(%s::bigint[])", f"customer_id = ANY(ARRAY(SELECT i.customer_id FROM {_OWNED}))")
+    "customer_id = ANY(%s::bigint[])",
+    f"customer_id = ANY(ARRAY(SELECT i.customer_id FROM {_OWNED}))")
 
 
 def _hashed(keys: Iterable[str]) -> list[int]:
@@ -251,9 +252,9 @@ def lock_and_read(conn: sa.Connection, *, identifiers: Iterable[tuple[str, str]]
     already, the identifier locks (transaction-level advisory locks in one sorted order, so
     two batches never deadlock; released at commit), the owners' customer locks, then — each
     with a fresh snapshot taken after those locks are held — the owners, their active tickets,
-    the reply targets and the caller's ``also`` statements.  A merge committed by another worker while we waited may have moved an
-    identifier to a customer we do not hold: that customer is locked and the owners read again
-    (a round trip each time, until stable)."""
+    the reply targets and the caller's ``also`` statements.  A merge committed by another
+    worker while we waited may have moved an identifier to a customer we do not hold: that
+    customer is locked and the owners read again (a round trip each time, until stable)."""
     idents = _pairs(identifiers)
     wanted, threads = _pairs(messages), _pairs(replies)
     statements: list[tuple[str, Sequence[Any]]] = []
