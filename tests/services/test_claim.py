@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from ticketing.app import App
-from ticketing.services.routing import claim_next
+from ticketing.services.routing import claim_next, waiting_for
 from ticketing.store import tables
 from ticketing.store.db import make_engine
 from tests.routing_helpers import agent, assignee, tickets
@@ -227,3 +227,17 @@ def test_the_claim_memo_never_outlives_a_profile_change(app: App) -> None:
         set_agent(conn, email="memo@example.id", config=app.routing, by="test",
                   teams=["keuangan"], capacity={"webchat": 5}, now=app.clock.now())
     assert claim() is None  # another team now
+
+
+def test_the_waiting_list_masks_personal_data_in_subjects_for_agents_only(app: App) -> None:
+    nik = "3224 2819 0887 6385"
+    (tid,) = tickets(app, [{"subject": f"OTP tidak masuk, NIK saya {nik}"}])
+    agent_id = agent(app)
+    supervisor_id = agent(app, role="supervisor")
+    with app.engine.connect() as conn:
+        seen_by_agent = waiting_for(conn, agent_id, config=app.routing)["items"]
+        seen_by_supervisor = waiting_for(conn, supervisor_id, config=app.routing)["items"]
+    assert [i["ticket_id"] for i in seen_by_agent] == [tid]
+    assert nik not in seen_by_agent[0]["subject"]
+    assert seen_by_agent[0]["subject"].startswith("OTP tidak masuk, NIK saya 32")
+    assert seen_by_supervisor[0]["subject"] == f"OTP tidak masuk, NIK saya {nik}"

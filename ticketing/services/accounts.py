@@ -45,7 +45,12 @@ class Principal:
     languages: tuple[str, ...] = ()
 
     def can_see_personal_data(self) -> bool:
-        return self.role in (Role.SUPERVISOR, Role.ADMIN)
+        return sees_personal_data(self.role)
+
+
+def sees_personal_data(role: str) -> bool:
+    """Supervisors and admins see NIK, phones and addresses whole; agents see them masked."""
+    return role in (Role.SUPERVISOR, Role.ADMIN)
 
 
 def hash_password(password: str, *, salt: bytes | None = None) -> str:

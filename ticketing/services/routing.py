@@ -17,9 +17,10 @@ import sqlalchemy as sa
 
 from ticketing.domain.errors import Conflict, NotFound, PermissionDenied
 from ticketing.domain.language import detect_language
+from ticketing.domain.redact import redact
 from ticketing.domain.routing import (PRIORITY_RANK, Agent, AutoAssign, Presence, QueuedTicket,
                                       RoutingConfig, assign_batch, claim_filter, rerouted)
-from ticketing.services.accounts import Principal, Role
+from ticketing.services.accounts import Principal, Role, sees_personal_data
 from ticketing.services.clock import Clock
 from ticketing.services.sla import opening_clocks
 from ticketing.store import routing as rq
@@ -362,17 +363,21 @@ def step_auto_assign(batch: Batch) -> None:
 
 def waiting_for(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
                 limit: int = 50) -> dict[str, Any]:
-    """What this agent could claim, most urgent first (capacity aside: shown even when full)."""
+    """What this agent could claim, most urgent first (capacity aside: shown even when full).
+    Subjects are masked for roles that may not see personal data, as in ``views``."""
     row = rq.agent(conn, agent_id)
     if row is None:
         raise NotFound(f"no user {agent_id}")
     agent = agent_of(row, config, rq.loads(conn, [agent_id])[agent_id])
     wanted = claim_filter(agent_of(row, config), config)
+    private = not sees_personal_data(str(row.role))
     items: list[dict[str, Any]] = []
     if wanted is not None:
         for r in rq.waiting(conn, teams=wanted.teams, channels=wanted.channels,
                             languages=wanted.languages, topics=wanted.topics, limit=limit):
             item = r._asdict()
+            if private and item.get("subject"):
+                item["subject"] = redact(item["subject"])
             items.append({k: v.isoformat() if isinstance(v, dt.datetime) else v
                           for k, v in item.items()})
     return {"items": items, "load": dict(agent.load), "capacity": dict(agent.capacity),
