@@ -14,17 +14,28 @@ from urllib.parse import urlencode
 
 from ticketing.services.accounts import Principal
 from ticketing.web.report_html import STYLE, render_body
+from ticketing.web.session import REPORT_ROLES, WORK_ROLES, home
 
 GROUP_LABELS = {"channel": "kanal", "topic": "topik", "day": "hari", "agent": "agen",
                 "team": "tim"}
 FORM_STYLE = """form.inline{display:inline}label{margin-right:1rem}
-.error{color:#a00;font-weight:600}header{display:flex;gap:1rem;align-items:baseline;
-justify-content:space-between;border-bottom:1px solid #ccc;margin-bottom:1rem}"""
+.error{color:#a00;font-weight:600}.notice{color:#060;font-weight:600}
+body>header{display:flex;gap:1rem;align-items:baseline;
+justify-content:space-between;border-bottom:1px solid #ccc;margin-bottom:1rem}
+nav a{margin-right:1rem}"""
+NAV = (("/queue", "Antrian", WORK_ROLES), ("/reports/sla", "Laporan SLA", REPORT_ROLES))
 
 
-def shell(title: str, body: str, *, who: Principal | None = None) -> str:
-    account = ""
+def nav(who: Principal) -> str:
+    links = "".join(f'<a href="{href}">{label}</a>' for href, label, roles in NAV
+                    if who.role in roles)
+    return f'<nav id="nav">{links}</nav>'
+
+
+def shell(title: str, body: str, *, who: Principal | None = None, style: str = "") -> str:
+    account = links = ""
     if who is not None:
+        links = nav(who)
         account = (f'<span id="account">{escape(who.name)} ({escape(who.email)}, '
                    f'{escape(str(who.role))})</span><form class="inline" method="post" '
                    'action="/logout"><button type="submit">Keluar</button></form>')
@@ -32,8 +43,9 @@ def shell(title: str, body: str, *, who: Principal | None = None) -> str:
 <html lang="id"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style>{STYLE}
-{FORM_STYLE}</style></head>
-<body><header><h1>{escape(title)}</h1><div>{account}</div></header>
+{FORM_STYLE}
+{style}</style></head>
+<body><header><h1>{escape(title)}</h1>{links}<div>{account}</div></header>
 {body}</body></html>
 """
 
@@ -51,8 +63,9 @@ autocomplete="current-password"></label></p>
 
 
 def error_page(title: str, message: str, *, who: Principal | None = None) -> str:
-    return shell(title, f'<p class="error" role="alert">{escape(message)}</p>'
-                        '<p><a href="/reports/sla">Laporan SLA</a></p>', who=who)
+    back = (f'<p><a href="{home(who.role)}">Kembali</a></p>' if who is not None
+            else '<p><a href="/login">Masuk</a></p>')
+    return shell(title, f'<p class="error" role="alert">{escape(message)}</p>{back}', who=who)
 
 
 def _options(selected: str, groups: Sequence[str]) -> str:

@@ -1,102 +1,60 @@
 """Staff pages over HTTP: ``/login``, ``/logout`` and ``/reports/sla`` (supervisors and admins).
 
 Sessions: an HttpOnly, SameSite=Lax cookie holding a random token whose digest is a row of
-``api_tokens`` (``services.accounts``).  Form posts must come from our own origin (the
-``Origin`` or ``Referer`` header, which browsers send on form posts, is checked); SameSite=Lax
-already keeps the cookie off cross-site posts.  A wrong address and a wrong password get the same
-answer.  Database work runs in the thread pool, never on the event loop."""
+``api_tokens`` (``services.accounts``); the cookie, the same-origin check of form posts and the
+headers are ``session``'s.  A wrong address and a wrong password get the same answer.  Without
+a page to go back to, agents land on the queue and others on the report.  Database work runs in
+the thread pool, never on the event loop."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 
 from ticketing.app import App
 from ticketing.domain.errors import InvalidInput
 from ticketing.services import accounts, reports
-from ticketing.services.accounts import Principal, Role
+from ticketing.services.accounts import Principal
 from ticketing.web import pages
+from ticketing.web.session import (COOKIE, HEADERS, REPORT_ROLES, WIB, core, home, html,
+                                   safe_next, same_origin, to_login, viewer)
 
-COOKIE = "ticketing_session"
-WIB = dt.timezone(dt.timedelta(hours=7))
-HOME = "/reports/sla"
-REPORT_ROLES = (Role.SUPERVISOR, Role.ADMIN)
 BAD_LOGIN = "E-mail atau kata sandi salah."
-HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
-    "Cache-Control": "no-store",
-}
 
 router = APIRouter(include_in_schema=False)
 
 
-def _core(request: Request) -> App:
-    core: App = request.app.state.core
-    return core
-
-
-def _html(content: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(content, status_code=status, headers=HEADERS)
-
-
-def _safe_next(value: str | None) -> str:
-    """Only a path on this site (no scheme, no host, no ``//`` or ``\\`` tricks)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
-        return HOME
-    parts = urlsplit(value)
-    return value if not parts.scheme and not parts.netloc else HOME
-
-
-def _same_origin(request: Request) -> bool:
-    claimed = request.headers.get("origin") or request.headers.get("referer")
-    if not claimed:
-        return True  # not a browser form post (curl, scripts): nothing to forge with
-    parts = urlsplit(claimed)
-    return (parts.scheme, parts.netloc) == (request.url.scheme, request.url.netloc)
-
-
-def _viewer(request: Request) -> Principal | None:
-    token = request.cookies.get(COOKIE)
-    if not token:
-        return None
-    app = _core(request)
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return accounts.authenticate_session(conn, token, now=app.clock.now())
-
-
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return _html(pages.login_page(next_url=_safe_next(next)))
+    return html(pages.login_page(next_url=safe_next(next) or ""))
 
 
-def _login(app: App, email: str, password: str) -> str | None:
+def _login(app: App, email: str, password: str) -> tuple[Principal, str] | None:
     with app.engine.begin() as conn:
         who = accounts.authenticate_password(conn, email, password)
         if who is None:
             return None
-        return accounts.create_session(conn, user_id=who.user_id, now=app.clock.now())
+        return who, accounts.create_session(conn, user_id=who.user_id, now=app.clock.now())
 
 
 @router.post("/login")
 async def login(request: Request) -> Response:
-    if not _same_origin(request):
-        return _html(pages.error_page("Ditolak", "Formulir dari situs lain ditolak."), 403)
+    if not same_origin(request):
+        return html(pages.error_page("Ditolak", "Formulir dari situs lain ditolak."), 403)
     form = await request.form()
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
-    next_url = _safe_next(str(form.get("next") or ""))
-    token = await run_in_threadpool(_login, _core(request), email, password) \
+    next_url = safe_next(str(form.get("next") or ""))
+    signed_in = await run_in_threadpool(_login, core(request), email, password) \
         if email and password and len(email) <= 320 and len(password) <= 1024 else None
-    if token is None:
-        return _html(pages.login_page(next_url=next_url, error=BAD_LOGIN, email=email))
-    response = RedirectResponse(next_url, status_code=303)
+    if signed_in is None:
+        return html(pages.login_page(next_url=next_url or "", error=BAD_LOGIN, email=email))
+    who, token = signed_in
+    response = RedirectResponse(next_url or home(who.role), status_code=303)
     response.set_cookie(COOKIE, token, max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
                         path="/", httponly=True, samesite="lax",
                         secure=request.url.scheme == "https")
@@ -110,11 +68,11 @@ def _logout(app: App, token: str) -> None:
 
 @router.post("/logout")
 async def logout(request: Request) -> Response:
-    if not _same_origin(request):
-        return _html(pages.error_page("Ditolak", "Formulir dari situs lain ditolak."), 403)
+    if not same_origin(request):
+        return html(pages.error_page("Ditolak", "Formulir dari situs lain ditolak."), 403)
     token = request.cookies.get(COOKIE)
     if token:
-        await run_in_threadpool(_logout, _core(request), token)
+        await run_in_threadpool(_logout, core(request), token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax")
     return response
@@ -136,14 +94,13 @@ def _date(value: str | None, default: dt.date, name: str) -> dt.date:
 
 @router.get("/reports/sla")
 async def sla_report_page(request: Request) -> Response:
-    who = await run_in_threadpool(_viewer, request)
+    who = await run_in_threadpool(viewer, request)
     if who is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+        return to_login(request)
     if who.role not in REPORT_ROLES:
-        return _html(pages.error_page("Tidak diizinkan", "Laporan SLA hanya untuk supervisor "
+        return html(pages.error_page("Tidak diizinkan", "Laporan SLA hanya untuk supervisor "
                                       "dan admin.", who=who), 403)
-    app = _core(request)
+    app = core(request)
     params = request.query_params
     today = app.clock.now().astimezone(WIB).date()
     group_by = params.get("group_by") or "channel"
@@ -158,7 +115,7 @@ async def sla_report_page(request: Request) -> Response:
             raise InvalidInput("format harus html, csv atau json")
         data = await run_in_threadpool(_report, app, start=start, end=end, group_by=group_by)
     except InvalidInput as exc:
-        return _html(pages.report_page(who=who, start=start, end=end, group_by=group_by,
+        return html(pages.report_page(who=who, start=start, end=end, group_by=group_by,
                                        groups=reports.GROUPS, report=None, error=str(exc)), 422)
     name = f"laporan-sla-{start.isoformat()}-{end.isoformat()}-{group_by}"
     if fmt == "csv":
@@ -170,5 +127,5 @@ async def sla_report_page(request: Request) -> Response:
                         media_type="application/json",
                         headers={**HEADERS, "Content-Disposition":
                                  f'attachment; filename="{name}.json"'})
-    return _html(pages.report_page(who=who, start=start, end=end, group_by=group_by,
+    return html(pages.report_page(who=who, start=start, end=end, group_by=group_by,
                                    groups=reports.GROUPS, report=data))

@@ -1,0 +1,242 @@
+"""The agents' pages' HTML: the queue (claim next, what waits for me, my tickets) and one ticket
+(header, citizen, the conversation across channels, and the forms to reply, note, change the
+status and release).
+
+Input is what the read use cases return (``routing.waiting_for``, ``views.list_tickets``,
+``views.get_ticket``), already masked for the viewer's role.  Every value from a citizen or a
+user goes through ``html.escape``; the pages carry no script at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from ticketing.domain.lifecycle import ALLOWED, TicketStatus
+from ticketing.services.accounts import Principal, Role
+from ticketing.web.pages import shell
+from ticketing.web.session import WIB
+
+STATUS = {"new": "baru", "open": "dibuka", "pending_customer": "menunggu warga",
+          "resolved": "selesai", "closed": "ditutup"}
+PRIORITY = {"low": "rendah", "normal": "normal", "high": "tinggi", "urgent": "mendesak"}
+CLOCK = {"running": "berjalan", "paused": "dijeda", "met": "terpenuhi", "breached": "terlewat"}
+DIRECTION = {"in": "Warga", "out": "Balasan", "note": "Catatan internal"}
+DELIVERY = {"pending": "menunggu dikirim", "sending": "sedang dikirim", "sent": "terkirim",
+            "failed": "gagal dikirim"}
+IDENTITY = {"nik": "NIK", "phone": "Telepon", "email": "E-mail", "telegram": "Telegram",
+            "instagram": "Instagram", "instagram_username": "Nama pengguna Instagram"}
+STYLE = """.body{white-space:pre-wrap;overflow-wrap:anywhere;margin:.25rem 0}
+.msg{border:1px solid #ccc;border-radius:4px;padding:.5rem .75rem;margin:.5rem 0}
+.msg-in{background:#fff}.msg-out{background:#eef5ff;margin-left:2rem}
+.msg-note{background:#fff8d6;border-style:dashed;margin-left:2rem}.meta{color:#444;font-size:.9rem}
+dl.facts{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dl.facts dd{margin:0}
+textarea{width:100%;max-width:48rem}section{margin-bottom:1.5rem}
+.breached{color:#a00;font-weight:600}
+#waiting td,#waiting th,#mine td,#mine th{text-align:left}"""
+
+
+def when(value: str | None) -> str:
+    """An ISO time from a use case, as WIB for people (escaped: it is text)."""
+    if not value:
+        return "—"
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return escape(value)
+    return escape(moment.astimezone(WIB).strftime("%d-%m-%Y %H:%M") + " WIB")
+
+
+def _label(labels: Mapping[str, str], value: Any) -> str:
+    return escape(labels.get(str(value), str(value)) if value is not None else "—")
+
+
+def _text(value: Any) -> str:
+    return escape(str(value)) if value not in (None, "") else "—"
+
+
+def _page(title: str, body: str, who: Principal) -> str:
+    return shell(title, body, who=who, style=STYLE)
+
+
+def _alerts(notice: str | None, error: str | None) -> str:
+    out = f'<p class="notice" id="notice" role="status">{escape(notice)}</p>' if notice else ""
+    if error:
+        out += f'<p class="error" id="error" role="alert">{escape(error)}</p>'
+    return out
+
+
+def _ticket_link(ticket_id: Any) -> str:
+    number = int(ticket_id)
+    return f'<a href="/tickets/{number}">#{number}</a>'
+
+
+def _load(waiting: Mapping[str, Any]) -> str:
+    capacity: Mapping[str, int] = waiting.get("capacity") or {}
+    load: Mapping[str, int] = waiting.get("load") or {}
+    parts = [f"{escape(ch)} {int(load.get(ch, 0))}/{int(cap)}"
+             for ch, cap in sorted(capacity.items())]
+    return f'<p id="load">Beban per kanal: {", ".join(parts) or "—"}</p>'
+
+
+def queue_page(*, who: Principal, waiting: Mapping[str, Any], mine: Mapping[str, Any],
+               notice: str | None = None, error: str | None = None) -> str:
+    rows = "".join(
+        f'<tr data-ticket="{int(i["ticket_id"])}"><td>{_ticket_link(i["ticket_id"])}</td>'
+        f'<td>{_text(i.get("subject"))}</td><td>{_text(i.get("topic"))}</td>'
+        f'<td>{_text(i.get("channel"))}</td><td>{_label(PRIORITY, i.get("priority"))}</td>'
+        f'<td>{_text(i.get("team"))}</td><td>{when(i.get("queue_due_at"))}</td></tr>'
+        for i in waiting["items"])
+    waiting_table = (
+        '<table id="waiting"><thead><tr><th>Tiket</th><th>Subjek</th><th>Topik</th>'
+        '<th>Kanal</th><th>Prioritas</th><th>Tim</th><th>Batas SLA</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table>" if rows else
+        '<p id="waiting-empty">Tidak ada tiket yang menunggu untuk Anda.</p>')
+    full = "" if waiting.get("can_claim", True) else (
+        '<p id="full">Anda belum bisa mengambil tiket baru: kapasitas kanal Anda penuh '
+        "atau profil Anda tidak punya tim/kanal.</p>")
+    mine_rows = "".join(
+        f'<tr data-ticket="{int(i["ticket_id"])}"><td>{_ticket_link(i["ticket_id"])}</td>'
+        f'<td>{_text(i.get("subject"))}</td><td>{_label(STATUS, i.get("status"))}</td>'
+        f'<td>{_text(i.get("topic"))}</td><td>{_text(i.get("channel"))}</td>'
+        f'<td>{_label(PRIORITY, i.get("priority"))}</td>'
+        f'<td>{when(i.get("first_response_due_at"))}</td>'
+        f'<td>{when(i.get("resolution_due_at"))}</td></tr>' for i in mine["items"])
+    mine_table = (
+        '<table id="mine"><thead><tr><th>Tiket</th><th>Subjek</th><th>Status</th><th>Topik</th>'
+        '<th>Kanal</th><th>Prioritas</th><th>Batas respons pertama</th>'
+        f"<th>Batas penyelesaian</th></tr></thead><tbody>{mine_rows}</tbody></table>"
+        if mine_rows else '<p id="mine-empty">Belum ada tiket yang ditugaskan kepada Anda.</p>')
+    more = ('<p>Hanya tiket terbaru yang ditampilkan.</p>' if mine.get("next_cursor") else "")
+    body = f"""{_alerts(notice, error)}
+<section><form method="post" action="/queue/claim" id="claim-form">
+<button type="submit">Ambil tiket berikutnya</button></form>{full}{_load(waiting)}</section>
+<section><h2>Menunggu di antrean</h2>
+<p>Tiket yang bisa Anda ambil, paling mendesak lebih dulu (batas SLA dalam WIB).</p>
+{waiting_table}</section>
+<section><h2>Tiket saya</h2>{mine_table}{more}</section>"""
+    return _page("Antrian", body, who)
+
+
+def _attachments(message: Mapping[str, Any]) -> str:
+    items: Sequence[Mapping[str, Any]] = message.get("attachments") or []
+    if not items:
+        return ""
+    shown = "".join(
+        f'<li>{_text(a.get("filename") or "lampiran")} ({_text(a.get("content_type"))}, '
+        f'{int(a.get("size") or 0):,} bita{"" if a.get("stored") else ", tidak disimpan"})</li>'
+        for a in items)
+    return f'<p class="meta">Lampiran:</p><ul class="attachments">{shown}</ul>'
+
+
+def _message(m: Mapping[str, Any]) -> str:
+    direction = str(m.get("direction"))
+    delivery = m.get("delivery") or {}
+    sent = f' · {_label(DELIVERY, delivery.get("status"))}' if delivery else ""
+    if delivery.get("error"):
+        sent += f' ({_text(delivery["error"])})'
+    full = ""
+    if m.get("full_text") and m.get("full_text") != m.get("body"):
+        full = ('<details><summary>Teks lengkap (kutipan, tanda tangan)</summary>'
+                f'<div class="body">{escape(str(m["full_text"]))}</div></details>')
+    auto = ' · <strong>pesan otomatis</strong>' if m.get("automated") else ""
+    return (f'<article class="msg msg-{escape(direction)}" id="m-{int(m["id"])}" '
+            f'data-direction="{escape(direction)}"><div class="meta">'
+            f'<strong>{_label(DIRECTION, direction)}</strong> · {_text(m.get("channel"))} · '
+            f'<time datetime="{escape(str(m.get("sent_at") or ""))}">{when(m.get("sent_at"))}'
+            f'</time> · {_text(m.get("author"))}{sent}{auto}</div>'
+            + (f'<div class="meta">Subjek: {escape(str(m["subject"]))}</div>'
+               if m.get("subject") and direction == "in" else "")
+            + f'<div class="body">{escape(str(m.get("body") or ""))}</div>'
+            f"{_attachments(m)}{full}</article>")
+
+
+def _clock(name: str, clock: Mapping[str, Any]) -> str:
+    state = clock.get("state")
+    css = ' class="breached"' if state == "breached" else ""
+    return (f"<dt>{name}</dt><dd{css}>{_label(CLOCK, state)} · batas "
+            f"{when(clock.get('due_at'))}</dd>")
+
+
+def _header(t: Mapping[str, Any]) -> str:
+    sla = t.get("sla") or {}
+    return f"""<dl class="facts" id="facts">
+<dt>Status</dt><dd id="status">{_label(STATUS, t.get("status"))}</dd>
+<dt>Prioritas</dt><dd id="priority">{_label(PRIORITY, t.get("priority"))}</dd>
+<dt>Topik</dt><dd id="topic">{_text(t.get("topic"))}</dd>
+<dt>Kanal</dt><dd id="channel">{_text(t.get("channel"))}</dd>
+<dt>Tim</dt><dd id="team">{_text(t.get("team"))}</dd>
+<dt>Petugas</dt><dd id="assignee">{_text(t.get("assignee"))}</dd>
+{_clock("SLA respons pertama", sla.get("first_response") or {})}
+<dt>Respons berikutnya</dt><dd>batas {when((sla.get("next_response") or {}).get("due_at"))}</dd>
+{_clock("SLA penyelesaian", sla.get("resolution") or {})}
+<dt>Dibuat</dt><dd>{when(t.get("created_at"))}</dd></dl>"""
+
+
+def _citizen(customer: Mapping[str, Any]) -> str:
+    idents = "".join(
+        f'<li data-kind="{escape(str(i.get("kind")))}">{_label(IDENTITY, i.get("kind"))}: '
+        f'<span class="value">{_text(i.get("value"))}</span></li>'
+        for i in customer.get("identities") or [])
+    return (f'<section id="citizen"><h2>Warga</h2><p>Nama: <strong id="citizen-name">'
+            f'{_text(customer.get("name"))}</strong></p>'
+            f'<ul id="identities">{idents or "<li>Belum ada identitas.</li>"}</ul></section>')
+
+
+def _links(t: Mapping[str, Any]) -> str:
+    links = t.get("links") or {}
+    out = ""
+    if links.get("merged_into"):
+        out += (f'<p class="error" id="merged">Tiket ini digabung ke '
+                f'{_ticket_link(links["merged_into"])}; kerjakan di sana.</p>')
+    if links.get("duplicates"):
+        out += ("<p>Tiket yang digabung ke sini: "
+                + ", ".join(_ticket_link(d) for d in links["duplicates"]) + "</p>")
+    return out
+
+
+def _forms(t: Mapping[str, Any], who: Principal, drafts: Mapping[str, str]) -> str:
+    tid = int(t["ticket_id"])
+    status = str(t.get("status"))
+    try:
+        targets = sorted(ALLOWED[TicketStatus(status)], key=list(TicketStatus).index)
+    except ValueError:
+        targets = []
+    after = "".join(f'<option value="{s}">{STATUS[s]}</option>'
+                    for s in ("pending_customer", "resolved") if s in targets)
+    reply = "" if status == TicketStatus.CLOSED else f"""
+<form method="post" action="/tickets/{tid}/reply" id="reply-form"><h3>Balas warga</h3>
+<p><textarea name="body" rows="6" required maxlength="100000"
+aria-label="Balasan">{escape(drafts.get("reply", ""))}</textarea></p>
+<p><label>Lalu status <select name="status"><option value="">tidak berubah</option>{after}
+</select></label> <button type="submit">Kirim balasan</button></p></form>"""
+    note = f"""
+<form method="post" action="/tickets/{tid}/note" id="note-form"><h3>Catatan internal</h3>
+<p><textarea name="body" rows="3" required maxlength="100000"
+aria-label="Catatan">{escape(drafts.get("note", ""))}</textarea></p>
+<p><button type="submit">Simpan catatan</button></p></form>"""
+    options = "".join(f'<option value="{s}">{STATUS[s]}</option>' for s in targets)
+    change = (f"""
+<form method="post" action="/tickets/{tid}/status" id="status-form"><h3>Ubah status</h3>
+<p><label>Status baru <select name="status" required>{options}</select></label>
+<button type="submit">Ubah status</button></p></form>""" if options
+              else "<p>Status tiket ini tidak bisa diubah lagi.</p>")
+    mine = t.get("assignee") == who.email
+    release = (f"""
+<form method="post" action="/tickets/{tid}/release" id="release-form">
+<button type="submit">Kembalikan ke antrean</button></form>"""
+               if t.get("assignee") and (mine or who.role != Role.AGENT) else "")
+    return f'<section id="actions"><h2>Tindakan</h2>{reply}{note}{change}{release}</section>'
+
+
+def ticket_page(*, who: Principal, ticket: Mapping[str, Any], notice: str | None = None,
+                error: str | None = None, drafts: Mapping[str, str] | None = None) -> str:
+    messages = "".join(_message(m) for m in ticket.get("messages") or [])
+    body = f"""{_alerts(notice, error)}<p><a href="/queue">← Antrian</a></p>
+<h2 id="subject">{_text(ticket.get("subject"))}</h2>{_links(ticket)}{_header(ticket)}
+{_citizen(ticket.get("customer") or {})}
+<section id="conversation"><h2>Percakapan</h2>
+{messages or "<p>Belum ada pesan.</p>"}</section>
+{_forms(ticket, who, drafts or {})}"""
+    return _page(f"Tiket #{int(ticket['ticket_id'])}", body, who)

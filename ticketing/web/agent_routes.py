@@ -1,0 +1,217 @@
+"""The agents' pages over HTTP: ``/queue`` (claim next, what waits, my tickets) and
+``/tickets/{id}`` with its form posts (reply, note, status, release), for agents and
+supervisors.
+
+Handlers only translate HTTP to the use cases (``routing``, ``views``, ``replies``,
+``updates``); database work runs in the thread pool.  A form post must come from our own origin
+and carry the session cookie; it answers with a redirect back to the page (a ``done`` flag says
+what happened), or, when a use case refuses (a conflict, invalid input, a role that may not),
+with the page again, the refusal as a readable message and the text typed kept."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import RedirectResponse, Response
+
+from ticketing.app import App
+from ticketing.domain.errors import (Conflict, InvalidInput, NotFound, PermissionDenied,
+                                     TicketingError)
+from ticketing.domain.lifecycle import ACTIVE_STATUSES
+from ticketing.services import replies, routing, updates, views
+from ticketing.services.accounts import Principal
+from ticketing.web import agent_html, pages
+from ticketing.web.session import WORK_ROLES, core, html, same_origin, to_login, viewer
+
+router = APIRouter(include_in_schema=False)
+Action = Callable[[App, int, Principal, Mapping[str, str]], object]
+
+DONE = {"claimed": "Tiket ini sekarang milik Anda.",
+        "reply": "Balasan disimpan dan akan dikirim ke warga.",
+        "note": "Catatan internal disimpan.", "status": "Status tiket diubah.",
+        "release": "Tiket dikembalikan ke antrean."}
+NOTHING_TO_CLAIM = "Tidak ada tiket yang bisa Anda ambil saat ini. Coba lagi nanti."
+# A refusal's page status and a lead-in for the use case's own (English) message.
+REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
+    (PermissionDenied, 403, "Tidak diizinkan"), (NotFound, 404, "Tidak ditemukan"),
+    (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
+FOREIGN_FORM = "Formulir dari situs lain ditolak."
+MY_TICKETS = ",".join(sorted(ACTIVE_STATUSES))
+
+
+def _refusal(exc: TicketingError) -> tuple[int, str]:
+    for cls, status, lead in REFUSALS:
+        if isinstance(exc, cls):
+            return status, f"{lead}: {exc}"
+    return 400, f"Tidak bisa dilakukan: {exc}"
+
+
+async def _worker(request: Request, target: str | None = None) -> Principal | Response:
+    """The signed-in agent or supervisor; else the way to ``/login`` or a 403 page."""
+    who = await run_in_threadpool(viewer, request)
+    if who is None:
+        return to_login(request, target)
+    if who.role not in WORK_ROLES:
+        return html(pages.error_page("Tidak diizinkan", "Antrian dan tiket hanya untuk agen "
+                                     "dan supervisor.", who=who), 403)
+    return who
+
+
+def _ticket_id(raw: str) -> int | None:
+    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
+
+
+def _not_found(who: Principal, ticket: str) -> Response:
+    return html(pages.error_page("Tiket tidak ditemukan", f"Tidak ada tiket {ticket}.",
+                                 who=who), 404)
+
+
+def _read(app: App, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        return fn(conn, *args, **kwargs)
+
+
+# ---------------------------------------------------------------- the queue
+
+
+def _queue_data(app: App, who: Principal) -> tuple[dict[str, Any], dict[str, Any]]:
+    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        waiting = routing.waiting_for(conn, who.user_id, config=app.routing)
+        mine = views.list_tickets(conn, who, status=MY_TICKETS, assignee="me", limit=100)
+    return waiting, mine
+
+
+async def _queue(request: Request, who: Principal, *, notice: str | None = None,
+                 error: str | None = None, status: int = 200) -> Response:
+    waiting, mine = await run_in_threadpool(_queue_data, core(request), who)
+    return html(agent_html.queue_page(who=who, waiting=waiting, mine=mine, notice=notice,
+                                      error=error), status)
+
+
+@router.get("/queue")
+async def queue_page(request: Request, claim: str | None = None) -> Response:
+    who = await _worker(request)
+    if isinstance(who, Response):
+        return who
+    return await _queue(request, who, notice=NOTHING_TO_CLAIM if claim == "none" else None)
+
+
+@router.post("/queue/claim")
+async def claim(request: Request) -> Response:
+    if not same_origin(request):
+        return html(pages.error_page("Ditolak", FOREIGN_FORM), 403)
+    who = await _worker(request, "/queue")
+    if isinstance(who, Response):
+        return who
+    app = core(request)
+    try:
+        got = await run_in_threadpool(routing.claim_next, who.user_id, engine=app.engine,
+                                      config=app.routing, clock=app.clock,
+                                      cache=app.agent_cache)
+    except TicketingError as exc:
+        status, message = _refusal(exc)
+        return await _queue(request, who, error=message, status=status)
+    if got is None:
+        return RedirectResponse("/queue?claim=none", status_code=303)
+    return RedirectResponse(f"/tickets/{got.id}?done=claimed", status_code=303)
+
+
+# ---------------------------------------------------------------- one ticket
+
+
+async def _ticket(request: Request, who: Principal, ticket_id: int, *,
+                  notice: str | None = None, error: str | None = None, status: int = 200,
+                  drafts: Mapping[str, str] | None = None) -> Response:
+    try:
+        ticket = await run_in_threadpool(_read, core(request), views.get_ticket, ticket_id, who)
+    except NotFound:
+        return _not_found(who, f"#{ticket_id}")
+    return html(agent_html.ticket_page(who=who, ticket=ticket, notice=notice, error=error,
+                                       drafts=drafts), status)
+
+
+@router.get("/tickets/{raw_id}")
+async def ticket_page(request: Request, raw_id: str, done: str | None = None) -> Response:
+    who = await _worker(request)
+    if isinstance(who, Response):
+        return who
+    ticket_id = _ticket_id(raw_id)
+    if ticket_id is None:
+        return _not_found(who, raw_id)
+    return await _ticket(request, who, ticket_id, notice=DONE.get(done or ""))
+
+
+async def _act(request: Request, raw_id: str, done: str, action: Action,
+               draft: str | None = None) -> Response:
+    """A form post on a ticket: origin, session, role, the use case, then back to the page."""
+    if not same_origin(request):
+        return html(pages.error_page("Ditolak", FOREIGN_FORM), 403)
+    ticket_id = _ticket_id(raw_id)
+    who = await _worker(request, f"/tickets/{ticket_id}" if ticket_id is not None else "/queue")
+    if isinstance(who, Response):
+        return who
+    if ticket_id is None:
+        return _not_found(who, raw_id)
+    form = await request.form()
+    fields = {k: v for k in ("body", "status") if isinstance(v := form.get(k), str)}
+    try:
+        await run_in_threadpool(action, core(request), ticket_id, who, fields)
+    except TicketingError as exc:
+        status, message = _refusal(exc)
+        drafts = {draft: fields.get("body", "")} if draft else None
+        return await _ticket(request, who, ticket_id, error=message, status=status,
+                             drafts=drafts)
+    return RedirectResponse(f"/tickets/{ticket_id}?done={done}", status_code=303)
+
+
+def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+    with app.engine.begin() as conn:
+        return replies.reply_to_ticket(conn, ticket_id, fields.get("body", ""), by=who,
+                                       now=app.clock.now(),
+                                       from_address=app.settings.support_address,
+                                       status=fields.get("status") or None)
+
+
+def _note(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+    with app.engine.begin() as conn:
+        return replies.add_note(conn, ticket_id, fields.get("body", ""), by=who,
+                                now=app.clock.now())
+
+
+def _status(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+    if not fields.get("status"):
+        raise InvalidInput("pilih status baru")
+    with app.engine.begin() as conn:
+        updates.update_ticket(conn, ticket_id, {"status": fields["status"]}, by=who,
+                              topics=app.evidence_policy.classifier.topics,
+                              now=app.clock.now(), routing=app.routing)
+    return None
+
+
+def _release(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+    with app.engine.begin() as conn:
+        return routing.release(conn, ticket_id, by=who, config=app.routing,
+                               now=app.clock.now())
+
+
+@router.post("/tickets/{raw_id}/reply")
+async def reply(request: Request, raw_id: str) -> Response:
+    return await _act(request, raw_id, "reply", _reply, draft="reply")
+
+
+@router.post("/tickets/{raw_id}/note")
+async def note(request: Request, raw_id: str) -> Response:
+    return await _act(request, raw_id, "note", _note, draft="note")
+
+
+@router.post("/tickets/{raw_id}/status")
+async def change_status(request: Request, raw_id: str) -> Response:
+    return await _act(request, raw_id, "status", _status)
+
+
+@router.post("/tickets/{raw_id}/release")
+async def release(request: Request, raw_id: str) -> Response:
+    return await _act(request, raw_id, "release", _release)
