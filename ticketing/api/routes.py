@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ticketing.api.auth import current_principal, require
 from ticketing.api.errors import ApiError
 from ticketing.app import App
-from ticketing.services import (merging, notifications, relations, replies, reports, updates,
-                                views)
+from ticketing.services import (downloads, merging, notifications, relations, replies, reports,
+                                updates, views)
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
 from ticketing.store.inbox import RawPayload, content_key
@@ -222,25 +222,14 @@ async def read_notification(request: Request, notification_id: int,
     return result
 
 
-_INLINE_SAFE = {"image/png", "image/jpeg", "image/gif", "application/pdf"}
-
-
 @router.get("/messages/{message_id}/attachments/{index}",
             summary="Download an attachment (always as a download, never rendered inline)")
 async def attachment(request: Request, message_id: int, index: int, who: Viewer) -> FileResponse:
     app = _core(request)
-    item: dict[str, Any] = await run_in_threadpool(_read, app, views.attachment_of, message_id,
-                                                   index)
-    path = app.attachment_store.path(str(item["sha256"]))
-    if not path.exists():
-        raise ApiError(404, "not_found", "the attachment file is missing from the store")
-    ctype = str(item.get("content_type") or "")
-    return FileResponse(path, media_type=ctype if ctype in _INLINE_SAFE
-                        else "application/octet-stream",
-                        filename=str(item.get("filename") or "attachment"),
-                        content_disposition_type="attachment",
-                        headers={"X-Content-Type-Options": "nosniff",
-                                 "Content-Security-Policy": "sandbox"})
+    got: downloads.Download = await run_in_threadpool(
+        _read, app, downloads.attachment_download, app.attachment_store, message_id, index)
+    return FileResponse(got.path, media_type=got.media_type, filename=got.filename,
+                        content_disposition_type="attachment", headers=dict(downloads.HEADERS))
 
 
 @router.get("/reports/sla", summary="SLA report data (supervisors)")

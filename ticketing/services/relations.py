@@ -1,6 +1,7 @@
 """Read use case: what a ticket is related to, with scores, for an agent to act on.
 
 * ``duplicates``: the same customer's other live tickets (a manual merge is possible);
+  their subjects, like the incident's, are masked for agents as in the ticket list;
 * ``possible_same_citizen``: other customers with the same folded name who wrote on the same
   topic recently — a weak signal, shown, never acted on automatically;
 * ``incident``: the cluster of near-identical complaints by other citizens.
@@ -13,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ticketing.domain.errors import NotFound
+from ticketing.domain.redact import redact
 from ticketing.domain.similarity import name_similarity, text_similarity
 from ticketing.services.accounts import Principal
 from ticketing.services.incidents import incidents
@@ -29,11 +31,17 @@ def related_tickets(conn: sa.Connection, ticket_id: int, viewer: Principal) -> d
     if me is None:
         raise NotFound(f"no ticket {ticket_id}")
     mine = me.fingerprint or ""
-    cols = (t.c.id, t.c.customer_id, t.c.topic, t.c.status, t.c.fingerprint, t.c.created_at)
+    cols = (t.c.id, t.c.customer_id, t.c.topic, t.c.status, t.c.fingerprint, t.c.created_at,
+            t.c.subject)
+    private = not viewer.can_see_personal_data()
+
+    def subject(text: str | None) -> str | None:  # masked for agents, as views.list_tickets
+        return redact(text) if private and text else text
     own = conn.execute(sa.select(*cols).where(t.c.customer_id == me.customer_id,
                                               t.c.id != ticket_id, t.c.merged_into_id.is_(None))
                        .order_by(t.c.id.desc()).limit(LIMIT)).all()
-    duplicates = sorted(({"ticket_id": r.id, "topic": r.topic, "status": r.status,
+    duplicates = sorted(({"ticket_id": r.id, "subject": subject(r.subject), "topic": r.topic,
+                          "status": r.status,
                           "score": round(_score(mine, r.fingerprint, me.topic == r.topic), 3),
                           "reason": "same customer"} for r in own),
                         key=lambda d: -d["score"])
@@ -71,7 +79,8 @@ def related_tickets(conn: sa.Connection, ticket_id: int, viewer: Principal) -> d
                         "ticket_count": inc.ticket_count,
                         "first_seen_at": inc.first_seen_at.isoformat(),
                         "last_seen_at": inc.last_seen_at.isoformat(),
-                        "tickets": [{"ticket_id": r.id, "status": r.status,
+                        "tickets": [{"ticket_id": r.id, "subject": subject(r.subject),
+                                     "status": r.status,
                                      "score": round(_score(mine, r.fingerprint, True), 3)}
                                     for r in members]}
     return {"ticket_id": ticket_id, "duplicates": duplicates,

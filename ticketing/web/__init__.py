@@ -1,14 +1,43 @@
 """Server-rendered staff pages (login, the agents' queue and ticket pages, the SLA report) and
-the SLA report document.  ``install`` adds the pages to the HTTP app."""
+the SLA report document.  ``install`` adds the pages to the HTTP app.
+
+An unexpected error on one of these pages answers an HTML error page (no stack trace, no
+exception text; the error is logged); anywhere else the handler installed before (the API's
+JSON error body) still answers."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+import inspect
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+
+log = logging.getLogger(__name__)
+CRASH_TITLE = "Terjadi kesalahan"
+CRASH_MESSAGE = ("Maaf, terjadi kesalahan di server. Kesalahan ini sudah dicatat; coba lagi "
+                 "sebentar lagi.")
 
 
 def install(http: FastAPI) -> None:
+    from ticketing.web import pages
     from ticketing.web.agent_routes import router as agent_router
     from ticketing.web.routes import router
+    from ticketing.web.session import html
 
     http.include_router(router)
     http.include_router(agent_router)
+    ours = {getattr(r, "endpoint", None) for r in (*router.routes, *agent_router.routes)}
+    before = http.exception_handlers.get(Exception)
+
+    async def crash(request: Request, exc: Exception) -> Response:
+        if request.scope.get("endpoint") in ours:
+            log.error("unhandled error on %s", request.url.path,
+                      exc_info=(type(exc), exc, exc.__traceback__))
+            return html(pages.error_page(CRASH_TITLE, CRASH_MESSAGE), 500)
+        if before is not None:
+            answer = before(request, exc)
+            return await answer if inspect.isawaitable(answer) else answer
+        return PlainTextResponse("Internal Server Error", status_code=500)
+
+    http.add_exception_handler(Exception, crash)

@@ -8,18 +8,18 @@ user goes through ``html.escape``; the pages carry no script at all."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
 
 from ticketing.domain.lifecycle import ALLOWED, TicketStatus
 from ticketing.services.accounts import Principal, Role
+from ticketing.web import related_html
+from ticketing.web.fmt import STATUS, when
+from ticketing.web.fmt import text as _text
+from ticketing.web.fmt import ticket_link as _ticket_link
 from ticketing.web.pages import shell
-from ticketing.web.session import WIB
 
-STATUS = {"new": "baru", "open": "dibuka", "pending_customer": "menunggu warga",
-          "resolved": "selesai", "closed": "ditutup"}
 PRIORITY = {"low": "rendah", "normal": "normal", "high": "tinggi", "urgent": "mendesak"}
 CLOCK = {"running": "berjalan", "paused": "dijeda", "met": "terpenuhi", "breached": "terlewat"}
 DIRECTION = {"in": "Warga", "out": "Balasan", "note": "Catatan internal"}
@@ -37,23 +37,8 @@ textarea{width:100%;max-width:48rem}section{margin-bottom:1.5rem}
 #waiting td,#waiting th,#mine td,#mine th{text-align:left}"""
 
 
-def when(value: str | None) -> str:
-    """An ISO time from a use case, as WIB for people (escaped: it is text)."""
-    if not value:
-        return "—"
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        return escape(value)
-    return escape(moment.astimezone(WIB).strftime("%d-%m-%Y %H:%M") + " WIB")
-
-
 def _label(labels: Mapping[str, str], value: Any) -> str:
     return escape(labels.get(str(value), str(value)) if value is not None else "—")
-
-
-def _text(value: Any) -> str:
-    return escape(str(value)) if value not in (None, "") else "—"
 
 
 def _page(title: str, body: str, who: Principal) -> str:
@@ -65,11 +50,6 @@ def _alerts(notice: str | None, error: str | None) -> str:
     if error:
         out += f'<p class="error" id="error" role="alert">{escape(error)}</p>'
     return out
-
-
-def _ticket_link(ticket_id: Any) -> str:
-    number = int(ticket_id)
-    return f'<a href="/tickets/{number}">#{number}</a>'
 
 
 def _load(waiting: Mapping[str, Any]) -> str:
@@ -119,18 +99,24 @@ def queue_page(*, who: Principal, waiting: Mapping[str, Any], mine: Mapping[str,
     return _page("Antrian", body, who)
 
 
-def _attachments(message: Mapping[str, Any]) -> str:
+def _attachment(tid: int, mid: int, n: int, a: Mapping[str, Any]) -> str:
+    name = _text(a.get("filename") or "lampiran")
+    if a.get("stored") and a.get("sha256"):
+        name = (f'<a class="download" download '
+                f'href="/tickets/{tid}/messages/{mid}/attachments/{n}">{name}</a>')
+    return (f'<li>{name} ({_text(a.get("content_type"))}, {int(a.get("size") or 0):,} bita'
+            f'{"" if a.get("stored") else ", tidak disimpan"})</li>')
+
+
+def _attachments(tid: int, message: Mapping[str, Any]) -> str:
     items: Sequence[Mapping[str, Any]] = message.get("attachments") or []
     if not items:
         return ""
-    shown = "".join(
-        f'<li>{_text(a.get("filename") or "lampiran")} ({_text(a.get("content_type"))}, '
-        f'{int(a.get("size") or 0):,} bita{"" if a.get("stored") else ", tidak disimpan"})</li>'
-        for a in items)
+    shown = "".join(_attachment(tid, int(message["id"]), n, a) for n, a in enumerate(items))
     return f'<p class="meta">Lampiran:</p><ul class="attachments">{shown}</ul>'
 
 
-def _message(m: Mapping[str, Any]) -> str:
+def _message(tid: int, m: Mapping[str, Any]) -> str:
     direction = str(m.get("direction"))
     delivery = m.get("delivery") or {}
     sent = f' · {_label(DELIVERY, delivery.get("status"))}' if delivery else ""
@@ -149,7 +135,7 @@ def _message(m: Mapping[str, Any]) -> str:
             + (f'<div class="meta">Subjek: {escape(str(m["subject"]))}</div>'
                if m.get("subject") and direction == "in" else "")
             + f'<div class="body">{escape(str(m.get("body") or ""))}</div>'
-            f"{_attachments(m)}{full}</article>")
+            f"{_attachments(tid, m)}{full}</article>")
 
 
 def _clock(name: str, clock: Mapping[str, Any]) -> str:
@@ -196,7 +182,8 @@ def _links(t: Mapping[str, Any]) -> str:
     return out
 
 
-def _forms(t: Mapping[str, Any], who: Principal, drafts: Mapping[str, str]) -> str:
+def _forms(t: Mapping[str, Any], who: Principal, drafts: Mapping[str, str],
+           topics: Sequence[tuple[str, str]]) -> str:
     tid = int(t["ticket_id"])
     status = str(t.get("status"))
     try:
@@ -227,16 +214,22 @@ aria-label="Catatan">{escape(drafts.get("note", ""))}</textarea></p>
 <form method="post" action="/tickets/{tid}/release" id="release-form">
 <button type="submit">Kembalikan ke antrean</button></form>"""
                if t.get("assignee") and (mine or who.role != Role.AGENT) else "")
-    return f'<section id="actions"><h2>Tindakan</h2>{reply}{note}{change}{release}</section>'
+    return (f'<section id="actions"><h2>Tindakan</h2>{reply}{note}{change}'
+            f'{related_html.topic_form(t, topics)}{release}'
+            f'{related_html.unmerge_form(t, who)}</section>')
 
 
 def ticket_page(*, who: Principal, ticket: Mapping[str, Any], notice: str | None = None,
-                error: str | None = None, drafts: Mapping[str, str] | None = None) -> str:
-    messages = "".join(_message(m) for m in ticket.get("messages") or [])
+                error: str | None = None, drafts: Mapping[str, str] | None = None,
+                related: Mapping[str, Any] | None = None,
+                topics: Sequence[tuple[str, str]] = ()) -> str:
+    tid = int(ticket["ticket_id"])
+    messages = "".join(_message(tid, m) for m in ticket.get("messages") or [])
     body = f"""{_alerts(notice, error)}<p><a href="/queue">← Antrian</a></p>
 <h2 id="subject">{_text(ticket.get("subject"))}</h2>{_links(ticket)}{_header(ticket)}
 {_citizen(ticket.get("customer") or {})}
 <section id="conversation"><h2>Percakapan</h2>
 {messages or "<p>Belum ada pesan.</p>"}</section>
-{_forms(ticket, who, drafts or {})}"""
-    return _page(f"Tiket #{int(ticket['ticket_id'])}", body, who)
+{related_html.related_section(ticket=ticket, related=related, who=who)}
+{_forms(ticket, who, drafts or {}, topics)}"""
+    return _page(f"Tiket #{tid}", body, who)

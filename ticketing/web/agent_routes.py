@@ -1,12 +1,15 @@
 """The agents' pages over HTTP: ``/queue`` (claim next, what waits, my tickets) and
-``/tickets/{id}`` with its form posts (reply, note, status, release), for agents and
+``/tickets/{id}`` (with its related tickets) and its form posts (reply, note, status, topic,
+release; merge and unmerge for supervisors), and its attachments as downloads, for agents and
 supervisors.
 
-Handlers only translate HTTP to the use cases (``routing``, ``views``, ``replies``,
-``updates``); database work runs in the thread pool.  A form post must come from our own origin
-and carry the session cookie; it answers with a redirect back to the page (a ``done`` flag says
-what happened), or, when a use case refuses (a conflict, invalid input, a role that may not),
-with the page again, the refusal as a readable message and the text typed kept."""
+Handlers only translate HTTP to the use cases (``routing``, ``views``, ``relations``,
+``replies``, ``updates``, ``merging``, ``downloads``); database work runs in the thread pool.
+A form post must come from our own origin and carry the session cookie; it answers with a
+redirect back to the page (a ``done`` flag says what happened), or, when a use case refuses (a
+conflict, invalid input, a role that may not), with the page again, the refusal as a readable
+message and the text typed kept.  Merging and unmerging are for supervisors only (``MERGE_ROLES``;
+the API lets any signed-in role do them)."""
 
 from __future__ import annotations
 
@@ -15,16 +18,17 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from ticketing.app import App
 from ticketing.domain.errors import (Conflict, InvalidInput, NotFound, PermissionDenied,
                                      TicketingError)
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
-from ticketing.services import replies, routing, updates, views
+from ticketing.services import downloads, merging, relations, replies, routing, updates, views
 from ticketing.services.accounts import Principal
 from ticketing.web import agent_html, pages
-from ticketing.web.session import WORK_ROLES, core, html, same_origin, to_login, viewer
+from ticketing.web.session import (MERGE_ROLES, WORK_ROLES, core, html, same_origin, to_login,
+                                   viewer)
 
 router = APIRouter(include_in_schema=False)
 Action = Callable[[App, int, Principal, Mapping[str, str]], object]
@@ -32,7 +36,8 @@ Action = Callable[[App, int, Principal, Mapping[str, str]], object]
 DONE = {"claimed": "Tiket ini sekarang milik Anda.",
         "reply": "Balasan disimpan dan akan dikirim ke warga.",
         "note": "Catatan internal disimpan.", "status": "Status tiket diubah.",
-        "release": "Tiket dikembalikan ke antrean."}
+        "release": "Tiket dikembalikan ke antrean.", "topic": "Topik tiket dikoreksi.",
+        "merged": "Tiket digabung ke tiket ini.", "unmerged": "Penggabungan dibatalkan."}
 NOTHING_TO_CLAIM = "Tidak ada tiket yang bisa Anda ambil saat ini. Coba lagi nanti."
 # A refusal's page status and a lead-in for the use case's own (English) message.
 REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
@@ -40,6 +45,7 @@ REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
     (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
 FOREIGN_FORM = "Formulir dari situs lain ditolak."
 MY_TICKETS = ",".join(sorted(ACTIVE_STATUSES))
+FIELDS = ("body", "status", "topic", "source")
 
 
 def _refusal(exc: TicketingError) -> tuple[int, str]:
@@ -122,15 +128,25 @@ async def claim(request: Request) -> Response:
 # ---------------------------------------------------------------- one ticket
 
 
+def _ticket_data(app: App, ticket_id: int, who: Principal) -> tuple[dict[str, Any],
+                                                                     dict[str, Any]]:
+    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+        ticket = views.get_ticket(conn, ticket_id, who)
+        return ticket, relations.related_tickets(conn, ticket_id, who)
+
+
 async def _ticket(request: Request, who: Principal, ticket_id: int, *,
                   notice: str | None = None, error: str | None = None, status: int = 200,
                   drafts: Mapping[str, str] | None = None) -> Response:
+    app = core(request)
     try:
-        ticket = await run_in_threadpool(_read, core(request), views.get_ticket, ticket_id, who)
+        ticket, related = await run_in_threadpool(_ticket_data, app, ticket_id, who)
     except NotFound:
         return _not_found(who, f"#{ticket_id}")
+    classifier = app.evidence_policy.classifier
+    topics = [(name, classifier.label(name)) for name in classifier.topics]
     return html(agent_html.ticket_page(who=who, ticket=ticket, notice=notice, error=error,
-                                       drafts=drafts), status)
+                                       drafts=drafts, related=related, topics=topics), status)
 
 
 @router.get("/tickets/{raw_id}")
@@ -156,7 +172,7 @@ async def _act(request: Request, raw_id: str, done: str, action: Action,
     if ticket_id is None:
         return _not_found(who, raw_id)
     form = await request.form()
-    fields = {k: v for k in ("body", "status") if isinstance(v := form.get(k), str)}
+    fields = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
     try:
         await run_in_threadpool(action, core(request), ticket_id, who, fields)
     except TicketingError as exc:
@@ -197,6 +213,39 @@ def _release(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]
                                now=app.clock.now())
 
 
+def _topic(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+    if not fields.get("topic"):
+        raise InvalidInput("pilih topik")
+    with app.engine.begin() as conn:  # the service audits the correction
+        updates.update_ticket(conn, ticket_id, {"topic": fields["topic"]}, by=who,
+                              topics=app.evidence_policy.classifier.topics,
+                              now=app.clock.now(), routing=app.routing)
+    return None
+
+
+def _merging(who: Principal) -> None:
+    if who.role not in MERGE_ROLES:
+        raise PermissionDenied("hanya supervisor yang boleh menggabungkan atau memisahkan tiket")
+
+
+def _merge(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+    """Merge the ticket named in the form (``source``) into this one, as the API does."""
+    _merging(who)
+    source = _ticket_id(fields.get("source", ""))
+    if source is None:
+        raise InvalidInput("pilih tiket yang akan digabung")
+    with app.engine.begin() as conn:
+        return merging.merge_tickets(conn, source, ticket_id, actor=f"user:{who.user_id}",
+                                     now=app.clock.now())
+
+
+def _unmerge(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+    _merging(who)
+    with app.engine.begin() as conn:
+        return merging.unmerge_ticket(conn, ticket_id, actor=f"user:{who.user_id}",
+                                      now=app.clock.now())
+
+
 @router.post("/tickets/{raw_id}/reply")
 async def reply(request: Request, raw_id: str) -> Response:
     return await _act(request, raw_id, "reply", _reply, draft="reply")
@@ -215,3 +264,40 @@ async def change_status(request: Request, raw_id: str) -> Response:
 @router.post("/tickets/{raw_id}/release")
 async def release(request: Request, raw_id: str) -> Response:
     return await _act(request, raw_id, "release", _release)
+
+
+@router.post("/tickets/{raw_id}/topic")
+async def correct_topic(request: Request, raw_id: str) -> Response:
+    return await _act(request, raw_id, "topic", _topic)
+
+
+@router.post("/tickets/{raw_id}/merge")
+async def merge(request: Request, raw_id: str) -> Response:
+    return await _act(request, raw_id, "merged", _merge)
+
+
+@router.post("/tickets/{raw_id}/unmerge")
+async def unmerge(request: Request, raw_id: str) -> Response:
+    return await _act(request, raw_id, "unmerged", _unmerge)
+
+
+@router.get("/tickets/{raw_id}/messages/{raw_message}/attachments/{raw_index}")
+async def attachment(request: Request, raw_id: str, raw_message: str,
+                     raw_index: str) -> Response:
+    """An attachment of a message on this ticket, served as the API serves it (a download)."""
+    who = await _worker(request)
+    if isinstance(who, Response):
+        return who
+    ticket_id, message_id, index = (_ticket_id(raw) for raw in (raw_id, raw_message, raw_index))
+    app = core(request)
+    try:
+        if ticket_id is None or message_id is None or index is None:
+            raise NotFound("no such attachment")
+        got: downloads.Download = await run_in_threadpool(
+            _read, app, downloads.attachment_download, app.attachment_store, message_id, index,
+            ticket_id=ticket_id)
+    except NotFound:
+        return html(pages.error_page("Lampiran tidak ditemukan", "Lampiran ini tidak ada pada "
+                                     "tiket ini atau tidak disimpan.", who=who), 404)
+    return FileResponse(got.path, media_type=got.media_type, filename=got.filename,
+                        content_disposition_type="attachment", headers=dict(downloads.HEADERS))

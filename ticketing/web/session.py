@@ -22,6 +22,9 @@ COOKIE = "ticketing_session"
 WIB = dt.timezone(dt.timedelta(hours=7))
 REPORT_ROLES = (Role.SUPERVISOR, Role.ADMIN)  # the SLA report
 WORK_ROLES = (Role.AGENT, Role.SUPERVISOR)  # the queue and the ticket pages
+# Merging and unmerging tickets from the pages is a supervisor's decision: agents see the
+# suggestions, not the buttons, and a forged post is refused.
+MERGE_ROLES = (Role.SUPERVISOR,)
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
