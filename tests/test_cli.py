@@ -139,3 +139,45 @@ def test_users_create_with_routing_profile_and_agents_set(
     assert main(["agents", "set", "--email", "ani@example.id", "--capacity", "fax=1"]) == 1
     assert main(["routing", "tick"]) == 0
     assert "assigned" in capsys.readouterr().out
+
+
+def test_db_vacuum_compacts_and_upgrade_warns_of_free_pages(
+        cli_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    import sqlalchemy as sa
+
+    from ticketing.store import migrate
+    from ticketing.store.db import make_engine
+
+    engine = make_engine(cli_env)
+    sqlite = engine.dialect.name == "sqlite"
+    if sqlite:  # leave 70 MB of free pages behind, as a migration copying a big table does
+        with engine.begin() as conn:
+            conn.exec_driver_sql("CREATE TABLE scratch (b BLOB)")
+            conn.execute(sa.text("INSERT INTO scratch VALUES (:b)"),
+                         [{"b": bytes(1_000_000)} for _ in range(70)])
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE scratch")
+        before = migrate.free_space(engine)
+        assert before is not None and before[0] > 64 * 2**20
+    engine.dispose()
+    assert main(["db", "upgrade"]) == 0
+    err = capsys.readouterr().err
+    assert ("ticketing db vacuum" in err) == sqlite
+    assert main(["db", "vacuum"]) == 0
+    out = capsys.readouterr().out
+    engine = make_engine(cli_env)
+    if sqlite:
+        assert "MB of it were free pages" in out
+        after = migrate.free_space(engine)
+        assert after is not None and after[0] == 0 and after[1] < before[1] - 64 * 2**20
+        with engine.connect() as conn:  # ANALYZE ran: the planner has statistics
+            assert conn.exec_driver_sql("SELECT count(*) FROM sqlite_stat1").scalar_one() > 0
+    else:
+        assert "vacuumed and analyzed" in out
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_stat_user_tables WHERE relname = 'tickets' "
+                "AND last_analyze IS NOT NULL").scalar_one() == 1
+    engine.dispose()
+    assert main(["db", "upgrade"]) == 0
+    assert "ticketing db vacuum" not in capsys.readouterr().err

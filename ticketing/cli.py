@@ -15,6 +15,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, TextIO
 
+import sqlalchemy as sa
+
 from ticketing.app import App, build_app, settle_for_throughput
 from ticketing.domain.errors import TicketingError
 from ticketing.services import accounts
@@ -40,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database schema").add_subparsers(dest="db_cmd", required=True)
     db.add_parser("upgrade", help="apply the Alembic migrations to the configured database")
     db.add_parser("current", help="print the database's migration revision")
+    db.add_parser("vacuum", help="compact the database and refresh the planner's statistics "
+                                 "(SQLite: stop writers first; PostgreSQL: online)")
 
     sub.add_parser("serve", help="run the web app/API, channel listeners and workers")
     w = sub.add_parser("worker", help="run background workers only (several may run on several "
@@ -177,12 +181,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
+def _free_space_hint(engine: sa.Engine) -> None:
+    space = migrate.free_space(engine)
+    if space is None:
+        return
+    free, size = space
+    if free > 64 * 2**20 and free > size // 5:
+        print(f"note: {free / 2**20:,.0f} MB of the {size / 2**20:,.0f} MB file are free pages "
+              "(a migration copied a table); new rows scatter into them and writes slow down "
+              "until `ticketing db vacuum` (stop writers first) compacts the file",
+              file=sys.stderr)
+
+
 def _dispatch(app: App, args: argparse.Namespace) -> int:
     cmd = args.command
     if cmd == "db":
         if args.db_cmd == "upgrade":
             migrate.upgrade(app.engine)
             print(f"database at revision {migrate.current_revision(app.engine)}")
+            _free_space_hint(app.engine)
+        elif args.db_cmd == "vacuum":
+            before = migrate.free_space(app.engine)
+            migrate.vacuum(app.engine)
+            after = migrate.free_space(app.engine)
+            if before and after:
+                print(f"database file {before[1] / 2**20:,.0f} MB → {after[1] / 2**20:,.0f} MB "
+                      f"({before[0] / 2**20:,.0f} MB of it were free pages); statistics "
+                      "refreshed")
+            else:
+                print("vacuumed and analyzed")
         else:
             print(migrate.current_revision(app.engine) or "(empty)")
         return 0

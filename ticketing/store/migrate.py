@@ -57,3 +57,37 @@ def heads(url: str) -> tuple[str, ...]:
 def current_revision(engine: sa.Engine) -> str | None:
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
+
+
+def free_space(engine: sa.Engine) -> tuple[int, int] | None:
+    """SQLite: (bytes in free pages, file size).  A migration that copies a large table leaves
+    the old pages free inside the file: new rows then scatter into them until a VACUUM."""
+    if engine.dialect.name != "sqlite":
+        return None
+    with engine.connect() as conn:
+        page = int(conn.exec_driver_sql("PRAGMA page_size").scalar_one())
+        free = int(conn.exec_driver_sql("PRAGMA freelist_count").scalar_one())
+        pages = int(conn.exec_driver_sql("PRAGMA page_count").scalar_one())
+        conn.rollback()
+    return free * page, pages * page
+
+
+def vacuum(engine: sa.Engine) -> None:
+    """Rewrite the database compactly and refresh the planner's statistics.  SQLite: ``VACUUM``
+    (the file is rebuilt: needs as much free disk again, and no writer meanwhile), then
+    ``ANALYZE``; PostgreSQL: ``VACUUM (ANALYZE)`` of every table (concurrent work goes on)."""
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        if engine.dialect.name == "sqlite":
+            raw.execute("VACUUM")
+            raw.execute("ANALYZE")
+        else:
+            conn.commit()
+            previous = raw.autocommit
+            raw.autocommit = True
+            try:
+                raw.execute("VACUUM (ANALYZE)")
+            finally:
+                raw.autocommit = previous
+
