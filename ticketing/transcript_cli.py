@@ -19,6 +19,7 @@ from channels.phone.intake import transcript_delivery
 from ticketing.app import App
 from ticketing.domain.identity import normalize_phone
 from ticketing.services.ingest import ingest_chunks
+from ticketing.services.intake import raw_payload
 from ticketing.store.inbox import RawPayload
 
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
@@ -80,10 +81,9 @@ def ingest_transcripts(app: App, files: Sequence[Path], *, caller: str | None,
         for start in range(0, len(readable), _CHUNK):
             chunk = []
             for path, data in readable[start:start + _CHUNK]:
-                d = transcript_delivery(data, filename=path.name, caller=caller,
-                                        started_at=started, received_at=now)
-                chunk.append(RawPayload(channel=d.channel, key=d.key, payload=d.payload,
-                                        content_type=d.content_type, meta=dict(d.meta)))
+                chunk.append(raw_payload(transcript_delivery(
+                    data, filename=path.name, caller=caller, started_at=started,
+                    received_at=now)))
             yield chunk
 
     done = 0
