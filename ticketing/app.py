@@ -31,6 +31,8 @@ from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
 from channels.email.send import make_sender as make_email_sender
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
+from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
+from channels.phone.parse import parse_transcript
 from ticketing.services.acknowledge import AckPolicy
 from ticketing.services.ingest import NORMALIZED_JSON, IngestPolicy, parse_normalized_bytes
 from ticketing.settings import Settings, load_settings
@@ -74,7 +76,8 @@ class App:
 
     @cached_property
     def ingest_policy(self) -> IngestPolicy:
-        parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email}
+        parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email,
+                   TRANSCRIPT_CONTENT_TYPE: parse_transcript}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
                             acknowledgement=self.ack_policy,

@@ -91,6 +91,8 @@ def _parser() -> argparse.ArgumentParser:
     ij.add_argument("--workers", type=int, default=1,
                     help="helper processes that parse and read evidence ahead of the writer "
                          "(default 1; 0 does everything in this process)")
+    from ticketing.transcript_cli import add_transcript_parser
+    add_transcript_parser(ingest)
 
     inbox = sub.add_parser("inbox", help="the raw inbox").add_subparsers(dest="inbox_cmd",
                                                                           required=True)
@@ -160,7 +162,10 @@ def _set_agent(app: App, args: argparse.Namespace, *, account: bool) -> dict[str
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "ingest_cmd", None) == "transcript" and args.started and len(args.files) > 1:
+        parser.error("--started applies to one call: give a single FILE")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -238,6 +243,10 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
         with app.engine.begin() as conn:
             print(accounts.create_token(conn, email=args.email, clock=app.clock))
         return 0
+    if cmd == "ingest" and args.ingest_cmd == "transcript":
+        from ticketing.transcript_cli import ingest_transcripts
+        return ingest_transcripts(app, args.files, caller=args.caller, started=args.started,
+                                  quiet=args.quiet)
     if cmd == "ingest":
         return _ingest_jsonl(app, args.file, args.batch_size or app.settings.ingest_batch_size,
                              quiet=args.quiet, workers=args.workers)

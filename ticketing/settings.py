@@ -39,6 +39,7 @@ class Settings:
     meta_graph_url: str = "https://graph.facebook.com/v21.0"
     instagram_accounts: tuple[str, ...] = ()
     transcript_dir: str = "./var/transcripts"
+    transcript_max_bytes: int = 5 * 1024 * 1024
     attachment_dir: str = "./var/attachments"
     max_attachment_bytes: int = 10 * 1024 * 1024
     dedup_window_days: int = 14

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from ticketing.api import errors
+from ticketing.api.phone import router as phone_router
 from ticketing.api.queue import router as queue_router
 from ticketing.api.routes import router
 from ticketing.app import App
@@ -28,6 +29,7 @@ def create_api(core: App, *, on_shutdown: Callable[[], None] | None = None) -> F
     errors.install(api)
     api.include_router(router)
     api.include_router(queue_router)
+    api.include_router(phone_router)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

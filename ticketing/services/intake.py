@@ -14,12 +14,16 @@ from ticketing.services.ports import RawDelivery, RawSink
 from ticketing.store import inbox as inbox_store
 
 
+def raw_payload(delivery: RawDelivery) -> inbox_store.RawPayload:
+    """The inbox row a transport's delivery becomes."""
+    return inbox_store.RawPayload(channel=delivery.channel, key=delivery.key[:600],
+                                  payload=delivery.payload, content_type=delivery.content_type,
+                                  meta=dict(delivery.meta))
+
+
 def raw_sink(engine: sa.Engine, clock: Clock) -> RawSink:
     def accept(delivery: RawDelivery) -> bool:
-        payload = inbox_store.RawPayload(channel=delivery.channel, key=delivery.key[:600],
-                                         payload=delivery.payload,
-                                         content_type=delivery.content_type,
-                                         meta=dict(delivery.meta))
+        payload = raw_payload(delivery)
         with engine.begin() as conn:
             [stored] = inbox_store.put_many(conn, [payload], clock.now())
         return stored.inserted
