@@ -45,7 +45,10 @@ def _sign_in(page: Any, base: str, email: str, path: str = "/login") -> None:
     page.goto(base + path)
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
+    # The post answers with a redirect: wait until the page it leads to has loaded, or the next
+    # (non-waiting) assertion may still see the login page.
+    with page.expect_navigation():
+        page.click("#login button[type=submit]")
 
 
 def _rows(app: App, table: sa.Table, ticket_id: int) -> list[Any]:
@@ -231,7 +234,10 @@ def test_anonymous_visits_go_to_login_and_back_and_admins_are_refused(
     assert page.url == f"{live_url}/login?next=%2Ftickets%2F{tid}"
     page.fill("input[name=email]", "ani@example.id")
     page.fill("input[name=password]", PASSWORD)
-    page.click("#login button[type=submit]")
+    # The post answers with a redirect: wait until the page it leads to has loaded, or the next
+    # (non-waiting) assertion may still see the login page.
+    with page.expect_navigation():
+        page.click("#login button[type=submit]")
     assert page.url == f"{live_url}/tickets/{tid}"
     page.goto(f"{live_url}/queue")
     assert page.locator("#claim-form").count() == 1

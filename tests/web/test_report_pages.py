@@ -65,7 +65,8 @@ def _sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None
     page.goto(f"{base}/login")
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", password)
-    page.click("button[type=submit]")
+    with page.expect_navigation():  # the answer (a redirect or the form again) has loaded
+        page.click("button[type=submit]")
 
 
 def _service_report(app: App, group_by: str) -> dict[str, Any]:
