@@ -1,6 +1,7 @@
-"""The background worker loop: drains the raw inbox (and, as they arrive, the outbox and the SLA
-timers).  Safe to run as several processes on several hosts against one PostgreSQL: every queue
-is claimed with ``FOR UPDATE SKIP LOCKED``."""
+"""The background worker loop: takes new files from the transcript folder, drains the raw inbox
+(and, as they arrive, the outbox and the SLA timers).  Safe to run as several processes on
+several hosts against one PostgreSQL: every queue is claimed with ``FOR UPDATE SKIP LOCKED``,
+every transcript file with an atomic rename."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from ticketing.services.outbox import deliver_due
 from ticketing.services.presence import escalate_breached, routing_tick
 from ticketing.services.reports import fold_rollup
 from ticketing.services.sla import tick
+from ticketing.transcript_folder import poll_transcripts
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +54,20 @@ def fold(app: App) -> int:
         return fold_rollup(conn)
 
 
+def _poll(app: App) -> int:
+    """The transcript folder; a problem there never holds up the queues."""
+    try:
+        return len(poll_transcripts(app))
+    except Exception:
+        log.exception("transcript folder pass failed")
+        return 0
+
+
 def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> None:
     next_routing = 0.0
     while not stop.is_set():
         try:
-            busy = drain(app, stop) + deliver(app, stop)
+            busy = _poll(app) + drain(app, stop) + deliver(app, stop)
             sla_tick(app)
             fold(app)
             if time.monotonic() >= next_routing:
@@ -72,7 +83,9 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
 
 def run_worker(app: App, *, once: bool = False) -> int:
     if once:
-        print(f"processed {drain(app)} inbox rows; attempted {deliver(app)} deliveries; "
+        files = len(poll_transcripts(app))
+        print(f"took {files} transcript files; processed {drain(app)} inbox rows; "
+              f"attempted {deliver(app)} deliveries; "
               f"SLA {sla_tick(app)}; routing {routing_tick(app.engine, app.routing, app.clock)}; "
               f"folded {fold(app)} report rollup deltas")
         return 0
