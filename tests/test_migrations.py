@@ -157,3 +157,25 @@ def test_0012_moves_inbox_uniqueness_to_the_key_digest(empty_url: str) -> None:
     migrate.upgrade(engine)
     assert _drift(engine) == []
     engine.dispose()
+
+
+def test_sqlite_upgrade_refuses_to_commit_broken_foreign_keys(tmp_path: Path) -> None:
+    """SQLite migrations run with foreign keys off (a table copy would otherwise delete row by
+    row); what they leave is checked before commit, and a broken reference rolls back."""
+    import sqlite3
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'fk.db'}")
+    migrate.upgrade(engine, "0009")
+    engine.dispose()
+    raw = sqlite3.connect(tmp_path / "fk.db")  # foreign keys are off by default here
+    raw.execute("INSERT INTO identities (id, customer_id, kind, value, source, created_at) "
+                "VALUES (1, 999, 'phone', '+6281200000001', 'test', '2026-03-01 00:00:00')")
+    raw.commit()
+    raw.close()
+    engine = make_engine(f"sqlite:///{tmp_path / 'fk.db'}")
+    with pytest.raises(RuntimeError, match="foreign keys"):
+        migrate.upgrade(engine)
+    assert migrate.current_revision(engine) == "0009"
+    with engine.connect() as conn:  # and the connection has its foreign keys back on
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    engine.dispose()
