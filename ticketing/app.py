@@ -10,6 +10,7 @@ import datetime as dt
 import gc
 import logging
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -60,6 +61,16 @@ class App:
     @cached_property
     def engine(self) -> sa.Engine:
         return make_engine(self.settings.database_url)
+
+    def read(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """``fn(conn, *args, **kwargs)`` in one read-only transaction."""
+        with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            return fn(conn, *args, **kwargs)
+
+    def write(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """``fn(conn, *args, **kwargs)`` in one write transaction."""
+        with self.engine.begin() as conn:
+            return fn(conn, *args, **kwargs)
 
     @cached_property
     def config_dir(self) -> Path:

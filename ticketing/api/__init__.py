@@ -37,7 +37,7 @@ def create_api(core: App, *, on_shutdown: Callable[[], None] | None = None) -> F
 
     @api.get("/metrics", include_in_schema=False, response_class=PlainTextResponse)
     def metrics() -> str:
-        with core.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-            return render_metrics(conn)
+        text: str = core.read(render_metrics)
+        return text
 
     return api

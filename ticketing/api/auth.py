@@ -12,9 +12,10 @@ from ticketing.app import App
 from ticketing.services.accounts import Principal, Role, authenticate_token
 
 
-def _lookup(app: App, token: str) -> Principal | None:
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return authenticate_token(conn, token)
+def core(request: Request) -> App:
+    """The application the HTTP app serves (``server.create_http_app`` sets it)."""
+    app: App = request.app.state.core
+    return app
 
 
 async def current_principal(request: Request) -> Principal:
@@ -22,8 +23,8 @@ async def current_principal(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "unauthorized", "missing bearer token")
-    app: App = request.app.state.core
-    principal = await run_in_threadpool(_lookup, app, token.strip())
+    principal: Principal | None = await run_in_threadpool(core(request).read,
+                                                          authenticate_token, token.strip())
     if principal is None:
         raise ApiError(401, "unauthorized", "invalid or revoked token")
     return principal

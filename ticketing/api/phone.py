@@ -19,9 +19,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from channels.phone.intake import transcript_delivery
-from ticketing.api.auth import require
+from ticketing.api.auth import core, require
 from ticketing.api.errors import ApiError
-from ticketing.app import App
 from ticketing.domain.identity import normalize_phone
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import Outcome, store_and_process
@@ -65,7 +64,7 @@ async def upload_transcript(
 ) -> JSONResponse:
     """One call per file.  201 ``{"inbox_id", "outcome": "created|appended", "ticket_id",
     "message_id", "customer_id"}``; 200 with ``duplicate`` for a file already received."""
-    app: App = request.app.state.core
+    app = core(request)
     limit = app.settings.transcript_max_bytes
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit + _MULTIPART_SLACK:

@@ -9,8 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketing.api.auth import current_principal, require
-from ticketing.app import App
+from ticketing.api.auth import core, current_principal, require
 from ticketing.services import presence, routing, views
 from ticketing.services.accounts import Principal, Role
 
@@ -19,47 +18,32 @@ Viewer = Annotated[Principal, Depends(current_principal)]
 Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 
 
-def _core(request: Request) -> App:
-    core: App = request.app.state.core
-    return core
-
-
-def _read(app: App, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return fn(conn, *args, **kwargs)
-
-
-def _write(app: App, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    with app.engine.begin() as conn:
-        return fn(conn, *args, **kwargs)
-
-
 @router.post("/queue/claim", summary="Take the most urgent ticket I am eligible for",
              responses={200: {"description": "the ticket, now assigned to me"},
                         204: {"description": "nothing I may take is waiting"}})
 async def claim(request: Request, who: Viewer) -> Any:
-    app = _core(request)
+    app = core(request)
     got = await run_in_threadpool(routing.claim_next, who.user_id, engine=app.engine,
                                   config=app.routing, clock=app.clock, cache=app.agent_cache)
     if got is None:
         return Response(status_code=204)
-    return await run_in_threadpool(_read, app, views.get_ticket, got.id, who)
+    return await run_in_threadpool(app.read, views.get_ticket, got.id, who)
 
 
 @router.get("/queue", summary="Waiting tickets I could claim, most urgent first")
 async def my_queue(request: Request, who: Viewer,
                    limit: Annotated[int, Query(ge=1, le=200)] = 50) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
-        _read, app, routing.waiting_for, who.user_id, config=app.routing, limit=limit)
+        app.read, routing.waiting_for, who.user_id, config=app.routing, limit=limit)
     return result
 
 
 @router.post("/tickets/{ticket_id}/release", summary="Put my ticket back in the shared queue")
 async def release(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
-        _write, app, routing.release, ticket_id, by=who, config=app.routing,
+        app.write, routing.release, ticket_id, by=who, config=app.routing,
         now=app.clock.now())
     return result
 
@@ -71,25 +55,25 @@ class StatusChange(BaseModel):
 
 @router.get("/agents/me", summary="My routing profile: teams, skills, capacity, load, status")
 async def me(request: Request, who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
-        _read, app, presence.agent_view, who.user_id, app.routing)
+        app.read, presence.agent_view, who.user_id, app.routing)
     return result
 
 
 @router.post("/agents/me/status", summary="Set my presence (also a heartbeat)")
 async def set_my_status(request: Request, body: StatusChange, who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
-        _write, app, presence.set_status, who.user_id, body.status, config=app.routing,
+        app.write, presence.set_status, who.user_id, body.status, config=app.routing,
         now=app.clock.now())
     return result
 
 
 @router.post("/agents/me/heartbeat", status_code=204, summary="I am still here")
 async def my_heartbeat(request: Request, who: Viewer) -> Response:
-    app = _core(request)
-    await run_in_threadpool(_write, app, presence.heartbeat, who.user_id, now=app.clock.now())
+    app = core(request)
+    await run_in_threadpool(app.write, presence.heartbeat, who.user_id, now=app.clock.now())
     return Response(status_code=204)
 
 
@@ -105,12 +89,12 @@ class AgentChanges(BaseModel):
 @router.patch("/agents/{email}", summary="Change an agent's routing profile (supervisors)")
 async def patch_agent(request: Request, email: str, body: AgentChanges,
                       who: Supervisor) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     capacity = None
     if body.capacity is not None:
         capacity = presence.parse_capacity(",".join(f"{k}={v}" for k, v in body.capacity.items()))
     result: dict[str, Any] = await run_in_threadpool(
-        _write, app, presence.set_agent, email=email, config=app.routing,
+        app.write, presence.set_agent, email=email, config=app.routing,
         by=f"user:{who.user_id}", teams=body.teams, capacity=capacity, skills=body.skills,
         languages=body.languages, status=body.status, now=app.clock.now())
     return result

@@ -12,9 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketing.api.auth import current_principal, require
+from ticketing.api.auth import core, current_principal, require
 from ticketing.api.errors import ApiError
-from ticketing.app import App
 from ticketing.services import (downloads, merging, notifications, relations, replies, reports,
                                 updates, views)
 from ticketing.services.accounts import Principal, Role
@@ -24,16 +23,6 @@ from ticketing.store.inbox import RawPayload, content_key
 MAX_INBOUND_BYTES = 2 * 1024 * 1024
 router = APIRouter(prefix="/api/v1")
 Viewer = Annotated[Principal, Depends(current_principal)]
-
-
-def _core(request: Request) -> App:
-    core: App = request.app.state.core
-    return core
-
-
-def _read(app: App, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return fn(conn, *args, **kwargs)
 
 
 @router.post("/inbound", status_code=201, summary="Ingest one normalized message")
@@ -53,7 +42,7 @@ async def inbound(request: Request,
             key = f"msg:{data['channel']}:{data['external_id']}"[:600]
     except (ValueError, UnicodeDecodeError):
         pass
-    app = _core(request)
+    app = core(request)
     raw = RawPayload(channel="api", key=key or content_key("api", body), payload=body,
                      content_type=NORMALIZED_JSON, meta={"via": "api", "user": who.user_id})
     outcome: Outcome = (await run_in_threadpool(
@@ -74,25 +63,20 @@ async def list_tickets(request: Request, who: Viewer, status: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=views.MAX_LIMIT)] = 50,
                        cursor: int | None = None) -> dict[str, Any]:
     return await run_in_threadpool(
-        _read, _core(request), views.list_tickets, who, status=status, channel=channel,
+        core(request).read, views.list_tickets, who, status=status, channel=channel,
         assignee=assignee, queue=queue, text=q, limit=limit, cursor=cursor)
 
 
 @router.get("/tickets/{ticket_id}", summary="One ticket with its messages across channels")
 async def get_ticket(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
     return await run_in_threadpool(
-        _read, _core(request), views.get_ticket, ticket_id, who)
+        core(request).read, views.get_ticket, ticket_id, who)
 
 
 @router.get("/customers/{customer_id}", summary="A citizen with all linked identities")
 async def get_customer(request: Request, customer_id: int, who: Viewer) -> dict[str, Any]:
     return await run_in_threadpool(
-        _read, _core(request), views.get_customer, customer_id, who)
-
-
-def _write(app: App, fn: Any, *args: Any, **kwargs: Any) -> Any:
-    with app.engine.begin() as conn:
-        return fn(conn, *args, **kwargs)
+        core(request).read, views.get_customer, customer_id, who)
 
 
 class TicketChanges(BaseModel):
@@ -106,13 +90,13 @@ class TicketChanges(BaseModel):
 @router.patch("/tickets/{ticket_id}", summary="Change status, priority, topic or assignee")
 async def patch_ticket(request: Request, ticket_id: int, changes: TicketChanges,
                        who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     fields = changes.model_dump(exclude_unset=True)
-    await run_in_threadpool(_write, app, updates.update_ticket, ticket_id, fields, by=who,
+    await run_in_threadpool(app.write, updates.update_ticket, ticket_id, fields, by=who,
                             topics=app.evidence_policy.classifier.topics, now=app.clock.now(),
                             routing=app.routing)
     return await run_in_threadpool(
-        _read, app, views.get_ticket, ticket_id, who)
+        app.read, views.get_ticket, ticket_id, who)
 
 
 class MergeRequest(BaseModel):
@@ -122,17 +106,17 @@ class MergeRequest(BaseModel):
 @router.post("/tickets/{ticket_id}/merge", summary="Merge this ticket into another one")
 async def merge(request: Request, ticket_id: int, body: MergeRequest,
                 who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     return await run_in_threadpool(
-        _write, app, merging.merge_tickets, ticket_id, body.into, actor=f"user:{who.user_id}",
+        app.write, merging.merge_tickets, ticket_id, body.into, actor=f"user:{who.user_id}",
         now=app.clock.now())
 
 
 @router.post("/tickets/{ticket_id}/unmerge", summary="Undo the merge of this ticket")
 async def unmerge(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     return await run_in_threadpool(
-        _write, app, merging.unmerge_ticket, ticket_id, actor=f"user:{who.user_id}",
+        app.write, merging.unmerge_ticket, ticket_id, actor=f"user:{who.user_id}",
         now=app.clock.now())
 
 
@@ -142,9 +126,9 @@ async def unmerge_customer(
         request: Request, customer_id: int,
         who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 ) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     return await run_in_threadpool(
-        _write, app, merging.unmerge_customer, customer_id, actor=f"user:{who.user_id}",
+        app.write, merging.unmerge_customer, customer_id, actor=f"user:{who.user_id}",
         now=app.clock.now())
 
 
@@ -152,7 +136,7 @@ async def unmerge_customer(
             summary="Suggested duplicates, possible same citizen, and the incident cluster")
 async def related(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
     return await run_in_threadpool(
-        _read, _core(request), relations.related_tickets, ticket_id, who)
+        core(request).read, relations.related_tickets, ticket_id, who)
 
 
 @router.get("/incidents", summary="Recent incident clusters (supervisors)")
@@ -160,7 +144,7 @@ async def incidents(request: Request,
                     who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))],
                     limit: Annotated[int, Query(ge=1, le=200)] = 50) -> list[dict[str, Any]]:
     return await run_in_threadpool(
-        _read, _core(request), relations.list_incidents, limit=limit)
+        core(request).read, relations.list_incidents, limit=limit)
 
 
 class ReplyRequest(BaseModel):
@@ -178,9 +162,9 @@ class NoteRequest(BaseModel):
              summary="Reply to the citizen on the channel they last wrote on (via the outbox)")
 async def reply(request: Request, ticket_id: int, body: ReplyRequest,
                 who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
-        _write, app, replies.reply_to_ticket, ticket_id, body.body, by=who, now=app.clock.now(),
+        app.write, replies.reply_to_ticket, ticket_id, body.body, by=who, now=app.clock.now(),
         from_address=app.settings.support_address, status=body.status)
     return result
 
@@ -188,9 +172,9 @@ async def reply(request: Request, ticket_id: int, body: ReplyRequest,
 @router.post("/tickets/{ticket_id}/notes", status_code=201, summary="Add an internal note")
 async def note(request: Request, ticket_id: int, body: NoteRequest,
                who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
-        _write, app, replies.add_note, ticket_id, body.body, by=who, now=app.clock.now())
+        app.write, replies.add_note, ticket_id, body.body, by=who, now=app.clock.now())
     return result
 
 
@@ -200,15 +184,15 @@ async def list_notifications(
         limit: Annotated[int, Query(ge=1, le=notifications.MAX_LIMIT)] = 50,
         cursor: int | None = None) -> dict[str, Any]:
     return await run_in_threadpool(
-        _read, _core(request), notifications.list_notifications, who, unread=unread,
+        core(request).read, notifications.list_notifications, who, unread=unread,
         limit=limit, cursor=cursor)
 
 
 @router.post("/notifications/read-all", summary="Mark all of the caller's notifications read")
 async def read_all_notifications(request: Request, who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
-        _write, app, notifications.mark_all_read, who, app.clock.now())
+        app.write, notifications.mark_all_read, who, app.clock.now())
     return result
 
 
@@ -216,18 +200,18 @@ async def read_all_notifications(request: Request, who: Viewer) -> dict[str, Any
              summary="Mark one of the caller's notifications read (404 for anyone else's)")
 async def read_notification(request: Request, notification_id: int,
                             who: Viewer) -> dict[str, Any]:
-    app = _core(request)
+    app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
-        _write, app, notifications.mark_read, who, notification_id, app.clock.now())
+        app.write, notifications.mark_read, who, notification_id, app.clock.now())
     return result
 
 
 @router.get("/messages/{message_id}/attachments/{index}",
             summary="Download an attachment (always as a download, never rendered inline)")
 async def attachment(request: Request, message_id: int, index: int, who: Viewer) -> FileResponse:
-    app = _core(request)
+    app = core(request)
     got: downloads.Download = await run_in_threadpool(
-        _read, app, downloads.attachment_download, app.attachment_store, message_id, index)
+        app.read, downloads.attachment_download, app.attachment_store, message_id, index)
     return FileResponse(got.path, media_type=got.media_type, filename=got.filename,
                         content_disposition_type="attachment", headers=dict(downloads.HEADERS))
 
@@ -238,9 +222,9 @@ async def sla_report(
         who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))],
         start: Annotated[dt.date, Query(alias="from")], end: Annotated[dt.date, Query(alias="to")],
         group_by: str = "channel", format: str = "json") -> Any:
-    app = _core(request)
+    app = core(request)
     data: dict[str, Any] = await run_in_threadpool(
-        _read, app, reports.sla_report, start=start, end=end, group_by=group_by,
+        app.read, reports.sla_report, start=start, end=end, group_by=group_by,
         now=app.clock.now())
     if format == "csv":
         return PlainTextResponse(reports.to_csv(data), media_type="text/csv")

@@ -75,11 +75,6 @@ def _not_found(who: Principal, ticket: str) -> Response:
                                  who=who), 404)
 
 
-def _read(app: App, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return fn(conn, *args, **kwargs)
-
-
 # ---------------------------------------------------------------- the queue
 
 
@@ -294,7 +289,7 @@ async def attachment(request: Request, raw_id: str, raw_message: str,
         if ticket_id is None or message_id is None or index is None:
             raise NotFound("no such attachment")
         got: downloads.Download = await run_in_threadpool(
-            _read, app, downloads.attachment_download, app.attachment_store, message_id, index,
+            app.read, downloads.attachment_download, app.attachment_store, message_id, index,
             ticket_id=ticket_id)
     except NotFound:
         return html(pages.error_page("Lampiran tidak ditemukan", "Lampiran ini tidak ada pada "

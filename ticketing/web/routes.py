@@ -79,8 +79,8 @@ async def logout(request: Request) -> Response:
 
 
 def _report(app: App, **kwargs: Any) -> dict[str, Any]:
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return reports.sla_report(conn, now=app.clock.now(), **kwargs)
+    report: dict[str, Any] = app.read(reports.sla_report, now=app.clock.now(), **kwargs)
+    return report
 
 
 def _date(value: str | None, default: dt.date, name: str) -> dt.date:

@@ -68,8 +68,8 @@ def viewer(request: Request) -> Principal | None:
     if not token:
         return None
     app = core(request)
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        return accounts.authenticate_session(conn, token, now=app.clock.now())
+    who: Principal | None = app.read(accounts.authenticate_session, token, now=app.clock.now())
+    return who
 
 
 def to_login(request: Request, target: str | None = None) -> RedirectResponse:
