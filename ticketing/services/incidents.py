@@ -147,37 +147,35 @@ def _recent_by_key(conn: sa.Connection, keys: list[int], horizon: dt.datetime
 
 # PostgreSQL: the hits and their tickets in one statement (one round trip); each ticket is a
 # primary-key probe in a LATERAL subquery, so the planner cannot hash the tickets table.
-_RECENT_PG = sa.text(
+# Driver placeholders: it also rides in the lock round trip (``early_candidates``).
+_RECENT_PG = (
     "SELECT k.key, s.ticket_id, s.seen_at, t.customer_id, t.topic, t.incident_id, "
     "t.fingerprint, t.merged_into_id "
-    "FROM unnest(CAST(:keys AS bigint[])) AS k(key) CROSS JOIN LATERAL "
+    "FROM unnest(%s::bigint[]) AS k(key) CROSS JOIN LATERAL "
     "(SELECT ticket_id, seen_at FROM ticket_signatures WHERE band_key = k.key "
-    f"AND seen_at >= :h ORDER BY seen_at DESC LIMIT {PER_KEY}) s CROSS JOIN LATERAL "
+    f"AND seen_at >= %s ORDER BY seen_at DESC LIMIT {PER_KEY}) s CROSS JOIN LATERAL "
     "(SELECT customer_id, topic, incident_id, fingerprint, merged_into_id FROM tickets "
-    "WHERE id = s.ticket_id) t").bindparams(sa.bindparam("h", type_=UTCDateTime())).columns(
-    sa.column("key"), sa.column("ticket_id"), sa.column("seen_at", UTCDateTime()),
-    sa.column("customer_id"), sa.column("topic"), sa.column("incident_id"),
-    sa.column("fingerprint"), sa.column("merged_into_id"))
+    "WHERE id = s.ticket_id) t")
 
 
 def _recent_by_key_pg(conn: sa.Connection, keys: list[int], horizon: dt.datetime
                       ) -> dict[int, list[dict[str, Any]]]:
     out: dict[int, list[dict[str, Any]]] = defaultdict(list)
-    for start in range(0, len(keys), KEYS_PER_QUERY):
-        for r in conn.execute(_RECENT_PG, {"keys": keys[start:start + KEYS_PER_QUERY],
-                                           "h": horizon}):
-            if r.merged_into_id is not None:
-                continue
-            out[int(r.key)].append({"ticket_id": int(r.ticket_id), "seen_at": r.seen_at,
-                                    "customer_id": int(r.customer_id), "topic": r.topic,
-                                    "incident_id": r.incident_id,
-                                    "fingerprint": r.fingerprint, "state": None})
+    for rows in bulk.pipeline(conn, [(_RECENT_PG, (keys[start:start + KEYS_PER_QUERY], horizon))
+                                     for start in range(0, len(keys), KEYS_PER_QUERY)]):
+        _add_candidates(out, rows)
     return out
 
 
-# The same, in the driver's placeholders, to ride in another round trip (bulk.pipeline).
-_RECENT_PIPELINED = str(_RECENT_PG).replace("CAST(:keys AS bigint[])", "%s::bigint[]") \
-    .replace(":h", "%s")
+def _add_candidates(known: dict[int, list[dict[str, Any]]], rows: list[tuple[Any, ...]]) -> None:
+    """Rows of ``_RECENT_PG`` filed under their band key (merged tickets left out)."""
+    for key, ticket_id, seen_at, customer_id, topic, incident_id, fingerprint, merged in rows:
+        if merged is not None:
+            continue
+        known.setdefault(int(key), []).append({
+            "ticket_id": int(ticket_id), "seen_at": seen_at.astimezone(dt.UTC),
+            "customer_id": int(customer_id), "topic": topic, "incident_id": incident_id,
+            "fingerprint": fingerprint, "state": None})
 
 
 def early_candidates(batch: Batch) -> tuple[str, tuple[Any, ...]] | None:
@@ -194,19 +192,12 @@ def early_candidates(batch: Batch) -> tuple[str, tuple[Any, ...]] | None:
     keys = sorted({k for w in works for k in w.evidence.band_keys})
     horizon = min(w.msg.sent_at for w in works if w.msg is not None) - WINDOW
     batch.incident_candidates = CandidateRead(keys=set(keys), horizon=horizon, known={})
-    return _RECENT_PIPELINED, (keys, horizon)
+    return _RECENT_PG, (keys, horizon)
 
 
 def accept_early_candidates(batch: Batch, rows: list[tuple[Any, ...]]) -> None:
     assert batch.incident_candidates is not None
-    known = batch.incident_candidates.known
-    for key, ticket_id, seen_at, customer_id, topic, incident_id, fingerprint, merged in rows:
-        if merged is not None:
-            continue
-        known.setdefault(int(key), []).append({
-            "ticket_id": int(ticket_id), "seen_at": seen_at.astimezone(dt.UTC),
-            "customer_id": int(customer_id), "topic": topic, "incident_id": incident_id,
-            "fingerprint": fingerprint, "state": None})
+    _add_candidates(batch.incident_candidates.known, rows)
 
 
 def write_new_incidents(batch: Batch) -> None:
