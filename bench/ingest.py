@@ -112,9 +112,9 @@ class Databases:
             return f"sqlite:///{DB_DIR / (name + '.db')}"
         return PG_URL.format(db=PREFIX + name)
 
-    def _pg(self, *statements: str) -> None:
+    def _pg(self, *statements: str, url: str = PG_ADMIN) -> None:
         import psycopg
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        with psycopg.connect(url, autocommit=True) as conn:
             for s in statements:
                 conn.execute(s)  # type: ignore[arg-type]
 
@@ -169,14 +169,8 @@ class Databases:
         self.created.pop(name, None)
 
     def vacuum_analyze(self, name: str) -> None:
-        self._pg_in(name, "VACUUM ANALYZE")
-
-    def _pg_in(self, name: str, *statements: str) -> None:
-        import psycopg
-        url = PG_URL.format(db=PREFIX + name).replace("postgresql+psycopg://", "postgresql://")
-        with psycopg.connect(url, autocommit=True) as conn:
-            for s in statements:
-                conn.execute(s)  # type: ignore[arg-type]
+        self._pg("VACUUM ANALYZE", url=self.url("postgresql", name).replace(
+            "postgresql+psycopg://", "postgresql://"))
 
     def size_mb(self, kind: str, name: str) -> float:
         if kind == "sqlite":

@@ -20,6 +20,7 @@ from ticketing.models.base import UTCDateTime
 from ticketing.services.decide import Batch, CandidateRead
 from ticketing.store import bulk, tables
 from ticketing.store import tickets as q
+from ticketing.store.ids import SMALL_BLOCK
 
 incidents = tables.incidents
 signatures = tables.signatures
@@ -183,7 +184,7 @@ def early_candidates(batch: Batch) -> tuple[str, tuple[Any, ...]] | None:
     meet if they turn out new, read before the decision in the round trip that takes the locks
     (``CandidateRead``), instead of a round trip of their own after it.  For an appended
     message the read is wasted, but it is one indexed statement where a round trip is saved."""
-    if batch.conn.dialect.name != "postgresql" or len(batch.works) > 4:
+    if batch.conn.dialect.name != "postgresql" or len(batch.works) > SMALL_BLOCK:
         return None
     fallback = batch.policy.evidence.fallback_topic
     works = [w for w in batch.active() if w.evidence.topic != fallback and w.evidence.band_keys]
