@@ -241,39 +241,21 @@ def _unmerge(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]
                                       now=app.clock.now())
 
 
-@router.post("/tickets/{raw_id}/reply")
-async def reply(request: Request, raw_id: str) -> Response:
-    return await _act(request, raw_id, "reply", _reply, draft="reply")
+def _form_route(done: str, action: Action, draft: str | None) -> Callable[..., Any]:
+    async def handle(request: Request, raw_id: str) -> Response:
+        return await _act(request, raw_id, done, action, draft=draft)
+    return handle
 
 
-@router.post("/tickets/{raw_id}/note")
-async def note(request: Request, raw_id: str) -> Response:
-    return await _act(request, raw_id, "note", _note, draft="note")
-
-
-@router.post("/tickets/{raw_id}/status")
-async def change_status(request: Request, raw_id: str) -> Response:
-    return await _act(request, raw_id, "status", _status)
-
-
-@router.post("/tickets/{raw_id}/release")
-async def release(request: Request, raw_id: str) -> Response:
-    return await _act(request, raw_id, "release", _release)
-
-
-@router.post("/tickets/{raw_id}/topic")
-async def correct_topic(request: Request, raw_id: str) -> Response:
-    return await _act(request, raw_id, "topic", _topic)
-
-
-@router.post("/tickets/{raw_id}/merge")
-async def merge(request: Request, raw_id: str) -> Response:
-    return await _act(request, raw_id, "merged", _merge)
-
-
-@router.post("/tickets/{raw_id}/unmerge")
-async def unmerge(request: Request, raw_id: str) -> Response:
-    return await _act(request, raw_id, "unmerged", _unmerge)
+# The ticket page's forms: POST /tickets/{id}/<path> runs the action, then back to the page
+# with ``done`` (a refusal keeps the typed text of a ``draft`` field).
+for _path, _done, _action, _draft in (
+        ("reply", "reply", _reply, "reply"), ("note", "note", _note, "note"),
+        ("status", "status", _status, None), ("release", "release", _release, None),
+        ("topic", "topic", _topic, None), ("merge", "merged", _merge, None),
+        ("unmerge", "unmerged", _unmerge, None)):
+    router.add_api_route(f"/tickets/{{raw_id}}/{_path}", _form_route(_done, _action, _draft),
+                         methods=["POST"], name=f"ticket_{_path}")
 
 
 @router.get("/tickets/{raw_id}/messages/{raw_message}/attachments/{raw_index}")
