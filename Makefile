@@ -18,7 +18,7 @@ dev-venv: $(BIN)/python
 run: venv
 	mkdir -p var
 	$(BIN)/ticketing db upgrade
-	$(BIN)/python -m ticketing.demo
+	$(BIN)/python -m ticketing.entrypoints.demo
 	$(BIN)/ticketing serve
 
 test: dev-venv

@@ -14,7 +14,7 @@ Measurements (each on a freshly migrated database, fixed generator seeds):
    with SQLAlchemy Core ``executemany``, 500 rows and one commit per batch, on the same database
    kind and the same engine set-up; reported as our rate / raw rate.
 3. Durable one-at-a-time ingest on SQLite: ``store_and_process(engine, [payload])`` per message,
-   payloads built by ``ticketing.cli.jsonl_payloads`` (two commits per message, as a live channel).
+   payloads built by ``ticketing.entrypoints.cli.jsonl_payloads`` (two commits per message, as a live channel).
 4. Growth: the CLI rate for one 10k-message file into a database already holding ~10k messages
    versus ~1M messages (filled by ingesting a generated 1M stream through the CLI, so the data
    is exactly what the engine writes); each measurement runs on a fresh copy of the filled base
@@ -205,7 +205,7 @@ def cli_command() -> list[str]:
     script = Path(sys.executable).with_name("ticketing")
     if script.exists():
         return [str(script)]
-    return [sys.executable, "-m", "ticketing.cli"]
+    return [sys.executable, "-m", "ticketing.entrypoints.cli"]
 
 
 def run_cli(url: str, path: Path, lines: int) -> dict[str, Any]:
@@ -299,7 +299,7 @@ def run_raw(dbs: Databases, kind: str, path: Path, lines: int, batch: int = 500)
 
 def run_single(dbs: Databases, kind: str, path: Path, count: int) -> dict[str, Any]:
     from ticketing.app import build_app
-    from ticketing.cli import jsonl_payloads
+    from ticketing.entrypoints.cli import jsonl_payloads
     from ticketing.services.ingest import store_and_process
     from ticketing.settings import load_settings
 

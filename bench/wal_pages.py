@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import sqlalchemy as sa  # noqa: E402
 
 from ticketing.app import App, settle_for_throughput  # noqa: E402
-from ticketing.cli import jsonl_payloads  # noqa: E402
+from ticketing.entrypoints.cli import jsonl_payloads  # noqa: E402
 from ticketing.services.ingest import ingest_chunks  # noqa: E402
 from ticketing.services.clock import SystemClock  # noqa: E402
 from ticketing.settings import Settings  # noqa: E402

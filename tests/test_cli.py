@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketing.cli import main
+from ticketing.entrypoints.cli import main
 from tests.conftest import ROOT
 from tests.helpers import message
 

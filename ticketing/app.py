@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 
@@ -41,6 +41,8 @@ from ticketing.store.attachments import FileAttachmentStore
 from ticketing.store.db import make_engine
 
 log = logging.getLogger(__name__)
+P = ParamSpec("P")
+R = TypeVar("R")
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -62,12 +64,14 @@ class App:
     def engine(self) -> sa.Engine:
         return make_engine(self.settings.database_url)
 
-    def read(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    def read(self, fn: Callable[Concatenate[sa.Connection, P], R], /, *args: P.args,
+             **kwargs: P.kwargs) -> R:
         """``fn(conn, *args, **kwargs)`` in one read-only transaction."""
         with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
             return fn(conn, *args, **kwargs)
 
-    def write(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+    def write(self, fn: Callable[Concatenate[sa.Connection, P], R], /, *args: P.args,
+              **kwargs: P.kwargs) -> R:
         """``fn(conn, *args, **kwargs)`` in one write transaction."""
         with self.engine.begin() as conn:
             return fn(conn, *args, **kwargs)

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from ticketing.api import create_api
+from ticketing.entrypoints.api import create_api
 from ticketing.app import App
 from ticketing.services import accounts
 from ticketing.services.clock import FixedClock

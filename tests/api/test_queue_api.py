@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
-from ticketing.api import create_api
+from ticketing.entrypoints.api import create_api
 from ticketing.app import App
 from ticketing.services import accounts
 from tests.routing_helpers import agent, assignee, tickets

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketing.cli import main
+from ticketing.entrypoints.cli import main
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from ticketing.app import App
-from ticketing.cli import main
+from ticketing.entrypoints.cli import main
 from ticketing.services.clock import FixedClock
 from ticketing.services.remeasure import Selection, remeasure
 from ticketing.services.sla import tick

@@ -13,7 +13,7 @@ from ticketing.services.clock import FixedClock
 from ticketing.services.reports import sla_report, to_csv
 from ticketing.services.sla import tick
 from ticketing.store import tables
-from ticketing.web.report_html import render
+from ticketing.entrypoints.web.report_html import render
 from tests.helpers import ingest_one, message
 
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -68,7 +68,7 @@ def test_served_rates_breaches_and_backlog(app: App, clock: FixedClock) -> None:
 def test_report_over_http_is_for_supervisors(app: App, clock: FixedClock) -> None:
     from fastapi.testclient import TestClient
 
-    from ticketing.api import create_api
+    from ticketing.entrypoints.api import create_api
     from ticketing.services import accounts
 
     with app.engine.begin() as conn:

@@ -171,7 +171,7 @@ def test_breach_escalates_and_leaves_an_away_assignee(app: App) -> None:
 
 
 def test_sla_timer_breach_escalates_through_the_worker_tick(app: App) -> None:
-    from ticketing.worker import sla_tick
+    from ticketing.entrypoints.worker import sla_tick
     away = agent(app, skills=["otp", "nik", "akun"], status="away")
     out = ingest_one(app, message("OTP tidak masuk", phone="081234567890"))
     tid = out.ticket_id or 0

@@ -118,7 +118,7 @@ def test_waiting_on_the_citizen_pauses_and_their_reply_resumes(
 def test_sla_tick_from_the_command_line(app: App, friday: FixedClock,
                                         monkeypatch: pytest.MonkeyPatch,
                                         capsys: pytest.CaptureFixture[str]) -> None:
-    from ticketing.cli import main
+    from ticketing.entrypoints.cli import main
     from tests.conftest import ROOT
 
     ingest_one(app, message("OTP tidak masuk", email="sari@example.id", sent_at=FRIDAY_1630))

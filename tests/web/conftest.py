@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 
 from ticketing.app import App
-from ticketing.server import create_http_app
+from ticketing.entrypoints.server import create_http_app
 
 REQUIRE_BROWSER = os.environ.get("TICKETING_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("TICKETING_CHROMIUM", "/usr/bin/chromium")

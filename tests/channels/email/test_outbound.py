@@ -18,12 +18,12 @@ from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 
 from channels.email.server import make_controller
-from ticketing.api import create_api
+from ticketing.entrypoints.api import create_api
 from ticketing.app import App
 from ticketing.services import accounts
 from ticketing.services.intake import raw_sink
 from ticketing.store import tables
-from ticketing.worker import deliver, drain
+from ticketing.entrypoints.worker import deliver, drain
 from tests.channels.email.test_smtp import DOMAIN, citizen_mail, free_port
 
 

@@ -17,7 +17,7 @@ from ticketing.app import App
 from ticketing.services.intake import raw_sink
 from ticketing.services.ports import RawDelivery, RawSink
 from ticketing.store import tables
-from ticketing.worker import drain
+from ticketing.entrypoints.worker import drain
 
 DOMAIN = "prakerja.example.id"
 
@@ -150,7 +150,7 @@ def test_attachments_are_stored_by_digest_and_downloadable(app: App, listen: Lis
 
     from fastapi.testclient import TestClient
 
-    from ticketing.api import create_api
+    from ticketing.entrypoints.api import create_api
     from ticketing.services import accounts
 
     app.settings = replace(app.settings, max_attachment_bytes=50_000)

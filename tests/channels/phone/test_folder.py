@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ticketing import transcript_folder
+from ticketing.entrypoints import transcript_folder
 from ticketing.app import App
-from ticketing.cli import main
+from ticketing.entrypoints.cli import main
 from ticketing.store import tables
-from ticketing.transcript_folder import FileResult, poll_transcripts
+from ticketing.entrypoints.transcript_folder import FileResult, poll_transcripts
 from tests.channels.phone.test_parse import FIXTURES, NIKS, TEXT
 from tests.conftest import ROOT
 
@@ -226,7 +226,7 @@ def test_an_oversized_file_goes_to_failed_unstored(app: App, tmp_path: Path) -> 
 
 
 def test_the_worker_loop_polls_the_folder(app: App, tmp_path: Path) -> None:
-    from ticketing.worker import worker_loop
+    from ticketing.entrypoints.worker import worker_loop
 
     core = App(settings=dataclasses.replace(app.settings, transcript_dir=str(tmp_path)),
                clock=app.clock)

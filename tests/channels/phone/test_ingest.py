@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from channels.phone.intake import transcript_delivery
 from ticketing.app import App
-from ticketing.cli import main
+from ticketing.entrypoints.cli import main
 from ticketing.services.ingest import Outcome, run_pending, store_and_process
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tables

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
-from ticketing.api import create_api
+from ticketing.entrypoints.api import create_api
 from ticketing.app import App
 from ticketing.services import accounts
 from ticketing.store import tables

@@ -20,10 +20,10 @@ CRASH_MESSAGE = ("Maaf, terjadi kesalahan di server. Kesalahan ini sudah dicatat
 
 
 def install(http: FastAPI) -> None:
-    from ticketing.web import pages
-    from ticketing.web.agent_routes import router as agent_router
-    from ticketing.web.routes import router
-    from ticketing.web.session import html
+    from ticketing.entrypoints.web import pages
+    from ticketing.entrypoints.web.agent_routes import router as agent_router
+    from ticketing.entrypoints.web.routes import router
+    from ticketing.entrypoints.web.session import html
 
     http.include_router(router)
     http.include_router(agent_router)

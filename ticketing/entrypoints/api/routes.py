@@ -12,8 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketing.api.auth import core, current_principal, require
-from ticketing.api.errors import ApiError
+from ticketing.entrypoints.api.auth import core, current_principal, require
+from ticketing.entrypoints.api.errors import ApiError
 from ticketing.services import (downloads, merging, notifications, relations, replies, reports,
                                 updates, views)
 from ticketing.services.accounts import Principal, Role

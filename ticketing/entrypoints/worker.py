@@ -16,7 +16,7 @@ from ticketing.services.outbox import deliver_due
 from ticketing.services.presence import escalate_breached, routing_tick
 from ticketing.services.reports import fold_rollup
 from ticketing.services.sla import tick
-from ticketing.transcript_folder import poll_transcripts
+from ticketing.entrypoints.transcript_folder import poll_transcripts
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from ticketing.api.auth import core, current_principal, require
+from ticketing.entrypoints.api.auth import core, current_principal, require
 from ticketing.services import presence, routing, views
 from ticketing.services.accounts import Principal, Role
 

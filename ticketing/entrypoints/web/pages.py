@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from ticketing.services.accounts import Principal
-from ticketing.web.report_html import STYLE, render_body
-from ticketing.web.session import REPORT_ROLES, WORK_ROLES, home
+from ticketing.entrypoints.web.report_html import STYLE, render_body
+from ticketing.entrypoints.web.session import REPORT_ROLES, WORK_ROLES, home
 
 GROUP_LABELS = {"channel": "kanal", "topic": "topik", "day": "hari", "agent": "agen",
                 "team": "tim"}

@@ -19,8 +19,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from channels.phone.intake import transcript_delivery
-from ticketing.api.auth import core, require
-from ticketing.api.errors import ApiError
+from ticketing.entrypoints.api.auth import core, require
+from ticketing.entrypoints.api.errors import ApiError
 from ticketing.domain.identity import normalize_phone
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import Outcome, store_and_process

@@ -17,12 +17,12 @@ import uvicorn
 from fastapi import FastAPI
 
 from channels.email.server import make_controller
-from ticketing.api import create_api
+from ticketing.entrypoints.api import create_api
 from ticketing.app import App, build_app, settle_for_throughput
 from ticketing.services.intake import GroupCommitSink
 from ticketing.settings import load_settings
-from ticketing.web import install as install_pages
-from ticketing.worker import run_worker
+from ticketing.entrypoints.web import install as install_pages
+from ticketing.entrypoints.worker import run_worker
 
 log = logging.getLogger(__name__)
 

@@ -14,11 +14,11 @@ from typing import Any
 
 from ticketing.domain.lifecycle import ALLOWED, TicketStatus
 from ticketing.services.accounts import Principal, Role
-from ticketing.web import related_html
-from ticketing.web.fmt import STATUS, when
-from ticketing.web.fmt import text as _text
-from ticketing.web.fmt import ticket_link as _ticket_link
-from ticketing.web.pages import shell
+from ticketing.entrypoints.web import related_html
+from ticketing.entrypoints.web.fmt import STATUS, when
+from ticketing.entrypoints.web.fmt import text as _text
+from ticketing.entrypoints.web.fmt import ticket_link as _ticket_link
+from ticketing.entrypoints.web.pages import shell
 
 PRIORITY = {"low": "rendah", "normal": "normal", "high": "tinggi", "urgent": "mendesak"}
 CLOCK = {"running": "berjalan", "paused": "dijeda", "met": "terpenuhi", "breached": "terlewat"}

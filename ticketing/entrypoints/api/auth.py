@@ -7,7 +7,7 @@ from collections.abc import Callable
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 
-from ticketing.api.errors import ApiError
+from ticketing.entrypoints.api.errors import ApiError
 from ticketing.app import App
 from ticketing.services.accounts import Principal, Role, authenticate_token
 

@@ -26,8 +26,8 @@ from ticketing.domain.errors import (Conflict, InvalidInput, NotFound, Permissio
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
 from ticketing.services import downloads, merging, relations, replies, routing, updates, views
 from ticketing.services.accounts import Principal
-from ticketing.web import agent_html, pages
-from ticketing.web.session import (MERGE_ROLES, WORK_ROLES, core, html, same_origin, to_login,
+from ticketing.entrypoints.web import agent_html, pages
+from ticketing.entrypoints.web.session import (MERGE_ROLES, WORK_ROLES, core, html, same_origin, to_login,
                                    viewer)
 
 router = APIRouter(include_in_schema=False)

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
-from ticketing.api import errors
-from ticketing.api.phone import router as phone_router
-from ticketing.api.queue import router as queue_router
-from ticketing.api.routes import router
+from ticketing.entrypoints.api import errors
+from ticketing.entrypoints.api.phone import router as phone_router
+from ticketing.entrypoints.api.queue import router as queue_router
+from ticketing.entrypoints.api.routes import router
 from ticketing.app import App
 from ticketing.services.metrics import render_metrics
 

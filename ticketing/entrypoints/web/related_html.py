@@ -12,10 +12,10 @@ from html import escape
 from typing import Any
 
 from ticketing.services.accounts import Principal
-from ticketing.web.fmt import STATUS, when
-from ticketing.web.fmt import text as _text
-from ticketing.web.fmt import ticket_link as _link
-from ticketing.web.session import MERGE_ROLES
+from ticketing.entrypoints.web.fmt import STATUS, when
+from ticketing.entrypoints.web.fmt import text as _text
+from ticketing.entrypoints.web.fmt import ticket_link as _link
+from ticketing.entrypoints.web.session import MERGE_ROLES
 
 REASON = {"same customer": "warga yang sama", "similar name": "nama mirip",
           "similar name, same topic": "nama mirip, topik sama"}

@@ -91,7 +91,7 @@ def _parser() -> argparse.ArgumentParser:
     ij.add_argument("--workers", type=int, default=1,
                     help="helper processes that parse and read evidence ahead of the writer "
                          "(default 1; 0 does everything in this process)")
-    from ticketing.transcript_cli import add_transcript_parser
+    from ticketing.entrypoints.transcript_cli import add_transcript_parser
     add_transcript_parser(ingest)
 
     inbox = sub.add_parser("inbox", help="the raw inbox").add_subparsers(dest="inbox_cmd",
@@ -244,7 +244,7 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
             print(accounts.create_token(conn, email=args.email, clock=app.clock))
         return 0
     if cmd == "ingest" and args.ingest_cmd == "transcript":
-        from ticketing.transcript_cli import ingest_transcripts
+        from ticketing.entrypoints.transcript_cli import ingest_transcripts
         return ingest_transcripts(app, args.files, caller=args.caller, started=args.started,
                                   quiet=args.quiet)
     if cmd == "ingest":
@@ -263,15 +263,15 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
     if cmd == "sla":
         if args.sla_cmd == "recompute":
             return _recompute(app, args)
-        from ticketing.worker import sla_tick
+        from ticketing.entrypoints.worker import sla_tick
         counts = sla_tick(app)
         print(json.dumps(counts))
         return 0
     if cmd == "worker":
-        from ticketing.worker import run_worker
+        from ticketing.entrypoints.worker import run_worker
         return run_worker(app, once=args.once)
     if cmd == "serve":
-        from ticketing.server import serve
+        from ticketing.entrypoints.server import serve
         return serve(app)
     raise AssertionError(cmd)
 
@@ -320,7 +320,7 @@ def _date(text: str) -> dt.date:
 
 def _report(app: App, args: argparse.Namespace) -> int:
     from ticketing.services.reports import sla_report, to_csv
-    from ticketing.web.report_html import render
+    from ticketing.entrypoints.web.report_html import render
     with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
         data = sla_report(conn, start=args.start, end=args.end, group_by=args.group_by,
                           now=app.clock.now())
