@@ -34,7 +34,8 @@ from dedup_scale import PG_ADMIN, database  # noqa: E402
 from ticketing.app import App  # noqa: E402
 from ticketing.domain.calendar import BusinessCalendar, business_time_between  # noqa: E402
 from ticketing.services.clock import FixedClock  # noqa: E402
-from ticketing.services.reports import fold_rollup, sla_report  # noqa: E402
+from ticketing.services.reports import sla_report  # noqa: E402
+from ticketing.store.rollup import fold as fold_rollup  # noqa: E402
 from ticketing.settings import Settings  # noqa: E402
 from ticketing.store import migrate, tables  # noqa: E402
 from ticketing.store.db import make_engine  # noqa: E402

@@ -62,3 +62,13 @@ def assignee(app: App, ticket_id: int) -> int | None:
         value = conn.execute(sa.select(tables.tickets.c.assignee_id)
                              .where(tables.tickets.c.id == ticket_id)).scalar()
     return int(value) if value is not None else None
+
+
+def claim_next(app: App, uid: int, *, engine: sa.Engine | None = None,
+               cache: Any = None) -> Any:
+    """The claim as the drivers run it (``entrypoints.jobs.claim_next``), with an optional
+    other engine (a second process) and memo."""
+    from ticketing.services.routing import claim_with
+    from ticketing.store.locking import statement_transactions
+    with statement_transactions(engine or app.engine) as conn:
+        return claim_with(conn, uid, config=app.routing, clock=app.clock, cache=cache)

@@ -13,7 +13,7 @@ from ticketing.entrypoints.api import create_api
 from ticketing.app import App
 from ticketing.services import accounts
 from ticketing.services.clock import FixedClock
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import sla_tick
 from tests.helpers import ingest_one, message
 
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -40,7 +40,7 @@ def _breach(app: App, clock: FixedClock, count: int = 2) -> None:
         ingest_one(app, message("OTP tidak masuk", email=f"warga{i}@example.id",
                                 sent_at="2026-03-06T16:30:00+07:00"))
     clock.at = dt.datetime(2026, 3, 9, 11, 31, tzinfo=WIB).astimezone(dt.UTC)
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
 
 
 def test_notifications_need_a_token(client: TestClient) -> None:

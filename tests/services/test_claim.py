@@ -10,14 +10,15 @@ import pytest
 import sqlalchemy as sa
 
 from ticketing.app import App
-from ticketing.services.routing import claim_next, waiting_for
+from ticketing.services.routing import waiting_for
+from tests.routing_helpers import claim_next
 from ticketing.store import tables
 from ticketing.store.db import make_engine
 from tests.routing_helpers import agent, assignee, tickets
 
 
 def _claim(app: App, uid: int, engine: sa.Engine | None = None) -> int | None:
-    got = claim_next(uid, engine=engine or app.engine, config=app.routing, clock=app.clock)
+    got = claim_next(app, uid, engine=engine)
     return got.id if got else None
 
 
@@ -214,8 +215,7 @@ def test_the_claim_memo_never_outlives_a_profile_change(app: App) -> None:
     cache = AgentCache()
 
     def claim() -> int | None:
-        got = claim_next(uid, engine=app.engine, config=app.routing, clock=app.clock,
-                         cache=cache)
+        got = claim_next(app, uid, cache=cache)
         return got.id if got else None
 
     assert claim() is not None and claim() is not None  # the second from the memo

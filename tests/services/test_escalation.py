@@ -16,7 +16,7 @@ from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
 from ticketing.services.outbox import deliver_due
 from ticketing.services.ports import Delivery
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from tests.helpers import ingest_one, message
 from tests.services.conftest import (BREACHED, FRIDAY_1630, WARNED, WIB, assign, at, audit_rows,
@@ -28,18 +28,18 @@ def test_each_step_fires_once_across_repeated_ticks(app: App, friday: FixedClock
     tid = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
                                   sent_at=FRIDAY_1630)).ticket_id or 0
     assign(app, tid, "agen@example.id")
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     assert notified(app) == []
 
     at(friday, WARNED)
-    assert tick(app.engine, app.sla_setup, app.clock)["escalations"] == 1
-    assert tick(app.engine, app.sla_setup, app.clock)["escalations"] == 0
+    assert sla_tick(app)["escalations"] == 1
+    assert sla_tick(app)["escalations"] == 0
     assert notified(app) == [(agent, "sla.warning", "first_response")]
 
     at(friday, BREACHED)
-    assert tick(app.engine, app.sla_setup, app.clock)["escalations"] == 2
+    assert sla_tick(app)["escalations"] == 2
     for _ in range(3):
-        assert tick(app.engine, app.sla_setup, app.clock)["escalations"] == 0
+        assert sla_tick(app)["escalations"] == 0
     assert notified(app)[1:] == [(boss, "sla.breached", "first_response")]
     steps = [(d["target"], d["step"], d["outcome"]) for d in audit_rows(app, "sla.escalated")]
     assert steps == [("first_response", "warning:notify_assignee", "notified"),
@@ -56,11 +56,11 @@ def test_priority_is_raised_once_per_target_and_never_past_the_cap(
     tid = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
                                   sent_at=FRIDAY_1630)).ticket_id or 0
     at(friday, BREACHED)
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     assert ticket(app, tid).priority == "high"  # first response breached: normal → high
     # Weeks later the resolution is breached too: high → urgent; nothing goes past urgent.
     at(friday, dt.datetime(2026, 3, 30, 9, 0, tzinfo=WIB))
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     assert ticket(app, tid).priority == "urgent"
     raises = [d for d in audit_rows(app, "sla.escalated") if d["action"] == "raise_priority"]
     assert [(d["target"], d["outcome"]) for d in raises] == [("first_response", "raised"),
@@ -68,7 +68,7 @@ def test_priority_is_raised_once_per_target_and_never_past_the_cap(
     with app.engine.begin() as conn:  # an urgent ticket whose next target breaches is capped
         conn.execute(tables.tickets.update().where(tables.tickets.c.id == tid).values(
             sla_signals={}, sla_check_at=app.clock.now()))
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     assert ticket(app, tid).priority == "urgent"
     capped = [d for d in audit_rows(app, "sla.escalated") if d.get("outcome") == "capped"]
     assert {d["target"] for d in capped} == {"first_response", "resolution"}
@@ -83,7 +83,7 @@ def test_a_lower_cap_stops_the_raise_early(app: App, friday: FixedClock,
     tid = ingest_one(capped, message("OTP tidak masuk", email="sari@example.id",
                                      sent_at=FRIDAY_1630)).ticket_id or 0
     at(friday, BREACHED)
-    tick(capped.engine, capped.sla_setup, capped.clock)
+    sla_tick(capped)
     assert ticket(capped, tid).priority == "normal"
     assert [d["outcome"] for d in audit_rows(capped, "sla.escalated")
             if d["action"] == "raise_priority"] == ["capped"]
@@ -98,7 +98,7 @@ def test_supervisors_are_notified_every_one_and_no_agent(app: App, friday: Fixed
     tid = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
                                   sent_at=FRIDAY_1630)).ticket_id or 0
     at(friday, BREACHED)
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     assert sorted(notified(app)) == [(first, "sla.breached", "first_response"),
                                      (second, "sla.breached", "first_response")]
     sent = [d for d in audit_rows(app, "sla.escalated") if d["action"] == "notify_supervisors"]
@@ -114,7 +114,7 @@ def test_notify_assignee_without_an_assignee_is_skipped_and_audited(
         app: App, friday: FixedClock) -> None:
     ingest_one(app, message("OTP tidak masuk", email="sari@example.id", sent_at=FRIDAY_1630))
     at(friday, WARNED)
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     assert notified(app) == []
     assert audit_rows(app, "sla.escalated") == [
         {"step": "warning:notify_assignee", "target": "first_response",
@@ -130,7 +130,7 @@ def test_a_late_timer_still_runs_the_warning_step_with_the_breach(
                                   sent_at=FRIDAY_1630)).ticket_id or 0
     assign(app, tid, "agen@example.id")
     at(friday, BREACHED)  # the worker was down through the warning
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     assert (agent, "sla.warning", "first_response") in notified(app)
 
 
@@ -144,10 +144,10 @@ def test_supervisors_get_mail_through_the_outbox_only_when_configured(
                                       "0812-3456-7890", email="sari@example.id",
                                       sent_at=FRIDAY_1630)).ticket_id or 0
     at(friday, WARNED)
-    tick(mailing.engine, mailing.sla_setup, mailing.clock)
+    sla_tick(mailing)
     at(friday, BREACHED)
-    tick(mailing.engine, mailing.sla_setup, mailing.clock)
-    tick(mailing.engine, mailing.sla_setup, mailing.clock)
+    sla_tick(mailing)
+    sla_tick(mailing)
     o = tables.outbox
     with app.engine.connect() as conn:
         rows = conn.execute(sa.select(o).where(o.c.kind == "notification")
@@ -187,7 +187,7 @@ def test_a_delayed_step_wakes_the_timer_and_stops_once_answered(
     second = ingest_one(delayed, message("Insentif belum cair", email="budi@example.id",
                                          sent_at=FRIDAY_1630)).ticket_id or 0
     at(friday, BREACHED)
-    tick(delayed.engine, delayed.sla_setup, delayed.clock)
+    sla_tick(delayed)
     # Breached at 11:30; +60 business minutes crosses the lunch break: 13:30.
     assert ticket(delayed, tid).sla_check_at == dt.datetime(2026, 3, 9, 13, 30, tzinfo=WIB)
     # The second ticket is answered before then: its delayed step never fires.
@@ -198,12 +198,12 @@ def test_a_delayed_step_wakes_the_timer_and_stops_once_answered(
         replies.reply_to_ticket(conn, second, "Sedang kami cek.", by=agent,
                                 now=delayed.clock.now(), from_address="pengaduan@example.id")
     at(friday, dt.datetime(2026, 3, 9, 13, 29, tzinfo=WIB))
-    tick(delayed.engine, delayed.sla_setup, delayed.clock)
+    sla_tick(delayed)
     assert [x for x in notified(delayed) if x[2] == "first_response"] == [
         (boss, "sla.breached", "first_response")] * 2
     at(friday, dt.datetime(2026, 3, 9, 13, 31, tzinfo=WIB))
-    tick(delayed.engine, delayed.sla_setup, delayed.clock)
-    tick(delayed.engine, delayed.sla_setup, delayed.clock)
+    sla_tick(delayed)
+    sla_tick(delayed)
     late = [d for d in audit_rows(delayed, "sla.escalated")
             if d["step"] == "breach+60:notify_supervisors"]
     assert len(late) == 1 and late[0]["recipients"] == [boss]
@@ -229,7 +229,7 @@ def test_an_edited_policy_leaves_existing_tickets_alone(
     with stricter.engine.begin() as conn:
         updates.update_ticket(conn, old, {"priority": "low"}, by=boss, topics=(),
                               now=stricter.clock.now())
-    tick(stricter.engine, stricter.sla_setup, stricter.clock)
+    sla_tick(stricter)
     kept, fresh = ticket(stricter, old), ticket(stricter, new)
     assert (kept.sla_policy_version, kept.sla_terms["first_response"]) == (1, 240)
     assert kept.first_response_due_at == dt.datetime(2026, 3, 9, 11, 30, tzinfo=WIB)
@@ -250,7 +250,7 @@ def test_a_breach_seen_only_after_the_late_answer_pushes_nothing(
     with app.engine.begin() as conn:
         replies.reply_to_ticket(conn, tid, "Sedang kami cek.", by=by, now=app.clock.now(),
                                 from_address="pengaduan@example.id")
-    assert tick(app.engine, app.sla_setup, app.clock)["breaches"] == 1
+    assert sla_tick(app)["breaches"] == 1
     assert ticket(app, tid).priority == "normal" and notified(app) == []
     assert {(d["step"], d["outcome"], d.get("reason")) for d in audit_rows(app, "sla.escalated")
             } == {(key, "skipped", "target already answered") for key in (

@@ -13,8 +13,9 @@ import sqlalchemy as sa
 from ticketing.app import App
 from ticketing.entrypoints.cli import main
 from ticketing.services.clock import FixedClock
-from ticketing.services.remeasure import Selection, remeasure
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import remeasure
+from ticketing.services.remeasure import Selection
+from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from tests.helpers import ingest_one, message
 from tests.services.conftest import FRIDAY_1630, WIB, at, audit_rows, ticket
@@ -39,7 +40,7 @@ def test_recompute_moves_only_the_tickets_it_is_told(
     first, second, third = three_tickets(app)
     new = configured(stricter)
     at(friday, dt.datetime(2026, 3, 9, 9, 0, tzinfo=WIB))
-    counts = remeasure(new.engine, new.sla_setup, new.clock, Selection(ticket_ids=(second,)))
+    counts = remeasure(new, Selection(ticket_ids=(second,)))
     assert counts == {"considered": 1, "changed": 1, "unchanged": 0, "unmeasurable": 0,
                       "dry_run": False}
     moved = ticket(new, second)
@@ -57,7 +58,7 @@ def test_recompute_moves_only_the_tickets_it_is_told(
     assert event["current"]["first_response_due_at"] == "2026-03-09T02:30:00+00:00"  # type: ignore[index]
     assert event["previous"]["terms"]["first_response"] == 240  # type: ignore[index]
     # Again: nothing left to change for that ticket.
-    again = remeasure(new.engine, new.sla_setup, new.clock, Selection(ticket_ids=(second,)))
+    again = remeasure(new, Selection(ticket_ids=(second,)))
     assert (again["changed"], again["unchanged"]) == (0, 1)
 
 
@@ -70,13 +71,13 @@ def test_recompute_of_open_tickets_skips_closed_ones_and_feeds_the_timer(
     new = configured(stricter)
     at(friday, dt.datetime(2026, 3, 9, 10, 0, tzinfo=WIB))
     seen: list[int] = []
-    counts = remeasure(new.engine, new.sla_setup, new.clock, Selection(open_tickets=True),
+    counts = remeasure(new, Selection(open_tickets=True),
                        batch_size=1, progress=seen.append)
     assert (counts["considered"], counts["changed"]) == (2, 2) and seen == [1, 1]
     assert ticket(new, third).sla_policy_version == 1
     # Under the new terms both are already breached (due 09:30): the next pass says so, once.
-    assert tick(new.engine, new.sla_setup, new.clock)["breaches"] == 2
-    assert tick(new.engine, new.sla_setup, new.clock)["breaches"] == 0
+    assert sla_tick(new)["breaches"] == 2
+    assert sla_tick(new)["breaches"] == 0
     assert {ticket(new, t).first_response_state for t in (first, second)} == {"breached"}
 
 
@@ -86,7 +87,7 @@ def test_a_dry_run_counts_and_changes_nothing(
     new = configured(stricter)
     with new.engine.connect() as conn:
         before = conn.execute(sa.select(tables.tickets).order_by(tables.tickets.c.id)).all()
-    counts = remeasure(new.engine, new.sla_setup, new.clock, Selection(open_tickets=True),
+    counts = remeasure(new, Selection(open_tickets=True),
                        dry_run=True)
     assert (counts["considered"], counts["changed"], counts["dry_run"]) == (3, 3, True)
     with new.engine.connect() as conn:
@@ -97,7 +98,7 @@ def test_a_dry_run_counts_and_changes_nothing(
 
 def test_recompute_with_an_unchanged_config_changes_nothing(app: App, friday: FixedClock) -> None:
     three_tickets(app)
-    counts = remeasure(app.engine, app.sla_setup, app.clock, Selection(open_tickets=True))
+    counts = remeasure(app, Selection(open_tickets=True))
     assert (counts["changed"], counts["unchanged"]) == (0, 3)
 
 
@@ -139,8 +140,8 @@ def test_a_changed_calendar_reaches_running_clocks_audited_once(
     with closed_monday.engine.begin() as conn:
         conn.execute(tables.tickets.update().where(tables.tickets.c.id == tid)
                      .values(sla_check_at=closed_monday.clock.now()))
-    tick(closed_monday.engine, closed_monday.sla_setup, closed_monday.clock)
-    tick(closed_monday.engine, closed_monday.sla_setup, closed_monday.clock)
+    sla_tick(closed_monday)
+    sla_tick(closed_monday)
     moved = ticket(closed_monday, tid)
     assert moved.sla_calendar_version == 2 and moved.sla_policy_version == 1
     assert moved.first_response_due_at == dt.datetime(2026, 3, 10, 11, 30, tzinfo=WIB)

@@ -20,7 +20,7 @@ from ticketing.services import replies, updates
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
 from ticketing.services.reports import GROUPS, sla_report
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import migrate, tables
 from ticketing.store.db import make_engine
 from tests.helpers import ingest_one, message
@@ -179,7 +179,7 @@ def test_clock_writes_business_minutes_pauses_excluded(app: App, clock: FixedClo
     t = tables.tickets
 
     def measures() -> tuple[Any, Any]:
-        tick(app.engine, app.sla_setup, app.clock)
+        sla_tick(app)
         with app.engine.connect() as conn:
             row = conn.execute(sa.select(t.c.first_response_business_minutes,
                                          t.c.resolution_business_minutes)

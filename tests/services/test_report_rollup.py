@@ -23,8 +23,8 @@ from ticketing.domain.errors import Conflict, InvalidInput
 from ticketing.services import accounts, merging, replies, updates
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
-from ticketing.services.reports import fold_rollup
-from ticketing.services.sla import tick
+from ticketing.store.rollup import fold as fold_rollup
+from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from tests.helpers import ingest, message
 
@@ -176,7 +176,7 @@ def test_rollups_follow_every_write_path(app: App, clock: FixedClock,
                 merging.unmerge_ticket(conn, rng.choice(merged), actor="test", now=clock.now())
             _check(app, f"unmerge {step}")
         clock.at += dt.timedelta(hours=rng.choice([1, 6, 30]))
-        tick(app.engine, app.sla_setup, app.clock)
+        sla_tick(app)
         _check(app, f"SLA tick {step}")
 
     with app.engine.connect() as conn:

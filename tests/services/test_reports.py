@@ -11,7 +11,7 @@ from ticketing.services import replies
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
 from ticketing.services.reports import sla_report, to_csv
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from ticketing.entrypoints.web.report_html import render
 from tests.helpers import ingest_one, message
@@ -43,7 +43,7 @@ def test_served_rates_breaches_and_backlog(app: App, clock: FixedClock) -> None:
     with app.engine.begin() as conn:
         replies.reply_to_ticket(conn, late.ticket_id or 0, "Maaf terlambat.", by=agent,
                                 now=clock.now(), from_address="p@example.id")
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     with app.engine.connect() as conn:
         report = sla_report(conn, start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 2),
                             group_by="channel", now=clock.now())

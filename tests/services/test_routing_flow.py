@@ -11,8 +11,10 @@ import sqlalchemy as sa
 
 from ticketing.app import App
 from ticketing.services import accounts
-from ticketing.services.presence import escalate_breached, routing_tick, set_status
-from ticketing.services.routing import claim_next, release
+from ticketing.entrypoints.jobs import routing_tick
+from ticketing.services.presence import escalate_breached, set_status
+from ticketing.services.routing import release
+from tests.routing_helpers import claim_next
 from ticketing.store import tables
 from tests.helpers import ingest_one, message
 from tests.routing_helpers import agent, assignee, tickets
@@ -131,10 +133,10 @@ def test_offline_agent_tickets_return_to_the_queue_after_the_team_limit(app: App
     with app.engine.begin() as conn:
         set_status(conn, gone, "offline", config=app.routing, now=app.clock.now())
     app.clock.advance(minutes=29)  # program: offline_return_minutes = 30
-    routing_tick(app.engine, app.routing, app.clock)
+    routing_tick(app)
     assert assignee(app, waiting) == gone
     app.clock.advance(minutes=1)
-    assert routing_tick(app.engine, app.routing, app.clock)["returned"] == 1
+    assert routing_tick(app)["returned"] == 1
     assert assignee(app, waiting) is None
     assert assignee(app, pending) == gone  # waiting on the citizen: nothing to do yet
     kind, data = _events(app, waiting)[-1]
@@ -146,9 +148,9 @@ def test_silent_agents_go_offline_and_their_tickets_return(app: App) -> None:
     silent = agent(app, skills=["pelatihan"])
     (tid,) = tickets(app, [{"team": "program", "topic": "pelatihan", "assignee_id": silent}])
     app.clock.advance(seconds=app.routing.heartbeat_timeout_seconds + 1)
-    assert routing_tick(app.engine, app.routing, app.clock)["went_offline"] == 1
+    assert routing_tick(app)["went_offline"] == 1
     app.clock.advance(minutes=30)
-    routing_tick(app.engine, app.routing, app.clock)
+    routing_tick(app)
     assert assignee(app, tid) is None
 
 
@@ -166,7 +168,7 @@ def test_breach_escalates_and_leaves_an_away_assignee(app: App) -> None:
     assert [k for k, _ in _events(app, with_away)] == ["ticket.escalated",
                                                        "ticket.returned_to_queue"]
     sup = agent(app, role="supervisor")
-    got = claim_next(sup, engine=app.engine, config=app.routing, clock=app.clock)
+    got = claim_next(app, sup)
     assert got is not None and got.id in (with_away, nobody)
 
 
@@ -187,7 +189,7 @@ def test_sla_timer_breach_escalates_through_the_worker_tick(app: App) -> None:
 def test_claim_by_an_offline_agent_marks_them_online(app: App) -> None:
     uid = agent(app, status="offline")
     tickets(app, [{}])
-    assert claim_next(uid, engine=app.engine, config=app.routing, clock=app.clock) is not None
+    assert claim_next(app, uid) is not None
     with app.engine.connect() as conn:
         status = conn.execute(sa.select(tables.agent_profiles.c.status)
                               .where(tables.agent_profiles.c.user_id == uid)).scalar()
@@ -196,7 +198,7 @@ def test_claim_by_an_offline_agent_marks_them_online(app: App) -> None:
 
 def test_tickets_from_before_routing_get_a_team_at_the_tick(app: App) -> None:
     (tid,) = tickets(app, [{"team": None, "language": None, "topic": "rekening"}])
-    routing_tick(app.engine, app.routing, app.clock)
+    routing_tick(app)
     row = _ticket(app, tid)
     assert (row.team, row.language) == ("keuangan", "id")
 
@@ -211,8 +213,8 @@ def test_queue_due_follows_the_sla_clock_after_a_first_response(app: App) -> Non
     with app.engine.begin() as conn:
         reply_to_ticket(conn, tid, "Baik, kami cek", by=_principal(uid), now=app.clock.now(),
                         from_address="x@example.id")
-    from ticketing.services.sla import tick
-    tick(app.engine, app.sla_setup, app.clock)
+    from ticketing.entrypoints.jobs import sla_tick
+    sla_tick(app)
     row = _ticket(app, tid)
     assert row.first_response_at is not None
     assert row.queue_due_at == row.resolution_due_at

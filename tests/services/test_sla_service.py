@@ -12,7 +12,7 @@ from ticketing.app import App
 from ticketing.services import replies, updates
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from tests.helpers import ingest_one, message
 
@@ -63,13 +63,13 @@ def test_opening_a_ticket_on_friday_afternoon_stores_business_time_due_dates(
 def test_timer_warns_then_breaches_once_each(app: App, friday: FixedClock) -> None:
     out = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
                                   sent_at=FRIDAY_1630))
-    assert tick(app.engine, app.sla_setup, app.clock)["warnings"] == 0
+    assert sla_tick(app)["warnings"] == 0
     friday.at = dt.datetime(2026, 3, 9, 10, 45, tzinfo=WIB).astimezone(dt.UTC)
-    assert tick(app.engine, app.sla_setup, app.clock)["warnings"] == 1
-    assert tick(app.engine, app.sla_setup, app.clock)["warnings"] == 0
+    assert sla_tick(app)["warnings"] == 1
+    assert sla_tick(app)["warnings"] == 0
     friday.at = dt.datetime(2026, 3, 9, 11, 31, tzinfo=WIB).astimezone(dt.UTC)
-    assert tick(app.engine, app.sla_setup, app.clock)["breaches"] == 1
-    assert tick(app.engine, app.sla_setup, app.clock)["breaches"] == 0
+    assert sla_tick(app)["breaches"] == 1
+    assert sla_tick(app)["breaches"] == 0
     assert [s["target"] for s in _signals(app, "sla.breached")] == ["first_response"]
     assert _ticket(app, out.ticket_id or 0).first_response_state == "breached"
 
@@ -82,11 +82,11 @@ def test_a_human_reply_in_time_meets_the_first_response(app: App, friday: FixedC
     with app.engine.begin() as conn:
         replies.reply_to_ticket(conn, out.ticket_id or 0, "Sedang kami cek.", by=AGENT,
                                 now=app.clock.now(), from_address="pengaduan@example.id")
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     t = _ticket(app, out.ticket_id or 0)
     assert t.first_response_state == "met" and t.resolution_state == "running"
     friday.at = dt.datetime(2026, 3, 20, 9, 0, tzinfo=WIB).astimezone(dt.UTC)
-    counts = tick(app.engine, app.sla_setup, app.clock)
+    counts = sla_tick(app)
     assert counts["breaches"] == 1  # the resolution, not the met first response
 
 
@@ -101,14 +101,14 @@ def test_waiting_on_the_citizen_pauses_and_their_reply_resumes(
         replies.reply_to_ticket(conn, tid, "Mohon kirim foto KTP.", by=AGENT,
                                 now=app.clock.now(), from_address="pengaduan@example.id",
                                 status="pending_customer")
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     paused = _ticket(app, tid)
     assert paused.resolution_state == "paused" and paused.resolution_due_at is None
     # Two business days later the citizen answers: the clock resumes, due moves later.
     friday.at = dt.datetime(2026, 3, 11, 9, 0, tzinfo=WIB).astimezone(dt.UTC)
     ingest_one(app, message("Ini foto KTP saya", email="sari@example.id",
                             sent_at="2026-03-11T09:00:00+07:00"))
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     resumed = _ticket(app, tid)
     assert resumed.status == "open" and resumed.resolution_state == "running"
     # Used before the pause: Fri 30 + Mon 60 = 90 minutes; 1350 left from Wed 09:00.

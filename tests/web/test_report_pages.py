@@ -16,7 +16,7 @@ from ticketing.services import accounts, replies
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
 from ticketing.services.reports import sla_report, to_csv
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from tests.helpers import ingest_one, message
 
@@ -58,7 +58,7 @@ def _tickets(app: App, clock: FixedClock) -> None:
     with app.engine.begin() as conn:
         replies.reply_to_ticket(conn, late.ticket_id or 0, "Maaf terlambat.", by=agent,
                                 now=clock.now(), from_address="p@example.id")
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
 
 
 def _sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None:

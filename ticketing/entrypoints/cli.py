@@ -236,8 +236,8 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
             print(json.dumps(agent_by_email(conn, args.email, app.routing)))
         return 0
     if cmd == "routing":
-        from ticketing.services.presence import routing_tick
-        print(json.dumps(routing_tick(app.engine, app.routing, app.clock)))
+        from ticketing.entrypoints.jobs import routing_tick
+        print(json.dumps(routing_tick(app)))
         return 0
     if cmd == "tokens":
         with app.engine.begin() as conn:
@@ -291,18 +291,18 @@ def _recompute(app: App, args: argparse.Namespace) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
         TimeRemainingColumn
 
-    from ticketing.services.remeasure import Selection, count, remeasure
+    from ticketing.entrypoints.jobs import remeasure
+    from ticketing.services.remeasure import Selection, count
     selection = Selection(ticket_ids=tuple(args.tickets or ()),
                           open_tickets=bool(args.open_tickets))
     setup = app.sla_setup  # a broken sla.toml fails here, before any ticket is read
-    with app.engine.connect() as conn:
-        total = count(conn, selection)
+    total = app.read(count, selection)
     err = Console(stderr=True)
     with Progress(TextColumn("recompute"), BarColumn(), MofNCompleteColumn(),
                   TimeRemainingColumn(), console=err,
                   disable=args.quiet or not err.is_terminal) as progress:
         task = progress.add_task("recompute", total=total)
-        counts = remeasure(app.engine, setup, app.clock, selection, dry_run=args.dry_run,
+        counts = remeasure(app, selection, setup=setup, dry_run=args.dry_run,
                            batch_size=args.batch_size,
                            progress=lambda n: progress.update(task, advance=n))
     if args.dry_run:

@@ -13,10 +13,9 @@ import time
 from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
 from ticketing.services.outbox import deliver_due
-from ticketing.services.presence import escalate_breached, routing_tick
-from ticketing.services.reports import fold_rollup
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
 from ticketing.entrypoints.transcript_folder import poll_transcripts
+from ticketing.store.rollup import fold as fold_rollup
 
 log = logging.getLogger(__name__)
 
@@ -41,17 +40,12 @@ def deliver(app: App, stop: threading.Event | None = None) -> int:
     return total
 
 
-def sla_tick(app: App) -> dict[str, int]:
-    """The SLA timer, escalating what breached to the supervisors' queues as it goes."""
-    config = app.routing
-    return tick(app.engine, app.sla_setup, app.clock,
-                on_breach=lambda conn, ids, now: escalate_breached(conn, ids, config, now))
+sla_tick = escalating_sla_tick
 
 
 def fold(app: App) -> int:
     """The report's rollup deltas (PostgreSQL) folded in."""
-    with app.engine.begin() as conn:
-        return fold_rollup(conn)
+    return app.write(fold_rollup)
 
 
 def _poll(app: App) -> int:
@@ -71,7 +65,7 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
             sla_tick(app)
             fold(app)
             if time.monotonic() >= next_routing:
-                routing_tick(app.engine, app.routing, app.clock)
+                routing_tick(app)
                 next_routing = time.monotonic() + app.routing.tick_seconds
         except Exception:  # a database blip must not kill the worker: back off and retry
             log.exception("worker pass failed")
@@ -86,7 +80,7 @@ def run_worker(app: App, *, once: bool = False) -> int:
         files = len(poll_transcripts(app))
         print(f"took {files} transcript files; processed {drain(app)} inbox rows; "
               f"attempted {deliver(app)} deliveries; "
-              f"SLA {sla_tick(app)}; routing {routing_tick(app.engine, app.routing, app.clock)}; "
+              f"SLA {sla_tick(app)}; routing {routing_tick(app)}; "
               f"folded {fold(app)} report rollup deltas")
         return 0
     stop = threading.Event()

@@ -10,7 +10,7 @@ exact without knowing they exist.  Nothing in Python writes them.
 * ``report_rollup_delta`` (PostgreSQL): the triggers append ±1 rows here instead of updating
   ``report_rollup`` in place, so that concurrent writers never wait on (or deadlock over) the
   same hot rollup row; the worker folds them into ``report_rollup``
-  (``services.reports.fold_rollup``) and the report reads both.  On SQLite (one writer at a
+  (``store.rollup.fold``) and the report reads both.  On SQLite (one writer at a
   time) the triggers update ``report_rollup`` directly and this table stays empty.
 * ``report_customer_tickets``: live tickets per customer.
 * ``report_repeat_tickets``: the live tickets of customers that have two or more, one row each

@@ -204,15 +204,14 @@ def triage_untagged(conn: sa.Connection, config: RoutingConfig, now: dt.datetime
     return len(rows)
 
 
-def routing_tick(engine: sa.Engine, config: RoutingConfig, clock: Clock) -> dict[str, int]:
-    """One pass; safe in several workers (conditional updates, SKIP LOCKED heads)."""
-    now = clock.now()
-    with engine.begin() as conn:
-        expired = expire_heartbeats(conn, config, now)
-        triaged = triage_untagged(conn, config, now)
-        back = return_from_offline(conn, config, now)
-        given = auto_assign(conn, back, config=config, now=now, reason="returned")
-        given += assign_waiting(conn, config=config, now=now)
+def routing_tick(conn: sa.Connection, config: RoutingConfig, now: dt.datetime) -> dict[str, int]:
+    """One pass in the caller's transaction; safe in several workers (conditional updates,
+    SKIP LOCKED heads)."""
+    expired = expire_heartbeats(conn, config, now)
+    triaged = triage_untagged(conn, config, now)
+    back = return_from_offline(conn, config, now)
+    given = auto_assign(conn, back, config=config, now=now, reason="returned")
+    given += assign_waiting(conn, config=config, now=now)
     return {"went_offline": len(expired), "triaged": triaged, "returned": len(back),
             "assigned": len(given)}
 

@@ -9,7 +9,7 @@ clocks are replayed from its history under the new terms, stored, and the change
 set to now so the next timer pass emits whatever warnings, breaches and escalations the new
 measurement makes due (signals already sent stay sent: they are history).
 
-Batches of tickets, one transaction each (rows locked on PostgreSQL, so a timer pass waits
+Batches of tickets, one transaction each (the driver's loop: ``entrypoints.jobs``) (rows locked on PostgreSQL, so a timer pass waits
 rather than racing); a dry run reads and counts but writes nothing.
 """
 
@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +26,9 @@ import sqlalchemy as sa
 from ticketing.domain.errors import NotFound
 from ticketing.domain.lifecycle import TicketStatus
 from ticketing.domain.sla import evaluate
-from ticketing.services.clock import Clock
 from ticketing.services.sla import SlaSetup, columns, history
 from ticketing.store import tables
+from ticketing.store.locking import for_update
 
 log = logging.getLogger(__name__)
 t, audit = tables.tickets, tables.audit
@@ -53,57 +53,36 @@ def count(conn: sa.Connection, selection: Selection) -> int:
         t.c.merged_into_id.is_(None))).scalar_one())
 
 
-def _batches(engine: sa.Engine, selection: Selection, size: int) -> Iterator[list[int]]:
+def next_batch(conn: sa.Connection, selection: Selection, size: int,
+               after: int = 0) -> list[int]:
+    """The next ids of the selection after ``after`` (keyset over ix_tickets_status_id for the
+    open tickets: never a scan of closed history).  Named ids that do not exist are refused."""
     if not selection.open_tickets:
         ids = sorted(set(selection.ticket_ids))
-        with engine.connect() as conn:
+        if after == 0:
             known = set(conn.execute(sa.select(t.c.id).where(t.c.id.in_(ids))).scalars())
-        missing = [i for i in ids if i not in known]
-        if missing:
-            raise NotFound(f"no ticket {', '.join(map(str, missing))}")
-        for start in range(0, len(ids), size):
-            yield ids[start:start + size]
-        return
-    last = 0
-    while True:  # keyset over ix_tickets_status_id: never a scan of closed history
-        with engine.connect() as conn:
-            ids = list(conn.execute(
-                sa.select(t.c.id).where(t.c.status.in_([str(s) for s in OPEN_STATUSES]),
-                                        t.c.merged_into_id.is_(None), t.c.id > last)
-                .order_by(t.c.id).limit(size)).scalars())
-        if not ids:
-            return
-        yield ids
-        last = ids[-1]
+            missing = [i for i in ids if i not in known]
+            if missing:
+                raise NotFound(f"no ticket {', '.join(map(str, missing))}")
+        return [i for i in ids if i > after][:size]
+    return list(conn.execute(
+        sa.select(t.c.id).where(t.c.status.in_([str(s) for s in OPEN_STATUSES]),
+                                t.c.merged_into_id.is_(None), t.c.id > after)
+        .order_by(t.c.id).limit(size)).scalars())
 
 
 def _iso(value: Any) -> Any:
     return value.isoformat() if isinstance(value, dt.datetime) else value
 
 
-def remeasure(engine: sa.Engine, setup: SlaSetup, clock: Clock, selection: Selection, *,
-              dry_run: bool = False, batch_size: int = 500, actor: str = "system:recompute",
-              progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Returns ``{"considered", "changed", "unchanged", "unmeasurable", "dry_run"}``."""
-    counts: dict[str, Any] = {"considered": 0, "changed": 0, "unchanged": 0, "unmeasurable": 0,
-                              "dry_run": dry_run}
-    for ids in _batches(engine, selection, batch_size):
-        with engine.begin() as conn:
-            batch = _batch(conn, ids, setup, clock.now(), dry_run=dry_run, actor=actor)
-        for key, value in batch.items():
-            counts[key] += value
-        counts["considered"] += len(ids)
-        if progress is not None:
-            progress(len(ids))
-    return counts
-
-
-def _batch(conn: sa.Connection, ids: Sequence[int], setup: SlaSetup, now: dt.datetime, *,
-           dry_run: bool, actor: str) -> dict[str, int]:
+def remeasure_batch(conn: sa.Connection, ids: Sequence[int], setup: SlaSetup, now: dt.datetime,
+                    *, dry_run: bool, actor: str = "system:recompute") -> dict[str, int]:
+    """Re-measure these tickets in the caller's transaction (rows locked where several writers
+    run); counts ``changed``, ``unchanged``, ``unmeasurable``."""
     counts = {"changed": 0, "unchanged": 0, "unmeasurable": 0}
     stmt = sa.select(t).where(t.c.id.in_(list(ids))).order_by(t.c.id)
-    if conn.dialect.name == "postgresql" and not dry_run:
-        stmt = stmt.with_for_update()
+    if not dry_run:
+        stmt = for_update(conn, stmt)
     rows = conn.execute(stmt).all()
     events = history(conn, ids)
     for row in rows:

@@ -14,7 +14,7 @@ flags and both per-minute histograms (percentiles: ``ticketing.domain.histogram`
 tickets of single-ticket customers plus a distinct count over ``report_repeat_tickets``; agents'
 names are looked up for the groups only.  On PostgreSQL the triggers append to
 ``report_rollup_delta``, which the report reads too and the worker folds in
-(:func:`fold_rollup`)."""
+(``store.rollup.fold``)."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ import sqlalchemy as sa
 
 from ticketing.domain import histogram
 from ticketing.domain.errors import InvalidInput
-from ticketing.store import tables
+from ticketing.store import rollup, tables
 
 t, m, u = tables.tickets, tables.messages, tables.users
-r, rd, rp = tables.report_rollup, tables.report_rollup_delta, tables.report_repeat_tickets
+rp = tables.report_repeat_tickets
 GROUPS = ("channel", "agent", "topic", "day", "team")
 UNASSIGNED = "(unassigned)"
 WIB = dt.timezone(dt.timedelta(hours=7))
@@ -96,11 +96,7 @@ def _passes(conn: sa.Connection, groups: dict[Any, _Group], column: str, start: 
     # Counts and flags (kind 0) and both per-minute histograms (kinds 1 and 2) from the
     # rollup: a range of days, a few hundred thousand rows at most for a million tickets.
     # PostgreSQL's triggers append to the delta table until the worker folds it in: both count.
-    if conn.dialect.name == "sqlite":
-        rows: Any = r
-    else:
-        rows = sa.union_all(*(sa.select(x.c[column], x.c.day, x.c.kind, x.c.value, x.c.n)
-                              for x in (r, rd))).subquery()
+    rows = rollup.counted_rows(conn, column)
     key = rows.c[column]
     for grp, kind, value, n in conn.execute(
             sa.select(key, rows.c.kind, rows.c.value, sa.func.sum(rows.c.n))
@@ -127,30 +123,6 @@ def _passes(conn: sa.Connection, groups: dict[Any, _Group], column: str, start: 
         g.citizens_served += int(citizens_served or 0) - int(met or 0)
 
 
-def fold_rollup(conn: sa.Connection) -> int:
-    """Moves PostgreSQL's rollup deltas (appended by the triggers) into ``report_rollup``, in
-    one statement; one fold at a time (a transaction-scoped advisory lock; a second caller
-    skips).  The report is exact with or without it: folding only keeps its read short.
-    Returns the number of delta rows folded (always 0 on SQLite, whose triggers update the
-    rollup in place)."""
-    if conn.dialect.name == "sqlite":
-        return 0
-    if not conn.execute(sa.text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": _FOLD_LOCK}
-                        ).scalar():
-        return 0
-    return int(conn.execute(sa.text("""
-        WITH moved AS (DELETE FROM report_rollup_delta RETURNING *),
-        folded AS (
-            INSERT INTO report_rollup (day, kind, channel, topic, team, agent, value, n)
-            SELECT day, kind, channel, topic, team, agent, value, sum(n) FROM moved
-            GROUP BY day, kind, channel, topic, team, agent, value
-            ORDER BY day, kind, channel, topic, team, agent, value
-            ON CONFLICT (day, kind, channel, topic, team, agent, value)
-            DO UPDATE SET n = report_rollup.n + excluded.n)
-        SELECT count(*) FROM moved""")).scalar_one())
-
-
-_FOLD_LOCK = 0x5E9_0009  # the advisory lock key of fold_rollup
 
 
 class _Group:

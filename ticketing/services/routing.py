@@ -25,6 +25,7 @@ from ticketing.services.clock import Clock
 from ticketing.services.sla import opening_clocks
 from ticketing.store import routing as rq
 from ticketing.store import tables
+from ticketing.store.locking import for_update, has_row_locks
 
 if TYPE_CHECKING:
     from ticketing.services.decide import Batch
@@ -86,23 +87,16 @@ def _claimer(row: Any, config: RoutingConfig) -> _Claimer:
     return _Claimer(status=agent.status, params=params)
 
 
-def claim_next(agent_id: int, *, engine: sa.Engine, config: RoutingConfig, clock: Clock,
-               cache: AgentCache | None = None) -> rq.Claim | None:
-    """The most urgent ticket this agent is eligible for — by time to SLA breach, then
-    priority, then age — assigned to them atomically; None when nothing is eligible."""
-    if engine.dialect.name == "postgresql":
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            return claim_with(conn, agent_id, config=config, clock=clock, cache=cache)
-    with engine.begin() as conn:
-        return claim_with(conn, agent_id, config=config, clock=clock)
-
-
 def claim_with(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
                clock: Clock, cache: AgentCache | None = None,
                attempts: int = 20) -> rq.Claim | None:
-    """``claim_next`` on a connection the caller keeps: on PostgreSQL in autocommit mode (the
-    claim is one statement, its own transaction), on SQLite inside ``BEGIN IMMEDIATE``."""
-    if conn.dialect.name != "postgresql":
+    """The most urgent ticket this agent is eligible for — by time to SLA breach, then
+    priority, then age — assigned to them atomically; None when nothing is eligible.
+
+    The caller gives the connection from ``store.locking.statement_transactions``: where
+    several writers run (PostgreSQL) it is in autocommit mode and the claim is one statement,
+    its own transaction; on SQLite it is one ``BEGIN IMMEDIATE`` transaction."""
+    if not has_row_locks(conn):
         return _claim_sqlite(conn, agent_id, config=config, now=clock.now())
     for _ in range(attempts):
         entry = cache.get(agent_id) if cache is not None else None
@@ -180,12 +174,9 @@ def release(conn: sa.Connection, ticket_id: int, *, by: Principal, config: Routi
             now: dt.datetime) -> dict[str, Any]:
     """The assignee (or a supervisor) puts a ticket back in the shared queue; a team that
     auto-assigns then offers it to someone else at once."""
-    row = conn.execute(sa.select(t.c.id, t.c.assignee_id, t.c.customer_id, t.c.merged_into_id)
-                       .where(t.c.id == ticket_id)
-                       .with_for_update(key_share=True)).first() \
-        if conn.dialect.name == "postgresql" else conn.execute(
-            sa.select(t.c.id, t.c.assignee_id, t.c.customer_id, t.c.merged_into_id)
-            .where(t.c.id == ticket_id)).first()
+    row = conn.execute(for_update(
+        conn, sa.select(t.c.id, t.c.assignee_id, t.c.customer_id, t.c.merged_into_id)
+        .where(t.c.id == ticket_id), key_share=True)).first()
     if row is None:
         raise NotFound(f"no ticket {ticket_id}")
     if row.merged_into_id is not None:
@@ -235,11 +226,11 @@ def _give(conn: sa.Connection, rows: Sequence[Any], config: RoutingConfig, now: 
     if not chosen:
         return []
     picked = sorted({agent.user_id for _, agent in chosen})
-    if conn.dialect.name == "postgresql":
+    if has_row_locks(conn):
         rq.lock_agents(conn, picked)  # no claim for them can commit until we do
         fresh = rq.loads(conn, picked)
     else:
-        fresh = {uid: load[uid] for uid in picked}  # BEGIN IMMEDIATE: nothing changed
+        fresh = {uid: load[uid] for uid in picked}  # the only writer: nothing changed
     customer = {int(r.id): r.customer_id for r in wanted}
     given: list[tuple[int, int]] = []
     last: dict[int, dt.datetime] = {}

@@ -27,9 +27,9 @@ from ticketing.domain.routing import queue_due
 from ticketing.domain.sla import (ClockState, EventKind, SlaClock, SlaClocks, SlaConfig,
                                   SlaPolicy, TicketEvent, evaluate, policy_from_terms)
 from ticketing.domain.text import Role, transcript_turns
-from ticketing.services.clock import Clock
 from ticketing.services.escalation import EscalationMail, Escalator
 from ticketing.store import tables
+from ticketing.store.locking import skip_locked
 
 log = logging.getLogger(__name__)
 t, m, audit = tables.tickets, tables.messages, tables.audit
@@ -289,27 +289,20 @@ def _emit(conn: sa.Connection, kind: str, row: Any, target: str, due: dt.datetim
 OnBreach = Callable[[sa.Connection, list[int], dt.datetime], object]
 
 
-def tick(engine: sa.Engine, setup: SlaSetup, clock: Clock, *, limit: int = 500,
-         on_breach: OnBreach | None = None) -> dict[str, int]:
-    """One timer pass: the tickets whose next SLA instant has come (an index range), in
-    batches; safe to run in several workers (rows are claimed with SKIP LOCKED on
-    PostgreSQL).  ``on_breach`` (routing's escalation) runs in the same transaction over the
-    tickets that breached."""
+def tick_batch(conn: sa.Connection, setup: SlaSetup, now: dt.datetime, *, limit: int = 500,
+               on_breach: OnBreach | None = None) -> tuple[dict[str, int], bool]:
+    """One timer batch in the caller's transaction: the tickets whose next SLA instant has come
+    (an index range, rows taken with SKIP LOCKED where several workers run), re-evaluated.
+    ``on_breach`` (routing's escalation) runs in the same transaction over the tickets that
+    breached.  Returns the counts and whether the batch was full (more may be due)."""
     total = {"evaluated": 0, "warnings": 0, "breaches": 0, "escalations": 0}
-    while True:
-        now = clock.now()
-        with engine.begin() as conn:
-            stmt = (sa.select(t.c.id).where(t.c.sla_check_at <= now)
-                    .order_by(t.c.sla_check_at).limit(limit))
-            if conn.dialect.name == "postgresql":
-                stmt = stmt.with_for_update(skip_locked=True)
-            ids = list(conn.execute(stmt).scalars())
-            if not ids:
-                return total
-            breached: list[int] = []
-            for key, value in recompute(conn, ids, setup, now, breached).items():
-                total[key] += value
-            if on_breach is not None and breached:
-                on_breach(conn, sorted(set(breached)), now)
-        if len(ids) < limit:
-            return total
+    ids = list(conn.execute(skip_locked(conn, sa.select(t.c.id).where(t.c.sla_check_at <= now)
+                                        .order_by(t.c.sla_check_at).limit(limit))).scalars())
+    if not ids:
+        return total, False
+    breached: list[int] = []
+    for key, value in recompute(conn, ids, setup, now, breached).items():
+        total[key] += value
+    if on_breach is not None and breached:
+        on_breach(conn, sorted(set(breached)), now)
+    return total, len(ids) >= limit

@@ -251,7 +251,7 @@ def test_a_breach_mails_each_supervisor_through_the_relay_marked_auto_generated(
     import datetime as dt
 
     from ticketing.services.clock import FixedClock
-    from ticketing.services.sla import tick
+    from ticketing.entrypoints.jobs import sla_tick
     from tests.helpers import ingest_one, message
 
     mail_app.settings = replace(mail_app.settings, sla_escalation_email=True)
@@ -265,7 +265,7 @@ def test_a_breach_mails_each_supervisor_through_the_relay_marked_auto_generated(
     tid = ingest_one(mail_app, message("OTP tidak masuk", phone="081234567890",
                                        sent_at="2026-03-06T16:30:00+07:00")).ticket_id or 0
     clock.at = dt.datetime(2026, 3, 9, 11, 31, tzinfo=wib).astimezone(dt.UTC)
-    tick(mail_app.engine, mail_app.sla_setup, clock)
+    sla_tick(mail_app)
     assert deliver(mail_app) == 1
     [mail] = relay.received
     assert mail["To"] == "Supervisor Satu <spv@example.id>"

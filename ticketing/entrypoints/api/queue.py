@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
+from ticketing.entrypoints import jobs
 from ticketing.entrypoints.api.auth import core, current_principal, require
 from ticketing.services import presence, routing, views
 from ticketing.services.accounts import Principal, Role
@@ -23,8 +24,7 @@ Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
                         204: {"description": "nothing I may take is waiting"}})
 async def claim(request: Request, who: Viewer) -> Any:
     app = core(request)
-    got = await run_in_threadpool(routing.claim_next, who.user_id, engine=app.engine,
-                                  config=app.routing, clock=app.clock, cache=app.agent_cache)
+    got = await run_in_threadpool(jobs.claim_next, app, who.user_id)
     if got is None:
         return Response(status_code=204)
     return await run_in_threadpool(app.read, views.get_ticket, got.id, who)

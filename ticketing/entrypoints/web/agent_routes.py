@@ -26,6 +26,7 @@ from ticketing.domain.errors import (Conflict, InvalidInput, NotFound, Permissio
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
 from ticketing.services import downloads, merging, relations, replies, routing, updates, views
 from ticketing.services.accounts import Principal
+from ticketing.entrypoints import jobs
 from ticketing.entrypoints.web import agent_html, pages
 from ticketing.entrypoints.web.session import (MERGE_ROLES, WORK_ROLES, core, html, same_origin, to_login,
                                    viewer)
@@ -109,9 +110,7 @@ async def claim(request: Request) -> Response:
         return who
     app = core(request)
     try:
-        got = await run_in_threadpool(routing.claim_next, who.user_id, engine=app.engine,
-                                      config=app.routing, clock=app.clock,
-                                      cache=app.agent_cache)
+        got = await run_in_threadpool(jobs.claim_next, app, who.user_id)
     except TicketingError as exc:
         status, message = _refusal(exc)
         return await _queue(request, who, error=message, status=status)
