@@ -25,11 +25,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ticketing.domain.identity import (  # noqa: E402
-    LINKING_KINDS,
-    claimed_identifiers,
-    sender_identifiers,
-)
+from ticketing.domain.claimed import claimed_identifiers  # noqa: E402
+from ticketing.domain.identity import LINKING_KINDS, sender_identifiers  # noqa: E402
 from ticketing.domain.message import parse_normalized  # noqa: E402
 from ticketing.domain.text import citizen_text  # noqa: E402
 from ticketing.domain.topics import TopicClassifier  # noqa: E402

@@ -28,7 +28,8 @@ from ticketing.domain.calendar import (  # noqa: E402
     business_minutes_between,
     calendars_from_config,
 )
-from ticketing.domain.sla import EventKind, TicketEvent, evaluate, sla_config_from  # noqa: E402
+from ticketing.domain.sla import EventKind, TicketEvent, evaluate  # noqa: E402
+from ticketing.domain.sla_policy import sla_config_from  # noqa: E402
 
 
 def _timed(fn: Callable[[], object]) -> float:

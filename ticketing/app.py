@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from ticketing.domain.calendar import calendars_from_config
 from ticketing.domain.errors import InvalidInput
 from ticketing.domain.routing import RoutingConfig, routing_config_from
-from ticketing.domain.sla import sla_config_from
+from ticketing.domain.sla_policy import sla_config_from
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.services.evidence import EvidencePolicy

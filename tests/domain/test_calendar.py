@@ -27,9 +27,9 @@ from ticketing.domain.calendar import (
     add_business_minutes,
     business_minutes_between,
     calendars_from_config,
-    indonesian_holidays,
     is_open,
 )
+from ticketing.domain.closed_days import indonesian_holidays
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sla.toml"
 

@@ -12,7 +12,7 @@ import pytest
 from ticketing.domain.calendar import calendars_from_config
 from ticketing.domain.escalation import (Action, EscalationStep, TargetSignals, Trigger,
                                          due_steps, raised)
-from ticketing.domain.sla import policy_from_terms, sla_config_from
+from ticketing.domain.sla_policy import policy_from_terms, sla_config_from
 from tests.conftest import ROOT
 
 with (ROOT / "config" / "sla.toml").open("rb") as _fh:

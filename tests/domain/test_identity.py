@@ -10,7 +10,6 @@ from ticketing.domain.identity import (
     LINKING_KINDS,
     Identifier,
     IdentityKind,
-    claimed_identifiers,
     mask,
     normalize_email,
     normalize_identifier,
@@ -18,6 +17,7 @@ from ticketing.domain.identity import (
     normalize_phone,
     sender_identifiers,
 )
+from ticketing.domain.claimed import claimed_identifiers
 from ticketing.domain.message import Sender
 
 NIK = "3224281908876385"  # Jawa Barat, born 19-08-87

@@ -20,17 +20,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ticketing.domain.calendar import add_business_minutes, calendars_from_config
-from ticketing.domain.sla import (
-    ClockState,
-    EventKind,
-    PolicyRule,
-    SlaClock,
-    SlaPolicy,
-    TicketEvent,
-    choose_policy,
-    evaluate,
-    sla_config_from,
-)
+from ticketing.domain.sla import ClockState, EventKind, SlaClock, TicketEvent, evaluate
+from ticketing.domain.sla_policy import PolicyRule, SlaPolicy, choose_policy, sla_config_from
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sla.toml"
 with CONFIG.open("rb") as _fh:

@@ -23,7 +23,8 @@ import sqlalchemy as sa
 from ticketing.domain.calendar import BusinessCalendar, add_business_time
 from ticketing.domain.escalation import (Action, EscalationStep, TargetSignals, Trigger,
                                          due_steps, raised)
-from ticketing.domain.sla import SlaClock, SlaClocks, SlaPolicy
+from ticketing.domain.sla import SlaClock, SlaClocks
+from ticketing.domain.sla_policy import SlaPolicy
 from ticketing.services import notifications
 from ticketing.services.accounts import Role
 from ticketing.services.outbox import enqueue

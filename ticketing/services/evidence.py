@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ticketing.domain.identity import (LINKING_KINDS, Identifier, claimed_identifiers,
-                                       sender_identifiers)
+from ticketing.domain.claimed import claimed_identifiers
+from ticketing.domain.identity import LINKING_KINDS, Identifier, sender_identifiers
 from ticketing.domain.message import InboundMessage
 from ticketing.domain.similarity import band_keys, fingerprint
 from ticketing.domain.text import citizen_text

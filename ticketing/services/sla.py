@@ -24,8 +24,8 @@ import sqlalchemy as sa
 
 from ticketing.domain.calendar import BusinessCalendar, add_business_time
 from ticketing.domain.routing import queue_due
-from ticketing.domain.sla import (ClockState, EventKind, SlaClock, SlaClocks, SlaConfig,
-                                  SlaPolicy, TicketEvent, evaluate, policy_from_terms)
+from ticketing.domain.sla import ClockState, EventKind, SlaClock, SlaClocks, TicketEvent, evaluate
+from ticketing.domain.sla_policy import SlaConfig, SlaPolicy, policy_from_terms
 from ticketing.domain.text import Role, transcript_turns
 from ticketing.services.escalation import EscalationMail, Escalator
 from ticketing.store import tables

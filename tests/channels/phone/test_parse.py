@@ -11,7 +11,8 @@ import pytest
 
 from channels.phone import parse_transcript, read_transcript
 from ticketing.domain.errors import MalformedPayload
-from ticketing.domain.identity import IdentityKind, claimed_identifiers
+from ticketing.domain.claimed import claimed_identifiers
+from ticketing.domain.identity import IdentityKind
 from ticketing.domain.message import Channel
 from ticketing.domain.text import Role
 
