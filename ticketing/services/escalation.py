@@ -29,10 +29,12 @@ from ticketing.services import notifications
 from ticketing.services.accounts import Role
 from ticketing.services.outbox import enqueue
 from ticketing.services.replies import new_message_id, ticket_tag
+from ticketing.domain.events import SlaEscalated, TicketPriorityChanged
 from ticketing.store import tables
+from ticketing.store.audit import record
 
 log = logging.getLogger(__name__)
-t, audit = tables.tickets, tables.audit
+t = tables.tickets
 ACTOR = "system:sla"
 WIB = ZoneInfo("Asia/Jakarta")
 _TARGET_NAMES = {"first_response": "respons pertama", "next_response": "respons berikutnya",
@@ -107,9 +109,10 @@ class Escalator:
             else:
                 self.conn.execute(t.update().where(t.c.id == row.id)
                                   .values(priority=new, updated_at=self.now))
-                self._audit(row, "ticket.priority_changed",
-                            {"previous": priority, "priority": new,
-                             "reason": f"sla escalation {step.key} on {target}"})
+                record(self.conn, TicketPriorityChanged(
+                    at=self.now, actor=ACTOR, ticket_id=row.id, customer_id=row.customer_id,
+                    previous=priority, priority=new,
+                    details={"reason": f"sla escalation {step.key} on {target}"}))
                 data.update(outcome="raised", previous=priority, priority=new)
                 priority = new
         else:
@@ -131,7 +134,8 @@ class Escalator:
                 if step.action is Action.NOTIFY_SUPERVISORS and self.mail is not None:
                     data["emails"] = [self._mail(row, r, step, target, clock)
                                       for r in recipients]
-        self._audit(row, "sla.escalated", data)
+        record(self.conn, SlaEscalated(at=self.now, actor=ACTOR, ticket_id=row.id,
+                                       customer_id=row.customer_id, details=data))
         return priority
 
     def _mail(self, row: Any, to: Any, step: EscalationStep, target: str,
@@ -152,8 +156,3 @@ class Escalator:
         return enqueue(self.conn, ticket_id=row.id, message_id=None, channel="email",
                        kind="notification", recipient={"email": to.email, "name": to.name},
                        payload=payload, now=self.now)
-
-    def _audit(self, row: Any, kind: str, data: dict[str, Any]) -> None:
-        self.conn.execute(audit.insert().values(at=self.now, kind=kind, actor=ACTOR,
-                                                ticket_id=row.id, customer_id=row.customer_id,
-                                                data=data))

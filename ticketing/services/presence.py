@@ -26,7 +26,9 @@ from ticketing.services.clock import Clock
 from ticketing.models.ticket import QUEUE_WHERE
 from ticketing.services.routing import agent_of, assign_waiting, auto_assign
 from ticketing.store import routing as rq
+from ticketing.domain import events as ev
 from ticketing.store import tables
+from ticketing.store.audit import record
 
 t, m, users, profiles = tables.tickets, tables.messages, tables.users, tables.agent_profiles
 SYSTEM = "system"
@@ -84,8 +86,8 @@ def set_agent(conn: sa.Connection, *, email: str, config: RoutingConfig, by: str
     if account:
         conn.execute(users.update().where(users.c.id == uid).values(**account))
     rq.upsert_profile(conn, uid, values, now)
-    rq.audit_rows(conn, [rq.event("agent.profile_changed", at=now, actor=by, user_id=uid,
-                                  **values, **account)])
+    record(conn, ev.AgentProfileChanged(at=now, actor=by, user_id=uid,
+                                        details={**values, **account}))
     return agent_view(conn, uid, config)
 
 
@@ -127,9 +129,9 @@ def set_status(conn: sa.Connection, user_id: int, status: str, *, config: Routin
         del values["status_changed_at"]
     rq.upsert_profile(conn, user_id, values, now)
     if previous != values["status"]:
-        rq.audit_rows(conn, [rq.event("agent.status_changed", at=now, actor=f"user:{user_id}",
-                                      user_id=user_id, previous=previous,
-                                      status=values["status"])])
+        record(conn, ev.AgentStatusChanged(at=now, actor=f"user:{user_id}", user_id=user_id,
+                                           status=values["status"],
+                                           details={"previous": previous}))
         if values["status"] == Presence.ONLINE:
             assign_waiting(conn, config=config, now=now)
     return agent_view(conn, user_id, config)
@@ -158,10 +160,10 @@ def expire_heartbeats(conn: sa.Connection, config: RoutingConfig, now: dt.dateti
                            .values(status=str(Presence.OFFLINE), status_changed_at=now,
                                    updated_at=now, claim_seq=profiles.c.claim_seq + 1))
         if res.rowcount:
-            events.append(rq.event("agent.status_changed", at=now, actor=SYSTEM, user_id=uid,
-                                   status=str(Presence.OFFLINE), reason="no heartbeat for "
-                                   f"{config.heartbeat_timeout_seconds} s"))
-    rq.audit_rows(conn, events)
+            events.append(ev.AgentStatusChanged(
+                at=now, user_id=uid, status=str(Presence.OFFLINE),
+                details={"reason": f"no heartbeat for {config.heartbeat_timeout_seconds} s"}))
+    record(conn, events)
     return gone
 
 
@@ -176,12 +178,12 @@ def return_from_offline(conn: sa.Connection, config: RoutingConfig,
         Presence.OFFLINE, offline[int(r.assignee_id)], now,
         config.team(r.team).offline_return_minutes)]
     back = set(rq.unassign(conn, [(int(r.id), int(r.assignee_id)) for r in due], now))
-    rq.audit_rows(conn, [rq.event(
-        "ticket.returned_to_queue", at=now, actor=SYSTEM, ticket_id=int(r.id),
-        customer_id=r.customer_id, previous=int(r.assignee_id), reason="assignee offline",
-        offline_since=offline[int(r.assignee_id)].isoformat(),
-        after_minutes=config.team(r.team).offline_return_minutes)
-        for r in due if int(r.id) in back])
+    record(conn, (ev.TicketReturnedToQueue(
+        at=now, ticket_id=int(r.id), customer_id=r.customer_id, previous=int(r.assignee_id),
+        reason="assignee offline",
+        details={"offline_since": offline[int(r.assignee_id)].isoformat(),
+                 "after_minutes": config.team(r.team).offline_return_minutes})
+        for r in due if int(r.id) in back))
     return sorted(back)
 
 
@@ -228,24 +230,23 @@ def escalate_breached(conn: sa.Connection, ticket_ids: Sequence[int], config: Ro
                         .select_from(t.outerjoin(assignee, assignee.c.user_id == t.c.assignee_id))
                         .where(t.c.id.in_(list(ticket_ids)), t.c.merged_into_id.is_(None),
                                t.c.status.in_(("new", "open", "pending_customer")))).all()
-    changed, events = [], []
+    changed: list[int] = []
+    events: list[ev.Event] = []
     for r in rows:
         values: dict[str, Any] = {}
         target = config.team(r.team).supervisors_queue
         if target is not None and target != r.team:
             values["team"] = target
-            events.append(rq.event("ticket.escalated", at=now, actor=SYSTEM, ticket_id=r.id,
-                                   customer_id=r.customer_id, previous=r.team, team=target,
-                                   reason="sla breached"))
+            events.append(ev.TicketEscalated(at=now, ticket_id=r.id, customer_id=r.customer_id,
+                                             previous=r.team, team=target,
+                                             reason="sla breached"))
         if r.assignee_id is not None and (r.assignee_status or "offline") != Presence.ONLINE:
             values["assignee_id"] = None
-            events.append(rq.event("ticket.returned_to_queue", at=now, actor=SYSTEM,
-                                   ticket_id=r.id, customer_id=r.customer_id,
-                                   previous=int(r.assignee_id),
-                                   reason=f"sla breached while assignee "
-                                          f"{r.assignee_status or 'offline'}"))
+            events.append(ev.TicketReturnedToQueue(
+                at=now, ticket_id=r.id, customer_id=r.customer_id, previous=int(r.assignee_id),
+                reason=f"sla breached while assignee {r.assignee_status or 'offline'}"))
         if values:
             conn.execute(t.update().where(t.c.id == r.id).values(**values, updated_at=now))
             changed.append(int(r.id))
-    rq.audit_rows(conn, events)
+    record(conn, events)
     return changed

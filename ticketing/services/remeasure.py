@@ -27,11 +27,13 @@ from ticketing.domain.errors import NotFound
 from ticketing.domain.lifecycle import TicketStatus
 from ticketing.domain.sla import evaluate
 from ticketing.services.sla import SlaSetup, columns, history
+from ticketing.domain.events import SlaRecomputed
 from ticketing.store import tables
+from ticketing.store.audit import record
 from ticketing.store.locking import for_update
 
 log = logging.getLogger(__name__)
-t, audit = tables.tickets, tables.audit
+t = tables.tickets
 OPEN_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.PENDING_CUSTOMER)
 _SHOWN = ("sla_policy", "sla_policy_version", "sla_calendar", "sla_calendar_version",
           "first_response_due_at", "next_response_due_at", "resolution_due_at")
@@ -111,9 +113,8 @@ def remeasure_batch(conn: sa.Connection, ids: Sequence[int], setup: SlaSetup, no
         previous = {k: _iso(getattr(row, k)) for k in _SHOWN}
         current = {k: _iso(values[k]) for k in _SHOWN}
         conn.execute(t.update().where(t.c.id == row.id).values(**values))
-        conn.execute(audit.insert().values(
-            at=now, kind="sla.recomputed", actor=actor, ticket_id=row.id,
-            customer_id=row.customer_id,
-            data={"previous": {**previous, "terms": row.sla_terms},
-                  "current": {**current, "terms": terms}}))
+        record(conn, SlaRecomputed(at=now, actor=actor, ticket_id=row.id,
+                                   customer_id=row.customer_id,
+                                   previous={**previous, "terms": row.sla_terms},
+                                   current={**current, "terms": terms}))
     return counts

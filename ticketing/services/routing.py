@@ -24,7 +24,9 @@ from ticketing.services.accounts import Principal, Role, sees_personal_data
 from ticketing.services.clock import Clock
 from ticketing.services.sla import opening_clocks
 from ticketing.store import routing as rq
+from ticketing.domain import events as ev
 from ticketing.store import tables
+from ticketing.store.audit import record
 from ticketing.store.locking import for_update, has_row_locks
 
 if TYPE_CHECKING:
@@ -138,9 +140,9 @@ def _sign_of_life(conn: sa.Connection, agent_id: int, now: dt.datetime) -> None:
     back to the queue at the next routing tick."""
     rq.upsert_profile(conn, agent_id, {"status": str(Presence.ONLINE), "status_changed_at": now,
                                        "last_heartbeat_at": now}, now)
-    rq.audit_rows(conn, [rq.event("agent.status_changed", at=now, actor=f"user:{agent_id}",
-                                  user_id=agent_id, status=str(Presence.ONLINE),
-                                  reason="claimed a ticket")])
+    record(conn, ev.AgentStatusChanged(at=now, actor=f"user:{agent_id}", user_id=agent_id,
+                                       status=str(Presence.ONLINE),
+                                       details={"reason": "claimed a ticket"}))
 
 
 def _claim_sqlite(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
@@ -158,10 +160,10 @@ def _claim_sqlite(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,
     claimed = rq.assign(conn, tid, agent_id, now) if tid is not None else None
     if claimed is None:
         return None
-    rq.audit_rows(conn, [rq.event("ticket.assigned", at=now, actor=f"user:{agent_id}",
-                                  ticket_id=claimed.id, customer_id=claimed.customer_id,
-                                  previous=None, assignee=agent_id, via="claim",
-                                  team=claimed.team)])
+    record(conn, ev.TicketAssigned(at=now, actor=f"user:{agent_id}", ticket_id=claimed.id,
+                                   customer_id=claimed.customer_id, previous=None,
+                                   assignee=agent_id,
+                                   details={"via": "claim", "team": claimed.team}))
     if agent.status is not Presence.ONLINE:
         _sign_of_life(conn, agent_id, now)
     return claimed
@@ -186,9 +188,8 @@ def release(conn: sa.Connection, ticket_id: int, *, by: Principal, config: Routi
     if row.assignee_id != by.user_id and by.role == Role.AGENT:
         raise PermissionDenied("agents may only release their own tickets")
     rq.unassign(conn, [(ticket_id, int(row.assignee_id))], now)
-    rq.audit_rows(conn, [rq.event("ticket.released", at=now, actor=f"user:{by.user_id}",
-                                  ticket_id=ticket_id, customer_id=row.customer_id,
-                                  previous=int(row.assignee_id))])
+    record(conn, ev.TicketReleased(at=now, actor=f"user:{by.user_id}", ticket_id=ticket_id,
+                                   customer_id=row.customer_id, previous=int(row.assignee_id)))
     given = auto_assign(conn, [ticket_id], config=config, now=now,
                         exclude={int(row.assignee_id)})
     return {"ticket_id": ticket_id, "released_from": int(row.assignee_id),
@@ -244,13 +245,13 @@ def _give(conn: sa.Connection, rows: Sequence[Any], config: RoutingConfig, now: 
         fresh[agent.user_id][ticket.channel] = used + 1
         given.append((ticket.id, agent.user_id))
         last[agent.user_id] = agent.last_assigned_at or now
-        events.append(rq.event("ticket.assigned", at=now, actor=SYSTEM, ticket_id=ticket.id,
-                               customer_id=customer[ticket.id], previous=None,
-                               assignee=agent.user_id, via="auto_assign",
-                               mode=str(config.team(ticket.team).auto_assign),
-                               team=ticket.team, reason=reason))
+        events.append(ev.TicketAssigned(
+            at=now, ticket_id=ticket.id, customer_id=customer[ticket.id], previous=None,
+            assignee=agent.user_id,
+            details={"via": "auto_assign", "mode": str(config.team(ticket.team).auto_assign),
+                     "team": ticket.team, "reason": reason}))
     rq.touch_assigned(conn, last)
-    rq.audit_rows(conn, events)
+    record(conn, events)
     return given
 
 

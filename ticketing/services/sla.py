@@ -28,12 +28,14 @@ from ticketing.domain.sla import ClockState, EventKind, SlaClock, SlaClocks, Tic
 from ticketing.domain.sla_policy import SlaConfig, SlaPolicy, policy_from_terms
 from ticketing.domain.text import Role, transcript_turns
 from ticketing.services.escalation import EscalationMail, Escalator
+from ticketing.domain import events as ev
 from ticketing.store import tables
+from ticketing.store.audit import record
 from ticketing.store.locking import skip_locked
 
 log = logging.getLogger(__name__)
 t, m, audit = tables.tickets, tables.messages, tables.audit
-_STATUS_EVENTS = ("ticket.status_changed", "ticket.reopened")
+_STATUS_EVENTS = (ev.TicketStatusChanged.KIND, ev.TicketReopened.KIND)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -209,12 +211,12 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
                 counts["breaches"] += 1
                 if breached is not None:
                     breached.append(row.id)
-                _emit(conn, "sla.breached", row, name, clock.breached_at or now, now, policy)
+                _emit(conn, ev.SlaBreached, row, name, clock.breached_at or now, now, policy)
             elif clock.state is ClockState.RUNNING and clock.warn_at is not None \
                     and clock.warn_at <= now and not signals.get(f"{name}.warned"):
                 signals[f"{name}.warned"] = clock.warn_at.isoformat()
                 counts["warnings"] += 1
-                _emit(conn, "sla.warning", row, name, clock.due_at, now, policy)
+                _emit(conn, ev.SlaWarned, row, name, clock.due_at, now, policy)
         later = escalator.run(row, policy, calendar, clocks, signals)
         values = {**columns(clocks), "sla_signals": signals}
         if later is not None and (values["sla_check_at"] is None or later < values["sla_check_at"]):
@@ -223,11 +225,9 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
             values["sla_terms"] = policy.terms()  # opened before terms were stored: pin them now
         if row.sla_calendar == calendar.name and row.sla_calendar_version not in (
                 None, calendar.version):
-            conn.execute(audit.insert().values(
-                at=now, kind="sla.calendar_changed", actor="system", ticket_id=row.id,
-                customer_id=row.customer_id,
-                data={"calendar": calendar.name, "previous_version": row.sla_calendar_version,
-                      "version": calendar.version}))
+            record(conn, ev.SlaCalendarChanged(
+                at=now, ticket_id=row.id, customer_id=row.customer_id, calendar=calendar.name,
+                previous_version=row.sla_calendar_version, version=calendar.version))
         updates.append({"tid": row.id, **values})
         counts["evaluated"] += 1
     counts["escalations"] = escalator.counts["escalations"]
@@ -278,12 +278,10 @@ def _cleared() -> dict[str, Any]:
             "first_response_business_minutes": None, "resolution_business_minutes": None}
 
 
-def _emit(conn: sa.Connection, kind: str, row: Any, target: str, due: dt.datetime | None,
-          now: dt.datetime, policy: SlaPolicy) -> None:
-    conn.execute(audit.insert().values(
-        at=now, kind=kind, actor="system", ticket_id=row.id, customer_id=row.customer_id,
-        data={"target": target, "due_at": due.isoformat() if due else None,
-              "policy": policy.name, "policy_version": policy.version}))
+def _emit(conn: sa.Connection, kind: type[ev.SlaWarned | ev.SlaBreached], row: Any,
+          target: str, due: dt.datetime | None, now: dt.datetime, policy: SlaPolicy) -> None:
+    record(conn, kind(at=now, ticket_id=row.id, customer_id=row.customer_id, target=target,
+                      due_at=due, policy=policy.name, policy_version=policy.version))
 
 
 OnBreach = Callable[[sa.Connection, list[int], dt.datetime], object]

@@ -15,7 +15,9 @@ from ticketing.domain.errors import Conflict, InvalidInput, PermissionDenied
 from ticketing.domain.lifecycle import Priority, TicketStatus, check_transition
 from ticketing.domain.routing import PRIORITY_RANK, RoutingConfig, rerouted
 from ticketing.services.accounts import Principal, Role
+from ticketing.domain import events as ev
 from ticketing.store import tickets as q
+from ticketing.store.audit import record
 from ticketing.store.queries import users
 
 t = q.tickets
@@ -32,7 +34,9 @@ def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], 
     if row.merged_into_id is not None:
         raise Conflict(f"ticket {ticket_id} is merged into {row.merged_into_id}")
     values: dict[str, Any] = {}
-    events: list[tuple[str, dict[str, Any]]] = []
+    events: list[ev.Event] = []
+    who = {"at": now, "actor": f"user:{by.user_id}", "ticket_id": ticket_id,
+           "customer_id": row.customer_id}
     if "status" in changes and changes["status"] != row.status:
         new = check_transition(row.status, str(changes["status"]))
         values["status"] = str(new)
@@ -42,7 +46,7 @@ def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], 
             values["closed_at"] = now
         elif row.status == TicketStatus.RESOLVED:
             values["resolved_at"] = None
-        events.append(("ticket.status_changed", {"previous": row.status, "status": str(new)}))
+        events.append(ev.TicketStatusChanged(**who, previous=row.status, status=str(new)))
     if "priority" in changes and changes["priority"] != row.priority:
         try:
             prio = Priority(changes["priority"])
@@ -50,21 +54,21 @@ def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], 
             raise InvalidInput(f"priority must be one of {', '.join(Priority)}") from exc
         values["priority"] = str(prio)
         values["priority_rank"] = PRIORITY_RANK[str(prio)]  # the shared queue's order
-        events.append(("ticket.priority_changed", {"previous": row.priority,
-                                                   "priority": str(prio)}))
+        events.append(ev.TicketPriorityChanged(**who, previous=row.priority,
+                                               priority=str(prio)))
     if "topic" in changes and changes["topic"] != row.topic:
         topic = str(changes["topic"])
         if topic not in topics:
             raise InvalidInput(f"unknown topic {topic!r}; known: {', '.join(topics)}")
         values["topic"] = topic
-        events.append(("ticket.topic_changed", {"previous": row.topic, "topic": topic,
-                                                "reason": "corrected by staff"}))
+        events.append(ev.TicketTopicChanged(**who, previous=row.topic, topic=topic,
+                                            details={"reason": "corrected by staff"}))
         team = rerouted(routing, team=row.team, topic=topic, channel=row.channel,
                         language=row.language)
         if team is not None:
             values["team"] = team
-            events.append(("ticket.team_changed", {"previous": row.team, "team": team,
-                                                   "reason": "topic corrected"}))
+            events.append(ev.TicketTeamChanged(**who, previous=row.team, team=team,
+                                               reason="topic corrected"))
     if "assignee" in changes:
         assignee = changes["assignee"]
         new_id = None
@@ -79,12 +83,10 @@ def update_ticket(conn: sa.Connection, ticket_id: int, changes: dict[str, Any], 
             if by.role == Role.AGENT and row.assignee_id not in (None, by.user_id):
                 raise Conflict("the ticket is assigned to another agent")
             values["assignee_id"] = new_id
-            events.append(("ticket.assigned", {"previous": row.assignee_id, "assignee": new_id}))
+            events.append(ev.TicketAssigned(**who, previous=row.assignee_id, assignee=new_id))
     if not values:
         return
     values["updated_at"] = now
     values["sla_check_at"] = now  # the SLA timer re-reads the history (pauses, resolution)
     conn.execute(t.update().where(t.c.id == ticket_id).values(**values))
-    conn.execute(q.audit.insert(), [
-        {"at": now, "kind": kind, "actor": f"user:{by.user_id}", "ticket_id": ticket_id,
-         "customer_id": row.customer_id, "data": data} for kind, data in events])
+    record(conn, events)

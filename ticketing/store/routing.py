@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ticketing.models.ticket import LOAD_WHERE, QUEUE_WHERE
+from ticketing.domain.events import TicketAssigned
 from ticketing.store import tables
 
 t, audit, users, profiles = tables.tickets, tables.audit, tables.users, tables.agent_profiles
@@ -145,7 +146,9 @@ def _pg_claim_sql(teams: int) -> str:
         "WHERE tickets.id = pick.id AND tickets.assignee_id IS NULL "
         "RETURNING tickets.id, tickets.customer_id, tickets.team, tickets.channel), "
         "aud AS (INSERT INTO audit_events (at, kind, actor, ticket_id, customer_id, data) "
-        "SELECT :now, 'ticket.assigned', :actor, upd.id, upd.customer_id, "
+        # The claim is one statement, so its audit row is written here; the event and its
+        # data keys are those of ``domain.events.TicketAssigned`` (what the recorder writes).
+        f"SELECT :now, '{TicketAssigned.KIND}', :actor, upd.id, upd.customer_id, "
         "jsonb_build_object('previous', NULL, 'assignee', CAST(:me AS bigint), "
         "'via', 'claim', 'team', upd.team) FROM upd) "
         "SELECT (SELECT count(*) FROM bump) AS bumped, upd.* "

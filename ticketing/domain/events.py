@@ -1,0 +1,292 @@
+"""What happened, as the audit trail records it: one frozen record per kind of event, named in
+the past tense, written by one recorder (``ticketing.store.audit.record``).
+
+Every event has the instant, the actor (``system``, ``user:<id>``, ``system:<job>``) and, where
+it concerns them, the ticket and the customer; the rest of its fields are the event's data,
+stored as JSON under the kind (``KIND``).  A field named ``details`` is a mapping whose keys are
+stored beside the other fields (the rule that decided a merge, an agent's changed settings):
+readers see the same flat data whatever produced it.
+
+Pure: no database; the recorder turns these into rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from enum import Enum
+from typing import Any, ClassVar
+
+SYSTEM = "system"
+_COMMON = frozenset({"at", "actor", "ticket_id", "customer_id", "details"})
+
+
+def plain(value: Any) -> Any:
+    """A JSON-ready copy: datetimes as ISO 8601, enums as their value, tuples as lists."""
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Mapping):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    KIND: ClassVar[str] = ""
+    at: dt.datetime
+    actor: str = SYSTEM
+    ticket_id: int | None = None
+    customer_id: int | None = None
+
+    def data(self) -> dict[str, Any]:
+        out = {f.name: plain(getattr(self, f.name)) for f in fields(self)
+               if f.name not in _COMMON}
+        details = getattr(self, "details", None)
+        if details:
+            out.update(plain(details))
+        return out
+
+
+# ---------------------------------------------------------------- tickets
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketCreated(Event):
+    KIND = "ticket.created"
+    message_id: int | None
+    channel: str
+    topic: str | None
+    topic_evidence: Any = None
+    topic_score: float | None = None
+    linked_to: Any = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageAppended(Event):
+    KIND = "message.appended"
+    message_id: int | None
+    details: Mapping[str, Any] = field(default_factory=dict)  # the rule that chose the ticket
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketReopened(Event):
+    KIND = "ticket.reopened"
+    previous: str | None
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketStatusChanged(Event):
+    KIND = "ticket.status_changed"
+    previous: str | None
+    status: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketPriorityChanged(Event):
+    KIND = "ticket.priority_changed"
+    previous: str | None
+    priority: str
+    details: Mapping[str, Any] = field(default_factory=dict)  # reason, when automatic
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketTopicChanged(Event):
+    KIND = "ticket.topic_changed"
+    previous: str | None
+    topic: str | None
+    details: Mapping[str, Any] = field(default_factory=dict)  # reason or evidence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketTeamChanged(Event):
+    KIND = "ticket.team_changed"
+    previous: str | None
+    team: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketAssigned(Event):
+    KIND = "ticket.assigned"
+    previous: int | None
+    assignee: int | None
+    details: Mapping[str, Any] = field(default_factory=dict)  # via, team, mode, reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketReleased(Event):
+    KIND = "ticket.released"
+    previous: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketReturnedToQueue(Event):
+    KIND = "ticket.returned_to_queue"
+    previous: int
+    reason: str
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketEscalated(Event):
+    KIND = "ticket.escalated"
+    previous: str | None
+    team: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketMerged(Event):
+    KIND = "ticket.merged"
+    source: int
+    moved_messages: Sequence[int]
+    details: Mapping[str, Any] = field(default_factory=dict)  # the rule (for undo and review)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketUnmerged(Event):
+    KIND = "ticket.unmerged"
+    source: int
+    target: int
+    moved_back: Any
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketRelated(Event):
+    KIND = "ticket.related"
+    incident_id: int | None
+    related_ticket: int
+    score: float
+
+
+# ---------------------------------------------------------------- customers
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerCreated(Event):
+    KIND = "customer.created"
+    message_id: int | None
+    channel: str
+    identities: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerLinked(Event):
+    KIND = "customer.linked"
+    message_id: int | None
+    identities: Sequence[Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerMerged(Event):
+    KIND = "customer.merged"
+    source: int
+    moved: Mapping[str, Any]
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CustomerUnmerged(Event):
+    KIND = "customer.unmerged"
+    target: int
+    moved_back: Mapping[str, int]
+
+
+# ---------------------------------------------------------------- messages and delivery
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageReplied(Event):
+    KIND = "message.replied"
+    message_id: int
+    channel: str
+    outbox_id: int | None
+    status: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NoteAdded(Event):
+    KIND = "note.added"
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryFailed(Event):
+    KIND = "message.delivery_failed"
+    outbox_id: int
+    kind: str
+    error: str
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AcknowledgementSuppressed(Event):
+    KIND = "acknowledgement.suppressed"
+    reason: str
+    limit_per_hour: int
+
+
+# ---------------------------------------------------------------- SLA
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaWarned(Event):
+    KIND = "sla.warning"
+    target: str
+    due_at: dt.datetime | None
+    policy: str
+    policy_version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaBreached(Event):
+    KIND = "sla.breached"
+    target: str
+    due_at: dt.datetime | None
+    policy: str
+    policy_version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaEscalated(Event):
+    KIND = "sla.escalated"
+    details: Mapping[str, Any] = field(default_factory=dict)  # step, target, outcome, ...
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaCalendarChanged(Event):
+    KIND = "sla.calendar_changed"
+    calendar: str
+    previous_version: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaRecomputed(Event):
+    KIND = "sla.recomputed"
+    previous: Mapping[str, Any]
+    current: Mapping[str, Any]
+
+
+# ---------------------------------------------------------------- agents
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentStatusChanged(Event):
+    KIND = "agent.status_changed"
+    user_id: int
+    status: str
+    details: Mapping[str, Any] = field(default_factory=dict)  # previous, reason
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AgentProfileChanged(Event):
+    KIND = "agent.profile_changed"
+    user_id: int
+    details: Mapping[str, Any] = field(default_factory=dict)  # the settings changed
