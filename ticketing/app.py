@@ -38,7 +38,7 @@ from ticketing.services.acknowledge import AckPolicy
 from ticketing.services.ingest import NORMALIZED_JSON, IngestPolicy, parse_normalized_bytes
 from ticketing.settings import Settings, load_settings
 from ticketing.store.attachments import FileAttachmentStore
-from ticketing.store.db import make_engine
+from ticketing.store.db import Transactions, make_engine
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -63,6 +63,11 @@ class App:
     @cached_property
     def engine(self) -> sa.Engine:
         return make_engine(self.settings.database_url)
+
+    @cached_property
+    def uow(self) -> Transactions:
+        """Transactions for use cases that span several (outbox delivery, ingest's retries)."""
+        return Transactions(self.engine)
 
     def read(self, fn: Callable[Concatenate[sa.Connection, P], R], /, *args: P.args,
              **kwargs: P.kwargs) -> R:

@@ -7,6 +7,8 @@ PostgreSQL: psycopg 3, a pool sized for the worker.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +61,30 @@ def _setup_sqlite(engine: sa.Engine) -> None:
         # Readers (``execution_options(readonly=True)``) need no lock in WAL mode.
         readonly = conn.get_execution_options().get("readonly", False)
         conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+
+class Transactions:
+    """The small unit of work a use case that spans several transactions is given (the outbox
+    worker settles each delivery apart, ingest retries a failed batch row by row): it asks for
+    a transaction here and never begins, commits or picks an isolation mode itself.  The
+    driver that builds it owns the engine (``App.uow``); SQLite writers take ``BEGIN
+    IMMEDIATE`` (see ``_setup_sqlite``), readers a plain ``BEGIN``."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """One write transaction, committed when the block ends without an exception."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """One read-only transaction (no write lock on SQLite)."""
+        with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
+            yield conn
+
+    def has_row_locks(self) -> bool:
+        """Whether other writers run concurrently (PostgreSQL): rows must then be claimed."""
+        return self.engine.dialect.name == "postgresql"
