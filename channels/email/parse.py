@@ -43,6 +43,8 @@ _REPORT_PARTS: Final = frozenset({"message/delivery-status", "message/global-del
                                   "message/disposition-notification", "text/rfc822-headers",
                                   "message/global-headers",
                                   "message/global-disposition-notification"})
+_MAIL_HEADERS: Final = frozenset({"to", "cc", "subject", "date", "message-id", "received",
+                                  "mime-version", "content-type"})
 _MAX_DEPTH: Final = 40
 _MAX_IDS: Final = 50
 _MAX_ID_CHARS: Final = 490
@@ -407,7 +409,8 @@ def _sender(headers: dict[str, list[str]], envelope: str | None) -> tuple[str, s
     senders = _addresses(headers.get("from", []))
     if senders:
         return senders[0][0], senders[0][1], "from"
-    fallback = _addresses([envelope]) if envelope else []
+    # Only for something that is mail at all (bytes whose "headers" are none of these are not).
+    fallback = _addresses([envelope]) if envelope and _MAIL_HEADERS & headers.keys() else []
     if fallback:
         return "", fallback[0][1], "envelope"
     raise MalformedPayload("From header has no email address" if "from" in headers
