@@ -1,4 +1,4 @@
-"""The layering of ARCHITECTURE.md, enforced by import-linter (contracts in pyproject.toml),
+"""The layering of docs/architecture.md, enforced by import-linter (contracts in pyproject.toml),
 plus the rule that the domain never reads the clock, the environment or files."""
 
 from __future__ import annotations

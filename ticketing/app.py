@@ -34,7 +34,7 @@ from channels.email.send import make_sender as make_email_sender
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
 from channels.phone.parse import parse_transcript
-from ticketing.services.acknowledge import AckPolicy
+from ticketing.services.acknowledge import AckPolicy, AckText
 from ticketing.services.ingest import NORMALIZED_JSON, IngestPolicy, parse_normalized_bytes
 from ticketing.settings import Settings, load_settings
 from ticketing.store.attachments import FileAttachmentStore
@@ -141,17 +141,25 @@ class App:
 
     @cached_property
     def ack_policy(self) -> AckPolicy | None:
-        path = self.config_dir / "templates" / "acknowledgement.email.txt"
+        """The acknowledgement templates, one per language the desk answers in:
+        ``acknowledgement.email.<lang>.txt`` (Indonesian required, English optional)."""
         if not self.settings.ack_enabled:
             return None
-        try:
-            return AckPolicy.from_template(
-                path.read_text(encoding="utf-8"), from_address=self.settings.support_address,
-                own_domains=tuple(d.lower() for d in self.settings.smtp_domains),
-                first_response_hours=self.settings.first_response_hours,
-                max_per_hour=self.settings.ack_max_per_hour)
-        except (OSError, ValueError) as exc:
-            raise InvalidInput(f"{path}: {exc}") from exc
+        folder = self.config_dir / "templates"
+        templates: dict[str, str] = {}
+        for lang in ("id", "en"):
+            path = folder / f"acknowledgement.email.{lang}.txt"
+            if lang == "id" or path.exists():
+                try:
+                    templates[lang] = path.read_text(encoding="utf-8")
+                    AckText.from_template(templates[lang])
+                except (OSError, ValueError) as exc:
+                    raise InvalidInput(f"{path}: {exc}") from exc
+        return AckPolicy.from_templates(
+            templates, from_address=self.settings.support_address,
+            own_domains=tuple(d.lower() for d in self.settings.smtp_domains),
+            first_response_hours=self.settings.first_response_hours,
+            max_per_hour=self.settings.ack_max_per_hour)
 
     @cached_property
     def senders(self) -> dict[str, Sender]:

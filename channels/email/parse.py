@@ -9,9 +9,9 @@ base64/quoted-printable decoded as far as possible, reply/quote/signature separa
 
 It must not touch the database, the clock, the network or the filesystem: the raw bytes stay in
 the inbox, so a parser fix can be replayed.  The only exception it raises is ``MalformedPayload``
-(not an email at all, empty input, no From address, no usable date).  It never returns ``Ignored``
-today: even a read receipt or a bounce carries something to keep (``extra["auto"]`` says why it
-must never be answered).
+(not an email at all, empty input, no From address and no envelope sender, no usable date).  It
+never returns ``Ignored`` today: even a read receipt or a bounce carries something to keep
+(``extra["auto"]`` says why it must never be answered).
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ _REPORT_PARTS: Final = frozenset({"message/delivery-status", "message/global-del
                                   "message/disposition-notification", "text/rfc822-headers",
                                   "message/global-headers",
                                   "message/global-disposition-notification"})
+_MAIL_HEADERS: Final = frozenset({"to", "cc", "subject", "date", "message-id", "received",
+                                  "mime-version", "content-type"})
 _MAX_DEPTH: Final = 40
 _MAX_IDS: Final = 50
 _MAX_ID_CHARS: Final = 490
@@ -333,12 +335,9 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     headers = _headers(msg)
     if not headers:
         raise MalformedPayload("not an email: no header block")
-    if "from" not in headers:
-        raise MalformedPayload("no From header")
-    senders = _addresses(headers["from"])
-    if not senders:
-        raise MalformedPayload("From header has no email address")
-    name, address = senders[0]
+    envelope_from = meta.get("mail_from")
+    envelope = envelope_from.strip().strip("<>") if isinstance(envelope_from, str) else None
+    name, address, sender_source = _sender(headers, envelope)
     if len(address) > 320:
         raise MalformedPayload("From address is longer than 320 characters")
     sent_at, date_source = _sent_at(headers, meta)
@@ -357,8 +356,6 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
 
     in_reply_all = message_ids((headers.get("in-reply-to") or [""])[0])[:_MAX_IDS]
     references = list(reversed(message_ids(" ".join(headers.get("references", [])))))[:_MAX_IDS]
-    envelope_from = meta.get("mail_from")
-    envelope = envelope_from.strip().strip("<>") if isinstance(envelope_from, str) else None
     report_type = None
     if msg.get_content_type() == "multipart/report":
         report_type = str(msg.get_param("report-type", "") or "").lower() or "delivery-status"
@@ -384,6 +381,8 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     }
     if truncated:
         extra["truncated"] = True
+    if sender_source != "from":
+        extra["sender_source"] = sender_source  # the view notes it: not the citizen's own From
     in_reply_to = in_reply_all[0] if in_reply_all else None
     if auto == "bounce":
         extra.update(delivery_report("\n".join(walk.status_text), walk.original_ids, in_reply_to,
@@ -401,6 +400,21 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
         attachments=tuple(walk.attachments),
         extra={key: _clean_json(value) for key, value in extra.items()},
     )
+
+
+def _sender(headers: dict[str, list[str]], envelope: str | None) -> tuple[str, str, str]:
+    """(name, address, source) of the sender: the From header's first address; without one, the
+    SMTP envelope sender (MAIL FROM, from the transport's meta), source "envelope".  A null
+    reverse-path (``<>``, a bounce's) names nobody."""
+    senders = _addresses(headers.get("from", []))
+    if senders:
+        return senders[0][0], senders[0][1], "from"
+    # Only for something that is mail at all (bytes whose "headers" are none of these are not).
+    fallback = _addresses([envelope]) if envelope and _MAIL_HEADERS & headers.keys() else []
+    if fallback:
+        return "", fallback[0][1], "envelope"
+    raise MalformedPayload("From header has no email address" if "from" in headers
+                           else "no From header")
 
 
 def attachment_blobs(raw: bytes) -> list[tuple[Attachment, bytes]]:

@@ -158,3 +158,37 @@ def test_merge_unmerge_related_and_patch_over_http(app: App, client: TestClient)
     assert r.status_code == 422
     assert client.get("/api/v1/incidents", headers=agent).status_code == 403
     assert client.get("/api/v1/incidents", headers=admin).status_code == 200
+
+
+def test_only_supervisors_and_admins_merge_and_unmerge_over_http(
+        app: App, client: TestClient) -> None:
+    # One rule for the API and the pages, decided by the use case (services.merging).
+    admin = _auth(_token(app, "admin"))
+    agent, boss = _auth(_token(app, "agent")), _auth(_token(app, "supervisor"))
+    a = client.post("/api/v1/inbound", headers=admin,
+                    json=message("OTP tidak masuk", phone="081234567890")).json()
+    b = client.post("/api/v1/inbound", headers=admin,
+                    json=message("Insentif belum cair", phone="081234567890")).json()
+
+    def merged_into() -> object:
+        return client.get(f"/api/v1/tickets/{b['ticket_id']}", headers=admin).json().get(
+            "merged_into")
+
+    r = client.post(f"/api/v1/tickets/{b['ticket_id']}/merge", headers=agent,
+                    json={"into": a["ticket_id"]})
+    assert r.status_code == 403 and r.json()["error"]["code"] == "forbidden"
+    assert merged_into() is None
+    shown = client.get(f"/api/v1/tickets/{a['ticket_id']}", headers=admin).json()
+    assert len(shown["messages"]) == 1
+
+    r = client.post(f"/api/v1/tickets/{b['ticket_id']}/merge", headers=boss,
+                    json={"into": a["ticket_id"]})
+    assert r.status_code == 200 and r.json()["moved_messages"] == 1
+    assert merged_into() == a["ticket_id"]
+
+    assert client.post(f"/api/v1/tickets/{b['ticket_id']}/unmerge",
+                       headers=agent).status_code == 403
+    assert merged_into() == a["ticket_id"]
+    assert client.post(f"/api/v1/tickets/{b['ticket_id']}/unmerge",
+                       headers=boss).status_code == 200
+    assert merged_into() is None

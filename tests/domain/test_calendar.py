@@ -1,8 +1,9 @@
 """Business calendars and business-time arithmetic, on the shipped config/sla.toml.
 
 Calendar facts used below (2026): 1 Mar is a Sunday; WIB is UTC+7, WITA UTC+8, WIT UTC+9.
-The ``wib`` calendar is Mon-Fri 08-12, 13-17 (480 min/day), closed on holidays, with overrides
-2026-04-06 closed and Saturday 2026-03-28 open 08-12.  ``wita`` has Friday 08-11:30, 13:30-17:00;
+The ``wib`` calendar is Mon-Fri 08-12, 13-17 (480 min/day), closed on holidays; the tests add two
+overrides of their own (the shipped file has them only as commented-out examples): 2026-04-06
+closed and Saturday 2026-03-28 open 08-12 (wib only).  ``wita`` has Friday 08-11:30, 13:30-17:00;
 ``wit`` also opens Saturday 08-12.  Holidays as given by holidays 0.109 (verified in
 ``test_indonesian_holidays_2026``): Lebaran 2026 closes Wed 18 Mar (cuti Nyepi), Thu 19 (Nyepi),
 Fri 20 (cuti), Sat 21 + Sun 22 (Idul Fitri), Mon 23 + Tue 24 (cuti) - seven days in a row.
@@ -39,7 +40,15 @@ def _load() -> dict[str, Any]:
         return tomllib.load(fh)
 
 
-DOC = _load()
+# The overrides the arithmetic tests below rely on (EXAMPLE_OVERRIDES: the shipped file has them
+# commented out, see test_shipped_config_has_no_example_overrides).
+EXAMPLE_OVERRIDES = [
+    {"date": date(2026, 4, 6), "closed": True, "reason": "test: extra closed day"},
+    {"date": date(2026, 3, 28), "hours": ["08:00-12:00"], "reason": "test: open Saturday",
+     "calendars": ["wib"]},
+]
+SHIPPED = _load()
+DOC = {**SHIPPED, "overrides": EXAMPLE_OVERRIDES}
 CALENDARS = calendars_from_config(DOC)
 WIB = CALENDARS["wib"]
 
@@ -162,6 +171,24 @@ BETWEEN_CASES = [
 @pytest.mark.parametrize(("start", "end", "minutes"), BETWEEN_CASES)
 def test_business_minutes_between_table(start: str, end: str, minutes: int) -> None:
     assert business_minutes_between(WIB, local(WIB, start), local(WIB, end)) == minutes
+
+
+def test_shipped_config_has_no_example_overrides() -> None:
+    # A shipped example that is live closes (or opens) a real desk's day: examples stay comments.
+    for entry in SHIPPED.get("overrides", []):
+        reason = str(entry.get("reason", "")).lower()
+        assert "contoh" not in reason and "example" not in reason, entry
+
+
+@pytest.mark.parametrize("name", ["wib", "wita", "wit"])
+def test_shipped_config_gives_a_normal_desk_on_the_example_dates(name: str) -> None:
+    shipped = calendars_from_config(SHIPPED)[name]
+    monday, saturday = date(2026, 4, 6), date(2026, 3, 28)
+    assert shipped.windows_on(monday) == shipped.week[0]  # an ordinary Monday, open
+    assert shipped.windows_on(monday)
+    assert shipped.windows_on(saturday) == shipped.week[5]  # an ordinary Saturday
+    start = datetime(2026, 4, 6, 9, 0, tzinfo=ZoneInfo(shipped.time_zone))
+    assert add_business_minutes(shipped, start, 60) == start + timedelta(hours=1)
 
 
 def test_indonesian_holidays_2026() -> None:
@@ -287,7 +314,10 @@ def test_between_inverts_add(name: str, start: datetime, minutes: int) -> None:
 
 @given(STARTS, MINUTES)
 def test_between_inverts_add_inside_opening_hours(start: datetime, minutes: int) -> None:
-    inside = add_business_minutes(WIB, start, 1) - timedelta(seconds=30)  # always open
+    # From a whole minute, the last half of the first business minute is always open (from
+    # 11:59:00.000001 that minute would end at 13:00:00.000001, its last half in the lunch break).
+    start = start.replace(second=0, microsecond=0)
+    inside = add_business_minutes(WIB, start, 1) - timedelta(seconds=30)
     assert is_open(WIB, inside)
     assert business_minutes_between(WIB, inside, add_business_minutes(WIB, inside, minutes)) == minutes
 

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from ticketing.app import App
-from ticketing.domain.errors import Conflict
+from ticketing.domain.errors import Conflict, PermissionDenied
 from ticketing.services import merging, relations, updates
 from ticketing.services.accounts import Principal, Role
 from ticketing.store import tickets as q
@@ -32,7 +32,7 @@ def test_manual_merge_then_unmerge_is_an_exact_undo(app: App) -> None:
     assert a.ticket_id and b.ticket_id
     before_a, before_b = _messages_of(app, a.ticket_id), _messages_of(app, b.ticket_id)
     with app.engine.begin() as conn:
-        merging.merge_tickets(conn, b.ticket_id, a.ticket_id, actor="user:1",
+        merging.merge_tickets(conn, b.ticket_id, a.ticket_id, by=SUP,
                               now=app.clock.now())
     assert _messages_of(app, a.ticket_id) == sorted(before_a + before_b)
     assert _ticket(app, b.ticket_id).merged_into_id == a.ticket_id
@@ -42,20 +42,20 @@ def test_manual_merge_then_unmerge_is_an_exact_undo(app: App) -> None:
                                 sent_at="2026-03-02T10:00:00+07:00"))
     assert c.ticket_id == a.ticket_id
     with app.engine.begin() as conn:
-        merging.unmerge_ticket(conn, b.ticket_id, actor="user:1", now=app.clock.now())
+        merging.unmerge_ticket(conn, b.ticket_id, by=SUP, now=app.clock.now())
     assert _messages_of(app, b.ticket_id) == before_b
     assert _messages_of(app, a.ticket_id) == sorted(before_a + [c.message_id or 0])
     assert _ticket(app, b.ticket_id).merged_into_id is None
     assert _ticket(app, a.ticket_id).message_count == 2
     with app.engine.begin() as conn, pytest.raises(Conflict):
-        merging.unmerge_ticket(conn, b.ticket_id, actor="user:1", now=app.clock.now())
+        merging.unmerge_ticket(conn, b.ticket_id, by=SUP, now=app.clock.now())
 
 
 def test_tickets_of_two_citizens_are_never_merged(app: App) -> None:
     a = ingest_one(app, message("OTP tidak masuk", phone="081234567890"))
     b = ingest_one(app, message("OTP tidak masuk", phone="081298765432"))
     with app.engine.begin() as conn, pytest.raises(Conflict, match="different customers"):
-        merging.merge_tickets(conn, b.ticket_id or 0, a.ticket_id or 0, actor="user:1",
+        merging.merge_tickets(conn, b.ticket_id or 0, a.ticket_id or 0, by=SUP,
                               now=app.clock.now())
 
 
@@ -67,7 +67,7 @@ def test_automatic_customer_merge_can_be_undone_with_its_ticket_merge(app: App) 
     assert c.customer_id == a.customer_id and c.ticket_id == a.ticket_id
     assert _ticket(app, b.ticket_id or 0).merged_into_id == a.ticket_id
     with app.engine.begin() as conn:
-        merging.unmerge_customer(conn, b.customer_id or 0, actor="user:1", now=app.clock.now())
+        merging.unmerge_customer(conn, b.customer_id or 0, by=SUP, now=app.clock.now())
     assert _ticket(app, b.ticket_id or 0).merged_into_id is None
     assert _ticket(app, b.ticket_id or 0).customer_id == b.customer_id
     assert b.message_id in _messages_of(app, b.ticket_id or 0)
@@ -153,3 +153,26 @@ def test_topic_correction_is_audited_and_checked(app: App) -> None:
     with app.engine.begin() as conn, pytest.raises(InvalidInput):
         updates.update_ticket(conn, a.ticket_id or 0, {"topic": "cuaca"}, by=SUP,
                               topics=topics, now=app.clock.now())
+
+
+def test_agents_may_not_merge_or_unmerge_admins_may(app: App) -> None:
+    a = ingest_one(app, message("OTP tidak masuk", phone="081234567890"))
+    b = ingest_one(app, message("Insentif belum cair", phone="081234567890"))
+    agent = Principal(user_id=2, email="agen@example.id", name="Agen", role=Role.AGENT)
+    admin = Principal(user_id=3, email="admin@example.id", name="Admin", role=Role.ADMIN)
+    with app.engine.begin() as conn, pytest.raises(PermissionDenied):
+        merging.merge_tickets(conn, b.ticket_id or 0, a.ticket_id or 0, by=agent,
+                              now=app.clock.now())
+    assert _ticket(app, b.ticket_id or 0).merged_into_id is None
+    with app.engine.begin() as conn:
+        merging.merge_tickets(conn, b.ticket_id or 0, a.ticket_id or 0, by=admin,
+                              now=app.clock.now())
+    with app.engine.begin() as conn, pytest.raises(PermissionDenied):
+        merging.unmerge_ticket(conn, b.ticket_id or 0, by=agent, now=app.clock.now())
+    with app.engine.begin() as conn, pytest.raises(PermissionDenied):
+        merging.unmerge_customer(conn, a.customer_id or 0, by=agent, now=app.clock.now())
+    assert _ticket(app, b.ticket_id or 0).merged_into_id == a.ticket_id
+    with app.engine.connect() as conn:
+        actors = conn.execute(sa.select(q.audit.c.actor).where(
+            q.audit.c.kind == "ticket.merged", q.audit.c.ticket_id == a.ticket_id)).scalars()
+        assert list(actors) == ["user:3"]

@@ -28,6 +28,9 @@ from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from tests.helpers import ingest, message
 
+# Merges are a supervisor's decision (services.merging checks the role).
+BOSS = Principal(user_id=0, email="boss@example.id", name="Boss", role=Role.SUPERVISOR)
+
 WIB = dt.timezone(dt.timedelta(hours=7))
 t = tables.tickets
 
@@ -168,12 +171,12 @@ def test_rollups_follow_every_write_path(app: App, clock: FixedClock,
         if pairs:
             source, into = rng.sample(rng.choice(pairs), 2)
             with app.engine.begin() as conn:
-                merging.merge_tickets(conn, source, into, actor="test", now=clock.now())
+                merging.merge_tickets(conn, source, into, by=BOSS, now=clock.now())
             _check(app, f"merge {step}")
         merged = [row.id for row in tickets(live_only=False) if row.merged_into_id is not None]
         if merged and rng.random() < 0.5:
             with app.engine.begin() as conn:
-                merging.unmerge_ticket(conn, rng.choice(merged), actor="test", now=clock.now())
+                merging.unmerge_ticket(conn, rng.choice(merged), by=BOSS, now=clock.now())
             _check(app, f"unmerge {step}")
         clock.at += dt.timedelta(hours=rng.choice([1, 6, 30]))
         sla_tick(app)
@@ -190,7 +193,7 @@ def test_rollups_follow_every_write_path(app: App, clock: FixedClock,
             "ticket.status_changed", "customer.merged"} <= kinds, kinds
     for customer_id in merged_customers[:2]:
         with app.engine.begin() as conn:
-            merging.unmerge_customer(conn, customer_id, actor="test", now=clock.now())
+            merging.unmerge_customer(conn, customer_id, by=BOSS, now=clock.now())
         _check(app, f"customer {customer_id} unmerged")
 
 

@@ -15,12 +15,15 @@ import sqlalchemy as sa
 
 from ticketing.app import App
 from ticketing.services import accounts, merging, views
+from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import Outcome, store_and_process
 from ticketing.store import tables
 from ticketing.store.inbox import RawPayload, content_key
 from tests.helpers import ingest_one, message
 from tests.routing_helpers import agent
 from tests.web.test_agent_pages import IMG, SCRIPT, _sign_in, _ticket
+
+BOSS = Principal(user_id=0, email="boss@example.id", name="Boss", role=Role.SUPERVISOR)
 
 pytestmark = pytest.mark.browser
 PDF = b"%PDF-1.4\n" + bytes(range(256)) * 4 + b"\n%%EOF"
@@ -206,7 +209,7 @@ def test_agents_get_no_merge_forms_and_a_forged_post_is_refused(
     assert page.locator("#error").inner_text().startswith("Tidak diizinkan")
     assert _ticket(app, b).merged_into_id is None and not _audit(app, "ticket.merged")
     with app.engine.begin() as conn:
-        merging.merge_tickets(conn, b, a, actor="user:0", now=app.clock.now())
+        merging.merge_tickets(conn, b, a, by=BOSS, now=app.clock.now())
     page.goto(f"{live_url}/tickets/{b}")
     assert page.locator("#merged").count() == 1 and page.locator("#unmerge-form").count() == 0
     assert page.request.post(f"{live_url}/tickets/{b}/unmerge").status == 403

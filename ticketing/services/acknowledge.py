@@ -1,15 +1,20 @@
-"""Pipeline step: acknowledge a ticket opened by e-mail, in the citizen's language (Bahasa
-Indonesia template in ``config/templates``), with the ticket number and the promised response
-time, through the outbox.  Never to automated mail, never to our own domains, and at most
-``max_per_hour`` per address (a loop guard against auto-responders)."""
+"""Pipeline step: acknowledge a ticket opened by e-mail, in the citizen's language (the ticket's
+detected language; templates ``acknowledgement.email.<id|en>.txt`` in ``config/templates``,
+Indonesian the default), with the ticket number, the ticket's own first-response target and the
+service hours of its calendar (the SLA policy chosen at ingest), through the outbox.  Never to
+automated mail, never to our own domains, and at most ``max_per_hour`` per address (a loop guard
+against auto-responders)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from ticketing.domain.language import INDONESIAN, detect_language
+from ticketing.domain.service_hours import business_duration, weekly_hours
 from ticketing.services.decide import Batch
 from ticketing.services.replies import new_message_id, ticket_tag
 from ticketing.store import tables
@@ -17,21 +22,67 @@ from ticketing.store.tickets import insert_rows
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AckPolicy:
+class AckText:
+    """One language's acknowledgement.  ``body`` is a str.format text with the fields {name},
+    {ticket}, {first_response} (the ticket's target in words, e.g. "4 jam kerja"),
+    {service_hours} (its calendar's week in words) and {first_response_hours}."""
+
     subject: str
-    body: str  # str.format fields: {name}, {ticket}, {first_response_hours}
-    from_address: str
-    own_domains: tuple[str, ...]
-    first_response_hours: int = 4
-    max_per_hour: int = 3
+    body: str
 
     @classmethod
-    def from_template(cls, text: str, **kwargs: object) -> AckPolicy:
+    def from_template(cls, text: str) -> AckText:
         head, _, body = text.partition("\n")
         if not head.lower().startswith("subject:"):
             raise ValueError("an e-mail template starts with a 'Subject:' line")
-        return cls(subject=head.partition(":")[2].strip(), body=body.lstrip("\n"),
-                   **kwargs)  # type: ignore[arg-type]
+        return cls(subject=head.partition(":")[2].strip(), body=body.lstrip("\n"))
+
+
+# Without SLA clocks (no calendar known) the hours are named, not listed.
+_NO_CALENDAR = {INDONESIAN: "pada jam kerja layanan", "en": "during the desk's business hours"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AckPolicy:
+    texts: Mapping[str, AckText]  # by language code; Indonesian is required and the default
+    from_address: str
+    own_domains: tuple[str, ...]
+    first_response_hours: int = 4  # the promise when a ticket has no SLA clocks
+    max_per_hour: int = 3
+
+    def __post_init__(self) -> None:
+        if INDONESIAN not in self.texts:
+            raise ValueError("the acknowledgement needs an Indonesian (id) template")
+
+    def text_for(self, language: str | None) -> AckText:
+        return self.texts.get(language or INDONESIAN) or self.texts[INDONESIAN]
+
+    @classmethod
+    def from_templates(cls, templates: Mapping[str, str], **kwargs: object) -> AckPolicy:
+        texts = {lang: AckText.from_template(text) for lang, text in templates.items()}
+        return cls(texts=texts, **kwargs)  # type: ignore[arg-type]
+
+
+def _promise(batch: Batch, policy: AckPolicy, ticket_id: int,
+             body: str) -> tuple[str, dict[str, object]]:
+    """The ticket's language and the format fields of its promise: the first-response target of
+    the policy it opened under and the hours of that policy's calendar."""
+    state = batch.ticket_by_id.get(ticket_id)
+    routing = (state.routing if state is not None else None) or {}
+    language = str(routing.get("language") or detect_language(body).code)
+    minutes = policy.first_response_hours * 60
+    hours = _NO_CALENDAR.get(language, _NO_CALENDAR[INDONESIAN])
+    clocks = (state.sla if state is not None else None) or {}
+    terms = clocks.get("sla_terms") or {}
+    setup = batch.policy.sla
+    calendar = setup.calendars.get(str(clocks.get("sla_calendar"))) if setup else None
+    if terms.get("first_response") is not None:
+        minutes = int(terms["first_response"])
+    if calendar is not None:
+        hours = weekly_hours(calendar, language)
+    return language, {"first_response": business_duration(minutes, language),
+                      "service_hours": hours,
+                      "first_response_hours": f"{minutes / 60:g}"}
 
 
 _RECENT = (sa.select(tables.outbox.c.recipient_key, sa.func.count())
@@ -74,11 +125,14 @@ def acknowledge(batch: Batch, policy: AckPolicy | None) -> None:
             continue
         sent[address] = sent.get(address, 0) + 1
         tag = ticket_tag(work.ticket_id)
-        body = policy.body.format(name=work.msg.sender.name or "Bapak/Ibu",
-                                  ticket=tag.strip("[]#"),
-                                  first_response_hours=policy.first_response_hours)
+        language, promise = _promise(batch, policy, work.ticket_id,
+                                     f"{work.msg.subject or ''}\n{work.msg.body}")
+        text = policy.text_for(language)
+        default_name = "Bapak/Ibu" if language == INDONESIAN else "Sir/Madam"
+        body = text.body.format(name=work.msg.sender.name or default_name,
+                                ticket=tag.strip("[]#"), **promise)
         our_id = new_message_id(work.ticket_id, domain)
-        subject = f"{tag} {policy.subject}"
+        subject = f"{tag} {text.subject}"
         message_id = batch.ids.one(tables.messages)
         # Shown in the conversation, and a bounce of it threads back like any reply of ours.
         messages.append({

@@ -3,6 +3,9 @@
 Every merge writes an audit record listing exactly the rows it moved; an unmerge reads that
 record and moves those rows (and only those) back, so it is an exact undo even after new
 messages arrived on the surviving ticket.
+
+Who may merge is decided here, once for every door (API, pages, CLI): supervisors and admins
+(``MERGE_ROLES``); anyone else gets ``PermissionDenied`` before anything is read or locked.
 """
 
 from __future__ import annotations
@@ -12,10 +15,24 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.domain.errors import Conflict, NotFound
+from ticketing.domain.errors import Conflict, NotFound, PermissionDenied
+from ticketing.services.accounts import Principal, Role
 from ticketing.store import tickets as q
 
 t, m, a = q.tickets, q.messages, q.audit
+# Merging and unmerging tickets or customers is a supervisor's (or an admin's) decision.
+MERGE_ROLES: tuple[Role, ...] = (Role.SUPERVISOR, Role.ADMIN)
+
+
+def may_merge(by: Principal) -> bool:
+    return by.role in MERGE_ROLES
+
+
+def _check(by: Principal) -> str:
+    """The audit actor of an allowed merger; PermissionDenied for anyone else."""
+    if not may_merge(by):
+        raise PermissionDenied("only supervisors and admins may merge or unmerge")
+    return f"user:{by.user_id}"
 
 
 def _refresh_counters(conn: sa.Connection, ticket_id: int, now: dt.datetime) -> None:
@@ -37,8 +54,9 @@ def _audit(conn: sa.Connection, kind: str, *, actor: str, now: dt.datetime,
                                    customer_id=customer_id, data=data))
 
 
-def merge_tickets(conn: sa.Connection, source_id: int, into_id: int, *, actor: str,
+def merge_tickets(conn: sa.Connection, source_id: int, into_id: int, *, by: Principal,
                   now: dt.datetime, reason: str = "manual") -> dict[str, Any]:
+    actor = _check(by)
     if source_id == into_id:
         raise Conflict("a ticket cannot be merged into itself")
     first, second = sorted((source_id, into_id))
@@ -73,9 +91,10 @@ def _merge_record(conn: sa.Connection, kind: str, target_field: sa.Column[Any], 
     raise Conflict(f"no {kind} record for {source} into {target}")
 
 
-def unmerge_ticket(conn: sa.Connection, ticket_id: int, *, actor: str,
+def unmerge_ticket(conn: sa.Connection, ticket_id: int, *, by: Principal,
                    now: dt.datetime) -> dict[str, Any]:
     """Undo the merge of ``ticket_id`` into another ticket."""
+    actor = _check(by)
     source = q.locked_ticket(conn, ticket_id)
     if source.merged_into_id is None:
         raise Conflict(f"ticket {ticket_id} is not merged")
@@ -97,10 +116,11 @@ def unmerge_ticket(conn: sa.Connection, ticket_id: int, *, actor: str,
     return {"ticket_id": ticket_id, "unmerged_from": target_id, "moved_messages": back}
 
 
-def unmerge_customer(conn: sa.Connection, customer_id: int, *, actor: str,
+def unmerge_customer(conn: sa.Connection, customer_id: int, *, by: Principal,
                      now: dt.datetime) -> dict[str, Any]:
     """Undo the merge of ``customer_id`` into another customer, with the ticket merges that
     followed from it."""
+    actor = _check(by)
     c = q.customers
     row = conn.execute(sa.select(c.c.id, c.c.merged_into_id).where(c.c.id == customer_id)).first()
     if row is None:
@@ -115,7 +135,7 @@ def unmerge_customer(conn: sa.Connection, customer_id: int, *, actor: str,
     for tid in tickets_back + _tickets_of_messages(conn, moved.get("messages", [])):
         merged_into = conn.execute(sa.select(t.c.merged_into_id).where(t.c.id == tid)).scalar()
         if merged_into is not None:
-            unmerge_ticket(conn, tid, actor=actor, now=now)
+            unmerge_ticket(conn, tid, by=by, now=now)
     for table, key in ((q.identities, "identities"), (q.tickets, "tickets"),
                        (q.messages, "messages")):
         ids = [int(x) for x in moved.get(key, [])]

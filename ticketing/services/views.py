@@ -90,6 +90,9 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
         "full_text": shown(str((r.extra or {}).get("full_text")), r.direction)
         if (r.extra or {}).get("full_text") else None,
         "automated": (r.extra or {}).get("auto") or None,
+        # Where the sender's address came from when it is not the message's own From
+        # ("envelope": the SMTP MAIL FROM of a mail without one).
+        "sender_source": (r.extra or {}).get("sender_source") or None,
         "delivery": {"status": r.delivery, "error": r.last_error} if r.delivery else None,
         "sent_at": r.sent_at.isoformat(), "external_id": r.external_id,
         "attachments": r.attachments} for r in msgs]

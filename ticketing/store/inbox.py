@@ -151,3 +151,50 @@ def requeue(conn: sa.Connection, *, status: str = "quarantined") -> int:
     result = conn.execute(inbox.update().where(inbox.c.status == status)
                           .values(status="pending", attempts=0, processed_at=None))
     return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Held:
+    """An inbox row as a requeue sees it (locked for this transaction)."""
+
+    id: int
+    channel: str
+    status: str
+    meta: dict[str, Any]
+    last_error: str | None
+
+
+_HELD_COLUMNS = (inbox.c.id, inbox.c.channel, inbox.c.status, inbox.c.meta, inbox.c.last_error)
+
+
+def held(conn: sa.Connection, *, ids: Sequence[int] = (), key: str | None = None,
+         status: str | None = None, limit: int = 100_000) -> list[Held]:
+    """Rows by id, by idempotency key or by status, locked (PostgreSQL ``FOR UPDATE``; SQLite's
+    write transaction holds the whole database), oldest first."""
+    stmt = sa.select(*_HELD_COLUMNS).order_by(inbox.c.id).limit(limit)
+    if ids:
+        stmt = stmt.where(inbox.c.id.in_(list(ids)))
+    if key is not None:
+        stmt = stmt.where(inbox.c.key_digest == digest(key))
+    if status is not None:
+        stmt = stmt.where(inbox.c.status == status)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return [Held(id=int(r.id), channel=r.channel, status=r.status, meta=dict(r.meta or {}),
+                 last_error=r.last_error) for r in conn.execute(stmt)]
+
+
+def back_to_pending(conn: sa.Connection, rows: Sequence[tuple[int, dict[str, Any] | None]]
+                    ) -> int:
+    """Rows (id, new meta or None to keep it) back to ``pending`` with no attempts counted."""
+    values: dict[str, Any] = {"status": "pending", "attempts": 0, "processed_at": None}
+    count = 0
+    for rid, meta in rows:
+        if meta is not None:
+            count += conn.execute(inbox.update().where(inbox.c.id == rid)
+                                  .values(meta=meta, **values)).rowcount or 0
+    plain = [rid for rid, meta in rows if meta is None]
+    for start in range(0, len(plain), 900):
+        count += conn.execute(inbox.update().where(inbox.c.id.in_(plain[start:start + 900]))
+                              .values(**values)).rowcount or 0
+    return count

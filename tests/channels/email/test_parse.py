@@ -142,8 +142,12 @@ def test_null_envelope_sender_is_automated() -> None:
     (b"From: Budi Santoso\nDate: Fri, 14 Jun 2024 10:00:00 +0700\n\nno address\n", "no email address"),
 ])
 def test_input_that_is_not_usable_mail_is_malformed(raw: bytes, reason: str) -> None:
+    # A null reverse-path: no envelope sender to fall back on (test_envelope_sender.py has those).
     with pytest.raises(MalformedPayload, match=reason):
-        parse_email(raw, META)
+        parse_email(raw, {**META, "mail_from": "<>"})
+    if raw.startswith(b"{"):  # not mail at all: an envelope sender does not make it one
+        with pytest.raises(MalformedPayload, match=reason):
+            parse_email(raw, META)
 
 
 def test_non_bytes_input_is_malformed() -> None:

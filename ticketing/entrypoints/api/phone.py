@@ -3,7 +3,10 @@
 Authenticated like ``POST /api/v1/inbound`` (an admin's or supervisor's bearer token: the
 uploader is a call-centre system or a supervisor, never a citizen).  The untouched file is stored
 in the raw inbox and run through the pipeline at once, as the CLI does; the same bytes again are
-answered ``duplicate``.  Over ``TICKETING_TRANSCRIPT_MAX_BYTES`` is ``413`` (checked on
+answered ``duplicate``, unless they were quarantined (e.g. no caller number): then the upload is
+a retry with its corrected metadata (``caller``, ``started_at``) — the quarantined row is
+requeued (audited, ``services.requeue``) and processed at once, answered like a first upload
+with ``"requeued": true``.  Over ``TICKETING_TRANSCRIPT_MAX_BYTES`` is ``413`` (checked on
 Content-Length first, then on the bytes actually read); a transcript the parser cannot read is
 quarantined and answered ``422`` with the inbox row's id.
 """
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
@@ -22,9 +26,12 @@ from channels.phone.intake import transcript_delivery
 from ticketing.entrypoints.api.auth import core, require
 from ticketing.entrypoints.api.errors import ApiError
 from ticketing.domain.identity import normalize_phone
+from ticketing.app import App
 from ticketing.services.accounts import Principal, Role
-from ticketing.services.ingest import Outcome, store_and_process
+from ticketing.services.ingest import Outcome, process_ids, store_and_process
 from ticketing.services.intake import raw_payload
+from ticketing.services.requeue import Requeue, requeue
+from ticketing.store.inbox import RawPayload
 
 router = APIRouter(prefix="/channels/phone")
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
@@ -80,14 +87,28 @@ async def upload_transcript(
                                    received_at=app.clock.now(), source="upload")
     payload = raw_payload(delivery)
     payload = dataclasses.replace(payload, meta={**(payload.meta or {}), "user": who.user_id})
-    outcome: Outcome = (await run_in_threadpool(
-        store_and_process, app.engine, [payload], policy=app.ingest_policy, clock=app.clock))[0]
+    corrected = {"caller": phone, "started_at": started.isoformat() if started else None,
+                 "user": who.user_id}
+    outcome, requeued = await run_in_threadpool(_store_or_retry, app, payload, corrected, who)
     if outcome.outcome in ("rejected", "failed"):
         reason = outcome.error or "quarantined earlier"
         raise ApiError(422, "malformed_payload",
                        f"{reason} (quarantined as inbox row {outcome.raw_id})")
     body = {"inbox_id": outcome.raw_id, "outcome": outcome.outcome,
             "ticket_id": outcome.ticket_id, "message_id": outcome.message_id,
-            "customer_id": outcome.customer_id}
+            "customer_id": outcome.customer_id, "requeued": requeued}
     return JSONResponse(body, status_code=201 if outcome.outcome in ("created", "appended")
                         else 200)
+
+
+def _store_or_retry(app: App, payload: RawPayload, corrected: Mapping[str, object],
+                    who: Principal) -> tuple[Outcome, bool]:
+    """A file quarantined before is retried with this upload's metadata (its row requeued, then
+    processed now); anything else is stored and processed as new (or answered duplicate)."""
+    retried = app.write(requeue, Requeue(key=payload.key, meta=corrected),
+                        actor=f"user:{who.user_id}", now=app.clock.now())
+    if retried:
+        [outcome] = process_ids(app.engine, retried, policy=app.ingest_policy, clock=app.clock)
+        return outcome, True
+    return store_and_process(app.engine, [payload], policy=app.ingest_policy,
+                             clock=app.clock)[0], False

@@ -103,21 +103,21 @@ class MergeRequest(BaseModel):
     into: int
 
 
-@router.post("/tickets/{ticket_id}/merge", summary="Merge this ticket into another one")
+@router.post("/tickets/{ticket_id}/merge",
+             summary="Merge this ticket into another one (supervisors and admins)")
 async def merge(request: Request, ticket_id: int, body: MergeRequest,
                 who: Viewer) -> dict[str, Any]:
     app = core(request)
     return await run_in_threadpool(
-        app.write, merging.merge_tickets, ticket_id, body.into, actor=f"user:{who.user_id}",
-        now=app.clock.now())
+        app.write, merging.merge_tickets, ticket_id, body.into, by=who, now=app.clock.now())
 
 
-@router.post("/tickets/{ticket_id}/unmerge", summary="Undo the merge of this ticket")
+@router.post("/tickets/{ticket_id}/unmerge",
+             summary="Undo the merge of this ticket (supervisors and admins)")
 async def unmerge(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
     app = core(request)
     return await run_in_threadpool(
-        app.write, merging.unmerge_ticket, ticket_id, actor=f"user:{who.user_id}",
-        now=app.clock.now())
+        app.write, merging.unmerge_ticket, ticket_id, by=who, now=app.clock.now())
 
 
 @router.post("/customers/{customer_id}/unmerge",
@@ -128,8 +128,7 @@ async def unmerge_customer(
 ) -> dict[str, Any]:
     app = core(request)
     return await run_in_threadpool(
-        app.write, merging.unmerge_customer, customer_id, actor=f"user:{who.user_id}",
-        now=app.clock.now())
+        app.write, merging.unmerge_customer, customer_id, by=who, now=app.clock.now())
 
 
 @router.get("/tickets/{ticket_id}/related",

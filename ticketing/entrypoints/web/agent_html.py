@@ -127,6 +127,9 @@ def _message(tid: int, m: Mapping[str, Any]) -> str:
         full = ('<details><summary>Teks lengkap (kutipan, tanda tangan)</summary>'
                 f'<div class="body">{escape(str(m["full_text"]))}</div></details>')
     auto = ' · <strong>pesan otomatis</strong>' if m.get("automated") else ""
+    if m.get("sender_source") == "envelope":
+        auto += (' · <span class="envelope-sender" title="Surel tanpa kepala From:">'
+                 'pengirim dari amplop SMTP</span>')
     return (f'<article class="msg msg-{escape(direction)}" id="m-{int(m["id"])}" '
             f'data-direction="{escape(direction)}"><div class="meta">'
             f'<strong>{_label(DIRECTION, direction)}</strong> · {_text(m.get("channel"))} · '

@@ -8,8 +8,8 @@ Handlers only translate HTTP to the use cases (``routing``, ``views``, ``relatio
 A form post must come from our own origin and carry the session cookie; it answers with a
 redirect back to the page (a ``done`` flag says what happened), or, when a use case refuses (a
 conflict, invalid input, a role that may not), with the page again, the refusal as a readable
-message and the text typed kept.  Merging and unmerging are for supervisors only (``MERGE_ROLES``;
-the API lets any signed-in role do them)."""
+message and the text typed kept.  Merging and unmerging are for supervisors and admins, a rule the use
+case (``services.merging``) enforces for the pages and the API alike."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from ticketing.services import downloads, merging, relations, replies, routing, 
 from ticketing.services.accounts import Principal
 from ticketing.entrypoints import jobs
 from ticketing.entrypoints.web import agent_html, pages
-from ticketing.entrypoints.web.session import (MERGE_ROLES, WORK_ROLES, core, html, same_origin, to_login,
+from ticketing.entrypoints.web.session import (WORK_ROLES, core, html, same_origin, to_login,
                                    viewer)
 
 router = APIRouter(include_in_schema=False)
@@ -217,27 +217,19 @@ def _topic(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) 
     return None
 
 
-def _merging(who: Principal) -> None:
-    if who.role not in MERGE_ROLES:
-        raise PermissionDenied("hanya supervisor yang boleh menggabungkan atau memisahkan tiket")
-
-
 def _merge(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
-    """Merge the ticket named in the form (``source``) into this one, as the API does."""
-    _merging(who)
+    """Merge the ticket named in the form (``source``) into this one, as the API does (the use
+    case refuses anyone but a supervisor or admin)."""
     source = _ticket_id(fields.get("source", ""))
     if source is None:
         raise InvalidInput("pilih tiket yang akan digabung")
     with app.engine.begin() as conn:
-        return merging.merge_tickets(conn, source, ticket_id, actor=f"user:{who.user_id}",
-                                     now=app.clock.now())
+        return merging.merge_tickets(conn, source, ticket_id, by=who, now=app.clock.now())
 
 
 def _unmerge(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
-    _merging(who)
     with app.engine.begin() as conn:
-        return merging.unmerge_ticket(conn, ticket_id, actor=f"user:{who.user_id}",
-                                      now=app.clock.now())
+        return merging.unmerge_ticket(conn, ticket_id, by=who, now=app.clock.now())
 
 
 def _form_route(done: str, action: Action, draft: str | None) -> Callable[..., Any]:

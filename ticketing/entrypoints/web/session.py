@@ -15,16 +15,16 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from ticketing.app import App
-from ticketing.services import accounts
+from ticketing.services import accounts, merging
 from ticketing.services.accounts import Principal, Role
 
 COOKIE = "ticketing_session"
 WIB = dt.timezone(dt.timedelta(hours=7))
 REPORT_ROLES = (Role.SUPERVISOR, Role.ADMIN)  # the SLA report
 WORK_ROLES = (Role.AGENT, Role.SUPERVISOR)  # the queue and the ticket pages
-# Merging and unmerging tickets from the pages is a supervisor's decision: agents see the
-# suggestions, not the buttons, and a forged post is refused.
-MERGE_ROLES = (Role.SUPERVISOR,)
+# Merging and unmerging is a supervisor's (or admin's) decision, decided by the use case for
+# every door: agents see the suggestions, not the buttons, and a forged post is refused.
+MERGE_ROLES = merging.MERGE_ROLES
 HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

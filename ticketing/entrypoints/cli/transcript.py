@@ -1,5 +1,5 @@
 """``ticketing ingest transcript FILE...``: phone-call transcript files into the raw inbox and
-through the same pipeline as every channel (kept out of ``cli.py`` for size).
+through the same pipeline as every channel.
 
 Each file is one raw payload keyed by its content: ingesting a file again is a ``duplicate``; a
 file the phone parser cannot read is quarantined with its reason and reported by name.
@@ -18,6 +18,7 @@ from pathlib import Path
 from channels.phone.intake import transcript_delivery
 from ticketing.app import App
 from ticketing.domain.identity import normalize_phone
+from ticketing.entrypoints.cli.command import Group, command
 from ticketing.services.ingest import ingest_chunks
 from ticketing.services.intake import raw_payload
 from ticketing.store.inbox import RawPayload
@@ -26,9 +27,10 @@ WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 _CHUNK = 25
 
 
-def add_transcript_parser(ingest: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    it = ingest.add_parser(
-        "transcript", help="ingest phone-call transcript files",
+def register(ingest: Group) -> None:
+    it = command(
+        ingest, "transcript", _run, check=_one_call_started,
+        help="ingest phone-call transcript files",
         description="Ingest phone-call transcripts: plain text ('[00:00:04] Pelapor: ...'), "
                     "WebVTT (<v Petugas>), SRT, AWS Transcribe JSON or Contact Lens JSON, "
                     "recognised by content. Each file is one call (ingesting it again is a "
@@ -36,22 +38,33 @@ def add_transcript_parser(ingest: argparse._SubParsersAction[argparse.ArgumentPa
                     "The caller's number and the call's start come from --caller/--started, "
                     "else from a file name like 6281234567890_20260302T091530.txt (WIB).")
     it.add_argument("files", type=Path, nargs="+", metavar="FILE", help="transcript files")
-    it.add_argument("--caller", type=_phone, metavar="PHONE",
+    it.add_argument("--caller", type=phone, metavar="PHONE",
                     help="the caller's number for every FILE, e.g. 0812-3456-7890")
-    it.add_argument("--started", type=_started, metavar="ISO",
+    it.add_argument("--started", type=started, metavar="ISO",
                     help="when the call started (one FILE only), e.g. 2026-03-02T09:15:30+07:00; "
                          "no offset means WIB")
     it.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
-def _phone(text: str) -> str:
-    phone = normalize_phone(text)
-    if phone is None:
+def _one_call_started(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.started and len(args.files) > 1:
+        parser.error("--started applies to one call: give a single FILE")
+
+
+def _run(app: App, args: argparse.Namespace) -> int:
+    return ingest_transcripts(app, args.files, caller=args.caller, started=args.started,
+                              quiet=args.quiet)
+
+
+def phone(text: str) -> str:
+    """``--caller``: any common format, stored E.164."""
+    value = normalize_phone(text)
+    if value is None:
         raise argparse.ArgumentTypeError(f"not a phone number: {text!r}")
-    return phone
+    return value
 
 
-def _started(text: str) -> dt.datetime:
+def started(text: str) -> dt.datetime:
     """``--started``: ISO 8601; without an offset the time is read as WIB (Asia/Jakarta)."""
     try:
         when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
