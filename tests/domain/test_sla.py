@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,9 +35,6 @@ from ticketing.domain.sla import (
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "sla.toml"
 with CONFIG.open("rb") as _fh:
     DOC: dict[str, Any] = tomllib.load(_fh)
-# The shipped file keeps its overrides as commented-out examples; the table below uses one of
-# them (Saturday 2026-03-28 open 08-12 on the wib desk) as a test's own override.
-DOC["overrides"] = [{"date": date(2026, 3, 28), "hours": ["08:00-12:00"], "calendars": ["wib"]}]
 CALENDARS = calendars_from_config(DOC)
 SLA = sla_config_from(DOC, list(CALENDARS))
 WIB = CALENDARS["wib"]
