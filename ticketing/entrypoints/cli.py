@@ -18,7 +18,8 @@ from typing import Any, TextIO
 import sqlalchemy as sa
 
 from ticketing.app import App, build_app, settle_for_throughput
-from ticketing.domain.errors import TicketingError
+from ticketing.domain import bounds
+from ticketing.domain.errors import InvalidInput, TicketingError
 from ticketing.services import accounts
 from ticketing.services.export import export_messages, export_tickets
 from ticketing.services.ingest import (NORMALIZED_JSON, IngestPolicy, PrepareAsync, Prepared,
@@ -313,7 +314,9 @@ def _recompute(app: App, args: argparse.Namespace) -> int:
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return bounds.check_date(dt.date.fromisoformat(text), "date")
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 
