@@ -61,6 +61,9 @@ def _parser() -> argparse.ArgumentParser:
     uc.add_argument("--skills", default="", help="comma-separated topics, e.g. otp,akun")
     uc.add_argument("--languages", default="id", help="comma-separated, e.g. id,en")
     _agent_flags(uc)
+    uu = users.add_parser("unlock", help="lift an account's sign-in lock (after failed "
+                                         "sign-ins) and clear its failures")
+    uu.add_argument("--email", required=True)
 
     agents = sub.add_parser("agents", help="agents' routing profiles").add_subparsers(
         dest="agents_cmd", required=True)
@@ -218,6 +221,12 @@ def _dispatch(app: App, args: argparse.Namespace) -> int:
                 print("vacuumed and analyzed")
         else:
             print(migrate.current_revision(app.engine) or "(empty)")
+        return 0
+    if cmd == "users" and args.users_cmd == "unlock":
+        from ticketing.services.logins import unlock
+        done = app.write(unlock, args.email, by=None, now=app.clock.now())
+        print(f"unlocked <{done['email']}>" if done["was_locked"]
+              else f"<{done['email']}> was not locked; its failed sign-ins are cleared")
         return 0
     if cmd == "users":
         with app.engine.begin() as conn:
