@@ -132,3 +132,11 @@ def test_known_filters_and_cursors_still_work(client: TestClient, boss: dict[str
     assert r.status_code == 200 and len(r.json()["items"]) == 1
     r = client.get("/api/v1/reports/sla?from=2026-03-01&to=2026-03-31", headers=boss)
     assert r.status_code == 200
+
+
+def test_an_agent_capacity_beyond_any_integer_is_422(app: App, client: TestClient,
+                                                     boss: dict[str, str]) -> None:
+    _token(app, "agent")
+    r = client.patch("/api/v1/agents/agent@example.id", headers=boss,
+                     json={"capacity": {"email": int(HUGE)}})
+    assert r.status_code == 422 and "over 1000" in r.json()["error"]["message"]
