@@ -140,3 +140,13 @@ def test_an_agent_capacity_beyond_any_integer_is_422(app: App, client: TestClien
     r = client.patch("/api/v1/agents/agent@example.id", headers=boss,
                      json={"capacity": {"email": int(HUGE)}})
     assert r.status_code == 422 and "over 1000" in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("started_at", ["0001-01-01T00:00:00+07:00", "9999-12-31T23:59:59-05:00"])
+def test_a_transcript_upload_starting_in_year_1_or_9999_is_422(
+        client: TestClient, boss: dict[str, str], started_at: str) -> None:
+    r = client.post("/channels/phone/transcripts", headers=boss,
+                    files={"file": ("call.txt", b"[00:00:01] Pelapor: OTP tidak masuk\n")},
+                    data={"caller": "081234567890", "started_at": started_at})
+    assert r.status_code == 422, r.text
+    assert "2000-01-01..2099-12-31" in r.json()["error"]["message"]
