@@ -29,6 +29,7 @@ class Settings:
     smtp_port: int = 2525
     smtp_domains: tuple[str, ...] = ("prakerja.example.id",)
     smtp_max_bytes: int = 25 * 1024 * 1024
+    smtp_max_recipients: int = 100  # RFC 5321 4.5.3.1.8's minimum; more get 452 4.5.3
     support_address: str = "pengaduan@prakerja.example.id"
     outbound_smtp_url: str = "smtp://127.0.0.1:1025"
     telegram_token: str = ""

@@ -6,6 +6,7 @@ never from an event loop.  Errors are translated: a 5xx for the recipient is per
 from __future__ import annotations
 
 import html
+import re
 import smtplib
 import ssl
 from collections.abc import Callable, Mapping
@@ -17,19 +18,38 @@ from urllib.parse import urlsplit
 from ticketing.domain.errors import ChannelUnavailable, RecipientRejected
 from ticketing.services.ports import Delivery
 
+# C0 and C1 controls (CR and LF above all), DEL and the Unicode line and paragraph separators:
+# none may reach a header line.  A subject that decodes to "x\r\nBcc: ..." is the classic.
+_CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def header_text(value: object) -> str:
+    """Free text from a citizen (a subject, a display name) as one clean header line: every
+    control character and run of white space becomes one space."""
+    return " ".join(_CONTROLS.sub(" ", str(value)).split())
+
+
+def header_token(value: object) -> str:
+    """An address or a Message-ID: no controls and no white space at all."""
+    return "".join(_CONTROLS.sub("", str(value)).split())
+
 
 def build_message(recipient: Mapping[str, Any], payload: Mapping[str, Any], *,
                   auto_submitted: str | None = None) -> EmailMessage:
+    """Every header value passes ``header_text`` or ``header_token``: subjects, names and
+    Message-IDs come (or are copied) from citizens' mail, and an ``EmailMessage`` refuses a
+    header with a line break, which would fail the delivery on every retry."""
     msg = EmailMessage()
-    msg["From"] = str(payload["from"])
-    msg["To"] = formataddr((str(recipient.get("name") or ""), str(recipient["email"])))
-    msg["Subject"] = str(payload.get("subject") or "")
+    msg["From"] = header_token(payload["from"])
+    msg["To"] = formataddr((header_text(recipient.get("name") or ""),
+                            header_token(recipient["email"])))
+    msg["Subject"] = header_text(payload.get("subject") or "")
     msg["Date"] = formatdate(localtime=False, usegmt=True)
-    if payload.get("message_id"):
-        msg["Message-ID"] = str(payload["message_id"])
-    if payload.get("in_reply_to"):
-        msg["In-Reply-To"] = str(payload["in_reply_to"])
-    refs = [str(r) for r in payload.get("references") or [] if r]
+    if message_id := header_token(payload.get("message_id") or ""):
+        msg["Message-ID"] = message_id
+    if in_reply_to := header_token(payload.get("in_reply_to") or ""):
+        msg["In-Reply-To"] = in_reply_to
+    refs = [ref for r in payload.get("references") or [] if (ref := header_token(r or ""))]
     if refs:
         msg["References"] = " ".join(refs)
     if auto_submitted:

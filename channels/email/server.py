@@ -4,7 +4,8 @@ It does no business work: it checks the recipient domain, hands the untouched by
 sink in a worker thread (the database write is blocking) bounded by a timeout, and only then
 answers ``250``.  Storage trouble answers ``451 4.3.0`` so the sending server retries later; an
 unexpected error is also a ``451``, never a ``500`` that would bounce a citizen's mail.  Size is
-limited by aiosmtpd itself (``552``).
+limited by aiosmtpd itself (``552``); recipients per message by ``max_recipients`` (``452 4.5.3``
+beyond it, RFC 5321 4.5.3.1.10: the client sends the rest in another transaction).
 """
 
 from __future__ import annotations
@@ -24,6 +25,8 @@ from ticketing.services.ports import RawDelivery, RawSink
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "message/rfc822"
+# RFC 5321 4.5.3.1.8: a server must accept at least 100 recipients in one transaction.
+DEFAULT_MAX_RECIPIENTS = 100
 
 
 def _domain(address: str) -> str:
@@ -32,15 +35,19 @@ def _domain(address: str) -> str:
 
 class InboundHandler:
     def __init__(self, sink: RawSink, domains: Sequence[str], *,
-                 store_timeout: float = 20.0) -> None:
+                 store_timeout: float = 20.0,
+                 max_recipients: int = DEFAULT_MAX_RECIPIENTS) -> None:
         self._sink = sink
         self._domains = {d.lower() for d in domains}
         self._timeout = store_timeout
+        self._max_recipients = max(1, max_recipients)
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope,
                           address: str, rcpt_options: list[str]) -> str:
         if _domain(address) not in self._domains:
             return "550 5.1.1 No such mailbox here"
+        if len(envelope.rcpt_tos) >= self._max_recipients:
+            return "452 4.5.3 Too many recipients"
         envelope.rcpt_tos.append(address)
         return "250 2.1.5 OK"
 
@@ -74,9 +81,11 @@ class InboundHandler:
 
 
 def make_controller(sink: RawSink, *, host: str, port: int, domains: Sequence[str],
-                    max_bytes: int, store_timeout: float = 20.0) -> Controller:
+                    max_bytes: int, store_timeout: float = 20.0,
+                    max_recipients: int = DEFAULT_MAX_RECIPIENTS) -> Controller:
     """A started-on-demand aiosmtpd server on its own thread and event loop."""
-    handler = InboundHandler(sink, domains, store_timeout=store_timeout)
+    handler = InboundHandler(sink, domains, store_timeout=store_timeout,
+                             max_recipients=max_recipients)
     kwargs: dict[str, Any] = {"data_size_limit": max_bytes, "enable_SMTPUTF8": True,
                               "decode_data": False}
     return Controller(handler, hostname=host, port=port, server_hostname="ticketing",

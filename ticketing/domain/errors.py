@@ -50,3 +50,16 @@ class ChannelUnavailable(ChannelError):
 
 class RecipientRejected(ChannelError):
     code = "recipient_rejected"
+
+
+class LoginThrottled(TicketingError):
+    """A sign-in refused before the password is looked at: too many failures lately
+    (``retry_after`` seconds to wait) or the account is locked (``locked``) until a supervisor
+    or admin unlocks it."""
+
+    code = "login_throttled"
+
+    def __init__(self, message: str, *, retry_after: int = 0, locked: bool = False) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+        self.locked = locked

@@ -10,8 +10,9 @@ from ticketing.models.notification import Notification
 from ticketing.models.queue import InboxItem, OutboxItem
 from ticketing.models.report import ReportCustomerTickets, ReportRepeatTicket, ReportRollup
 from ticketing.models.ticket import Ticket
-from ticketing.models.user import ApiToken, User
+from ticketing.models.user import ApiToken, LoginThrottle, User
 
 __all__ = ["AgentProfile", "ApiToken", "AuditEvent", "Base", "Customer", "Identity", "Incident",
-           "InboxItem", "Message", "Notification", "OutboxItem", "ReportCustomerTickets",
-           "ReportRepeatTicket", "ReportRollup", "Ticket", "TicketSignature", "User"]
+           "InboxItem", "LoginThrottle", "Message", "Notification", "OutboxItem",
+           "ReportCustomerTickets", "ReportRepeatTicket", "ReportRollup", "Ticket",
+           "TicketSignature", "User"]

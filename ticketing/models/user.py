@@ -33,3 +33,17 @@ class ApiToken(Base):
     created_at: Mapped[dt.datetime]
     last_used_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+
+
+class LoginThrottle(Base):
+    """Failed sign-ins per typed account address and per client address (``scope`` "account"
+    or "ip"), shared by every server process: ``services.logins`` reads and writes it."""
+
+    __tablename__ = "login_throttles"
+
+    scope: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    subject: Mapped[str] = mapped_column(sa.String(320), primary_key=True)
+    failures: Mapped[int] = mapped_column(sa.Integer, default=0)
+    last_failure_at: Mapped[dt.datetime | None]
+    retry_at: Mapped[dt.datetime | None]  # no attempt is taken before this instant
+    locked_at: Mapped[dt.datetime | None]  # locked until a supervisor or admin unlocks

@@ -124,19 +124,28 @@ def authenticate_token(conn: sa.Connection, token: str) -> Principal | None:
     return _principal(row) if row else None
 
 
-def authenticate_password(conn: sa.Connection, email: str, password: str) -> Principal | None:
+def check_password(stored: str | None, password: str) -> bool:
+    """``stored`` None (no such account): the same scrypt work against a throwaway hash, so
+    the time taken does not tell whether the address has an account."""
+    if stored is None:
+        verify_password(password, _unknown_user_hash())
+        return False
+    return verify_password(password, stored)
+
+
+def principal_by_email(conn: sa.Connection, email: str) -> Principal | None:
     row = conn.execute(
         sa.select(users.c.id, users.c.email, users.c.name, users.c.role, users.c.skills,
-                  users.c.languages, users.c.password_hash)
+                  users.c.languages)
         .where(users.c.email == email.strip().lower(), users.c.active.is_(True))).first()
-    if row is None:
-        # The same scrypt work as for a real account: the answer's timing does not tell
-        # whether the address has an account.
-        verify_password(password, _unknown_user_hash())
-        return None
-    if not verify_password(password, row[6]):
-        return None
-    return _principal(row)
+    return _principal(row) if row else None
+
+
+def authenticate_password(conn: sa.Connection, email: str, password: str) -> Principal | None:
+    """Unthrottled: the sign-in page goes through ``services.logins`` instead."""
+    stored = conn.execute(sa.select(users.c.password_hash).where(
+        users.c.email == email.strip().lower(), users.c.active.is_(True))).scalar_one_or_none()
+    return principal_by_email(conn, email) if check_password(stored, password) else None
 
 
 @functools.cache

@@ -13,6 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ticketing.domain import bounds
 from ticketing.domain.errors import InvalidInput, NotFound
 from ticketing.services.accounts import Principal, Role
 from ticketing.store import tables
@@ -61,7 +62,7 @@ def list_notifications(conn: sa.Connection, viewer: Principal, *, unread: bool =
     if unread:
         stmt = stmt.where(n.c.read_at.is_(None))
     if cursor is not None:
-        stmt = stmt.where(n.c.id < cursor)
+        stmt = stmt.where(n.c.id < bounds.check_id(cursor, "cursor"))
     items = [_shown(r) for r in conn.execute(stmt)]
     unread_count = conn.execute(sa.select(sa.func.count()).select_from(n).where(
         n.c.user_id == viewer.user_id, n.c.read_at.is_(None))).scalar_one()

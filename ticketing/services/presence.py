@@ -42,6 +42,9 @@ def _user_id(conn: sa.Connection, email: str) -> int:
     return int(uid)
 
 
+MAX_CAPACITY = 1000
+
+
 def parse_capacity(text: str) -> dict[str, int]:
     """``webchat=5,email=25`` → {"webchat": 5, "email": 25}."""
     out: dict[str, int] = {}
@@ -57,6 +60,8 @@ def parse_capacity(text: str) -> dict[str, int]:
             raise InvalidInput(f"capacity: {part!r} is not channel=number") from exc
         if out[channel] < 0:
             raise InvalidInput(f"capacity: {part!r} must not be negative")
+        if out[channel] > MAX_CAPACITY:  # the claim compares it in SQL as an integer
+            raise InvalidInput(f"capacity: {part[:40]!r} is over {MAX_CAPACITY}")
     return out
 
 

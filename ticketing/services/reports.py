@@ -26,7 +26,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.domain import histogram
+from ticketing.domain import bounds, histogram
 from ticketing.domain.errors import InvalidInput
 from ticketing.store import rollup, tables
 
@@ -70,6 +70,8 @@ def _flag(condition: Any, bit: int) -> Any:
 def sla_report(conn: sa.Connection, *, start: dt.date, end: dt.date, group_by: str = "channel",
                now: dt.datetime) -> dict[str, Any]:
     """Tickets whose first contact falls in [start, end] (WIB days), grouped."""
+    bounds.check_date(start, "from")
+    bounds.check_date(end, "to")
     if end < start:
         raise InvalidInput("the report's end is before its start")
     if (end - start).days >= MAX_DAYS:

@@ -10,8 +10,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ticketing.domain import bounds
 from ticketing.domain.errors import InvalidInput, NotFound
 from ticketing.domain.identity import IdentityKind, mask
+from ticketing.domain.lifecycle import TicketStatus
+from ticketing.domain.message import Channel
 from ticketing.domain.redact import redact
 from ticketing.services.accounts import Principal
 from ticketing.store import tables
@@ -34,10 +37,10 @@ def list_tickets(conn: sa.Connection, viewer: Principal, *, status: str | None =
         raise InvalidInput(f"limit must be between 1 and {MAX_LIMIT}")
     t = q.tickets
     stmt = ticket_columns().where(t.c.merged_into_id.is_(None)).order_by(t.c.id.desc()).limit(limit)
-    if status:
-        stmt = stmt.where(t.c.status.in_(status.split(",")))
-    if channel:
-        stmt = stmt.where(t.c.channel.in_(channel.split(",")))
+    if statuses := bounds.check_choices(status, set(TicketStatus), "status"):
+        stmt = stmt.where(t.c.status.in_(statuses))
+    if channels := bounds.check_choices(channel, set(Channel), "channel"):
+        stmt = stmt.where(t.c.channel.in_(channels))
     if queue:
         stmt = stmt.where(t.c.team == queue)
     if assignee == "me":
@@ -48,9 +51,10 @@ def list_tickets(conn: sa.Connection, viewer: Principal, *, status: str | None =
         sub = sa.select(users.c.id).where(users.c.email == assignee.lower()).scalar_subquery()
         stmt = stmt.where(t.c.assignee_id == sub)
     if text:
-        stmt = stmt.where(t.c.subject.ilike(f"%{text}%"))
+        # autoescape: "%" and "_" typed by a user are literal characters, not wildcards.
+        stmt = stmt.where(t.c.subject.icontains(text, autoescape=True))
     if cursor is not None:
-        stmt = stmt.where(t.c.id < cursor)
+        stmt = stmt.where(t.c.id < bounds.check_id(cursor, "cursor"))
     items = [_shown(viewer, _jsonable(r._asdict())) for r in conn.execute(stmt)]
     return {"items": items,
             "next_cursor": items[-1]["ticket_id"] if len(items) == limit else None}

@@ -7,7 +7,7 @@ from typing import cast
 import sqlalchemy as sa
 
 from ticketing.models import (AgentProfile, ApiToken, AuditEvent, Customer, Identity, Incident,
-                              InboxItem, Message, Notification, OutboxItem,
+                              InboxItem, LoginThrottle, Message, Notification, OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
                               TicketSignature, User)
 from ticketing.models.report import report_rollup_delta as report_rollup_delta
@@ -26,6 +26,7 @@ inbox = _t(InboxItem)
 outbox = _t(OutboxItem)
 users = _t(User)
 api_tokens = _t(ApiToken)
+login_throttles = _t(LoginThrottle)
 incidents = _t(Incident)
 signatures = _t(TicketSignature)
 notifications = _t(Notification)

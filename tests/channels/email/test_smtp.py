@@ -3,6 +3,7 @@ foreign domains, 552 over the size limit, 451 when storage fails or hangs, one r
 
 from __future__ import annotations
 
+import email.policy
 import smtplib
 import socket
 import threading
@@ -35,10 +36,11 @@ Listen = Callable[..., int]
 def listen() -> Iterator[Listen]:
     started = []
 
-    def start(sink: RawSink, max_bytes: int = 200_000, timeout: float = 5.0) -> int:
+    def start(sink: RawSink, max_bytes: int = 200_000, timeout: float = 5.0,
+              **options: int) -> int:
         port = free_port()
         controller = make_controller(sink, host="127.0.0.1", port=port, domains=[DOMAIN],
-                                     max_bytes=max_bytes, store_timeout=timeout)
+                                     max_bytes=max_bytes, store_timeout=timeout, **options)
         controller.start()
         started.append(controller)
         return port
@@ -101,6 +103,32 @@ def test_one_mail_to_two_of_our_addresses_is_one_message(app: App, listen: Liste
     with app.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(tables.messages)
                             .where(tables.messages.c.direction == "in")).scalar() == 1
+
+
+def test_recipients_beyond_the_cap_get_452_and_the_mail_is_stored_once(
+        app: App, listen: Listen) -> None:
+    port = listen(raw_sink(app.engine, app.clock))  # the default cap: RFC 5321's 100
+    rcpts = [f"warga{i}@{DOMAIN}" for i in range(200)]
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        refused = client.sendmail("budi.santoso@gmail.com", rcpts,
+                                  citizen_mail().as_bytes(policy=email.policy.SMTP))
+    assert sorted(refused) == sorted(rcpts[100:])
+    assert {code for code, _ in refused.values()} == {452}
+    assert all(b"4.5.3 Too many recipients" in text for _, text in refused.values())
+    with app.engine.connect() as conn:
+        rows = conn.execute(sa.select(tables.inbox.c.meta)).scalars().all()
+    assert len(rows) == 1 and rows[0]["rcpt_tos"] == rcpts[:100]
+
+
+def test_the_recipient_cap_is_a_setting(app: App, listen: Listen) -> None:
+    port = listen(raw_sink(app.engine, app.clock), max_recipients=2)
+    with smtplib.SMTP("127.0.0.1", port) as client:
+        client.ehlo()
+        client.mail("budi.santoso@gmail.com")
+        assert client.rcpt(f"a@{DOMAIN}")[0] == 250
+        assert client.rcpt(f"b@{DOMAIN}")[0] == 250
+        assert client.rcpt(f"c@{DOMAIN}") == (452, b"4.5.3 Too many recipients")
+        client.rset()
 
 
 def test_foreign_domain_is_refused_with_550(app: App, listen: Listen) -> None:

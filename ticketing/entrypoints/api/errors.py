@@ -46,9 +46,12 @@ def install(app: FastAPI) -> None:
         return error_body(status, exc.code, str(exc))
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()))
+        if all(e.get("loc", ("",))[0] == "path" for e in exc.errors()):
+            # /tickets/99999999999999999999 or /tickets/abc names nothing that can exist.
+            return error_body(404, "not_found", f"no such resource: {request.url.path[:200]}")
         return error_body(422, "invalid_input", f"{where}: {first.get('msg', 'invalid')}")
 
     @app.exception_handler(StarletteHTTPException)

@@ -25,6 +25,8 @@ from fastapi.responses import JSONResponse
 from channels.phone.intake import transcript_delivery
 from ticketing.entrypoints.api.auth import core, require
 from ticketing.entrypoints.api.errors import ApiError
+from ticketing.domain import bounds
+from ticketing.domain.errors import InvalidInput
 from ticketing.domain.identity import normalize_phone
 from ticketing.app import App
 from ticketing.services.accounts import Principal, Role
@@ -42,7 +44,10 @@ def _started(text: str | None) -> dt.datetime | None:
     if not text or not text.strip():
         return None
     try:
-        when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        when = bounds.check_instant(
+            dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")), "started_at")
+    except InvalidInput as exc:
+        raise ApiError(422, "invalid_input", str(exc)) from exc
     except ValueError as exc:
         raise ApiError(422, "invalid_input", f"started_at is not ISO 8601: {text[:40]!r}") from exc
     return (when if when.tzinfo else when.replace(tzinfo=WIB)).astimezone(dt.UTC)

@@ -11,10 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing.entrypoints import jobs
 from ticketing.entrypoints.api.auth import core, current_principal, require
+from ticketing.entrypoints.api.params import JsonLimitRoute, RowId
 from ticketing.services import presence, routing, views
 from ticketing.services.accounts import Principal, Role
 
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=JsonLimitRoute)
 Viewer = Annotated[Principal, Depends(current_principal)]
 Supervisor = Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 
@@ -40,7 +41,7 @@ async def my_queue(request: Request, who: Viewer,
 
 
 @router.post("/tickets/{ticket_id}/release", summary="Put my ticket back in the shared queue")
-async def release(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
+async def release(request: Request, ticket_id: RowId, who: Viewer) -> dict[str, Any]:
     app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
         app.write, routing.release, ticket_id, by=who, config=app.routing,

@@ -14,14 +14,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing.entrypoints.api.auth import core, current_principal, require
 from ticketing.entrypoints.api.errors import ApiError
+from ticketing.entrypoints.api.params import TOO_DEEP, AttachmentIndex, JsonLimitRoute, RowId
+from ticketing.domain import bounds
 from ticketing.services import (downloads, merging, notifications, relations, replies, reports,
                                 updates, views)
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
+from ticketing.store import inbox
 from ticketing.store.inbox import RawPayload, content_key
 
 MAX_INBOUND_BYTES = 2 * 1024 * 1024
-router = APIRouter(prefix="/api/v1")
+router = APIRouter(prefix="/api/v1", route_class=JsonLimitRoute)
 Viewer = Annotated[Principal, Depends(current_principal)]
 
 
@@ -34,6 +37,16 @@ async def inbound(request: Request,
     body = await request.body()
     if len(body) > MAX_INBOUND_BYTES:
         raise ApiError(413, "payload_too_large", f"body over {MAX_INBOUND_BYTES} bytes")
+    app = core(request)
+    meta = {"via": "api", "user": who.user_id}
+    if bounds.json_too_deep(body):
+        # Kept, as any malformed inbound is, with the reason; the parser never sees it.
+        raw = RawPayload(channel="api", key=content_key("api", body), payload=body,
+                         content_type=NORMALIZED_JSON, meta=meta)
+        [stored] = await run_in_threadpool(app.write, inbox.put_many, [raw], app.clock.now(),
+                                           status="quarantined", error=TOO_DEEP)
+        raise ApiError(422, "malformed_payload", f"{TOO_DEEP} (quarantined as inbox row "
+                                                 f"{stored.id})")
     key = None
     try:
         data = json.loads(body)
@@ -42,9 +55,8 @@ async def inbound(request: Request,
             key = f"msg:{data['channel']}:{data['external_id']}"[:600]
     except (ValueError, UnicodeDecodeError):
         pass
-    app = core(request)
     raw = RawPayload(channel="api", key=key or content_key("api", body), payload=body,
-                     content_type=NORMALIZED_JSON, meta={"via": "api", "user": who.user_id})
+                     content_type=NORMALIZED_JSON, meta=meta)
     outcome: Outcome = (await run_in_threadpool(
         store_and_process, app.engine, [raw], policy=app.ingest_policy, clock=app.clock))[0]
     if outcome.outcome in ("rejected", "failed"):
@@ -61,20 +73,20 @@ async def list_tickets(request: Request, who: Viewer, status: str | None = None,
                        channel: str | None = None, assignee: str | None = None,
                        queue: str | None = None, q: str | None = None,
                        limit: Annotated[int, Query(ge=1, le=views.MAX_LIMIT)] = 50,
-                       cursor: int | None = None) -> dict[str, Any]:
+                       cursor: RowId | None = None) -> dict[str, Any]:
     return await run_in_threadpool(
         core(request).read, views.list_tickets, who, status=status, channel=channel,
         assignee=assignee, queue=queue, text=q, limit=limit, cursor=cursor)
 
 
 @router.get("/tickets/{ticket_id}", summary="One ticket with its messages across channels")
-async def get_ticket(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
+async def get_ticket(request: Request, ticket_id: RowId, who: Viewer) -> dict[str, Any]:
     return await run_in_threadpool(
         core(request).read, views.get_ticket, ticket_id, who)
 
 
 @router.get("/customers/{customer_id}", summary="A citizen with all linked identities")
-async def get_customer(request: Request, customer_id: int, who: Viewer) -> dict[str, Any]:
+async def get_customer(request: Request, customer_id: RowId, who: Viewer) -> dict[str, Any]:
     return await run_in_threadpool(
         core(request).read, views.get_customer, customer_id, who)
 
@@ -88,7 +100,7 @@ class TicketChanges(BaseModel):
 
 
 @router.patch("/tickets/{ticket_id}", summary="Change status, priority, topic or assignee")
-async def patch_ticket(request: Request, ticket_id: int, changes: TicketChanges,
+async def patch_ticket(request: Request, ticket_id: RowId, changes: TicketChanges,
                        who: Viewer) -> dict[str, Any]:
     app = core(request)
     fields = changes.model_dump(exclude_unset=True)
@@ -100,12 +112,12 @@ async def patch_ticket(request: Request, ticket_id: int, changes: TicketChanges,
 
 
 class MergeRequest(BaseModel):
-    into: int
+    into: RowId
 
 
 @router.post("/tickets/{ticket_id}/merge",
              summary="Merge this ticket into another one (supervisors and admins)")
-async def merge(request: Request, ticket_id: int, body: MergeRequest,
+async def merge(request: Request, ticket_id: RowId, body: MergeRequest,
                 who: Viewer) -> dict[str, Any]:
     app = core(request)
     return await run_in_threadpool(
@@ -114,7 +126,7 @@ async def merge(request: Request, ticket_id: int, body: MergeRequest,
 
 @router.post("/tickets/{ticket_id}/unmerge",
              summary="Undo the merge of this ticket (supervisors and admins)")
-async def unmerge(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
+async def unmerge(request: Request, ticket_id: RowId, who: Viewer) -> dict[str, Any]:
     app = core(request)
     return await run_in_threadpool(
         app.write, merging.unmerge_ticket, ticket_id, by=who, now=app.clock.now())
@@ -123,7 +135,7 @@ async def unmerge(request: Request, ticket_id: int, who: Viewer) -> dict[str, An
 @router.post("/customers/{customer_id}/unmerge",
              summary="Undo the merge of this customer into another (supervisors)")
 async def unmerge_customer(
-        request: Request, customer_id: int,
+        request: Request, customer_id: RowId,
         who: Annotated[Principal, Depends(require(Role.SUPERVISOR, Role.ADMIN))]
 ) -> dict[str, Any]:
     app = core(request)
@@ -133,7 +145,7 @@ async def unmerge_customer(
 
 @router.get("/tickets/{ticket_id}/related",
             summary="Suggested duplicates, possible same citizen, and the incident cluster")
-async def related(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
+async def related(request: Request, ticket_id: RowId, who: Viewer) -> dict[str, Any]:
     return await run_in_threadpool(
         core(request).read, relations.related_tickets, ticket_id, who)
 
@@ -159,7 +171,7 @@ class NoteRequest(BaseModel):
 
 @router.post("/tickets/{ticket_id}/replies", status_code=201,
              summary="Reply to the citizen on the channel they last wrote on (via the outbox)")
-async def reply(request: Request, ticket_id: int, body: ReplyRequest,
+async def reply(request: Request, ticket_id: RowId, body: ReplyRequest,
                 who: Viewer) -> dict[str, Any]:
     app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
@@ -169,7 +181,7 @@ async def reply(request: Request, ticket_id: int, body: ReplyRequest,
 
 
 @router.post("/tickets/{ticket_id}/notes", status_code=201, summary="Add an internal note")
-async def note(request: Request, ticket_id: int, body: NoteRequest,
+async def note(request: Request, ticket_id: RowId, body: NoteRequest,
                who: Viewer) -> dict[str, Any]:
     app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
@@ -181,7 +193,7 @@ async def note(request: Request, ticket_id: int, body: NoteRequest,
 async def list_notifications(
         request: Request, who: Viewer, unread: bool = False,
         limit: Annotated[int, Query(ge=1, le=notifications.MAX_LIMIT)] = 50,
-        cursor: int | None = None) -> dict[str, Any]:
+        cursor: RowId | None = None) -> dict[str, Any]:
     return await run_in_threadpool(
         core(request).read, notifications.list_notifications, who, unread=unread,
         limit=limit, cursor=cursor)
@@ -197,7 +209,7 @@ async def read_all_notifications(request: Request, who: Viewer) -> dict[str, Any
 
 @router.post("/notifications/{notification_id}/read",
              summary="Mark one of the caller's notifications read (404 for anyone else's)")
-async def read_notification(request: Request, notification_id: int,
+async def read_notification(request: Request, notification_id: RowId,
                             who: Viewer) -> dict[str, Any]:
     app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
@@ -207,7 +219,8 @@ async def read_notification(request: Request, notification_id: int,
 
 @router.get("/messages/{message_id}/attachments/{index}",
             summary="Download an attachment (always as a download, never rendered inline)")
-async def attachment(request: Request, message_id: int, index: int, who: Viewer) -> FileResponse:
+async def attachment(request: Request, message_id: RowId, index: AttachmentIndex,
+                     who: Viewer) -> FileResponse:
     app = core(request)
     got: downloads.Download = await run_in_threadpool(
         app.read, downloads.attachment_download, app.attachment_store, message_id, index)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from typing import TypeAlias
 
 from ticketing.app import App
+from ticketing.domain import bounds
+from ticketing.domain.errors import InvalidInput
 
 Handler = Callable[[App, argparse.Namespace], int]
 Check = Callable[[argparse.ArgumentParser, argparse.Namespace], None]
@@ -49,7 +51,9 @@ def positive(text: str) -> int:
 
 def date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        return bounds.check_date(dt.date.fromisoformat(text), "date")
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from exc
 

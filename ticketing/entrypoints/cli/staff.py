@@ -21,6 +21,9 @@ def register(sub: Group) -> None:
     uc.add_argument("--skills", default="", help="comma-separated topics, e.g. otp,akun")
     uc.add_argument("--languages", default="id", help="comma-separated, e.g. id,en")
     _agent_flags(uc)
+    uu = command(users, "unlock", _unlock, help="lift an account's sign-in lock (after failed "
+                                                "sign-ins) and clear its failures")
+    uu.add_argument("--email", required=True)
 
     agents = group(sub, "agents", help="agents' routing profiles")
     aset = command(agents, "set", _set, help="change an agent's teams, capacity, skills, "
@@ -41,6 +44,14 @@ def register(sub: Group) -> None:
     tokens = group(sub, "tokens", help="API tokens")
     tc = command(tokens, "create", _token, help="print a new API token for a user")
     tc.add_argument("--email", required=True)
+
+
+def _unlock(app: App, args: argparse.Namespace) -> int:
+    from ticketing.services.logins import unlock
+    done = app.write(unlock, args.email, by=None, now=app.clock.now())
+    print(f"unlocked <{done['email']}>" if done["was_locked"]
+          else f"<{done['email']}> was not locked; its failed sign-ins are cleared")
+    return 0
 
 
 def _agent_flags(p: argparse.ArgumentParser) -> None:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 from channels.phone.intake import transcript_delivery
 from ticketing.app import App
+from ticketing.domain import bounds
+from ticketing.domain.errors import InvalidInput
 from ticketing.domain.identity import normalize_phone
 from ticketing.entrypoints.cli.command import Group, command
 from ticketing.services.ingest import ingest_chunks
@@ -67,7 +69,10 @@ def phone(text: str) -> str:
 def started(text: str) -> dt.datetime:
     """``--started``: ISO 8601; without an offset the time is read as WIB (Asia/Jakarta)."""
     try:
-        when = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        when = bounds.check_instant(
+            dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")), "--started")
+    except InvalidInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
     except ValueError as exc:
         raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
     return (when if when.tzinfo else when.replace(tzinfo=WIB)).astimezone(dt.UTC)

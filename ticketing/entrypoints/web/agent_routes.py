@@ -21,6 +21,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from ticketing.app import App
+from ticketing.domain import bounds
 from ticketing.domain.errors import (Conflict, InvalidInput, NotFound, PermissionDenied,
                                      TicketingError)
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
@@ -65,10 +66,6 @@ async def _worker(request: Request, target: str | None = None) -> Principal | Re
         return html(pages.error_page("Tidak diizinkan", "Antrian dan tiket hanya untuk agen "
                                      "dan supervisor.", who=who), 403)
     return who
-
-
-def _ticket_id(raw: str) -> int | None:
-    return int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 18 else None
 
 
 def _not_found(who: Principal, ticket: str) -> Response:
@@ -148,7 +145,7 @@ async def ticket_page(request: Request, raw_id: str, done: str | None = None) ->
     who = await _worker(request)
     if isinstance(who, Response):
         return who
-    ticket_id = _ticket_id(raw_id)
+    ticket_id = bounds.parse_id(raw_id)
     if ticket_id is None:
         return _not_found(who, raw_id)
     return await _ticket(request, who, ticket_id, notice=DONE.get(done or ""))
@@ -159,7 +156,7 @@ async def _act(request: Request, raw_id: str, done: str, action: Action,
     """A form post on a ticket: origin, session, role, the use case, then back to the page."""
     if not same_origin(request):
         return html(pages.error_page("Ditolak", FOREIGN_FORM), 403)
-    ticket_id = _ticket_id(raw_id)
+    ticket_id = bounds.parse_id(raw_id)
     who = await _worker(request, f"/tickets/{ticket_id}" if ticket_id is not None else "/queue")
     if isinstance(who, Response):
         return who
@@ -220,7 +217,7 @@ def _topic(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) 
 def _merge(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
     """Merge the ticket named in the form (``source``) into this one, as the API does (the use
     case refuses anyone but a supervisor or admin)."""
-    source = _ticket_id(fields.get("source", ""))
+    source = bounds.parse_id(fields.get("source", ""))
     if source is None:
         raise InvalidInput("pilih tiket yang akan digabung")
     with app.engine.begin() as conn:
@@ -256,7 +253,8 @@ async def attachment(request: Request, raw_id: str, raw_message: str,
     who = await _worker(request)
     if isinstance(who, Response):
         return who
-    ticket_id, message_id, index = (_ticket_id(raw) for raw in (raw_id, raw_message, raw_index))
+    ticket_id, message_id = bounds.parse_id(raw_id), bounds.parse_id(raw_message)
+    index = bounds.parse_int(raw_index, 0, bounds.MAX_ATTACHMENT_INDEX)
     app = core(request)
     try:
         if ticket_id is None or message_id is None or index is None:

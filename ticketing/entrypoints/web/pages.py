@@ -73,10 +73,28 @@ def _options(selected: str, groups: Sequence[str]) -> str:
                    f"{escape(GROUP_LABELS.get(g, g))}</option>" for g in groups)
 
 
+def locked_section(locked: Sequence[Mapping[str, Any]], notice: str | None = None) -> str:
+    """Accounts locked after failed sign-ins, each with its unlock button (supervisors and
+    admins; the report page carries it, being their start page)."""
+    done = f'<p class="notice" role="status">{escape(notice)}</p>' if notice else ""
+    if not locked:
+        return done
+    rows = "".join(
+        f'<li>{escape(str(a["name"]))} ({escape(str(a["email"]))}): {int(a["failures"])} kali '
+        f'gagal masuk <form class="inline" method="post" action="/users/unlock">'
+        f'<input type="hidden" name="email" value="{escape(str(a["email"]))}">'
+        f'<button type="submit">Buka kunci</button></form></li>' for a in locked)
+    return (f'{done}<section id="locked-accounts"><h2>Akun terkunci</h2>'
+            f'<p>Akun ini dikunci setelah terlalu banyak percobaan masuk yang gagal; '
+            f'pemiliknya tidak bisa masuk sampai Anda membuka kuncinya.</p><ul>{rows}</ul>'
+            f'</section>')
+
+
 def report_page(*, who: Principal, start: dt.date, end: dt.date, group_by: str,
                 groups: Sequence[str], report: Mapping[str, Any] | None,
-                error: str | None = None) -> str:
-    form = f"""<form method="get" action="/reports/sla" id="report-form">
+                error: str | None = None, top: str = "") -> str:
+    """``top``: what comes before the report (``locked_section``)."""
+    form = top + f"""<form method="get" action="/reports/sla" id="report-form">
 <label>Dari <input type="date" name="from" value="{start.isoformat()}" required></label>
 <label>Sampai <input type="date" name="to" value="{end.isoformat()}" required></label>
 <label>Per <select name="group_by">{_options(group_by, groups)}</select></label>

@@ -1,8 +1,11 @@
-"""Staff pages over HTTP: ``/login``, ``/logout`` and ``/reports/sla`` (supervisors and admins).
+"""Staff pages over HTTP: ``/login``, ``/logout``, ``/reports/sla`` (supervisors and admins,
+with the accounts locked after failed sign-ins and their unlock buttons) and ``/users/unlock``.
 
 Sessions: an HttpOnly, SameSite=Lax cookie holding a random token whose digest is a row of
 ``api_tokens`` (``services.accounts``); the cookie, the same-origin check of form posts and the
-headers are ``session``'s.  A wrong address and a wrong password get the same answer.  Without
+headers are ``session``'s.  A wrong address and a wrong password get the same answer.  Sign-ins
+are throttled (``services.logins``): too soon after failures is 429 with ``Retry-After``, a
+locked account 423, both before the password is looked at.  Without
 a page to go back to, agents land on the queue and others on the report.  Database work runs in
 the thread pool, never on the event loop."""
 
@@ -12,19 +15,24 @@ import datetime as dt
 import json
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import RedirectResponse, Response
 
 from ticketing.app import App
-from ticketing.domain.errors import InvalidInput
-from ticketing.services import accounts, reports
+from ticketing.domain.errors import InvalidInput, LoginThrottled, PermissionDenied
+from ticketing.services import accounts, logins, reports
 from ticketing.services.accounts import Principal
 from ticketing.entrypoints.web import pages
 from ticketing.entrypoints.web.session import (COOKIE, HEADERS, REPORT_ROLES, WIB, core, home, html,
                                    safe_next, same_origin, to_login, viewer)
 
 BAD_LOGIN = "E-mail atau kata sandi salah."
+TOO_MANY = ("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {seconds} detik.")
+LOCKED = ("Akun ini dikunci setelah terlalu banyak percobaan masuk yang gagal. Minta supervisor "
+          "atau admin membuka kuncinya.")
+UNLOCKED = "Kunci akun dibuka; pemiliknya bisa masuk lagi."
 
 router = APIRouter(include_in_schema=False)
 
@@ -34,12 +42,32 @@ async def login_form(request: Request, next: str | None = None) -> Response:
     return html(pages.login_page(next_url=safe_next(next) or ""))
 
 
-def _login(app: App, email: str, password: str) -> tuple[Principal, str] | None:
-    with app.engine.begin() as conn:
-        who = accounts.authenticate_password(conn, email, password)
-        if who is None:
-            return None
-        return who, accounts.create_session(conn, user_id=who.user_id, now=app.clock.now())
+def _login(app: App, email: str, password: str, client: str) -> tuple[Principal, str] | None:
+    """Admit (or raise ``LoginThrottled``), hash outside any transaction, then settle."""
+    attempt = app.write(logins.admit, email, client=client, now=app.clock.now())
+    ok = logins.password_ok(attempt, password)
+    return app.write(_settle, attempt, ok, now=app.clock.now())
+
+
+def _settle(conn: sa.Connection, attempt: logins.Attempt, ok: bool, *,
+            now: dt.datetime) -> tuple[Principal, str] | None:
+    who = logins.settle(conn, attempt, ok, now=now)
+    if who is None:
+        return None
+    return who, accounts.create_session(conn, user_id=who.user_id, now=now)
+
+
+def _refused(exc: LoginThrottled, *, next_url: str, email: str) -> Response:
+    """A refused sign-in: 429 with ``Retry-After`` for a wait (answered at once: holding the
+    connection open instead would let a few clients tie up the server), 423 for a lock."""
+    if exc.locked:
+        page = pages.login_page(next_url=next_url, error=LOCKED, email=email)
+        return html(page, 423)
+    page = pages.login_page(next_url=next_url, email=email,
+                            error=TOO_MANY.format(seconds=exc.retry_after))
+    response = html(page, 429)
+    response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @router.post("/login")
@@ -49,8 +77,13 @@ async def login(request: Request) -> Response:
     form = await request.form()
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
     next_url = safe_next(str(form.get("next") or ""))
-    signed_in = await run_in_threadpool(_login, core(request), email, password) \
-        if email and password and len(email) <= 320 and len(password) <= 1024 else None
+    client = request.client.host if request.client else "unknown"
+    signed_in = None
+    if email and password and len(email) <= 320 and len(password) <= 1024:
+        try:
+            signed_in = await run_in_threadpool(_login, core(request), email, password, client)
+        except LoginThrottled as exc:
+            return _refused(exc, next_url=next_url or "", email=email)
     if signed_in is None:
         return html(pages.login_page(next_url=next_url or "", error=BAD_LOGIN, email=email))
     who, token = signed_in
@@ -59,6 +92,28 @@ async def login(request: Request) -> Response:
                         path="/", httponly=True, samesite="lax",
                         secure=request.url.scheme == "https")
     return response
+
+
+@router.post("/users/unlock")
+async def unlock(request: Request) -> Response:
+    """A supervisor's or admin's unlock button (the report page lists locked accounts)."""
+    if not same_origin(request):
+        return html(pages.error_page("Ditolak", "Formulir dari situs lain ditolak."), 403)
+    who = await run_in_threadpool(viewer, request)
+    if who is None:
+        return to_login(request, "/reports/sla")
+    email = str((await request.form()).get("email") or "")[:320]
+    app = core(request)
+    try:
+        if not email:
+            raise InvalidInput("alamat e-mail akun kosong")
+        await run_in_threadpool(app.write, logins.unlock, email, by=who, now=app.clock.now())
+    except PermissionDenied:
+        return html(pages.error_page("Tidak diizinkan", "Hanya supervisor dan admin yang boleh "
+                                     "membuka kunci akun.", who=who), 403)
+    except InvalidInput as exc:
+        return html(pages.error_page("Isian tidak valid", str(exc), who=who), 422)
+    return RedirectResponse("/reports/sla?done=unlocked", status_code=303)
 
 
 def _logout(app: App, token: str) -> None:
@@ -102,6 +157,8 @@ async def sla_report_page(request: Request) -> Response:
                                       "dan admin.", who=who), 403)
     app = core(request)
     params = request.query_params
+    locked = await run_in_threadpool(app.read, logins.locked_accounts)
+    top = pages.locked_section(locked, UNLOCKED if params.get("done") == "unlocked" else None)
     today = app.clock.now().astimezone(WIB).date()
     group_by = params.get("group_by") or "channel"
     fmt = params.get("format") or "html"
@@ -116,7 +173,8 @@ async def sla_report_page(request: Request) -> Response:
         data = await run_in_threadpool(_report, app, start=start, end=end, group_by=group_by)
     except InvalidInput as exc:
         return html(pages.report_page(who=who, start=start, end=end, group_by=group_by,
-                                       groups=reports.GROUPS, report=None, error=str(exc)), 422)
+                                       groups=reports.GROUPS, report=None, error=str(exc),
+                                       top=top), 422)
     name = f"laporan-sla-{start.isoformat()}-{end.isoformat()}-{group_by}"
     if fmt == "csv":
         return Response(reports.to_csv(data), media_type="text/csv; charset=utf-8",
@@ -128,4 +186,4 @@ async def sla_report_page(request: Request) -> Response:
                         headers={**HEADERS, "Content-Disposition":
                                  f'attachment; filename="{name}.json"'})
     return html(pages.report_page(who=who, start=start, end=end, group_by=group_by,
-                                   groups=reports.GROUPS, report=data))
+                                   groups=reports.GROUPS, report=data, top=top))
