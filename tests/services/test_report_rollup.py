@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from ticketing.domain.zones import WIB
 from ticketing.entrypoints.api import create_api
 from ticketing.app import App
 from ticketing.domain.errors import Conflict, InvalidInput
@@ -28,7 +29,6 @@ from ticketing.services.sla import tick
 from ticketing.store import tables
 from tests.helpers import ingest, message
 
-WIB = dt.timezone(dt.timedelta(hours=7))
 t = tables.tickets
 
 

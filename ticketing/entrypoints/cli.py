@@ -19,12 +19,13 @@ import sqlalchemy as sa
 
 from ticketing.app import App, build_app, settle_for_throughput
 from ticketing.domain.errors import TicketingError
+from ticketing.domain.raw import RawDelivery, content_key
 from ticketing.services import accounts
 from ticketing.services.export import export_messages, export_tickets
 from ticketing.services.ingest import (NORMALIZED_JSON, IngestPolicy, PrepareAsync, Prepared,
                                       ingest_chunks, prepare)
 from ticketing.store import migrate
-from ticketing.store.inbox import Claimed, RawPayload, content_key
+from ticketing.store.inbox import Claimed
 
 log = logging.getLogger("ticketing")
 
@@ -347,7 +348,7 @@ def _export(app: App, what: str, out: Path | None) -> int:
     return 0
 
 
-def jsonl_payloads(lines: Iterator[bytes], source: str) -> Iterator[tuple[int, RawPayload]]:
+def jsonl_payloads(lines: Iterator[bytes], source: str) -> Iterator[tuple[int, RawDelivery]]:
     """Each non-blank line as a raw payload keyed by its content, so a replayed file is stored
     once and a bad line is kept, not lost.  (The same message re-encoded differently is caught
     one step later, by (channel, external_id).)  Nothing is parsed here: that is the workers'."""
@@ -355,14 +356,14 @@ def jsonl_payloads(lines: Iterator[bytes], source: str) -> Iterator[tuple[int, R
         line = line.rstrip(b"\r\n")
         if not line.strip():
             continue
-        yield number, RawPayload(channel="api", key=content_key("jsonl", line), payload=line,
-                                 content_type=NORMALIZED_JSON,
-                                 meta={"source": source, "line": number})
+        yield number, RawDelivery(channel="api", key=content_key("jsonl", line), payload=line,
+                                  content_type=NORMALIZED_JSON,
+                                  meta={"source": source, "line": number})
 
 
-def _batches(items: Iterator[tuple[int, RawPayload]], size: int
-             ) -> Iterator[list[tuple[int, RawPayload]]]:
-    chunk: list[tuple[int, RawPayload]] = []
+def _batches(items: Iterator[tuple[int, RawDelivery]], size: int
+             ) -> Iterator[list[tuple[int, RawDelivery]]]:
+    chunk: list[tuple[int, RawDelivery]] = []
     for item in items:
         chunk.append(item)
         if len(chunk) >= size:
@@ -428,7 +429,7 @@ def _ingest_jsonl(app: App, path: Path, batch_size: int, *, quiet: bool,
     chunks = _batches(jsonl_payloads(iter(stream), str(path)), batch_size)
     numbers: deque[list[int]] = deque()  # line numbers of the chunks in flight, in order
 
-    def payloads() -> Iterator[list[RawPayload]]:
+    def payloads() -> Iterator[list[RawDelivery]]:
         for chunk in chunks:
             numbers.append([n for n, _ in chunk])
             yield [p for _, p in chunk]

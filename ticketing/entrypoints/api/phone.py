@@ -19,15 +19,14 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from channels.phone.intake import transcript_delivery
+from ticketing.domain.zones import WIB
 from ticketing.entrypoints.api.auth import core, require
 from ticketing.entrypoints.api.errors import ApiError
 from ticketing.domain.identity import normalize_phone
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import Outcome, store_and_process
-from ticketing.services.intake import raw_payload
 
 router = APIRouter(prefix="/channels/phone")
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 _MULTIPART_SLACK = 64 * 1024  # boundaries and the form fields around the file
 
 
@@ -78,8 +77,7 @@ async def upload_transcript(
     data = await _read_limited(file, limit)
     delivery = transcript_delivery(data, filename=file.filename, caller=phone, started_at=started,
                                    received_at=app.clock.now(), source="upload")
-    payload = raw_payload(delivery)
-    payload = dataclasses.replace(payload, meta={**(payload.meta or {}), "user": who.user_id})
+    payload = dataclasses.replace(delivery, meta={**delivery.meta, "user": who.user_id})
     outcome: Outcome = (await run_in_threadpool(
         store_and_process, app.engine, [payload], policy=app.ingest_policy, clock=app.clock))[0]
     if outcome.outcome in ("rejected", "failed"):

@@ -18,7 +18,7 @@ from ticketing.services import (downloads, merging, notifications, relations, re
                                 updates, views)
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
-from ticketing.store.inbox import RawPayload, content_key
+from ticketing.domain.raw import RawDelivery, content_key, message_key
 
 MAX_INBOUND_BYTES = 2 * 1024 * 1024
 router = APIRouter(prefix="/api/v1")
@@ -39,12 +39,12 @@ async def inbound(request: Request,
         data = json.loads(body)
         if isinstance(data, dict) and isinstance(data.get("channel"), str) and \
                 isinstance(data.get("external_id"), (str, int)):
-            key = f"msg:{data['channel']}:{data['external_id']}"[:600]
+            key = message_key(data["channel"], data["external_id"])
     except (ValueError, UnicodeDecodeError):
         pass
     app = core(request)
-    raw = RawPayload(channel="api", key=key or content_key("api", body), payload=body,
-                     content_type=NORMALIZED_JSON, meta={"via": "api", "user": who.user_id})
+    raw = RawDelivery(channel="api", key=key or content_key("api", body), payload=body,
+                      content_type=NORMALIZED_JSON, meta={"via": "api", "user": who.user_id})
     outcome: Outcome = (await run_in_threadpool(
         store_and_process, app.engine, [raw], policy=app.ingest_policy, clock=app.clock))[0]
     if outcome.outcome in ("rejected", "failed"):
