@@ -37,6 +37,15 @@ _FINAL_RCPT_RE: Final = re.compile(r"^\s*(?:final|original)-recipient\s*:\s*[^;\
 _ORIGINAL_ID_RE: Final = re.compile(r"^\s*(?:original-)?message-id\s*:\s*(<[^<>\s]+>)",
                                     re.IGNORECASE | re.M)
 _BULK: Final = frozenset({"bulk", "junk", "list", "auto_reply"})
+_MAX_ID_CHARS: Final = 490
+
+
+def _safe(value: str | None) -> str | None:
+    """An id or address from a report, storable as it is (no NUL, no lone surrogate)."""
+    if not value:
+        return None
+    value = value.replace("\x00", "\ufffd")[:_MAX_ID_CHARS]
+    return value if value.isascii() else value.encode("utf-8", "replace").decode("utf-8")
 
 
 def _first(headers: Mapping[str, Sequence[str]], name: str) -> str | None:
@@ -124,14 +133,14 @@ def delivery_report(status_text: str, original_ids: Sequence[str], in_reply_to: 
     action = _ACTION_RE.search(status_text)
     recipient = _FINAL_RCPT_RE.search(status_text)
     return DeliveryReport(
-        message_id=bounce_of,
+        message_id=_safe(bounce_of),
         status=status.group(1) if status else None,
         action=action.group(1).lower() if action else None,
-        recipient=recipient.group(1).strip("<>").lower() if recipient else None)
+        recipient=_safe(recipient.group(1).strip("<>").lower()) if recipient else None)
 
 
 def receipt_of(disposition_text: str, in_reply_to: str | None) -> DeliveryReport:
     """Which of our messages a read receipt (RFC 8098) is about."""
     found = _ORIGINAL_ID_RE.search(disposition_text)
-    return DeliveryReport(message_id=found.group(1) if found else in_reply_to,
+    return DeliveryReport(message_id=_safe(found.group(1) if found else in_reply_to),
                           action="displayed")

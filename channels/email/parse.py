@@ -404,7 +404,7 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
         automation=automation_of(auto, report_type=report_type,
                                  action=report.action if report else None),
         automation_reason=auto,
-        report=_clean_report(report) if report else None,
+        report=report,
         attachments=tuple(walk.attachments),
         extra={key: _clean_json(value) for key, value in extra.items()},
     )
@@ -419,13 +419,6 @@ def attachment_blobs(raw: bytes) -> list[tuple[Attachment, bytes]]:
     except Exception:
         return []
     return list(zip(walk.attachments, walk.blobs, strict=True))
-
-
-def _clean_report(report: DeliveryReport) -> DeliveryReport:
-    def clean(value: str | None) -> str | None:
-        return _clean(value, _MAX_ID_CHARS) if value else None
-    return DeliveryReport(message_id=clean(report.message_id), recipient=clean(report.recipient),
-                          status=clean(report.status), action=clean(report.action))
 
 
 def _clean_json(value: Any) -> Any:
