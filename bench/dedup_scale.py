@@ -3,7 +3,7 @@ customers and 1,000,000 open tickets, against a database holding 10,000 of each.
 
 Seeds each database with fast Core bulk inserts (customers with a phone identity, one open ticket
 and its first message each), then feeds a generated stream (bench/generate.py) one message per
-transaction through the real pipeline (``prepare`` + the ``STEPS`` of services/ingest.py), timing
+transaction through the real pipeline (``prepare`` + the ``STEPS`` of services/ingest/pipeline.py), timing
 the decision part (evidence, duplicate check, locks, customer resolution, candidate tickets,
 ticket choice, incident candidates) apart from the write and the commit.  Half the measured
 messages are rewritten to come from seeded customers, so lookups hit as well as miss.
@@ -36,9 +36,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from generate import generate  # noqa: E402
 
 from ticketing.app import App, settle_for_throughput  # noqa: E402
+from ticketing.domain.raw import RawDelivery  # noqa: E402
 from ticketing.services import ingest  # noqa: E402
 from ticketing.services.clock import FixedClock  # noqa: E402
-from ticketing.services.decide import Batch, Work  # noqa: E402
+from ticketing.services.ingest.batch import Batch  # noqa: E402
 from ticketing.settings import Settings  # noqa: E402
 from ticketing.store import inbox as inbox_store  # noqa: E402
 from ticketing.store import migrate, tables  # noqa: E402
@@ -113,15 +114,15 @@ def measure(app: App, payloads: list[bytes]) -> dict[str, Any]:
     started = time.perf_counter()
     for n, payload in enumerate(payloads):
         t0 = time.perf_counter()
-        raw = inbox_store.RawPayload(channel="api", key=f"bench:{uuid.uuid4()}", payload=payload,
-                                     content_type=ingest.NORMALIZED_JSON)
+        raw = RawDelivery(channel="api", key=f"bench:{uuid.uuid4()}", payload=payload,
+                          content_type=ingest.NORMALIZED_JSON)
         with engine.begin() as conn:
             [stored] = inbox_store.put_many(conn, [raw], app.clock.now())
         with engine.begin() as conn:
             claimed = inbox_store.claim(conn, limit=1, ids=[stored.id])
             t1 = time.perf_counter()
             [prep] = ingest.prepare(claimed, policy)
-            work = Work(raw=claimed[0], msg=prep.msg, outcome=prep.outcome, error=prep.error)
+            work = ingest.Work(raw=claimed[0], msg=prep.msg, outcome=prep.outcome, error=prep.error)
             if prep.evidence is not None:
                 work.evidence = prep.evidence
             batch = Batch(conn=conn, now=app.clock.now(), ids=IdAllocator(conn, block=1),

@@ -24,7 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-WIB = dt.timezone(dt.timedelta(hours=7))
+from ticketing.domain.zones import WIB
+
 START = dt.datetime(2026, 3, 2, 7, 0, 0, tzinfo=WIB)
 CHANNELS = ("email", "phone", "telegram", "instagram", "webchat")
 CHANNEL_WEIGHTS = (23, 21, 16, 12, 28)  # roughly the development stream's mix

@@ -34,7 +34,8 @@ from typing import Any
 
 import phonenumbers
 
-WIB = dt.timezone(dt.timedelta(hours=7))
+from ticketing.domain.zones import WIB
+
 START = dt.datetime(2026, 4, 6, 7, 0, 0, tzinfo=WIB)
 TOPICS = ("insentif", "otp", "nik", "akun", "pelatihan", "rekening", "gelombang")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from ticketing.app import App
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
-from ticketing.store.inbox import RawPayload, content_key
+from ticketing.domain.raw import RawDelivery, content_key, message_key
 
 _ids = itertools.count(1)
 
@@ -21,12 +21,12 @@ def message(body: str, *, channel: str = "webchat", external_id: str | None = No
             "sent_at": sent_at, "sender": sender, "body": body}
 
 
-def raw(data: dict[str, Any] | bytes) -> RawPayload:
+def raw(data: dict[str, Any] | bytes) -> RawDelivery:
     payload = data if isinstance(data, bytes) else json.dumps(data).encode()
     key = content_key("test", payload)
     if isinstance(data, dict):
-        key = f"msg:{data['channel']}:{data['external_id']}"
-    return RawPayload(channel="api", key=key, payload=payload, content_type=NORMALIZED_JSON)
+        key = message_key(data["channel"], data["external_id"])
+    return RawDelivery(channel="api", key=key, payload=payload, content_type=NORMALIZED_JSON)
 
 
 def ingest(app: App, *items: dict[str, Any] | bytes) -> list[Outcome]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import pytest
@@ -120,6 +121,7 @@ def test_0009_backfills_the_rollups_and_downgrades(empty_url: str) -> None:
 def test_0012_moves_inbox_uniqueness_to_the_key_digest(empty_url: str) -> None:
     from alembic import command
 
+    from ticketing.domain.raw import RawDelivery
     from ticketing.store import inbox as inbox_store
 
     engine = make_engine(empty_url)
@@ -138,7 +140,7 @@ def test_0012_moves_inbox_uniqueness_to_the_key_digest(empty_url: str) -> None:
     assert got == {k: inbox_store.digest(k) for k in keys}
     assert _drift(engine) == []
     with engine.begin() as conn:  # the digest is what is unique now
-        stored = inbox_store.put_many(conn, [inbox_store.RawPayload(
+        stored = inbox_store.put_many(conn, [RawDelivery(
             channel="api", key=keys[1], payload=b"{}", content_type="application/json")],
             dt.datetime(2026, 3, 2, tzinfo=dt.UTC))
         assert [(s.id, s.inserted) for s in stored] == [(2, False)]
@@ -178,4 +180,61 @@ def test_sqlite_upgrade_refuses_to_commit_broken_foreign_keys(tmp_path: Path) ->
     assert migrate.current_revision(engine) == "0009"
     with engine.connect() as conn:  # and the connection has its foreign keys back on
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar_one() == 1
+    engine.dispose()
+
+
+def test_0014_moves_automation_and_references_out_of_extra(empty_url: str) -> None:
+    from alembic import command
+
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine, "0012")
+    at = "2026-03-01 00:00:00"
+    extras = {
+        1: {"auto": "out-of-office", "references": ["<b@x>", "<a@x>"], "full_text": "cuti"},
+        2: {"auto": "bounce", "bounce_of": "<t1@us>", "bounce_action": "delayed"},
+        3: {"auto": "bounce", "bounce_of": "<t1@us>", "bounce_status": "5.1.1"},
+        4: {"auto": "read-receipt", "receipt_of": "<t1@us>", "references": []},
+        5: {"auto": True},  # our acknowledgement
+        6: {"auto": None, "references": ["<a@x>"], "quoted": "> hi"},
+        7: {"instagram_kind": "dm"},
+    }
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"INSERT INTO customers (id, created_at) VALUES (1, '{at}')"))
+        conn.execute(sa.text(
+            "INSERT INTO tickets (id, customer_id, status, priority, channel, message_count, "
+            "created_at, updated_at, first_message_at, last_message_at, sla_signals) VALUES "
+            f"(1, 1, 'open', 'normal', 'email', 7, '{at}', '{at}', '{at}', '{at}', '{{}}')"))
+        conn.execute(sa.text(
+            "INSERT INTO messages (id, ticket_id, customer_id, direction, channel, body, sent_at, "
+            f"received_at, attachments, extra) VALUES (:id, 1, 1, 'in', 'email', 'x', '{at}', "
+            f"'{at}', '[]', :extra)"),
+            [{"id": i, "extra": json.dumps(e)} for i, e in extras.items()])
+    migrate.upgrade(engine)
+    assert _drift(engine) == []
+    m = sa.table("messages", sa.column("id"), sa.column("automation"),
+                 sa.column("automation_reason"), sa.column("reference_ids", sa.JSON()),
+                 sa.column("extra", sa.JSON()))
+    with engine.connect() as conn:
+        got = {r.id: (r.automation, r.automation_reason, r.reference_ids, r.extra)
+               for r in conn.execute(sa.select(m).order_by(m.c.id))}
+    assert got == {
+        1: ("auto_reply", "out-of-office", ["<b@x>", "<a@x>"], {"full_text": "cuti"}),
+        2: ("delay", "bounce", None, {"bounce_of": "<t1@us>", "bounce_action": "delayed"}),
+        3: ("bounce", "bounce", None, {"bounce_of": "<t1@us>", "bounce_status": "5.1.1"}),
+        4: ("receipt", "read-receipt", None, {"receipt_of": "<t1@us>"}),
+        5: ("auto_reply", None, None, {}),
+        6: (None, None, ["<a@x>"], {"quoted": "> hi"}),
+        7: (None, None, None, {"instagram_kind": "dm"}),
+    }
+    cfg = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0012")
+    with engine.connect() as conn:
+        back = {r[0]: r[1] if isinstance(r[1], dict) else json.loads(r[1])
+                for r in conn.exec_driver_sql("SELECT id, extra FROM messages ORDER BY id")}
+    assert back[1] == extras[1] and back[5] == {"auto": True} and back[7] == extras[7]
+    assert back[2]["auto"] == "bounce" and back[6] == {"references": ["<a@x>"], "quoted": "> hi"}
+    migrate.upgrade(engine)
+    assert _drift(engine) == []
     engine.dispose()

@@ -24,7 +24,6 @@ from ticketing.domain.routing import RoutingConfig, routing_config_from
 from ticketing.domain.sla_policy import sla_config_from
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
-from ticketing.services.evidence import EvidencePolicy
 from ticketing.services.outbox import Sender
 from ticketing.services.escalation import EscalationMail
 from ticketing.services.routing import AgentCache
@@ -34,8 +33,9 @@ from channels.email.send import make_sender as make_email_sender
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
 from channels.phone.parse import parse_transcript
-from ticketing.services.acknowledge import AckPolicy, AckText
-from ticketing.services.ingest import NORMALIZED_JSON, IngestPolicy, parse_normalized_bytes
+from ticketing.services.ingest import (NORMALIZED_JSON, AckPolicy, EvidencePolicy, IngestPolicy,
+                                       parse_normalized_bytes)
+from ticketing.services.ingest.acknowledge import AckText
 from ticketing.settings import Settings, load_settings
 from ticketing.store.attachments import FileAttachmentStore
 from ticketing.store.db import Transactions, make_engine

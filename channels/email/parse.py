@@ -11,7 +11,8 @@ It must not touch the database, the clock, the network or the filesystem: the ra
 the inbox, so a parser fix can be replayed.  The only exception it raises is ``MalformedPayload``
 (not an email at all, empty input, no From address and no envelope sender, no usable date).  It
 never returns ``Ignored`` today: even a read receipt or a bounce carries something to keep
-(``extra["auto"]`` says why it must never be answered).
+(``automation`` says why it must never be answered; ``report`` which of our messages a bounce or
+receipt is about).
 """
 
 from __future__ import annotations
@@ -28,14 +29,16 @@ from email.message import Message
 from email.policy import compat32
 from typing import Any, Final
 
-from channels.email.automated import auto_reason, delivery_report, message_ids, receipt_of
+from channels.email.automated import (auto_reason, automation_of, delivery_report, message_ids,
+                                      receipt_of)
 from channels.email.charset import (decode_base64, decode_text, decode_words, header_text,
                                     raw_bytes)
 from channels.email.html import html_to_text
 from channels.email.reply import is_client_boilerplate, parse_reply
 from ticketing.domain.errors import MalformedPayload
-from ticketing.domain.message import (MAX_BODY_CHARS, Attachment, Channel, Ignored, InboundMessage,
-                                      Sender)
+from ticketing.domain.message import (MAX_BODY_CHARS, Attachment, Channel, DeliveryReport, Ignored,
+                                      InboundMessage, Sender, ThreadRef)
+from ticketing.domain.threading import find_ticket_token
 
 _ADDR_RE: Final = re.compile(r"[^\s<>\"(),;:\[\]]+@[^\s<>\"(),;:\[\]]+")
 _FORWARD_SUBJECT_RE: Final = re.compile(r"^\s*(?:fwd?|tr|trs|teruskan|wg|rv|fw)\s*:", re.IGNORECASE)
@@ -368,9 +371,7 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
         "signature": parts.signature,
         "html": walk.html,
         "forwarded": parts.forwarded or walk.forwarded,
-        "references": references,
         "in_reply_to_all": in_reply_all,
-        "auto": auto,
         "to": [a for _n, a in _addresses(headers.get("to", []))],
         "cc": [a for _n, a in _addresses(headers.get("cc", []))],
         "reply_to": next((a for _n, a in _addresses(headers.get("reply-to", []))), None),
@@ -384,11 +385,12 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     if sender_source != "from":
         extra["sender_source"] = sender_source  # the view notes it: not the citizen's own From
     in_reply_to = in_reply_all[0] if in_reply_all else None
+    report: DeliveryReport | None = None
     if auto == "bounce":
-        extra.update(delivery_report("\n".join(walk.status_text), walk.original_ids, in_reply_to,
-                                     full_text))
+        report = delivery_report("\n".join(walk.status_text), walk.original_ids, in_reply_to,
+                                 full_text)
     elif auto == "read-receipt":
-        extra["receipt_of"] = receipt_of("\n".join(walk.status_text), in_reply_to)
+        report = receipt_of("\n".join(walk.status_text), in_reply_to)
     return InboundMessage(
         channel=Channel.EMAIL,
         external_id=_clean(_external_id(headers, data)),
@@ -396,7 +398,13 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
         sender=Sender(name=_clean(name, 320) or None, email=_clean(address)),
         body=_clean(body),
         subject=subject[:998] if subject else None,
-        in_reply_to=_clean(in_reply_to) if in_reply_to else None,
+        thread=ThreadRef(in_reply_to=_clean(in_reply_to) if in_reply_to else None,
+                         references=tuple(_clean(r) for r in references),
+                         ticket=find_ticket_token(subject)),
+        automation=automation_of(auto, report_type=report_type,
+                                 action=report.action if report else None),
+        automation_reason=auto,
+        report=report,
         attachments=tuple(walk.attachments),
         extra={key: _clean_json(value) for key, value in extra.items()},
     )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -20,7 +19,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-from ticketing.services.ports import RawDelivery, RawSink
+from ticketing.domain.raw import RawDelivery, content_key
+from ticketing.services.ports import RawSink
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +57,8 @@ class InboundHandler:
             raw = bytes(envelope.content or b"") if isinstance(envelope.content, bytes) \
                 else str(envelope.content or "").encode("utf-8", "surrogateescape")
         # The same bytes delivered again (a retry after a lost 250) carry the same key.
-        key = "email:sha256:" + hashlib.sha256(raw).hexdigest()
-        delivery = RawDelivery(channel="email", key=key, payload=raw, content_type=CONTENT_TYPE,
+        delivery = RawDelivery(channel="email", key=content_key("email", raw), payload=raw,
+                               content_type=CONTENT_TYPE,
                                meta={"mail_from": envelope.mail_from,
                                      "rcpt_tos": list(envelope.rcpt_tos),
                                      "peer": str(session.peer[0]) if session.peer else None,

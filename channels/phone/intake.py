@@ -9,12 +9,11 @@ replayed over the stored bytes.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from pathlib import PurePath
 from typing import Any
 
 from channels.phone.parse import CONTENT_TYPE
-from ticketing.services.ports import RawDelivery
+from ticketing.domain.raw import RawDelivery, content_key
 
 
 def transcript_delivery(data: bytes, *, filename: str | None, caller: str | None = None,
@@ -27,5 +26,5 @@ def transcript_delivery(data: bytes, *, filename: str | None, caller: str | None
         meta["caller"] = caller
     if started_at is not None:
         meta["started_at"] = started_at.isoformat()
-    return RawDelivery(channel="phone", key=f"phone:sha256:{hashlib.sha256(data).hexdigest()}",
-                       payload=data, content_type=CONTENT_TYPE, meta=meta)
+    return RawDelivery(channel="phone", key=content_key("phone", data), payload=data,
+                       content_type=CONTENT_TYPE, meta=meta)

@@ -38,9 +38,9 @@ from channels.phone.vendor import is_aws, is_contact_lens, parse_aws, parse_cont
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.message import MAX_BODY_CHARS, Channel, InboundMessage, Sender
 from ticketing.domain.text import Role
+from ticketing.domain.zones import WIB
 
 CONTENT_TYPE: Final = "application/vnd.ticketing.call-transcript"
-WIB: Final = dt.timezone(dt.timedelta(hours=7), "WIB")
 BODY_LABELS: Final = {Role.AGENT: "Agen", Role.CALLER: "Penelepon"}
 _FILENAME_RE: Final = re.compile(r"^\+?(?P<phone>\d{8,15})_(?P<stamp>\d{8}T\d{6})(?P<z>Z)?(?:\.|$)")
 

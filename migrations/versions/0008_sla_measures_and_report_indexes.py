@@ -14,9 +14,12 @@ skips that and needs no configuration.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
+
+from ticketing.models.base import Json, UTCDateTime
 
 revision: str = '0008'
 down_revision: str | None = '0006'
@@ -55,9 +58,44 @@ def _backfill() -> None:
 
     app = build_app()
     try:
-        backfill_measures(conn, app.sla_setup, now=dt.datetime.now(dt.UTC))
+        backfill_measures(conn, app.sla_setup, now=dt.datetime.now(dt.UTC),
+                          read_history=_history)
     finally:
         app.close()
+
+
+def _history(conn: sa.Connection, ticket_ids: Sequence[int]) -> dict[int, list[Any]]:
+    """``services.sla.history`` over this revision's schema (automated mail was marked by
+    ``extra["auto"]``; migration 0014 made it a column), so that the replay does not depend on
+    columns added later."""
+    from ticketing.domain.sla import EventKind, TicketEvent
+    from ticketing.domain.text import Role, transcript_turns
+
+    out: dict[int, list[Any]] = {tid: [] for tid in ticket_ids}
+    m = sa.table('messages', sa.column('ticket_id'), sa.column('direction'),
+                 sa.column('channel'), sa.column('sent_at', UTCDateTime()),
+                 sa.column('received_at', UTCDateTime()), sa.column('author_user_id'),
+                 sa.column('body'), sa.column('extra', Json))
+    audit = sa.table('audit_events', sa.column('ticket_id'), sa.column('at', UTCDateTime()),
+                     sa.column('kind'), sa.column('data', Json))
+    rows = conn.execute(sa.select(m).where(m.c.ticket_id.in_(list(ticket_ids))))
+    for r in rows:
+        if r.direction == "in" and not (r.extra or {}).get("auto"):
+            at = min(r.sent_at, r.received_at)
+            out[r.ticket_id].append(TicketEvent(at=at, kind=EventKind.CUSTOMER_MESSAGE))
+            turns = transcript_turns(r.body) if r.channel == "phone" else None
+            if turns and any(turn.role is Role.AGENT for turn in turns):
+                out[r.ticket_id].append(TicketEvent(at=at, kind=EventKind.AGENT_RESPONSE))
+        elif r.direction == "out" and r.author_user_id is not None:
+            out[r.ticket_id].append(TicketEvent(at=r.sent_at, kind=EventKind.AGENT_RESPONSE))
+    statuses = conn.execute(sa.select(audit).where(
+        audit.c.ticket_id.in_(list(ticket_ids)),
+        audit.c.kind.in_(('ticket.status_changed', 'ticket.reopened'))))
+    for s in statuses:
+        to = "open" if s.kind == "ticket.reopened" else str((s.data or {}).get("status"))
+        kind = EventKind.RESOLVED if to in ("resolved", "closed") else EventKind.STATUS_CHANGE
+        out[s.ticket_id].append(TicketEvent(at=s.at, kind=kind, to=to))
+    return out
 
 
 def downgrade() -> None:

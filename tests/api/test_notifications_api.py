@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 
+from ticketing.domain.zones import WIB
 from ticketing.entrypoints.api import create_api
 from ticketing.app import App
 from ticketing.services import accounts
@@ -16,7 +17,6 @@ from ticketing.services.clock import FixedClock
 from ticketing.entrypoints.jobs import sla_tick
 from tests.helpers import ingest_one, message
 
-WIB = dt.timezone(dt.timedelta(hours=7))
 
 
 @pytest.fixture

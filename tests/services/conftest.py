@@ -13,13 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from ticketing.app import App
+from ticketing.domain.zones import WIB
 from ticketing.services import accounts, updates
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
 from ticketing.store import tables
 from tests.conftest import ROOT
 
-WIB = dt.timezone(dt.timedelta(hours=7))
 FRIDAY_1630 = "2026-03-06T16:30:00+07:00"
 WARNED = dt.datetime(2026, 3, 9, 10, 45, tzinfo=WIB)  # first response warns at Mon 10:42
 BREACHED = dt.datetime(2026, 3, 9, 11, 31, tzinfo=WIB)  # and is due at Mon 11:30

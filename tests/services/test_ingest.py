@@ -191,7 +191,7 @@ def test_a_pipeline_crash_keeps_the_raw_payload_and_spares_the_others(app: App) 
     from dataclasses import replace
 
     from ticketing.domain.topics import TopicMatch
-    from ticketing.services.evidence import EvidencePolicy
+    from ticketing.services.ingest import EvidencePolicy
     from ticketing.services.ingest import store_and_process
     from tests.helpers import raw
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ticketing.app import App
 from ticketing.domain.histogram import percentile
+from ticketing.domain.zones import WIB
 from ticketing.services import replies, updates
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
@@ -26,7 +27,6 @@ from ticketing.store.db import make_engine
 from tests.helpers import ingest_one, message
 
 ROOT = Path(__file__).resolve().parents[2]
-WIB = dt.timezone(dt.timedelta(hours=7))
 START = dt.datetime(2026, 3, 1, tzinfo=WIB)
 CHANNELS = ("email", "phone", "telegram", "webchat")
 TOPICS = ("otp", "insentif", None)

@@ -17,6 +17,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from ticketing.domain.zones import WIB
 from ticketing.entrypoints.api import create_api
 from ticketing.app import App
 from ticketing.domain.errors import Conflict, InvalidInput
@@ -31,7 +32,6 @@ from tests.helpers import ingest, message
 # Merges are a supervisor's decision (services.merging checks the role).
 BOSS = Principal(user_id=0, email="boss@example.id", name="Boss", role=Role.SUPERVISOR)
 
-WIB = dt.timezone(dt.timedelta(hours=7))
 t = tables.tickets
 
 

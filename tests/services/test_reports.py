@@ -7,6 +7,7 @@ import datetime as dt
 import sqlalchemy as sa
 
 from ticketing.app import App
+from ticketing.domain.zones import WIB
 from ticketing.services import replies
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
@@ -16,7 +17,6 @@ from ticketing.store import tables
 from ticketing.entrypoints.web.report_html import render
 from tests.helpers import ingest_one, message
 
-WIB = dt.timezone(dt.timedelta(hours=7))
 EVIL = "<script>alert(1)</script>@example.id"
 
 

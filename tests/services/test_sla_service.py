@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 
 from ticketing.app import App
+from ticketing.domain.zones import WIB
 from ticketing.services import replies, updates
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
@@ -16,7 +17,6 @@ from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from tests.helpers import ingest_one, message
 
-WIB = dt.timezone(dt.timedelta(hours=7))
 AGENT = Principal(user_id=1, email="agen@example.id", name="Agen", role=Role.AGENT)
 FRIDAY_1630 = "2026-03-06T16:30:00+07:00"
 

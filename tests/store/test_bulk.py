@@ -9,10 +9,10 @@ import psycopg
 import pytest
 import sqlalchemy as sa
 
+from ticketing.domain.zones import WIB
 from ticketing.store import bulk, tables
 from ticketing.store import inbox as inbox_store
 
-WIB = dt.timezone(dt.timedelta(hours=7))
 AT = dt.datetime(2026, 3, 2, 9, 30, 0, tzinfo=WIB)
 
 

@@ -18,7 +18,7 @@ from ticketing.services import accounts, merging, views
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import Outcome, store_and_process
 from ticketing.store import tables
-from ticketing.store.inbox import RawPayload, content_key
+from ticketing.domain.raw import RawDelivery, content_key
 from tests.helpers import ingest_one, message
 from tests.routing_helpers import agent
 from tests.web.test_agent_pages import IMG, SCRIPT, _sign_in, _ticket
@@ -45,8 +45,8 @@ def _email(app: App, sender: str, subject: str, files: list[tuple[bytes, str, st
         maintype, subtype = ctype.split("/")
         mail.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
     payload = mail.as_bytes()
-    raw = RawPayload(channel="email", key=content_key("email", payload), payload=payload,
-                     content_type="message/rfc822")
+    raw = RawDelivery(channel="email", key=content_key("email", payload), payload=payload,
+                      content_type="message/rfc822")
     [outcome] = store_and_process(app.engine, [raw], policy=app.ingest_policy, clock=app.clock)
     assert outcome.outcome == "created" and outcome.ticket_id and outcome.message_id
     return outcome

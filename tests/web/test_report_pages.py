@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from ticketing.app import App
+from ticketing.domain.zones import WIB
 from ticketing.services import accounts, replies
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
@@ -21,7 +22,6 @@ from ticketing.store import tables
 from tests.helpers import ingest_one, message
 
 pytestmark = pytest.mark.browser
-WIB = dt.timezone(dt.timedelta(hours=7))
 EVIL = "<script>alert(1)</script>@example.id"
 PASSWORD = "kata-sandi-rahasia"
 REPORT = "/reports/sla?from=2026-03-02&to=2026-03-02&group_by={}"

@@ -3,7 +3,8 @@
 Owns the frozen dataclasses every channel produces and the one checker that turns untrusted JSON
 (a dict) into them.  It must not touch the database, the clock or the network: a channel's parser
 calls ``parse_normalized`` (or builds ``InboundMessage`` itself) and the core only ever sees these
-types.
+types.  What the core acts on is typed and channel-neutral (``automation``, ``thread``,
+``report``); ``extra`` carries channel data the core never reads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from enum import StrEnum
 from typing import Any
 
 from ticketing.domain.errors import MalformedPayload
+from ticketing.domain.threading import find_ticket_token
 
 MAX_BODY_CHARS = 1_000_000
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -48,6 +50,44 @@ class Attachment:
     sha256: str | None = None  # of the decoded bytes, when the channel had them
 
 
+class Automation(StrEnum):
+    """What kind of machine wrote a message.  Anything but ``NONE`` is stored and shown but never
+    answered, never opens or reopens a ticket and never links an identity (mail loops)."""
+
+    NONE = "none"
+    AUTO_REPLY = "auto_reply"  # out-of-office, auto-responder, list or bulk mail, loop
+    BOUNCE = "bounce"  # our message could not be delivered
+    DELAY = "delay"  # our message is delayed; the provider keeps trying
+    FEEDBACK_REPORT = "feedback_report"  # an abuse / spam complaint about our message
+    RECEIPT = "receipt"  # a read or delivery receipt for our message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ThreadRef:
+    """What a message says it answers: the provider ids of earlier messages (``in_reply_to``,
+    then ``references`` newest first) and a ticket token (``[#T-000123]``) found in it."""
+
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+    ticket: int | None = None
+
+    def answers(self) -> tuple[str, ...]:
+        """The provider ids it answers, strongest first, each once."""
+        head = (self.in_reply_to,) if self.in_reply_to else ()
+        return tuple(dict.fromkeys((*head, *self.references)))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeliveryReport:
+    """What a provider reports about one of our messages (a bounce, a delay, a receipt):
+    which message (its provider id), which recipient, the provider's status code and action."""
+
+    message_id: str | None
+    recipient: str | None = None
+    status: str | None = None  # e.g. "5.1.1"
+    action: str | None = None  # e.g. "failed", "delayed", "delivered", "displayed"
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InboundMessage:
     channel: Channel
@@ -56,11 +96,26 @@ class InboundMessage:
     sender: Sender
     body: str
     subject: str | None = None
-    in_reply_to: str | None = None
+    thread: ThreadRef = ThreadRef()
+    automation: Automation = Automation.NONE
+    automation_reason: str | None = None  # the channel's own words, for the view and the audit
+    report: DeliveryReport | None = None
     instagram_kind: str | None = None
     attachments: tuple[Attachment, ...] = ()
-    # Unknown top-level fields are kept, never fatal (the contract says so).
+    # Unknown top-level fields are kept, never fatal (the contract says so); channel data the
+    # core never reads.
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def automated(self) -> bool:
+        return self.automation is not Automation.NONE
+
+    def thread_keys(self) -> tuple[str, ...]:
+        """Provider ids of earlier messages this one answers, strongest first: In-Reply-To, then
+        References newest first, then the message a bounce or receipt reports about."""
+        answers = self.thread.answers()
+        about = self.report.message_id if self.report is not None else None
+        return answers if not about or about in answers else (*answers, about)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,7 +126,7 @@ class Ignored:
 
 
 _KNOWN = {"channel", "external_id", "sent_at", "sender", "subject", "body", "in_reply_to",
-          "instagram_kind", "attachments"}
+          "references", "instagram_kind", "attachments"}
 _SENDER_FIELDS = ("name", "email", "phone", "telegram_id", "instagram_id", "instagram_username")
 
 
@@ -145,17 +200,23 @@ def parse_normalized(data: Any) -> InboundMessage:
                                       content_type=_opt_str(item, "content_type", 255)
                                       or "application/octet-stream",
                                       size=size))
+    refs = data.get("references")
+    references = tuple(r for r in refs if isinstance(r, str) and 0 < len(r) <= 500)[:50] \
+        if isinstance(refs, list) else ()
     kind = _opt_str(data, "instagram_kind", 20)
     if kind is not None and kind not in ("dm", "comment"):
         raise MalformedPayload("instagram_kind must be dm or comment")
+    subject = _clean(s) if (s := _opt_str(data, "subject", 998)) else None
     return InboundMessage(
         channel=channel,
         external_id=external_id,
         sent_at=parse_sent_at(data.get("sent_at")),
         sender=sender,
         body=_clean(body),
-        subject=_clean(s) if (s := _opt_str(data, "subject", 998)) else None,
-        in_reply_to=_opt_str(data, "in_reply_to", 500),
+        subject=subject,
+        # ``references`` is not in the contract, but a client that sends it is understood.
+        thread=ThreadRef(in_reply_to=_opt_str(data, "in_reply_to", 500), references=references,
+                         ticket=find_ticket_token(subject)),
         instagram_kind=kind,
         attachments=tuple(attachments),
         extra={k: v for k, v in data.items() if k not in _KNOWN},

@@ -37,7 +37,6 @@ import sqlalchemy as sa
 from channels.phone.intake import transcript_delivery
 from ticketing.app import App
 from ticketing.services.ingest import Outcome, store_and_process
-from ticketing.services.intake import raw_payload
 from ticketing.store import tables
 
 log = logging.getLogger(__name__)
@@ -167,7 +166,7 @@ def _ingest(app: App, root: Path, path: Path) -> FileResult:
     try:
         delivery = transcript_delivery(data, filename=name, received_at=app.clock.now(),
                                        source="folder")
-        [outcome] = store_and_process(app.engine, [raw_payload(delivery)],
+        [outcome] = store_and_process(app.engine, [delivery],
                                       policy=app.ingest_policy, clock=app.clock)
     except Exception as exc:  # the database may be down: retry later
         log.warning("transcript %s not stored, left in processing/ for a retry: %s",

@@ -40,5 +40,12 @@ class Message(Base):
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     # The sender's channel identity as received (address, chat id ...): where a reply goes.
     sender: Mapped[dict[str, Any] | None] = mapped_column(Json)
+    # What the core reads back from the message contract (``domain.message``), typed:
+    # which machine wrote it (an ``Automation`` value; NULL: a person), the channel's own words
+    # for it, and the provider ids it answers after ``in_reply_to`` (newest first; NULL: none).
+    automation: Mapped[str | None] = mapped_column(sa.String(20))
+    automation_reason: Mapped[str | None] = mapped_column(sa.String(60))
+    reference_ids: Mapped[list[str] | None] = mapped_column(Json)
+    # Channel data the core never reads (the whole original text, quoted part, headers ...).
     extra: Mapped[dict[str, Any]] = mapped_column(Json, default=dict)
     raw_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("inbox.id"))

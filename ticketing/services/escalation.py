@@ -16,27 +16,27 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
 from ticketing.domain.calendar import BusinessCalendar, add_business_time
 from ticketing.domain.escalation import (Action, EscalationStep, TargetSignals, Trigger,
                                          due_steps, raised)
+from ticketing.domain.events import SlaEscalated, TicketPriorityChanged
 from ticketing.domain.sla import SlaClock, SlaClocks
 from ticketing.domain.sla_policy import SlaPolicy
+from ticketing.domain.threading import ticket_tag
+from ticketing.domain.zones import WIB
 from ticketing.services import notifications
 from ticketing.services.accounts import Role
 from ticketing.services.outbox import enqueue
-from ticketing.services.replies import new_message_id, ticket_tag
-from ticketing.domain.events import SlaEscalated, TicketPriorityChanged
+from ticketing.services.replies import new_message_id
 from ticketing.store import tables
 from ticketing.store.audit import record
 
 log = logging.getLogger(__name__)
 t = tables.tickets
 ACTOR = "system:sla"
-WIB = ZoneInfo("Asia/Jakarta")
 _TARGET_NAMES = {"first_response": "respons pertama", "next_response": "respons berikutnya",
                  "resolution": "penyelesaian"}
 

@@ -9,23 +9,16 @@ from concurrent.futures import Future
 
 import sqlalchemy as sa
 
+from ticketing.domain.raw import RawDelivery
 from ticketing.services.clock import Clock
-from ticketing.services.ports import RawDelivery, RawSink
+from ticketing.services.ports import RawSink
 from ticketing.store import inbox as inbox_store
-
-
-def raw_payload(delivery: RawDelivery) -> inbox_store.RawPayload:
-    """The inbox row a transport's delivery becomes."""
-    return inbox_store.RawPayload(channel=delivery.channel, key=delivery.key[:600],
-                                  payload=delivery.payload, content_type=delivery.content_type,
-                                  meta=dict(delivery.meta))
 
 
 def raw_sink(engine: sa.Engine, clock: Clock) -> RawSink:
     def accept(delivery: RawDelivery) -> bool:
-        payload = raw_payload(delivery)
         with engine.begin() as conn:
-            [stored] = inbox_store.put_many(conn, [payload], clock.now())
+            [stored] = inbox_store.put_many(conn, [delivery], clock.now())
         return stored.inserted
     return accept
 
@@ -66,9 +59,7 @@ class GroupCommitSink:
                     self._queue.put(None)
                     break
                 waiting.append(item)
-            payloads = [inbox_store.RawPayload(channel=d.channel, key=d.key[:600],
-                                               payload=d.payload, content_type=d.content_type,
-                                               meta=dict(d.meta)) for d, _ in waiting]
+            payloads = [d for d, _ in waiting]
             try:
                 with self._engine.begin() as conn:
                     stored = inbox_store.put_many(conn, payloads, self._clock.now())

@@ -1,25 +1,15 @@
-"""Ports the channels talk to.  A channel transport hands over the raw bytes it received through
-``RawSink`` and never touches the database; this module imports nothing from the store, so a
-channel may depend on it."""
+"""Ports the channels talk to.  A channel transport hands over the raw bytes it received (a
+``domain.raw.RawDelivery``) through ``RawSink`` and never touches the database; this module
+imports nothing from the store, so a channel may depend on it."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ticketing.domain.message import Attachment
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RawDelivery:
-    """What a transport received, untouched, with a key that makes a redelivery a no-op."""
-
-    channel: str
-    key: str
-    payload: bytes
-    content_type: str
-    meta: Mapping[str, Any] = field(default_factory=dict)
+from ticketing.domain.raw import RawDelivery
 
 
 class RawSink(Protocol):

@@ -17,10 +17,11 @@ from ticketing.domain.errors import NotFound
 from ticketing.domain.redact import redact
 from ticketing.domain.similarity import name_similarity, text_similarity
 from ticketing.services.accounts import Principal
-from ticketing.services.incidents import incidents
+from ticketing.store import tables
 from ticketing.store import tickets as q
 
 LIMIT = 50
+incidents = tables.incidents
 
 
 def related_tickets(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[str, Any]:

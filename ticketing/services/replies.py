@@ -7,7 +7,6 @@ the message's external id, so the citizen's answer threads back to the ticket)."
 from __future__ import annotations
 
 import datetime as dt
-import re
 import uuid
 from typing import Any
 
@@ -15,6 +14,7 @@ import sqlalchemy as sa
 
 from ticketing.domain.errors import Conflict, InvalidInput
 from ticketing.domain.lifecycle import Direction, TicketStatus, check_transition
+from ticketing.domain.threading import reply_subject, ticket_tag
 from ticketing.services.accounts import Principal
 from ticketing.services.outbox import enqueue
 from ticketing.store import tables
@@ -22,17 +22,6 @@ from ticketing.store.tickets import locked_ticket
 
 t, m, audit = tables.tickets, tables.messages, tables.audit
 MAX_BODY = 100_000
-_PREFIX = re.compile(r"^\s*((re|fwd?|aw|balas|teruskan|bls|trs)\s*:\s*|\[#T-\d+\]\s*)+", re.I)
-
-
-def ticket_tag(ticket_id: int) -> str:
-    return f"[#T-{ticket_id:06d}]"
-
-
-def reply_subject(ticket_id: int, subject: str | None) -> str:
-    base = _PREFIX.sub("", subject or "").strip() or "Pengaduan Anda"
-    return f"{ticket_tag(ticket_id)} Re: {base}"[:300]
-
 
 def new_message_id(ticket_id: int, domain: str) -> str:
     return f"<t{ticket_id}.{uuid.uuid4().hex[:20]}@{domain}>"
@@ -62,7 +51,7 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
         raise Conflict("the ticket is closed")
     body = _clean_body(body)
     last_in = conn.execute(
-        sa.select(m.c.channel, m.c.external_id, m.c.sender, m.c.subject, m.c.extra)
+        sa.select(m.c.channel, m.c.external_id, m.c.sender, m.c.subject, m.c.reference_ids)
         .where(m.c.ticket_id == ticket_id, m.c.direction == Direction.IN)
         .order_by(m.c.sent_at.desc(), m.c.id.desc()).limit(1)).first()
     if last_in is None or not last_in.sender:
@@ -70,7 +59,7 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
     channel = last_in.channel
     domain = from_address.rpartition("@")[2] or "localhost"
     external_id = new_message_id(ticket_id, domain) if channel == "email" else None
-    refs = (last_in.extra or {}).get("references") or []
+    refs = last_in.reference_ids or []
     payload: dict[str, Any] = {
         "body": body, "from": from_address, "message_id": external_id,
         "in_reply_to": last_in.external_id,

@@ -28,13 +28,13 @@ import sqlalchemy as sa
 
 from ticketing.domain import bounds, histogram
 from ticketing.domain.errors import InvalidInput
+from ticketing.domain.zones import WIB
 from ticketing.store import rollup, tables
 
 t, m, u = tables.tickets, tables.messages, tables.users
 rp = tables.report_repeat_tickets
 GROUPS = ("channel", "agent", "topic", "day", "team")
 UNASSIGNED = "(unassigned)"
-WIB = dt.timezone(dt.timedelta(hours=7))
 MAX_DAYS = 366  # volumes (and grouping by day) are one index range per day
 # Flags of a ticket, summed per (group, first-response minutes) in the first pass.
 _MET, _FR_BREACHED, _RES_BREACHED, _RESOLVED = 1, 2, 4, 8

@@ -1,5 +1,6 @@
-"""Use cases of the shared queue: claim next, release, auto-assignment, and the two ingest steps
-that give a new ticket its language and team and, where the team wants it, an agent.
+"""Use cases of the shared queue: claim next, release, auto-assignment, and routing a new (or
+newly named) ticket to its team.  The ingest pipeline calls these with plain data
+(``services.ingest.route``); nothing here knows the ingest batch.
 
 Who is eligible and whom auto-assignment picks is decided by ``ticketing.domain.routing`` from
 what is loaded here; the queries are ``ticketing.store.routing``.  Every assignment, release
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -22,15 +23,12 @@ from ticketing.domain.routing import (PRIORITY_RANK, Agent, AutoAssign, Presence
                                       RoutingConfig, assign_batch, claim_filter, rerouted)
 from ticketing.services.accounts import Principal, Role, sees_personal_data
 from ticketing.services.clock import Clock
-from ticketing.services.sla import opening_clocks
+from ticketing.services.sla import SlaSetup, opening_clocks
 from ticketing.store import routing as rq
 from ticketing.domain import events as ev
 from ticketing.store import tables
 from ticketing.store.audit import record
 from ticketing.store.locking import for_update, has_row_locks
-
-if TYPE_CHECKING:
-    from ticketing.services.decide import Batch
 
 t = tables.tickets
 SYSTEM = "system"
@@ -282,75 +280,47 @@ def assign_waiting(conn: sa.Connection, *, config: RoutingConfig, now: dt.dateti
     return given
 
 
-# ---------------------------------------------------------------- ingest steps
+# ---------------------------------------------------------------- new and renamed tickets
 
 
-def step_route_new_tickets(batch: Batch) -> None:
-    """Before the write: each new ticket's language (from the citizen's first message) and team,
-    and the queue's ordering columns.  A team named in an SLA rule re-chooses the clocks."""
-    config = batch.policy.routing
-    if config is None:
-        return
-    first_body: dict[int, str] = {}
-    for work in batch.works:
-        if work.outcome == "created" and work.ticket_id is not None and work.msg is not None:
-            first_body.setdefault(work.ticket_id, f"{work.msg.subject or ''}\n{work.msg.body}")
-    sla = batch.policy.sla
-    for state in batch.ticket_by_id.values():
-        if not state.is_new:
-            continue
-        guess = detect_language(first_body.get(state.id, state.subject or ""))
-        team = config.team_for(topic=state.topic, channel=state.channel, language=guess.code)
-        state.routing = {"language": guess.code, "team": team,
-                         "priority_rank": PRIORITY_RANK["normal"]}
-        if sla is not None and state.sla is not None:
-            policy, _ = sla.policy_for(channel=state.channel, topic=state.topic,
-                                       priority="normal", team=team)
-            if policy.name != state.sla.get("sla_policy"):
-                state.sla = opening_clocks(sla, channel=state.channel, topic=state.topic,
-                                           priority="normal", team=team,
-                                           first_message_at=state.first_message_at,
-                                           now=batch.now)
+def route_new_ticket(config: RoutingConfig, sla: SlaSetup | None, *, topic: str | None,
+                     channel: str,
+                     first_text: str, first_message_at: dt.datetime, now: dt.datetime,
+                     clocks: dict[str, Any] | None
+                     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A new ticket's language (from the citizen's first message), team and the queue's
+    ordering columns; and its SLA clocks again when the team names another SLA policy."""
+    guess = detect_language(first_text)
+    team = config.team_for(topic=topic, channel=channel, language=guess.code)
+    routing = {"language": guess.code, "team": team, "priority_rank": PRIORITY_RANK["normal"]}
+    if sla is not None and clocks is not None:
+        policy, _ = sla.policy_for(channel=channel, topic=topic, priority="normal", team=team)
+        if policy.name != clocks.get("sla_policy"):
+            clocks = opening_clocks(sla, channel=channel, topic=topic, priority="normal",
+                                    team=team, first_message_at=first_message_at, now=now)
+    return routing, clocks
 
 
-def _reroute_topic_changes(batch: Batch, config: RoutingConfig) -> list[int]:
-    """Tickets whose topic the batch named (a vague ticket's follow-up) join that topic's team."""
-    changed = {int(r["ticket_id"]): str(r["data"]["topic"]) for r in batch.audit
-               if r["kind"] == "ticket.topic_changed" and r["ticket_id"] is not None}
-    if not changed:
+def reroute_named_topics(conn: sa.Connection, topics: Mapping[int, str], *,
+                         config: RoutingConfig, now: dt.datetime) -> list[int]:
+    """Tickets whose topic was just named (a vague ticket's follow-up) join that topic's team;
+    returns the tickets that moved (each move audited)."""
+    if not topics:
         return []
-    rows = batch.conn.execute(sa.select(t.c.id, t.c.team, t.c.channel, t.c.language,
-                                        t.c.customer_id).where(t.c.id.in_(sorted(changed))))
+    rows = conn.execute(sa.select(t.c.id, t.c.team, t.c.channel, t.c.language,
+                                  t.c.customer_id).where(t.c.id.in_(sorted(topics))))
     moved, events = [], []
     for r in rows:
-        team = rerouted(config, team=r.team, topic=changed[int(r.id)], channel=r.channel,
+        team = rerouted(config, team=r.team, topic=topics[int(r.id)], channel=r.channel,
                         language=r.language)
         if team is not None:
-            batch.conn.execute(t.update().where(t.c.id == r.id).values(team=team))
-            events.append(rq.event("ticket.team_changed", at=batch.now, actor=SYSTEM,
+            conn.execute(t.update().where(t.c.id == r.id).values(team=team))
+            events.append(rq.event("ticket.team_changed", at=now, actor=SYSTEM,
                                    ticket_id=int(r.id), customer_id=r.customer_id,
                                    previous=r.team, team=team, reason="topic named"))
             moved.append(int(r.id))
-    rq.audit_rows(batch.conn, events)
+    rq.audit_rows(conn, events)
     return moved
-
-
-def step_auto_assign(batch: Batch) -> None:
-    """After the write: tickets whose topic was named move to its team; new, reopened and
-    moved tickets of teams that auto-assign get an agent."""
-    config = batch.policy.routing
-    if config is None:
-        return
-    moved = _reroute_topic_changes(batch, config)
-    if not config.auto_teams():
-        return
-    ids = [s.id for s in batch.ticket_by_id.values()
-           if s.merged_into_id is None and (s.is_new and s.routing is not None and
-                                            config.team(s.routing["team"]).auto_assign
-                                            is not AutoAssign.OFF)]
-    ids += [int(row["ticket_id"]) for row in batch.audit if row["kind"] == "ticket.reopened"]
-    ids += moved
-    auto_assign(batch.conn, sorted(set(ids)), config=config, now=batch.now)
 
 
 def waiting_for(conn: sa.Connection, agent_id: int, *, config: RoutingConfig,

@@ -147,11 +147,10 @@ def history(conn: sa.Connection, ticket_ids: Sequence[int]) -> dict[int, list[Ti
     """Each ticket's SLA-relevant events, read with two indexed queries for all of them."""
     out: dict[int, list[TicketEvent]] = {tid: [] for tid in ticket_ids}
     rows = conn.execute(sa.select(m.c.ticket_id, m.c.direction, m.c.channel, m.c.sent_at,
-                                  m.c.received_at, m.c.author_user_id, m.c.body, m.c.extra)
+                                  m.c.received_at, m.c.author_user_id, m.c.body, m.c.automation)
                         .where(m.c.ticket_id.in_(list(ticket_ids))))
     for r in rows:
-        extra = r.extra or {}
-        if r.direction == "in" and not extra.get("auto"):
+        if r.direction == "in" and r.automation is None:
             at = min(r.sent_at, r.received_at)  # a clock set in the future cannot delay us
             out[r.ticket_id].append(TicketEvent(at=at, kind=EventKind.CUSTOMER_MESSAGE))
             if r.channel == "phone" and _agent_spoke(r.body):
@@ -238,11 +237,15 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
     return counts
 
 
+History = Callable[[sa.Connection, Sequence[int]], dict[int, list[TicketEvent]]]
+
+
 def backfill_measures(conn: sa.Connection, setup: SlaSetup, *, now: dt.datetime,
-                      batch: int = 1000) -> int:
+                      batch: int = 1000, read_history: History = history) -> int:
     """Fill the stored measures of tickets whose targets were fulfilled before the measures
     existed (migration 0008), by the same replay as ``recompute``; nothing else changes (no
-    state, signal or audit).  Returns how many tickets were measured."""
+    state, signal or audit).  Returns how many tickets were measured.  ``read_history``: a
+    migration passes the reader of its own schema (``history`` reads today's)."""
     done, after = 0, 0
     while True:
         rows = conn.execute(
@@ -256,7 +259,7 @@ def backfill_measures(conn: sa.Connection, setup: SlaSetup, *, now: dt.datetime,
         if not rows:
             return done
         after = rows[-1].id
-        events = history(conn, [r.id for r in rows])
+        events = read_history(conn, [r.id for r in rows])
         for row in rows:
             policy, calendar = setup.named(row.sla_policy) or setup.policy_for(
                 channel=row.channel, topic=row.topic, priority=row.priority, team=row.team)

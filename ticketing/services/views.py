@@ -77,7 +77,8 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
     msgs = conn.execute(
         sa.select(m.c.id, m.c.channel, m.c.direction, m.c.author_name, author.c.email,
                   m.c.subject, m.c.body, m.c.sent_at, m.c.external_id, m.c.attachments,
-                  m.c.extra, o.c.status.label("delivery"), o.c.last_error)
+                  m.c.extra, m.c.automation, m.c.automation_reason,
+                  o.c.status.label("delivery"), o.c.last_error)
         .select_from(m.outerjoin(author, author.c.id == m.c.author_user_id)
                      .outerjoin(o, o.c.message_id == m.c.id))
         .where(m.c.ticket_id == ticket_id).order_by(m.c.sent_at, m.c.id))
@@ -93,7 +94,7 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
         # The whole original (quoted history, signature) stays available to agents.
         "full_text": shown(str((r.extra or {}).get("full_text")), r.direction)
         if (r.extra or {}).get("full_text") else None,
-        "automated": (r.extra or {}).get("auto") or None,
+        "automated": r.automation_reason or r.automation,
         # Where the sender's address came from when it is not the message's own From
         # ("envelope": the SMTP MAIL FROM of a mail without one).
         "sender_source": (r.extra or {}).get("sender_source") or None,

@@ -16,20 +16,12 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from ticketing.domain.raw import RawDelivery
 from ticketing.store import bulk, tables
 from ticketing.store.ids import IdAllocator
 
 inbox = tables.inbox
 MAX_ATTEMPTS = 3
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RawPayload:
-    channel: str
-    key: str
-    payload: bytes
-    content_type: str
-    meta: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,16 +41,12 @@ class Claimed:
     meta: dict[str, Any]
 
 
-def content_key(channel: str, payload: bytes) -> str:
-    return f"{channel}:sha256:{hashlib.sha256(payload).hexdigest()}"
-
-
 def digest(key: str) -> bytes:
     """What the inbox's unique index holds for an idempotency key."""
     return hashlib.sha256(key.encode()).digest()[:16]
 
 
-def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
+def put_many(conn: sa.Connection, items: Sequence[RawDelivery], now: dt.datetime,
              status: str = "pending", error: str | None = None,
              ids: IdAllocator | None = None) -> list[Stored]:
     """Store payloads not seen before; returns, in order, each one's row and whether it is new."""
@@ -71,7 +59,7 @@ def put_many(conn: sa.Connection, items: Sequence[RawPayload], now: dt.datetime,
     rows = [{"id": rid, "channel": i.channel, "idempotency_key": i.key,
              "key_digest": digest(i.key), "payload": i.payload, "content_type": i.content_type,
              "status": status, "attempts": 0, "last_error": error, "received_at": now,
-             "processed_at": None, "meta": i.meta or {}}
+             "processed_at": None, "meta": dict(i.meta)}
             for rid, i in zip(new_ids, unique, strict=True)]
     ours = bulk.insert_returning_ids(conn, inbox, rows,
                                      on_conflict_do_nothing=("key_digest",))

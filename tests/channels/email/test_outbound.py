@@ -20,6 +20,7 @@ from fastapi.testclient import TestClient
 from channels.email.server import make_controller
 from ticketing.entrypoints.api import create_api
 from ticketing.app import App
+from ticketing.domain.zones import WIB
 from ticketing.services import accounts
 from ticketing.services.intake import raw_sink
 from ticketing.store import tables
@@ -257,14 +258,13 @@ def test_a_breach_mails_each_supervisor_through_the_relay_marked_auto_generated(
     mail_app.settings = replace(mail_app.settings, sla_escalation_email=True)
     clock = mail_app.clock
     assert isinstance(clock, FixedClock)
-    wib = dt.timezone(dt.timedelta(hours=7))
     with mail_app.engine.begin() as conn:
         accounts.create_user(conn, email="spv@example.id", name="Supervisor Satu",
                              role="supervisor", password="secret-password", clock=clock)
-    clock.at = dt.datetime(2026, 3, 6, 16, 31, tzinfo=wib).astimezone(dt.UTC)
+    clock.at = dt.datetime(2026, 3, 6, 16, 31, tzinfo=WIB).astimezone(dt.UTC)
     tid = ingest_one(mail_app, message("OTP tidak masuk", phone="081234567890",
                                        sent_at="2026-03-06T16:30:00+07:00")).ticket_id or 0
-    clock.at = dt.datetime(2026, 3, 9, 11, 31, tzinfo=wib).astimezone(dt.UTC)
+    clock.at = dt.datetime(2026, 3, 9, 11, 31, tzinfo=WIB).astimezone(dt.UTC)
     sla_tick(mail_app)
     assert deliver(mail_app) == 1
     [mail] = relay.received
@@ -275,3 +275,34 @@ def test_a_breach_mails_each_supervisor_through_the_relay_marked_auto_generated(
     text = mail.get_body(("plain",)).get_content()  # type: ignore[union-attr]
     assert "2026-03-09 11:30 WIB" in text and f"/tickets/{tid}" in text
     assert "0812" not in text
+
+
+def test_a_delay_notice_is_kept_on_the_ticket_but_does_not_fail_the_delivery(
+        mail_app: App, relay: Relay, inbound: int) -> None:
+    send(inbound, citizen_mail(msgid="<d1@gmail.com>"))
+    drain(mail_app)
+    deliver(mail_app)
+    [ack] = outbox_rows(mail_app)
+    assert ack.status == "sent"
+    report = (
+        "From: Mail Delivery Subsystem <mailer-daemon@gmail.com>\r\n"
+        f"To: pengaduan@{DOMAIN}\r\nSubject: Delivery Status Notification (Delay)\r\n"
+        f"Message-ID: <dsn-delay@gmail.com>\r\nIn-Reply-To: {ack.external_id}\r\n"
+        "Date: Mon, 02 Mar 2026 09:00:00 +0700\r\nMIME-Version: 1.0\r\n"
+        'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        "--b\r\nContent-Type: text/plain\r\n\r\nDelivery is delayed; we keep trying.\r\n"
+        "--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        "Reporting-MTA: dns; mx.gmail.com\r\n\r\n"
+        "Final-Recipient: rfc822; warga@gmail.com\r\nAction: delayed\r\nStatus: 4.4.7\r\n"
+        "--b--\r\n")
+    with smtplib.SMTP("127.0.0.1", inbound) as client:
+        client.sendmail("", [f"pengaduan@{DOMAIN}"], report.encode())
+    drain(mail_app)
+    m = tables.messages
+    with mail_app.engine.connect() as conn:
+        stored = conn.execute(sa.select(m.c.ticket_id, m.c.automation, m.c.automation_reason)
+                              .where(m.c.external_id == "<dsn-delay@gmail.com>")).one()
+        failures = conn.execute(sa.select(sa.func.count()).select_from(tables.audit).where(
+            tables.audit.c.kind == "message.delivery_failed")).scalar()
+    assert stored == (ack.ticket_id, "delay", "bounce")
+    assert [r.status for r in outbox_rows(mail_app)] == ["sent"] and failures == 0

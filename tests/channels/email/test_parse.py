@@ -19,7 +19,7 @@ from channels.email.html import html_to_text
 from channels.email.parse import decode_base64, decode_text, decode_words
 from channels.email.reply import parse_reply
 from ticketing.domain.errors import MalformedPayload
-from ticketing.domain.message import Channel, InboundMessage
+from ticketing.domain.message import Automation, Channel, InboundMessage
 
 FIXTURES = Path(__file__).parent / "fixtures"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((FIXTURES / "expected.json").read_text("utf-8"))
@@ -62,10 +62,13 @@ def test_fixture_parses_to_its_expected_outcome(name: str) -> None:
     for key, attr in (("sender_email", "email"), ("sender_name", "name")):
         if key in want:
             assert getattr(msg.sender, attr) == want[key]
-    for key in ("subject", "body", "in_reply_to"):
+    for key in ("subject", "body"):
         if key in want:
             assert getattr(msg, key) == want[key]
-    assert msg.extra["auto"] == want.get("auto")
+    if "in_reply_to" in want:
+        assert msg.thread.in_reply_to == want["in_reply_to"]
+    assert msg.automation_reason == want.get("auto")
+    assert msg.automated is (want.get("auto") is not None)
     if "body_startswith" in want:
         assert msg.body.startswith(want["body_startswith"])
     for piece in want.get("body_contains", []):
@@ -81,9 +84,20 @@ def test_fixture_parses_to_its_expected_outcome(name: str) -> None:
         for (_f, _c, size), (_wf, _wc, wsize) in zip(got, want["attachments"]):
             assert size == wsize if wsize is not None else size > 0
     for key, value in want.get("extra", {}).items():
-        assert msg.extra[key] == value, key
+        if key in _REPORT_FIELDS:  # what a bounce or receipt reports is typed, not in extra
+            assert msg.report is not None
+            assert getattr(msg.report, _REPORT_FIELDS[key]) == value, key
+        elif key == "references":
+            assert list(msg.thread.references) == value
+        else:
+            assert msg.extra[key] == value, key
     if "min_line_octets" in want:
         assert max(len(line) for line in raw.splitlines()) > want["min_line_octets"]
+
+
+_REPORT_FIELDS = {"bounce_of": "message_id", "receipt_of": "message_id",
+                  "bounce_status": "status", "bounce_action": "action",
+                  "bounce_recipient": "recipient"}
 
 
 def test_full_original_text_stays_available_to_agents() -> None:
@@ -131,7 +145,8 @@ def test_envelope_is_kept_but_reply_to_is_not_identity() -> None:
 
 def test_null_envelope_sender_is_automated() -> None:
     msg = _parse(b"From: robot@x.id\nDate: Fri, 14 Jun 2024 10:00:00 +0700\n\nhalo\n", mail_from="<>")
-    assert msg.extra["auto"] == "null-sender"
+    assert msg.automation_reason == "null-sender"
+    assert msg.automation is Automation.AUTO_REPLY
 
 
 @pytest.mark.parametrize("raw, reason", [
@@ -312,7 +327,7 @@ def test_nul_bytes_never_reach_the_message() -> None:
     msg = _parse(b"From: Bu\x00di <budi@x.id>\nIn-Reply-To: <a\x00b@x>\nDate: Fri, 14 Jun 2024 10:00:00 +0700"
                  b"\nSubject: a\x00b\n\nha\x00lo\n")
     assert "\x00" not in json.dumps(msg.extra) + msg.body + (msg.subject or "") + (msg.sender.name or "")
-    assert msg.in_reply_to == "<a\ufffdb@x>"
+    assert msg.thread.in_reply_to == "<a\ufffdb@x>"
 
 
 def test_outlook_html_reply_block_is_quoted_history() -> None:

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from channels.email.server import make_controller
 from ticketing.app import App
 from ticketing.services.intake import raw_sink
-from ticketing.services.ports import RawDelivery, RawSink
+from ticketing.domain.raw import RawDelivery
+from ticketing.services.ports import RawSink
 from ticketing.store import tables
 from ticketing.entrypoints.worker import drain
 

@@ -16,7 +16,7 @@ from ticketing.entrypoints.cli import main
 from ticketing.services.ingest import Outcome, run_pending, store_and_process
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tables
-from ticketing.store.inbox import RawPayload
+from ticketing.domain.raw import RawDelivery
 from tests.channels.phone.test_parse import AGENT_NIK, FIXTURES, NIKS, TEXT
 from tests.conftest import ROOT
 from tests.helpers import ingest_one, message
@@ -24,11 +24,9 @@ from tests.helpers import ingest_one, message
 RECEIVED = dt.datetime(2026, 3, 2, 3, 0, tzinfo=dt.UTC)
 
 
-def payload(name: str, caller: str | None = None) -> RawPayload:
-    d = transcript_delivery((FIXTURES / name).read_bytes(), filename=name, caller=caller,
-                            received_at=RECEIVED)
-    return RawPayload(channel=d.channel, key=d.key, payload=d.payload,
-                      content_type=d.content_type, meta=dict(d.meta))
+def payload(name: str, caller: str | None = None) -> RawDelivery:
+    return transcript_delivery((FIXTURES / name).read_bytes(), filename=name, caller=caller,
+                               received_at=RECEIVED)
 
 
 def ingest_file(app: App, name: str, caller: str | None = None) -> Outcome:
@@ -63,11 +61,8 @@ def test_the_worker_parses_stored_transcripts_and_quarantines_a_bad_one(app: App
     bad = transcript_delivery(b"WEBVTT\n\nNOTE kosong\n", filename="rusak.vtt",
                               caller="081234567002", received_at=RECEIVED)
     with app.engine.begin() as conn:
-        inbox_store.put_many(conn, [payload("otp_call.srt", "081234567002"),
-                                    RawPayload(channel=bad.channel, key=bad.key,
-                                               payload=bad.payload,
-                                               content_type=bad.content_type,
-                                               meta=dict(bad.meta))], app.clock.now())
+        inbox_store.put_many(conn, [payload("otp_call.srt", "081234567002"), bad],
+                             app.clock.now())
     assert run_pending(app.engine, policy=app.ingest_policy, clock=app.clock) == 2
     inbox = tables.inbox
     with app.engine.connect() as conn:

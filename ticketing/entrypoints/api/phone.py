@@ -23,6 +23,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
 from channels.phone.intake import transcript_delivery
+from ticketing.domain.zones import WIB
 from ticketing.entrypoints.api.auth import core, require
 from ticketing.entrypoints.api.errors import ApiError
 from ticketing.domain import bounds
@@ -30,13 +31,11 @@ from ticketing.domain.errors import InvalidInput
 from ticketing.domain.identity import normalize_phone
 from ticketing.app import App
 from ticketing.services.accounts import Principal, Role
+from ticketing.domain.raw import RawDelivery
 from ticketing.services.ingest import Outcome, process_ids, store_and_process
-from ticketing.services.intake import raw_payload
 from ticketing.services.requeue import Requeue, requeue
-from ticketing.store.inbox import RawPayload
 
 router = APIRouter(prefix="/channels/phone")
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 _MULTIPART_SLACK = 64 * 1024  # boundaries and the form fields around the file
 
 
@@ -90,8 +89,7 @@ async def upload_transcript(
     data = await _read_limited(file, limit)
     delivery = transcript_delivery(data, filename=file.filename, caller=phone, started_at=started,
                                    received_at=app.clock.now(), source="upload")
-    payload = raw_payload(delivery)
-    payload = dataclasses.replace(payload, meta={**(payload.meta or {}), "user": who.user_id})
+    payload = dataclasses.replace(delivery, meta={**delivery.meta, "user": who.user_id})
     corrected = {"caller": phone, "started_at": started.isoformat() if started else None,
                  "user": who.user_id}
     outcome, requeued = await run_in_threadpool(_store_or_retry, app, payload, corrected, who)
@@ -106,7 +104,7 @@ async def upload_transcript(
                         else 200)
 
 
-def _store_or_retry(app: App, payload: RawPayload, corrected: Mapping[str, object],
+def _store_or_retry(app: App, payload: RawDelivery, corrected: Mapping[str, object],
                     who: Principal) -> tuple[Outcome, bool]:
     """A file quarantined before is retried with this upload's metadata (its row requeued, then
     processed now); anything else is stored and processed as new (or answered duplicate)."""

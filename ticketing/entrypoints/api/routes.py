@@ -20,8 +20,8 @@ from ticketing.services import (downloads, merging, notifications, relations, re
                                 updates, views)
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
+from ticketing.domain.raw import RawDelivery, content_key, message_key
 from ticketing.store import inbox
-from ticketing.store.inbox import RawPayload, content_key
 
 MAX_INBOUND_BYTES = 2 * 1024 * 1024
 router = APIRouter(prefix="/api/v1", route_class=JsonLimitRoute)
@@ -41,8 +41,8 @@ async def inbound(request: Request,
     meta = {"via": "api", "user": who.user_id}
     if bounds.json_too_deep(body):
         # Kept, as any malformed inbound is, with the reason; the parser never sees it.
-        raw = RawPayload(channel="api", key=content_key("api", body), payload=body,
-                         content_type=NORMALIZED_JSON, meta=meta)
+        raw = RawDelivery(channel="api", key=content_key("api", body), payload=body,
+                          content_type=NORMALIZED_JSON, meta=meta)
         [stored] = await run_in_threadpool(app.write, inbox.put_many, [raw], app.clock.now(),
                                            status="quarantined", error=TOO_DEEP)
         raise ApiError(422, "malformed_payload", f"{TOO_DEEP} (quarantined as inbox row "
@@ -52,11 +52,11 @@ async def inbound(request: Request,
         data = json.loads(body)
         if isinstance(data, dict) and isinstance(data.get("channel"), str) and \
                 isinstance(data.get("external_id"), (str, int)):
-            key = f"msg:{data['channel']}:{data['external_id']}"[:600]
+            key = message_key(data["channel"], data["external_id"])
     except (ValueError, UnicodeDecodeError):
         pass
-    raw = RawPayload(channel="api", key=key or content_key("api", body), payload=body,
-                     content_type=NORMALIZED_JSON, meta=meta)
+    raw = RawDelivery(channel="api", key=key or content_key("api", body), payload=body,
+                      content_type=NORMALIZED_JSON, meta=meta)
     outcome: Outcome = (await run_in_threadpool(
         store_and_process, app.engine, [raw], policy=app.ingest_policy, clock=app.clock))[0]
     if outcome.outcome in ("rejected", "failed"):

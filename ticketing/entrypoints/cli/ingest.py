@@ -22,7 +22,8 @@ from ticketing.entrypoints.cli import transcript
 from ticketing.entrypoints.cli.command import Group, command, group
 from ticketing.services.ingest import (NORMALIZED_JSON, IngestPolicy, PrepareAsync, Prepared,
                                       ingest_chunks, prepare)
-from ticketing.store.inbox import Claimed, RawPayload, content_key
+from ticketing.domain.raw import RawDelivery, content_key
+from ticketing.store.inbox import Claimed
 
 
 def register(sub: Group) -> None:
@@ -38,7 +39,7 @@ def register(sub: Group) -> None:
     transcript.register(ingest)
 
 
-def jsonl_payloads(lines: Iterator[bytes], source: str) -> Iterator[tuple[int, RawPayload]]:
+def jsonl_payloads(lines: Iterator[bytes], source: str) -> Iterator[tuple[int, RawDelivery]]:
     """Each non-blank line as a raw payload keyed by its content, so a replayed file is stored
     once and a bad line is kept, not lost.  (The same message re-encoded differently is caught
     one step later, by (channel, external_id).)  Nothing is parsed here: that is the workers'."""
@@ -46,14 +47,14 @@ def jsonl_payloads(lines: Iterator[bytes], source: str) -> Iterator[tuple[int, R
         line = line.rstrip(b"\r\n")
         if not line.strip():
             continue
-        yield number, RawPayload(channel="api", key=content_key("jsonl", line), payload=line,
+        yield number, RawDelivery(channel="api", key=content_key("jsonl", line), payload=line,
                                  content_type=NORMALIZED_JSON,
                                  meta={"source": source, "line": number})
 
 
-def _batches(items: Iterator[tuple[int, RawPayload]], size: int
-             ) -> Iterator[list[tuple[int, RawPayload]]]:
-    chunk: list[tuple[int, RawPayload]] = []
+def _batches(items: Iterator[tuple[int, RawDelivery]], size: int
+             ) -> Iterator[list[tuple[int, RawDelivery]]]:
+    chunk: list[tuple[int, RawDelivery]] = []
     for item in items:
         chunk.append(item)
         if len(chunk) >= size:
@@ -122,7 +123,7 @@ def _ingest_jsonl(app: App, args: argparse.Namespace) -> int:
     chunks = _batches(jsonl_payloads(iter(stream), str(path)), batch_size)
     numbers: deque[list[int]] = deque()  # line numbers of the chunks in flight, in order
 
-    def payloads() -> Iterator[list[RawPayload]]:
+    def payloads() -> Iterator[list[RawDelivery]]:
         for chunk in chunks:
             numbers.append([n for n, _ in chunk])
             yield [p for _, p in chunk]

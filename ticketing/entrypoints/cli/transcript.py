@@ -20,12 +20,11 @@ from ticketing.app import App
 from ticketing.domain import bounds
 from ticketing.domain.errors import InvalidInput
 from ticketing.domain.identity import normalize_phone
+from ticketing.domain.raw import RawDelivery
+from ticketing.domain.zones import WIB
 from ticketing.entrypoints.cli.command import Group, command
 from ticketing.services.ingest import ingest_chunks
-from ticketing.services.intake import raw_payload
-from ticketing.store.inbox import RawPayload
 
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 _CHUNK = 25
 
 
@@ -95,13 +94,13 @@ def ingest_transcripts(app: App, files: Sequence[Path], *, caller: str | None,
             counts["unreadable"] += 1
     now = app.clock.now()
 
-    def chunks() -> Iterator[list[RawPayload]]:
+    def chunks() -> Iterator[list[RawDelivery]]:
         for start in range(0, len(readable), _CHUNK):
             chunk = []
             for path, data in readable[start:start + _CHUNK]:
-                chunk.append(raw_payload(transcript_delivery(
+                chunk.append(transcript_delivery(
                     data, filename=path.name, caller=caller, started_at=started,
-                    received_at=now)))
+                    received_at=now))
             yield chunk
 
     done = 0

@@ -7,7 +7,7 @@ import datetime as dt
 from html import escape
 from typing import Any
 
-from ticketing.entrypoints.web.session import WIB
+from ticketing.domain.zones import WIB
 
 STATUS = {"new": "baru", "open": "dibuka", "pending_customer": "menunggu warga",
           "resolved": "selesai", "closed": "ditutup"}

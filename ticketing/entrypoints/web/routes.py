@@ -22,11 +22,12 @@ from fastapi.responses import RedirectResponse, Response
 
 from ticketing.app import App
 from ticketing.domain.errors import InvalidInput, LoginThrottled, PermissionDenied
+from ticketing.domain.zones import WIB
 from ticketing.services import accounts, logins, reports
 from ticketing.services.accounts import Principal
 from ticketing.entrypoints.web import pages
-from ticketing.entrypoints.web.session import (COOKIE, HEADERS, REPORT_ROLES, WIB, core, home, html,
-                                   safe_next, same_origin, to_login, viewer)
+from ticketing.entrypoints.web.session import (COOKIE, HEADERS, REPORT_ROLES, core, home, html,
+                                               safe_next, same_origin, to_login, viewer)
 
 BAD_LOGIN = "E-mail atau kata sandi salah."
 TOO_MANY = ("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {seconds} detik.")

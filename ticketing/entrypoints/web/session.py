@@ -8,7 +8,6 @@ posts.  ``viewer`` reads the database: call it in the thread pool, never on the 
 
 from __future__ import annotations
 
-import datetime as dt
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
@@ -19,7 +18,6 @@ from ticketing.services import accounts, merging
 from ticketing.services.accounts import Principal, Role
 
 COOKIE = "ticketing_session"
-WIB = dt.timezone(dt.timedelta(hours=7))
 REPORT_ROLES = (Role.SUPERVISOR, Role.ADMIN)  # the SLA report
 WORK_ROLES = (Role.AGENT, Role.SUPERVISOR)  # the queue and the ticket pages
 # Merging and unmerging is a supervisor's (or admin's) decision, decided by the use case for

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from rapidfuzz import fuzz, process
 
 from ticketing.models.base import UTCDateTime
-from ticketing.services.decide import Batch, CandidateRead
+from ticketing.services.ingest.batch import Batch, CandidateRead
 from ticketing.store import bulk, tables
 from ticketing.store import tickets as q
 from ticketing.store.ids import SMALL_BLOCK

@@ -6,8 +6,9 @@
   the next chunk prepared in another process while this one is written.
 * ``run_pending``: one worker pass over the inbox (``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
 
-The pipeline itself (preparation and steps) is ``services.pipeline``; its public names are
-re-exported here for the drivers.
+The pipeline itself (preparation and steps) is ``pipeline``; the package re-exports what the
+drivers use.  This module owns the transactions of ingest (``engine.begin``), including the
+row-by-row retry of a failed batch.
 """
 
 from __future__ import annotations
@@ -20,17 +21,14 @@ from concurrent.futures import Future
 
 import sqlalchemy as sa
 
+from ticketing.domain.raw import RawDelivery
 from ticketing.services.clock import Clock
-from ticketing.services.pipeline import (NORMALIZED_JSON, STEPS, IngestPolicy, Outcome, Parser,
-                                         Prepared, parse_normalized_bytes, prepare,
-                                         process_claimed, step_write)
+from ticketing.services.ingest.pipeline import prepare, process_claimed
+from ticketing.services.ingest.policy import IngestPolicy
+from ticketing.services.ingest.work import Outcome, Prepared
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tickets as q
 from ticketing.store.ids import IdAllocator
-
-__all__ = ["NORMALIZED_JSON", "STEPS", "IngestPolicy", "Outcome", "Parser", "Prepared",
-           "ingest_chunks", "parse_normalized_bytes", "prepare", "process_claimed",
-           "process_ids", "run_pending", "step_write", "store_and_process", "unstored"]
 
 log = logging.getLogger(__name__)
 
@@ -71,11 +69,11 @@ def _describe_failure() -> str:
     return f"{type(exc).__name__}: {exc}"[:2000] if exc else "unknown failure"
 
 
-def as_claimed(payloads: Sequence[inbox_store.RawPayload],
+def as_claimed(payloads: Sequence[RawDelivery],
                stored: Sequence[inbox_store.Stored]) -> list[inbox_store.Claimed]:
     """The newly stored payloads as a worker would see them (for ``prepare`` ahead of time)."""
     return [inbox_store.Claimed(id=s.id, channel=p.channel, payload=p.payload,
-                                content_type=p.content_type, attempts=0, meta=dict(p.meta or {}))
+                                content_type=p.content_type, attempts=0, meta=dict(p.meta))
             for p, s in zip(payloads, stored, strict=True) if s.inserted]
 
 
@@ -95,7 +93,7 @@ def _assemble(engine: sa.Engine, stored: Sequence[inbox_store.Stored],
     return out
 
 
-def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPayload], *,
+def store_and_process(engine: sa.Engine, payloads: Sequence[RawDelivery], *,
                       policy: IngestPolicy, clock: Clock,
                       prepared: Sequence[Prepared | None] | None = None) -> list[Outcome]:
     """What a live channel does: store the raw payloads and run the pipeline over them in one
@@ -134,28 +132,28 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[inbox_store.RawPaylo
 PrepareAsync = Callable[[list[inbox_store.Claimed]], "Future[list[Prepared]]"]
 
 
-def unstored(payloads: Sequence[inbox_store.RawPayload],
+def unstored(payloads: Sequence[RawDelivery],
              skip: Collection[str] = ()) -> list[inbox_store.Claimed]:
     """Payloads not stored yet, numbered by position, for ``prepare`` ahead of the write
     (those whose key is in ``skip``, already stored, are left out)."""
     return [inbox_store.Claimed(id=i, channel=p.channel, payload=p.payload,
-                                content_type=p.content_type, attempts=0, meta=dict(p.meta or {}))
+                                content_type=p.content_type, attempts=0, meta=dict(p.meta))
             for i, p in enumerate(payloads) if p.key not in skip]
 
 
-def _known_keys(engine: sa.Engine, chunk: Sequence[inbox_store.RawPayload]) -> set[str]:
+def _known_keys(engine: sa.Engine, chunk: Sequence[RawDelivery]) -> set[str]:
     """Keys of this chunk already in the inbox (a replayed file): not worth preparing."""
     with engine.connect().execution_options(readonly=True) as conn, conn.begin():
         return set(inbox_store.stored_keys(conn, [p.key for p in chunk]))
 
 
-def ingest_chunks(engine: sa.Engine, chunks: Iterable[Sequence[inbox_store.RawPayload]], *,
+def ingest_chunks(engine: sa.Engine, chunks: Iterable[Sequence[RawDelivery]], *,
                   policy: IngestPolicy, clock: Clock, prepare_async: PrepareAsync | None = None
-                  ) -> Iterator[tuple[Sequence[inbox_store.RawPayload], list[Outcome]]]:
+                  ) -> Iterator[tuple[Sequence[RawDelivery], list[Outcome]]]:
     """Bulk ingest, in order, chunk by chunk, each stored and processed in one transaction as a
     live channel does (``store_and_process``).  With ``prepare_async`` (another process) the
     pure half of chunk k+1 is computed while chunk k is written: two cores instead of one."""
-    pending: tuple[Sequence[inbox_store.RawPayload], Future[list[Prepared]] | None] | None = None
+    pending: tuple[Sequence[RawDelivery], Future[list[Prepared]] | None] | None = None
     for chunk in chunks:
         future = (prepare_async(unstored(chunk, _known_keys(engine, chunk)))
                   if prepare_async else None)
@@ -166,10 +164,10 @@ def ingest_chunks(engine: sa.Engine, chunks: Iterable[Sequence[inbox_store.RawPa
         yield _write_chunk(engine, pending, policy, clock)
 
 
-def _write_chunk(engine: sa.Engine, pending: tuple[Sequence[inbox_store.RawPayload],
+def _write_chunk(engine: sa.Engine, pending: tuple[Sequence[RawDelivery],
                                                    Future[list[Prepared]] | None],
                  policy: IngestPolicy, clock: Clock
-                 ) -> tuple[Sequence[inbox_store.RawPayload], list[Outcome]]:
+                 ) -> tuple[Sequence[RawDelivery], list[Outcome]]:
     chunk, future = pending
     prepared: list[Prepared | None] | None = None
     if future is not None:

@@ -7,34 +7,33 @@ lock → resolve the customer → load candidate tickets → decide the ticket �
 route new tickets → write → auto-assign → acknowledge.  Every lookup is one indexed query per
 batch and every write one set-based statement per table (``store.bulk``), which is what lets a
 2-core machine ingest thousands of messages a second; a live channel runs the very same steps
-with a batch of one.  The entry points (live, bulk, worker) are in ``services.ingest``.
+with a batch of one.  The steps' decisions live in their own modules (``customers``,
+``tickets``, ``incidents``, ``route``, ``acknowledge``); the entry points (live, bulk, worker)
+are in ``run``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
 
 import sqlalchemy as sa
 
 from ticketing.domain.errors import MalformedPayload
-from ticketing.domain.message import Ignored, InboundMessage, parse_normalized
-from ticketing.domain.routing import RoutingConfig
-from ticketing.services.acknowledge import AckPolicy, acknowledge
+from ticketing.domain.message import Ignored
 from ticketing.services.clock import Clock
-from ticketing.services.decide import (Batch, Work, decide_ticket, merge_duplicate_tickets,
-                                      resolve_customer)
-from ticketing.services.evidence import Evidence, EvidencePolicy, gather
-from ticketing.services.incidents import (accept_early_candidates, early_candidates,
-                                         link_incidents, write_incident_links,
-                                         write_new_incidents)
-from ticketing.services.ports import AttachmentExtractor, AttachmentSink
-from ticketing.services.routing import step_auto_assign, step_route_new_tickets
-from ticketing.services.sla import SlaSetup
+from ticketing.services.ingest.acknowledge import acknowledge
+from ticketing.services.ingest.batch import Batch
+from ticketing.services.ingest.customers import resolve_customer
+from ticketing.services.ingest.evidence import gather
+from ticketing.services.ingest.incidents import (accept_early_candidates, early_candidates,
+                                                 link_incidents, write_incident_links,
+                                                 write_new_incidents)
+from ticketing.services.ingest.policy import IngestPolicy
+from ticketing.services.ingest.route import step_auto_assign, step_route_new_tickets
+from ticketing.services.ingest.tickets import decide_ticket, merge_duplicate_tickets
+from ticketing.services.ingest.work import Outcome, Prepared, Work
 from ticketing.store import bulk
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tickets as q
@@ -42,59 +41,8 @@ from ticketing.store.ids import IdAllocator
 
 log = logging.getLogger(__name__)
 
-Parser = Callable[[bytes, Mapping[str, Any]], InboundMessage | Ignored]
-NORMALIZED_JSON = "application/vnd.ticketing.message+json"
-
-
-def parse_normalized_bytes(payload: bytes, _meta: Mapping[str, Any]) -> InboundMessage:
-    try:
-        data = json.loads(payload.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise MalformedPayload(f"not valid UTF-8 at byte {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        raise MalformedPayload(f"not valid JSON: {exc.msg} at column {exc.colno}") from exc
-    return parse_normalized(data)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class IngestPolicy:
-    """What the composition root wires in: parsers by content type and the evidence rules."""
-
-    evidence: EvidencePolicy
-    parsers: Mapping[str, Parser] = field(
-        default_factory=lambda: {NORMALIZED_JSON: parse_normalized_bytes})
-    dedup_window: dt.timedelta = dt.timedelta(days=14)
-    acknowledgement: AckPolicy | None = None
-    attachment_store: AttachmentSink | None = None
-    attachment_extractors: Mapping[str, AttachmentExtractor] = field(default_factory=dict)
-    max_attachment_bytes: int = 10 * 1024 * 1024
-    sla: SlaSetup | None = None
-    routing: RoutingConfig | None = None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Outcome:
-    raw_id: int
-    outcome: str  # created / appended / duplicate / ignored / rejected / failed
-    ticket_id: int | None = None
-    message_id: int | None = None
-    customer_id: int | None = None
-    error: str | None = None
-
 
 # ---------------------------------------------------------------- steps
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Prepared:
-    """The pure half of the work on one payload, computable before the write transaction and
-    in another process: the parsed message (or why there is none) and its evidence."""
-
-    raw_id: int
-    msg: InboundMessage | None
-    outcome: str | None
-    error: str | None
-    evidence: Evidence | None
 
 
 def prepare(claimed: Sequence[inbox_store.Claimed], policy: IngestPolicy) -> list[Prepared]:

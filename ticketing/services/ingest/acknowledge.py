@@ -8,16 +8,21 @@ against auto-responders)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
 from ticketing.domain.language import INDONESIAN, detect_language
+from ticketing.domain.message import Automation
 from ticketing.domain.service_hours import business_duration, weekly_hours
-from ticketing.services.decide import Batch
-from ticketing.services.replies import new_message_id, ticket_tag
+from ticketing.domain.threading import ticket_tag
+from ticketing.services.ingest.work import Work
+from ticketing.services.replies import new_message_id
+from ticketing.services.sla import SlaSetup
 from ticketing.store import tables
+from ticketing.store.ids import IdAllocator
 from ticketing.store.tickets import insert_rows
 
 
@@ -85,6 +90,30 @@ def _promise(batch: Batch, policy: AckPolicy, ticket_id: int,
                       "first_response_hours": f"{minutes / 60:g}"}
 
 
+class Batch(Protocol):
+    """What acknowledging needs of the ingest batch (``batch.Batch`` has it); a protocol, so
+    that the policy (which holds an ``AckPolicy``) need not sit above the batch."""
+
+    @property
+    def conn(self) -> sa.Connection: ...
+    @property
+    def now(self) -> dt.datetime: ...
+    @property
+    def ids(self) -> IdAllocator: ...
+    @property
+    def works(self) -> Sequence[Work]: ...
+    @property
+    def ticket_by_id(self) -> Mapping[int, Any]: ...
+    @property
+    def policy(self) -> _WithSla: ...
+    def canonical(self, customer_id: int) -> int: ...
+
+
+class _WithSla(Protocol):
+    @property
+    def sla(self) -> SlaSetup | None: ...
+
+
 _RECENT = (sa.select(tables.outbox.c.recipient_key, sa.func.count())
            .where(tables.outbox.c.recipient_key.in_(sa.bindparam("keys", expanding=True)),
                   tables.outbox.c.created_at >= sa.bindparam("since"),
@@ -101,7 +130,7 @@ def acknowledge(batch: Batch, policy: AckPolicy | None) -> None:
         if work.outcome != "created" or msg is None or str(msg.channel) != "email":
             continue
         address = (msg.sender.email or "").lower()
-        if address and not msg.extra.get("auto") and \
+        if address and not msg.automated and \
                 address.rpartition("@")[2] not in policy.own_domains:
             due.append((work, address))
     if not due:
@@ -141,7 +170,8 @@ def acknowledge(batch: Batch, policy: AckPolicy | None) -> None:
             "channel": "email", "external_id": our_id, "in_reply_to": work.msg.external_id,
             "author_user_id": None, "author_name": "Balasan otomatis", "subject": subject,
             "body": body, "sent_at": batch.now, "received_at": batch.now, "attachments": [],
-            "extra": {"auto": True}, "sender": None, "raw_id": None})
+            "automation": str(Automation.AUTO_REPLY), "automation_reason": None, "reference_ids": None,
+            "extra": {}, "sender": None, "raw_id": None})
         outbox.append({
             "ticket_id": work.ticket_id, "message_id": message_id, "channel": "email",
             "kind": "acknowledgement",
