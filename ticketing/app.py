@@ -25,12 +25,17 @@ from ticketing.domain.sla import sla_config_from
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.services.evidence import EvidencePolicy
-from ticketing.services.outbox import Sender
+from ticketing.domain.channels import API as API_CAPABILITY
+from ticketing.domain.channels import ChannelCapability
+from ticketing.services.ports import Sender
 from ticketing.services.escalation import EscalationMail
 from ticketing.services.routing import AgentCache
 from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
+from channels.email.capability import CAPABILITY as EMAIL_CAPABILITY
 from channels.email.send import make_sender as make_email_sender
+from channels.pending import PENDING
+from channels.phone.capability import CAPABILITY as PHONE_CAPABILITY
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
 from channels.phone.parse import parse_transcript
@@ -147,6 +152,13 @@ class App:
                 max_per_hour=self.settings.ack_max_per_hour)
         except (OSError, ValueError) as exc:
             raise InvalidInput(f"{path}: {exc}") from exc
+
+    @cached_property
+    def capabilities(self) -> dict[str, ChannelCapability]:
+        """What each channel can do for a reply, as the channel declares it (a table keyed by
+        channel, like the parsers); every channel that can send has a sender below."""
+        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, API_CAPABILITY)
+        return {c.channel: c for c in declared}
 
     @cached_property
     def senders(self) -> dict[str, Sender]:

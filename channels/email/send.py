@@ -8,14 +8,14 @@ from __future__ import annotations
 import html
 import smtplib
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
 from ticketing.domain.errors import ChannelUnavailable, RecipientRejected
-from ticketing.services.ports import Delivery
+from ticketing.services.ports import Delivery, Sender
 
 
 def build_message(recipient: Mapping[str, Any], payload: Mapping[str, Any], *,
@@ -83,7 +83,7 @@ class SmtpRelay:
             raise ChannelUnavailable(f"relay unreachable: {exc}") from exc
 
 
-def make_sender(url: str, *, timeout: float = 30.0) -> Callable[[Delivery], str | None]:
+def make_sender(url: str, *, timeout: float = 30.0) -> Sender:
     """The outbox worker's sender for the ``email`` channel."""
     relay = SmtpRelay(url, timeout=timeout)
 

@@ -50,3 +50,14 @@ class ChannelUnavailable(ChannelError):
 
 class RecipientRejected(ChannelError):
     code = "recipient_rejected"
+
+
+class ReplyRefused(Conflict):
+    """A reply the chosen channel cannot deliver now, refused before it is queued; ``options``
+    are the ways the citizen can be answered (channel, possible, reason)."""
+
+    code = "channel_unavailable"
+
+    def __init__(self, message: str, *, options: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.options = options

@@ -6,14 +6,17 @@ NIK and phone as ``32**...385``), so no driver can forget to."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
+from ticketing.domain.channels import ChannelCapability
 from ticketing.domain.errors import InvalidInput, NotFound
 from ticketing.domain.identity import IdentityKind, mask
 from ticketing.domain.redact import redact
 from ticketing.services.accounts import Principal
+from ticketing.services.replies import reply_channels
 from ticketing.store import tables
 from ticketing.store import tickets as q
 from ticketing.store.queries import ticket_columns, users
@@ -62,7 +65,11 @@ def _shown(viewer: Principal, row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[str, Any]:
+def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal, *,
+               capabilities: Mapping[str, ChannelCapability] | None = None,
+               now: dt.datetime | None = None) -> dict[str, Any]:
+    """The ticket with its conversation (each outbound message with its delivery), and, given
+    the channels' capabilities, the ways a reply can go out now (``reply_options``)."""
     t, m = q.tickets, q.messages
     row = conn.execute(ticket_columns().where(t.c.id == ticket_id)).first()
     if row is None:
@@ -73,7 +80,7 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
     msgs = conn.execute(
         sa.select(m.c.id, m.c.channel, m.c.direction, m.c.author_name, author.c.email,
                   m.c.subject, m.c.body, m.c.sent_at, m.c.external_id, m.c.attachments,
-                  m.c.extra, o.c.status.label("delivery"), o.c.last_error)
+                  m.c.extra, m.c.delivered_at, o.c.status.label("delivery"), o.c.last_error)
         .select_from(m.outerjoin(author, author.c.id == m.c.author_user_id)
                      .outerjoin(o, o.c.message_id == m.c.id))
         .where(m.c.ticket_id == ticket_id).order_by(m.c.sent_at, m.c.id))
@@ -90,7 +97,8 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
         "full_text": shown(str((r.extra or {}).get("full_text")), r.direction)
         if (r.extra or {}).get("full_text") else None,
         "automated": (r.extra or {}).get("auto") or None,
-        "delivery": {"status": r.delivery, "error": r.last_error} if r.delivery else None,
+        "delivery": _delivery(r),
+        "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
         "sent_at": r.sent_at.isoformat(), "external_id": r.external_id,
         "attachments": r.attachments} for r in msgs]
     duplicates = conn.execute(sa.select(t.c.id).where(t.c.merged_into_id == ticket_id)
@@ -108,7 +116,21 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
                        "breached": ticket["resolution_state"] == "breached"}}
     customer = get_customer(conn, int(ticket["customer_id"]), viewer, with_tickets=False)
     ticket["customer"] = customer
+    if capabilities is not None and now is not None:
+        ticket["reply_options"] = reply_channels(conn, ticket_id, capabilities=capabilities,
+                                                 now=now)
     return ticket
+
+
+def _delivery(r: Any) -> dict[str, Any] | None:
+    """An outbound message's delivery: through the outbox (pending, sent, failed with the
+    reason), or a logged call back (reached or not)."""
+    if r.delivery:
+        return {"status": r.delivery, "error": r.last_error}
+    if r.direction == "out":
+        return {"status": "reached" if r.delivered_at else "not_reached", "error": None,
+                "call_back": True}
+    return None
 
 
 def get_customer(conn: sa.Connection, customer_id: int, viewer: Principal, *,
