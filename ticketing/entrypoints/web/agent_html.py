@@ -72,7 +72,8 @@ def _load(waiting: Mapping[str, Any]) -> str:
 def queue_page(*, who: Principal, waiting: Mapping[str, Any], mine: Mapping[str, Any],
                notice: str | None = None, error: str | None = None) -> str:
     rows = "".join(
-        f'<tr data-ticket="{int(i["ticket_id"])}"><td>{_ticket_link(i["ticket_id"])}</td>'
+        f'<tr data-ticket="{int(i["ticket_id"])}"><td>{_ticket_link(i["ticket_id"])}'
+        f'{_failed_flag(i)}</td>'
         f'<td>{_text(i.get("subject"))}</td><td>{_text(i.get("topic"))}</td>'
         f'<td>{_text(i.get("channel"))}</td><td>{_label(PRIORITY, i.get("priority"))}</td>'
         f'<td>{_text(i.get("team"))}</td><td>{when(i.get("queue_due_at"))}</td></tr>'
