@@ -7,6 +7,10 @@ import json
 from typing import Any
 
 from ticketing.app import App
+from ticketing.services import replies
+from ticketing.services.accounts import Principal
+from ticketing.services.outbox import deliver_due
+from ticketing.services.ports import Delivery
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
 from ticketing.domain.raw import RawDelivery, content_key, message_key
 
@@ -36,3 +40,34 @@ def ingest(app: App, *items: dict[str, Any] | bytes) -> list[Outcome]:
 
 def ingest_one(app: App, item: dict[str, Any] | bytes) -> Outcome:
     return ingest(app, item)[0]
+
+
+class AcceptingProvider:
+    """A channel provider that accepts every message at once (a fake of the ``Sender`` port,
+    as an SMTP relay answering 250)."""
+
+    def __init__(self) -> None:
+        self.sent: list[Delivery] = []
+
+    def __call__(self, delivery: Delivery) -> str | None:
+        self.sent.append(delivery)
+        return None
+
+
+def deliver_now(app: App, channel: str = "email") -> int:
+    """One outbox pass with a provider that accepts everything on ``channel``."""
+    return deliver_due(app.engine, {channel: AcceptingProvider()}, app.clock)
+
+
+def reply(app: App, ticket_id: int, body: str, *, by: Principal, status: str | None = None,
+          channel: str | None = None, delivered: bool = True) -> dict[str, Any]:
+    """An agent's reply through the use case; ``delivered``: the channel accepts it at once
+    (the outbox worker's next pass), so it counts as a response now."""
+    with app.engine.begin() as conn:
+        out = replies.reply_to_ticket(conn, ticket_id, body, by=by, now=app.clock.now(),
+                                      from_address="pengaduan@example.id",
+                                      capabilities=app.capabilities, channel=channel,
+                                      status=status)
+    if delivered:
+        deliver_now(app)
+    return out

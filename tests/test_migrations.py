@@ -236,5 +236,76 @@ def test_0014_moves_automation_and_references_out_of_extra(empty_url: str) -> No
     assert back[1] == extras[1] and back[5] == {"auto": True} and back[7] == extras[7]
     assert back[2]["auto"] == "bounce" and back[6] == {"references": ["<a@x>"], "quoted": "> hi"}
     migrate.upgrade(engine)
+
+
+def test_0013_moves_first_responses_to_delivery(empty_url: str) -> None:
+    """Replies counted when queued move to the delivery rule: a sent reply is delivered at its
+    outbox ``sent_at``; a failed or pending one is not; a phone call in which an agent spoke
+    still counts; the changed tickets are handed to the SLA timer."""
+    from ticketing.store import tables
+
+    engine = make_engine(empty_url)
+    migrate.upgrade(engine, "0012")
+    first = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.UTC)
+    queued = first + dt.timedelta(hours=1)
+    sent = first + dt.timedelta(hours=3)
+    call = ("[00:00:01] Penelepon: OTP tidak masuk.\n"
+            "[00:00:09] Petugas: Baik, kami bantu kirim ulang.")
+    stale = first - dt.timedelta(days=30)
+
+    def naive(x: dt.datetime) -> dt.datetime:
+        return x.replace(tzinfo=None) if engine.dialect.name == "sqlite" else x
+
+    with engine.begin() as conn:
+        conn.execute(sa.text(
+            "INSERT INTO users (id, email, name, role, password_hash, skills, languages, "
+            "active, created_at) VALUES (1, 'a@example.id', 'A', 'agent', 'x', '[]', "
+            "'[\"id\"]', true, :at)"), {"at": naive(first)})
+        conn.execute(sa.text("INSERT INTO customers (id, created_at) VALUES (1, :at)"),
+                     {"at": naive(first)})
+        # 1: delivered reply; 2: reply failed for good; 3: reply still pending; 4: a phone call
+        # in which the agent spoke; 5: no reply at all.
+        for tid, channel in ((1, "email"), (2, "email"), (3, "email"), (4, "phone"),
+                             (5, "email")):
+            conn.execute(sa.text(
+                "INSERT INTO tickets (id, customer_id, status, priority, channel, "
+                "message_count, created_at, updated_at, first_message_at, last_message_at, "
+                "first_response_at, sla_signals, sla_check_at, merged_into_id) VALUES (:id, 1, "
+                "'open', 'normal', :ch, 1, :f, :f, :f, :f, :fr, '{}', :stale, NULL)"),
+                {"id": tid, "ch": channel, "f": naive(first), "stale": naive(stale),
+                 "fr": naive(queued) if tid in (1, 2, 3) else None})
+        rows = [(1, 1, "in", "email", "OTP", None), (2, 1, "out", "email", "Kami cek", 1),
+                (3, 2, "in", "email", "OTP", None), (4, 2, "out", "email", "Kami cek", 1),
+                (5, 3, "in", "email", "OTP", None), (6, 3, "out", "email", "Kami cek", 1),
+                (7, 4, "in", "phone", call, None), (8, 5, "in", "email", "OTP", None)]
+        for mid, tid, direction, channel, body, author in rows:
+            conn.execute(sa.text(
+                "INSERT INTO messages (id, ticket_id, customer_id, direction, channel, body, "
+                "sent_at, received_at, attachments, extra, author_user_id) VALUES (:id, :t, 1, "
+                ":d, :ch, :b, :at, :at, '[]', '{}', :u)"),
+                {"id": mid, "t": tid, "d": direction, "ch": channel, "b": body, "u": author,
+                 "at": naive(queued if direction == "out" else first)})
+        for oid, mid, tid, status in ((1, 2, 1, "sent"), (2, 4, 2, "failed"),
+                                      (3, 6, 3, "pending")):
+            conn.execute(sa.text(
+                "INSERT INTO outbox (id, ticket_id, message_id, channel, kind, recipient, "
+                "payload, status, attempts, next_attempt_at, created_at, sent_at) VALUES (:id, "
+                ":t, :m, 'email', 'reply', '{}', '{}', :s, 1, :at, :q, :sent)"),
+                {"id": oid, "t": tid, "m": mid, "s": status, "at": naive(sent),
+                 "q": naive(queued), "sent": naive(sent) if status == "sent" else None})
+    before = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+    migrate.upgrade(engine)
+    m, t = tables.messages, tables.tickets
+    with engine.connect() as conn:
+        delivered = dict(conn.execute(sa.select(m.c.id, m.c.delivered_at)
+                                      .where(m.c.direction == "out")).all())
+        got = {r.id: r for r in conn.execute(sa.select(
+            t.c.id, t.c.first_response_at, t.c.reply_failed_at, t.c.sla_check_at))}
+    assert delivered == {2: sent, 4: None, 6: None}
+    assert {i: r.first_response_at for i, r in got.items()} == {
+        1: sent, 2: None, 3: None, 4: first, 5: None}
+    assert [i for i, r in got.items() if r.reply_failed_at is not None] == [2]
+    assert {i for i, r in got.items() if r.sla_check_at > before} == {1, 2, 3}
+    assert got[5].sla_check_at == stale
     assert _drift(engine) == []
     engine.dispose()

@@ -24,12 +24,17 @@ from ticketing.domain.routing import RoutingConfig, routing_config_from
 from ticketing.domain.sla_policy import sla_config_from
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
-from ticketing.services.outbox import Sender
+from ticketing.domain.channels import API as API_CAPABILITY
+from ticketing.domain.channels import ChannelCapability
+from ticketing.services.ports import Sender
 from ticketing.services.escalation import EscalationMail
 from ticketing.services.routing import AgentCache
 from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
+from channels.email.capability import CAPABILITY as EMAIL_CAPABILITY
 from channels.email.send import make_sender as make_email_sender
+from channels.pending import PENDING
+from channels.phone.capability import CAPABILITY as PHONE_CAPABILITY
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
 from channels.phone.parse import parse_transcript
@@ -160,6 +165,13 @@ class App:
             own_domains=tuple(d.lower() for d in self.settings.smtp_domains),
             first_response_hours=self.settings.first_response_hours,
             max_per_hour=self.settings.ack_max_per_hour)
+
+    @cached_property
+    def capabilities(self) -> dict[str, ChannelCapability]:
+        """What each channel can do for a reply, as the channel declares it (a table keyed by
+        channel, like the parsers); every channel that can send has a sender below."""
+        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, API_CAPABILITY)
+        return {c.channel: c for c in declared}
 
     @cached_property
     def senders(self) -> dict[str, Sender]:

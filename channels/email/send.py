@@ -9,14 +9,14 @@ import html
 import re
 import smtplib
 import ssl
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any
 from urllib.parse import urlsplit
 
 from ticketing.domain.errors import ChannelUnavailable, RecipientRejected
-from ticketing.services.ports import Delivery
+from ticketing.services.ports import Delivery, Sender
 
 # C0 and C1 controls (CR and LF above all), DEL and the Unicode line and paragraph separators:
 # none may reach a header line.  A subject that decodes to "x\r\nBcc: ..." is the classic.
@@ -103,7 +103,7 @@ class SmtpRelay:
             raise ChannelUnavailable(f"relay unreachable: {exc}") from exc
 
 
-def make_sender(url: str, *, timeout: float = 30.0) -> Callable[[Delivery], str | None]:
+def make_sender(url: str, *, timeout: float = 30.0) -> Sender:
     """The outbox worker's sender for the ``email`` channel."""
     relay = SmtpRelay(url, timeout=timeout)
 

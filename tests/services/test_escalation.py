@@ -18,7 +18,7 @@ from ticketing.services.outbox import deliver_due
 from ticketing.services.ports import Delivery
 from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
-from tests.helpers import ingest_one, message
+from tests.helpers import ingest_one, message, reply
 from tests.services.conftest import (BREACHED, FRIDAY_1630, WARNED, WIB, assign, at, audit_rows,
                                      notified, ticket, user)
 
@@ -184,7 +184,8 @@ def test_a_delayed_step_wakes_the_timer_and_stops_once_answered(
     boss = user(app, "spv@example.id", "supervisor")
     tid = ingest_one(delayed, message("OTP tidak masuk", email="sari@example.id",
                                       sent_at=FRIDAY_1630)).ticket_id or 0
-    second = ingest_one(delayed, message("Insentif belum cair", email="budi@example.id",
+    second = ingest_one(delayed, message("Insentif belum cair", channel="email",
+                                         email="budi@example.id",
                                          sent_at=FRIDAY_1630)).ticket_id or 0
     at(friday, BREACHED)
     sla_tick(delayed)
@@ -192,11 +193,8 @@ def test_a_delayed_step_wakes_the_timer_and_stops_once_answered(
     assert ticket(delayed, tid).sla_check_at == dt.datetime(2026, 3, 9, 13, 30, tzinfo=WIB)
     # The second ticket is answered before then: its delayed step never fires.
     agent = Principal(user_id=boss, email="spv@example.id", name="spv", role=Role.SUPERVISOR)
-    from ticketing.services import replies
     at(friday, dt.datetime(2026, 3, 9, 13, 0, tzinfo=WIB))
-    with delayed.engine.begin() as conn:
-        replies.reply_to_ticket(conn, second, "Sedang kami cek.", by=agent,
-                                now=delayed.clock.now(), from_address="pengaduan@example.id")
+    reply(delayed, second, "Sedang kami cek.", by=agent)  # and the relay accepts it
     at(friday, dt.datetime(2026, 3, 9, 13, 29, tzinfo=WIB))
     sla_tick(delayed)
     assert [x for x in notified(delayed) if x[2] == "first_response"] == [
@@ -242,14 +240,11 @@ def test_an_edited_policy_leaves_existing_tickets_alone(
 def test_a_breach_seen_only_after_the_late_answer_pushes_nothing(
         app: App, friday: FixedClock) -> None:
     boss = user(app, "spv@example.id", "supervisor")
-    tid = ingest_one(app, message("OTP tidak masuk", email="sari@example.id",
+    tid = ingest_one(app, message("OTP tidak masuk", channel="email", email="sari@example.id",
                                   sent_at=FRIDAY_1630)).ticket_id or 0
-    from ticketing.services import replies
     at(friday, dt.datetime(2026, 3, 9, 11, 40, tzinfo=WIB))  # ten minutes late; no timer ran
     by = Principal(user_id=boss, email="spv@example.id", name="spv", role=Role.SUPERVISOR)
-    with app.engine.begin() as conn:
-        replies.reply_to_ticket(conn, tid, "Sedang kami cek.", by=by, now=app.clock.now(),
-                                from_address="pengaduan@example.id")
+    reply(app, tid, "Sedang kami cek.", by=by)  # delivered at once
     assert sla_tick(app)["breaches"] == 1
     assert ticket(app, tid).priority == "normal" and notified(app) == []
     assert {(d["step"], d["outcome"], d.get("reason")) for d in audit_rows(app, "sla.escalated")

@@ -1,6 +1,7 @@
 """The report's rollups (kept by the triggers of migration 0009) always equal a computation over
 the tickets themselves, whatever writes the tickets: ingest (bulk writer, customer merges),
-replies, status changes, ticket merges and unmerges, customer unmerges, the SLA timer,
+replies (delivered, deferred, failed for good), call backs, status changes, ticket merges and
+unmerges, customer unmerges, the SLA timer,
 reassignment and topic changes over HTTP, and plain multi-row SQL updates and deletes; on
 both databases."""
 
@@ -20,10 +21,13 @@ from fastapi.testclient import TestClient
 from ticketing.domain.zones import WIB
 from ticketing.entrypoints.api import create_api
 from ticketing.app import App
-from ticketing.domain.errors import Conflict, InvalidInput
+from ticketing.domain.errors import (ChannelUnavailable, Conflict, InvalidInput,
+                                     RecipientRejected)
 from ticketing.services import accounts, merging, replies, updates
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
+from ticketing.services.outbox import deliver_due
+from ticketing.services.ports import Delivery
 from ticketing.store.rollup import fold as fold_rollup
 from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
@@ -79,6 +83,22 @@ def _stored(conn: sa.Connection) -> tuple[Counter[tuple[Any, ...]], dict[int, in
 _checks = itertools.count()
 
 
+class _UnsteadyRelay:
+    """A fake of the ``Sender`` port: accepts half the messages, defers a quarter, rejects the
+    rest for good."""
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def __call__(self, delivery: Delivery) -> str | None:
+        roll = self.rng.random()
+        if roll < 0.5:
+            return None
+        if roll < 0.75:
+            raise ChannelUnavailable("451 try again later")
+        raise RecipientRejected("550 user unknown")
+
+
 def _check(app: App, when: str) -> None:
     with app.engine.connect() as conn:
         want, got = _expected(conn), _stored(conn)
@@ -114,6 +134,7 @@ def _user(app: App, role: str, n: int = 0) -> tuple[Principal, str, str]:
 def test_rollups_follow_every_write_path(app: App, clock: FixedClock,
                                          client: TestClient) -> None:
     rng = random.Random(11)
+    relay = _UnsteadyRelay(random.Random(5))
     supervisor, _, sup_token = _user(app, "supervisor")
     agents = [_user(app, "agent", i) for i in range(3)]
     auth = {"Authorization": f"Bearer {sup_token}"}
@@ -135,20 +156,28 @@ def test_rollups_follow_every_write_path(app: App, clock: FixedClock,
         batch = []
         for _ in range(rng.randrange(6, 14)):
             sender: dict[str, str] = {"phone": rng.choice(phones)}
-            if rng.random() < 0.15:  # one message naming two citizens' keys: customers merge
+            channel = rng.choice(channels)
+            # One message naming two citizens' keys: customers merge.  An e-mail has an address.
+            if channel == "email" or rng.random() < 0.15:
                 sender["email"] = f"warga{rng.randrange(8)}@example.id"
             at = clock.at - dt.timedelta(minutes=rng.randrange(0, 600))
-            batch.append(message(rng.choice(bodies), channel=rng.choice(channels),
+            batch.append(message(rng.choice(bodies), channel=channel,
                                  sent_at=at.isoformat(), **sender))
         ingest(app, *batch)
         _check(app, f"ingest {step}")
-        for row in rng.sample(tickets(), min(4, len(tickets()))):
+        for row in rng.sample(tickets(), min(6, len(tickets()))):
             agent = rng.choice(agents)[0]
             try:
                 with app.engine.begin() as conn:
-                    if rng.random() < 0.6:
+                    if rng.random() < 0.6:  # refused (409) where no channel can send
                         replies.reply_to_ticket(conn, row.id, "Kami cek.", by=agent,
-                                                now=clock.now(), from_address="cs@example.id")
+                                                now=clock.now(), from_address="cs@example.id",
+                                                capabilities=app.capabilities,
+                                                channel=rng.choice(["email", None]))
+                    elif rng.random() < 0.3:  # a call back, reached or not
+                        replies.log_call_back(conn, row.id, "Sudah kami telepon.", by=agent,
+                                              reached=rng.random() < 0.7, now=clock.now(),
+                                              capabilities=app.capabilities)
                     else:
                         updates.update_ticket(
                             conn, row.id, {"status": rng.choice(
@@ -157,6 +186,11 @@ def test_rollups_follow_every_write_path(app: App, clock: FixedClock,
             except (Conflict, InvalidInput):
                 pass
         _check(app, f"replies and status changes {step}")
+        # The relay accepts some replies, defers others (retried later) and rejects a few for
+        # good; only the accepted ones count, when accepted (the timer re-evaluates them).
+        delivered = deliver_due(app.engine, {"email": relay}, clock)
+        sla_tick(app)
+        _check(app, f"deliveries {step} ({delivered} attempted)")
         for row in rng.sample(tickets(), min(3, len(tickets()))):
             change: dict[str, Any] = rng.choice([
                 {"assignee": rng.choice(agents)[1]}, {"assignee": None},
@@ -188,7 +222,18 @@ def test_rollups_follow_every_write_path(app: App, clock: FixedClock,
         met = conn.execute(sa.select(sa.func.count()).where(
             t.c.first_response_business_minutes.is_not(None))).scalar_one()
         kinds = set(conn.scalars(sa.select(tables.audit.c.kind).distinct()))
+        o = tables.outbox
+        outcomes = Counter(conn.scalars(sa.select(o.c.status).where(o.c.kind == "reply")))
+        outcomes["deferred"] = conn.execute(sa.select(sa.func.count()).where(
+            o.c.kind == "reply", sa.or_(o.c.attempts > 1, o.c.status == "pending"))
+        ).scalar_one()
+        reached = conn.execute(sa.select(sa.func.count()).select_from(tables.messages).where(
+            tables.messages.c.channel == "phone", tables.messages.c.direction == "out",
+            tables.messages.c.delivered_at.is_not(None))).scalar_one()
     assert merged_customers and met, "the mix should include customer merges and answers"
+    assert outcomes["sent"] and outcomes["failed"] and outcomes["deferred"] and reached, (
+        "the mix should include delivered, failed and undelivered replies, and call backs",
+        outcomes, reached)
     assert {"ticket.merged", "ticket.unmerged", "ticket.assigned", "ticket.topic_changed",
             "ticket.status_changed", "customer.merged"} <= kinds, kinds
     for customer_id in merged_customers[:2]:

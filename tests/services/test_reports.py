@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from ticketing.app import App
 from ticketing.domain.zones import WIB
-from ticketing.services import replies
+from ticketing.domain.errors import ReplyRefused
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
 from ticketing.services.reports import sla_report, to_csv
 from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from ticketing.entrypoints.web.report_html import render
-from tests.helpers import ingest_one, message
+from tests.helpers import ingest_one, message, reply
 
 EVIL = "<script>alert(1)</script>@example.id"
 
@@ -34,15 +35,14 @@ def test_served_rates_breaches_and_backlog(app: App, clock: FixedClock) -> None:
     ingest_one(app, message("Sertifikat belum terbit", telegram_id="78", channel="telegram",
                             sent_at="2026-03-02T08:01:00+07:00"))
     clock.at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=WIB).astimezone(dt.UTC)
+    reply(app, served.ticket_id or 0, "Kami cek.", by=agent)  # the relay accepts it at once
     with app.engine.begin() as conn:
-        replies.reply_to_ticket(conn, served.ticket_id or 0, "Kami cek.", by=agent,
-                                now=clock.now(), from_address="p@example.id")
         conn.execute(tables.tickets.update().where(tables.tickets.c.id == served.ticket_id)
                      .values(assignee_id=1))
     clock.at = dt.datetime(2026, 3, 2, 15, 0, tzinfo=WIB).astimezone(dt.UTC)
-    with app.engine.begin() as conn:
-        replies.reply_to_ticket(conn, late.ticket_id or 0, "Maaf terlambat.", by=agent,
-                                now=clock.now(), from_address="p@example.id")
+    # Telegram cannot send yet: the late answer is refused before it is queued.
+    with pytest.raises(ReplyRefused, match="Telegram"):
+        reply(app, late.ticket_id or 0, "Maaf terlambat.", by=agent)
     sla_tick(app)
     with app.engine.connect() as conn:
         report = sla_report(conn, start=dt.date(2026, 3, 2), end=dt.date(2026, 3, 2),

@@ -28,14 +28,14 @@ NAME = "Budi <b>Santoso</b>"
 
 def _citizen_ticket(app: App) -> int:
     """One citizen's ticket written on two channels: web chat at 09:00 WIB (with their NIK in
-    the text and markup), then Telegram at 10:00 from the same phone number."""
+    the text and markup), then e-mail at 10:00 from the same phone number."""
     first = ingest_one(app, message(
         f"Pelatihan saya tidak muncul di dashboard. NIK saya {NIK_WRITTEN}\n"
         f"Tolong dicek {SCRIPT} {IMG}", channel="webchat",
         sent_at="2026-03-02T09:00:00+07:00", name=NAME, phone="0812-3456-7890"))
-    second = ingest_one(app, message("Mohon dibantu ya kak", channel="telegram",
-                                     sent_at="2026-03-02T10:00:00+07:00", telegram_id="555",
-                                     phone="+62 812 3456 7890"))
+    second = ingest_one(app, message("Mohon dibantu ya kak", channel="email",
+                                     sent_at="2026-03-02T10:00:00+07:00",
+                                     email="budi.s@example.id", phone="+62 812 3456 7890"))
     assert first.outcome == "created" and second.outcome == "appended"
     assert second.ticket_id == first.ticket_id
     return int(first.ticket_id or 0)
@@ -87,7 +87,7 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
     assert [a.get_attribute("data-direction") for a in articles.all()] == ["in", "in"]
     first_meta = articles.nth(0).locator(".meta").first.inner_text()
     assert "webchat" in first_meta and "02-03-2026 09:00 WIB" in first_meta
-    assert "telegram" in articles.nth(1).locator(".meta").first.inner_text()
+    assert "email" in articles.nth(1).locator(".meta").first.inner_text()
     first_body = articles.nth(0).locator(".body")
     assert first_body.inner_text().startswith("Pelatihan saya tidak muncul di dashboard.")
     assert "\nTolong dicek" in first_body.inner_text()
@@ -99,6 +99,11 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
     page.click(f"#mine tr[data-ticket='{tid}'] a")
     assert page.url == f"{live_url}/tickets/{tid}"
 
+    # The channels the citizen wrote on: web chat cannot send yet (disabled, with why), e-mail
+    # (where they last wrote) is chosen.
+    assert page.locator("#reply-channels input[value=webchat]").is_disabled()
+    assert "belum bisa mengirim" in page.locator("#reply-channels").inner_text()
+    assert page.locator("#reply-channels input[value=email]").is_checked()
     answer = "Baik kak, kami cek dulu.\nMohon ditunggu <i>ya</i>."
     page.fill("#reply-form textarea[name=body]", answer)
     page.click("#reply-form button[type=submit]")
@@ -111,7 +116,7 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
     assert page.locator("#conversation i").count() == 0
     assert page.locator("#status").inner_text() == "dibuka"  # a first reply opens the ticket
     sent = [m for m in _rows(app, tables.messages, tid) if m.direction == "out"]
-    assert len(sent) == 1 and sent[0].channel == "telegram"  # where the citizen last wrote
+    assert len(sent) == 1 and sent[0].channel == "email"  # where the citizen last wrote
     outbox = _rows(app, tables.outbox, tid)
     assert [(o.message_id, o.kind, o.status) for o in outbox] == [(sent[0].id, "reply", "pending")]
 

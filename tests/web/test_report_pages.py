@@ -13,13 +13,14 @@ import pytest
 
 from ticketing.app import App
 from ticketing.domain.zones import WIB
-from ticketing.services import accounts, replies
+from ticketing.domain.errors import ReplyRefused
+from ticketing.services import accounts
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
 from ticketing.services.reports import sla_report, to_csv
 from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
-from tests.helpers import ingest_one, message
+from tests.helpers import ingest_one, message, reply
 
 pytestmark = pytest.mark.browser
 EVIL = "<script>alert(1)</script>@example.id"
@@ -49,15 +50,14 @@ def _tickets(app: App, clock: FixedClock) -> None:
     ingest_one(app, message("Sertifikat belum terbit", telegram_id="78", channel="telegram",
                             sent_at="2026-03-02T08:01:00+07:00"))
     clock.at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=WIB).astimezone(dt.UTC)
+    reply(app, served.ticket_id or 0, "Kami cek.", by=agent)  # the relay accepts it at once
     with app.engine.begin() as conn:
-        replies.reply_to_ticket(conn, served.ticket_id or 0, "Kami cek.", by=agent,
-                                now=clock.now(), from_address="p@example.id")
         conn.execute(tables.tickets.update().where(tables.tickets.c.id == served.ticket_id)
                      .values(assignee_id=agent_id))
     clock.at = dt.datetime(2026, 3, 2, 15, 0, tzinfo=WIB).astimezone(dt.UTC)
-    with app.engine.begin() as conn:
-        replies.reply_to_ticket(conn, late.ticket_id or 0, "Maaf terlambat.", by=agent,
-                                now=clock.now(), from_address="p@example.id")
+    # Telegram cannot send yet: the late answer is refused before it is queued.
+    with pytest.raises(ReplyRefused, match="Telegram"):
+        reply(app, late.ticket_id or 0, "Maaf terlambat.", by=agent)
     sla_tick(app)
 
 

@@ -63,3 +63,14 @@ class LoginThrottled(TicketingError):
         super().__init__(message)
         self.retry_after = retry_after
         self.locked = locked
+
+
+class ReplyRefused(Conflict):
+    """A reply the chosen channel cannot deliver now, refused before it is queued; ``options``
+    are the ways the citizen can be answered (channel, possible, reason)."""
+
+    code = "channel_unavailable"
+
+    def __init__(self, message: str, *, options: list[dict[str, object]]) -> None:
+        super().__init__(message)
+        self.options = options

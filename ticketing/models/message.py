@@ -37,6 +37,10 @@ class Message(Base):
     body: Mapped[str] = mapped_column(sa.Text)
     sent_at: Mapped[dt.datetime]
     received_at: Mapped[dt.datetime]
+    # An outbound reply: when its channel's provider accepted it (the outbox settled it as sent);
+    # a call back: when the call reached the citizen.  NULL until then, or for good (failed,
+    # bounced, not reached).  Only a delivered reply counts as a response.
+    delivered_at: Mapped[dt.datetime | None]
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     # The sender's channel identity as received (address, chat id ...): where a reply goes.
     sender: Mapped[dict[str, Any] | None] = mapped_column(Json)

@@ -70,6 +70,9 @@ class Ticket(Base):
     first_response_at: Mapped[dt.datetime | None]
     resolved_at: Mapped[dt.datetime | None]
     closed_at: Mapped[dt.datetime | None]
+    # A reply to the citizen failed for good (gave up, rejected, bounced) and none reached them
+    # since: flagged in the queue until a later reply is delivered.
+    reply_failed_at: Mapped[dt.datetime | None]
     # SLA: the policy and calendar (with versions) the ticket is measured under, the clocks as
     # last evaluated, and when the timer worker must look again (indexed: the due set is a
     # range scan, never a scan of open tickets).

@@ -12,24 +12,27 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.domain.errors import ChannelError, RateLimited, RecipientRejected
+from ticketing.domain.errors import RateLimited, RecipientRejected
 from ticketing.services.clock import Clock
-from ticketing.services.ports import Delivery
+from ticketing.services.notifications import notify
+from ticketing.services.ports import Delivery, Sender
 from ticketing.store import tables
 
 log = logging.getLogger(__name__)
 
-outbox, messages, audit = tables.outbox, tables.messages, tables.audit
+outbox, messages, audit, tickets = tables.outbox, tables.messages, tables.audit, tables.tickets
 LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+# What the desk answers the citizen with; acknowledgements and staff notifications never count
+# as responses.
+RESPONSE_KINDS = ("reply",)
 
-
-Sender = Callable[[Delivery], str | None]  # returns the channel's own message id, if any
+__all__ = ["Sender", "deliver_due", "enqueue", "mark_bounced"]
 
 
 def enqueue(conn: sa.Connection, *, ticket_id: int | None, message_id: int | None, channel: str,
@@ -75,9 +78,10 @@ def deliver_due(engine: sa.Engine, senders: Mapping[str, Sender], clock: Clock, 
     leased = _lease(engine, clock, limit)
     for item in leased:
         sender = senders.get(item.channel)
+        if sender is None:  # nothing is queued for a channel that cannot send: say so, once
+            _settle_failed(engine, item, f"no sender for channel {item.channel!r}", clock.now())
+            continue
         try:
-            if sender is None:
-                raise ChannelError(f"no sender configured for channel {item.channel!r}")
             external_id = sender(item)
         except RecipientRejected as exc:
             _settle_failed(engine, item, f"rejected: {exc}", clock.now())
@@ -93,10 +97,22 @@ def deliver_due(engine: sa.Engine, senders: Mapping[str, Sender], clock: Clock, 
 
 def _settle_sent(engine: sa.Engine, item: Delivery, external_id: str | None,
                  now: dt.datetime) -> None:
+    """The channel accepted it: a reply reaches the citizen now, so it is the ticket's first
+    response if there was none, and its clocks are looked at again now (one ticket, by key)."""
     with engine.begin() as conn:
-        conn.execute(outbox.update().where(outbox.c.id == item.outbox_id).values(
+        row = conn.execute(outbox.update().where(outbox.c.id == item.outbox_id).values(
             status="sent", sent_at=now, last_error=None,
-            external_id=external_id or item.payload.get("message_id")))
+            external_id=external_id or item.payload.get("message_id"))
+            .returning(outbox.c.ticket_id, outbox.c.message_id)).one()
+        if item.kind not in RESPONSE_KINDS or row.message_id is None:
+            return
+        conn.execute(messages.update().where(messages.c.id == row.message_id,
+                                             messages.c.delivered_at.is_(None))
+                     .values(delivered_at=now))
+        if row.ticket_id is not None:
+            conn.execute(tickets.update().where(tickets.c.id == row.ticket_id).values(
+                first_response_at=sa.func.coalesce(tickets.c.first_response_at, now),
+                reply_failed_at=None, sla_check_at=now))
 
 
 def _retry(engine: sa.Engine, item: Delivery, error: str, when: dt.datetime | None, *,
@@ -130,13 +146,33 @@ def _fail(conn: sa.Connection, item: Delivery, error: str, now: dt.datetime) -> 
                                        data={"outbox_id": item.outbox_id,
                                              "message_id": row.message_id, "kind": item.kind,
                                              "error": error[:500]}))
+    _reply_failed(conn, item.kind, row.ticket_id, row.message_id, item.outbox_id, error, now)
+
+
+def _reply_failed(conn: sa.Connection, kind: str, ticket_id: int | None,
+                  message_id: int | None, outbox_id: int, error: str, now: dt.datetime) -> None:
+    """A reply that will not reach the citizen: it is no response (a bounce takes back its
+    delivery, and the SLA timer re-evaluates the clocks, which keep running), the ticket is
+    flagged for the queue, and the reply's author is told."""
+    if kind not in RESPONSE_KINDS or message_id is None or ticket_id is None:
+        return
+    author = conn.execute(sa.update(messages).where(messages.c.id == message_id)
+                          .values(delivered_at=None)
+                          .returning(messages.c.author_user_id)).scalar_one_or_none()
+    conn.execute(tickets.update().where(tickets.c.id == ticket_id)
+                 .values(reply_failed_at=now, sla_check_at=now))
+    if author is not None:
+        notify(conn, [author], ticket_id=ticket_id, kind="reply.failed",
+               data={"target": "delivery", "message_id": message_id, "outbox_id": outbox_id,
+                     "error": error[:500]}, now=now)
 
 
 def mark_bounced(conn: sa.Connection, bounces: list[tuple[str, str, int]],
                  now: dt.datetime) -> None:
     """A bounce of one of our e-mails: the delivery failed after all (audited on the ticket)."""
     for our_id, status, ticket_id in bounces:
-        rows = conn.execute(sa.select(outbox.c.id, outbox.c.kind).where(
+        rows = conn.execute(sa.select(outbox.c.id, outbox.c.kind, outbox.c.ticket_id,
+                                      outbox.c.message_id).where(
             outbox.c.external_id == our_id, outbox.c.channel == "email")).all()
         for r in rows:
             conn.execute(outbox.update().where(outbox.c.id == r.id)
@@ -145,3 +181,5 @@ def mark_bounced(conn: sa.Connection, bounces: list[tuple[str, str, int]],
                 at=now, kind="message.delivery_failed", actor="system", ticket_id=ticket_id,
                 customer_id=None, data={"outbox_id": r.id, "kind": r.kind,
                                         "error": f"bounced ({status or 'no status'})"}))
+            _reply_failed(conn, r.kind, r.ticket_id, r.message_id, r.id,
+                          f"bounced ({status or 'no status'})", now)

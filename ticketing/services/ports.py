@@ -30,6 +30,16 @@ class Delivery:
     payload: Mapping[str, Any]
 
 
+class Sender(Protocol):
+    """A channel's outbound adapter, called by the outbox worker (blocking, never on an event
+    loop).  Returning means the channel's provider accepted the message (SMTP relay 250, Bot API
+    ``ok``, Graph API 200): that instant is when a reply counts as a response.  Returns the
+    channel's own id for what was sent, if any; raises ``RecipientRejected`` (permanent),
+    ``RateLimited`` or any other error (temporary: retried)."""
+
+    def __call__(self, delivery: Delivery) -> str | None: ...
+
+
 class AttachmentSink(Protocol):
     def put(self, sha256: str, data: bytes) -> None:
         """Keep these bytes under their digest (idempotent)."""

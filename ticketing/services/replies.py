@@ -1,18 +1,25 @@
-"""Use cases: an agent replies to the citizen, or writes an internal note.
+"""Use cases: an agent replies to the citizen, logs a call back, or writes an internal note.
 
-A reply is a message row and an outbox row in one transaction; it goes back on the channel the
-citizen last wrote on, threaded to that message (an e-mail carries our own Message-ID, stored as
-the message's external id, so the citizen's answer threads back to the ticket)."""
+A reply is a message row and an outbox row in one transaction, on a channel the citizen wrote
+on whose declared capability (``domain.channels``) allows it now, by default the channel of
+their last message; threaded to their last message there (a channel that assigns our own
+message ids, like e-mail's Message-ID, has it stored as the message's external id, so the
+citizen's answer threads back to the ticket).  A reply counts as a response only once its
+channel accepted it (``services.outbox``); a call back that reached the citizen counts at once.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
-from ticketing.domain.errors import Conflict, InvalidInput
+from ticketing.domain.channels import (ChannelCapability, ChannelUse, ReplyOption, cannot_send,
+                                       option_for, refusal, reply_options)
+from ticketing.domain.errors import Conflict, InvalidInput, NotFound, ReplyRefused
 from ticketing.domain.lifecycle import Direction, TicketStatus, check_transition
 from ticketing.domain.threading import reply_subject, ticket_tag
 from ticketing.services.accounts import Principal
@@ -43,22 +50,97 @@ def _clean_body(body: str) -> str:
     return body
 
 
+Capabilities = Mapping[str, ChannelCapability]
+
+
+def _uses(conn: sa.Connection, customer_id: int) -> dict[str, ChannelUse]:
+    """The channels the citizen has written on (any of their tickets), each with its latest
+    message's time and sender: one grouped read plus one row per channel."""
+    latest = conn.execute(
+        sa.select(m.c.channel, sa.func.max(m.c.sent_at))
+        .where(m.c.customer_id == customer_id, m.c.direction == Direction.IN,
+               m.c.sender.is_not(None))
+        .group_by(m.c.channel)).all()
+    out = {}
+    for channel, at in latest:
+        sender = conn.execute(
+            sa.select(m.c.sender).where(m.c.customer_id == customer_id,
+                                        m.c.direction == Direction.IN, m.c.channel == channel,
+                                        m.c.sent_at == at, m.c.sender.is_not(None))
+            .order_by(m.c.id.desc()).limit(1)).scalar_one()
+        out[channel] = ChannelUse(channel=channel, last_message_at=at, sender=dict(sender))
+    return out
+
+
+def _last_in(conn: sa.Connection, ticket_id: int, channel: str | None = None) -> Any:
+    stmt = (sa.select(m.c.channel, m.c.external_id, m.c.sender, m.c.subject, m.c.reference_ids)
+            .where(m.c.ticket_id == ticket_id, m.c.direction == Direction.IN))
+    if channel is not None:
+        stmt = stmt.where(m.c.channel == channel)
+    return conn.execute(stmt.order_by(m.c.sent_at.desc(), m.c.id.desc()).limit(1)).first()
+
+
+def _options(conn: sa.Connection, ticket: Any, capabilities: Capabilities,
+             now: dt.datetime) -> tuple[list[ReplyOption], dict[str, ChannelUse], str | None]:
+    uses = _uses(conn, ticket.customer_id)
+    last = _last_in(conn, ticket.id)
+    default = last.channel if last is not None else None
+    return reply_options(capabilities, uses.values(), now, default=default), uses, default
+
+
+def shown_option(option: ReplyOption) -> dict[str, Any]:
+    return {"channel": option.channel, "label": option.label, "possible": option.possible,
+            "reason": option.reason, "call_back": option.call_back, "default": option.default}
+
+
+def reply_channels(conn: sa.Connection, ticket_id: int, *, capabilities: Capabilities,
+                   now: dt.datetime) -> dict[str, Any]:
+    """The ways an agent can answer this ticket's citizen now: one option per channel they
+    wrote on (possible or not, with the reason), the default, and whether a call back can be
+    logged."""
+    ticket = conn.execute(sa.select(t.c.id, t.c.customer_id).where(t.c.id == ticket_id)).first()
+    if ticket is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    options, _, default = _options(conn, ticket, capabilities, now)
+    return {"default": next((o.channel for o in options if o.default), None),
+            "last_channel": default, "options": [shown_option(o) for o in options],
+            "call_back": any(o.call_back for o in options)}
+
+
+def _refuse(option: ReplyOption, options: list[ReplyOption]) -> ReplyRefused:
+    return ReplyRefused(refusal(option, options),
+                        options=[shown_option(o) for o in options])
+
+
 def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Principal,
-                    now: dt.datetime, from_address: str,
-                    status: str | None = None) -> dict[str, Any]:
+                    now: dt.datetime, from_address: str, capabilities: Capabilities,
+                    channel: str | None = None, status: str | None = None) -> dict[str, Any]:
+    """Queue a reply on ``channel`` (default: the channel of the citizen's last message on this
+    ticket).  A channel that cannot deliver it now is refused here, before anything is queued
+    (``ReplyRefused``: 409 with the reason and the possible channels).  The reply counts as a
+    response when its channel's provider accepts it (``outbox``), not now."""
     ticket = _locked_ticket(conn, ticket_id)
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict("the ticket is closed")
     body = _clean_body(body)
-    last_in = conn.execute(
-        sa.select(m.c.channel, m.c.external_id, m.c.sender, m.c.subject, m.c.reference_ids)
-        .where(m.c.ticket_id == ticket_id, m.c.direction == Direction.IN)
-        .order_by(m.c.sent_at.desc(), m.c.id.desc()).limit(1)).first()
-    if last_in is None or not last_in.sender:
+    options, uses, default = _options(conn, ticket, capabilities, now)
+    if default is None:
         raise Conflict("the ticket has no citizen message to answer")
-    channel = last_in.channel
+    channel = channel or default
+    option = next((o for o in options if o.channel == channel), None)
+    capability = capabilities.get(channel)
+    if option is None or capability is None:
+        option = option_for(capability or cannot_send(channel, channel, "kanal tidak dikenal"),
+                            None, now)
+    if not option.possible or capability is None:
+        raise _refuse(option, options)
+    if capability.max_text is not None and len(body) > capability.max_text:
+        raise InvalidInput(f"{capability.label}: the reply is longer than "
+                           f"{capability.max_text} characters")
+    last_in = _last_in(conn, ticket_id, channel) or _last_in_of(conn, ticket.customer_id,
+                                                                  channel)
     domain = from_address.rpartition("@")[2] or "localhost"
-    external_id = new_message_id(ticket_id, domain) if channel == "email" else None
+    external_id = new_message_id(ticket_id, domain) if capability.own_message_ids else None
     refs = last_in.reference_ids or []
     payload: dict[str, Any] = {
         "body": body, "from": from_address, "message_id": external_id,
@@ -72,32 +154,82 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
         channel=channel, external_id=external_id, in_reply_to=last_in.external_id,
         author_user_id=by.user_id, author_name=by.name, subject=payload["subject"], body=body,
         sent_at=now, received_at=now, attachments=[], extra={}, sender=None,
-    ).returning(m.c.id)).scalar_one()
-    recipient = dict(last_in.sender)
+        delivered_at=None).returning(m.c.id)).scalar_one()
+    recipient = dict(uses[channel].sender)
+    key = recipient.get(capability.address_key or "") or recipient.get("email") \
+        or recipient.get("phone")
     outbox_id = enqueue(conn, ticket_id=ticket_id, message_id=message_id, channel=channel,
                         kind="reply", recipient=recipient, payload=payload, now=now,
-                        recipient_key=recipient.get("email") or recipient.get("phone"))
+                        recipient_key=str(key)[:320] if key else None)
+    # The clocks move when the channel accepts the reply, not now; a status change does.
+    new_status = _after_answer(conn, ticket, by=by, now=now, status=status, responded=False)
+    conn.execute(audit.insert().values(at=now, kind="message.replied", actor=f"user:{by.user_id}",
+                                       ticket_id=ticket_id, customer_id=ticket.customer_id,
+                                       data={"message_id": message_id, "channel": channel,
+                                             "outbox_id": outbox_id, "status": new_status}))
+    return {"message_id": message_id, "outbox_id": outbox_id, "channel": channel,
+            "external_id": external_id}
+
+
+def _last_in_of(conn: sa.Connection, customer_id: int, channel: str) -> Any:
+    """The citizen's latest message on ``channel`` on any of their tickets (they wrote on it,
+    but not on this ticket): the reply threads to it, and our own id threads the answer back."""
+    return conn.execute(
+        sa.select(m.c.channel, m.c.external_id, m.c.sender, m.c.subject, m.c.reference_ids)
+        .where(m.c.customer_id == customer_id, m.c.direction == Direction.IN,
+               m.c.channel == channel)
+        .order_by(m.c.sent_at.desc(), m.c.id.desc()).limit(1)).one()
+
+
+def _after_answer(conn: sa.Connection, ticket: Any, *, by: Principal, now: dt.datetime,
+                  status: str | None, responded: bool) -> str | None:
+    """The ticket after an agent answered: a new ticket opens (or the status asked for), and
+    the SLA timer looks again now.  ``responded``: the answer reached the citizen already (a
+    call back that got through), so it is the first response if there was none."""
     values: dict[str, Any] = {"updated_at": now, "sla_check_at": now}
-    if ticket.first_response_at is None:
+    if responded and ticket.first_response_at is None:
         values["first_response_at"] = now
     target = status or (TicketStatus.OPEN if ticket.status == TicketStatus.NEW else None)
     if target and target != ticket.status:
         values["status"] = str(check_transition(ticket.status, target))
         if values["status"] == TicketStatus.RESOLVED:
             values["resolved_at"] = now
-    conn.execute(t.update().where(t.c.id == ticket_id).values(**values))
+    conn.execute(t.update().where(t.c.id == ticket.id).values(**values))
     if "status" in values:
         conn.execute(audit.insert().values(
             at=now, kind="ticket.status_changed", actor=f"user:{by.user_id}",
-            ticket_id=ticket_id, customer_id=ticket.customer_id,
+            ticket_id=ticket.id, customer_id=ticket.customer_id,
             data={"previous": ticket.status, "status": values["status"]}))
-    conn.execute(audit.insert().values(at=now, kind="message.replied", actor=f"user:{by.user_id}",
-                                       ticket_id=ticket_id, customer_id=ticket.customer_id,
+    return values.get("status")
+
+
+def log_call_back(conn: sa.Connection, ticket_id: int, body: str, *, reached: bool,
+                  by: Principal, now: dt.datetime, capabilities: Capabilities,
+                  status: str | None = None) -> dict[str, Any]:
+    """The desk called the citizen back (a channel with no outbound message, like the phone):
+    the outcome is a message from the desk on that channel.  A call that reached the citizen is
+    a response at this time (``delivered_at``); one that did not is only on the record."""
+    ticket = _locked_ticket(conn, ticket_id)
+    if ticket.status == TicketStatus.CLOSED:
+        raise Conflict("the ticket is closed")
+    body = _clean_body(body)
+    options, _, _ = _options(conn, ticket, capabilities, now)
+    channel = next((o.channel for o in options if o.call_back), None)
+    if channel is None:
+        raise Conflict("the citizen has not called: no number to call back")
+    message_id = conn.execute(m.insert().values(
+        ticket_id=ticket_id, customer_id=ticket.customer_id, direction=Direction.OUT,
+        channel=channel, external_id=None, in_reply_to=None, author_user_id=by.user_id,
+        author_name=by.name, subject=None, body=body, sent_at=now, received_at=now,
+        attachments=[], extra={}, sender=None, delivered_at=now if reached else None,
+    ).returning(m.c.id)).scalar_one()
+    new_status = _after_answer(conn, ticket, by=by, now=now, status=status, responded=reached)
+    conn.execute(audit.insert().values(at=now, kind="call_back.logged",
+                                       actor=f"user:{by.user_id}", ticket_id=ticket_id,
+                                       customer_id=ticket.customer_id,
                                        data={"message_id": message_id, "channel": channel,
-                                             "outbox_id": outbox_id,
-                                             "status": values.get("status")}))
-    return {"message_id": message_id, "outbox_id": outbox_id, "channel": channel,
-            "external_id": external_id}
+                                             "reached": reached, "status": new_status}))
+    return {"message_id": message_id, "channel": channel, "reached": reached}
 
 
 def add_note(conn: sa.Connection, ticket_id: int, body: str, *, by: Principal,

@@ -1,8 +1,8 @@
 """Use case: keep each ticket's SLA clocks, and the timer that warns and declares breaches.
 
 The pure clock (``ticketing.domain.sla.evaluate``) replays a ticket's history; this module
-feeds it that history from the database (citizen messages, human replies, a call in which an
-agent spoke, status changes), stores the due times and states on the ticket, and sets
+feeds it that history from the database (citizen messages, human replies once delivered, a
+call in which an agent spoke, status changes), stores the due times and states on the ticket, and sets
 ``sla_check_at`` — the next instant anything can happen — in an index, so the timer finds what is
 due with a range scan.  Warnings and breaches are emitted once each (remembered in
 ``sla_signals``) and audited, and the policy's escalation steps run in the same pass
@@ -80,6 +80,9 @@ def columns(clocks: SlaClocks) -> dict[str, Any]:
         "sla_calendar": clocks.calendar_name, "sla_calendar_version": clocks.calendar_version,
         "first_response_due_at": clocks.first_response.due_at,
         "first_response_state": str(clocks.first_response.state),
+        # The first response as the history has it (a delivered reply, a call in which an
+        # agent spoke): a bounce takes it back, a later delivery moves it.
+        "first_response_at": clocks.first_response.completed_at,
         "next_response_due_at": nxt.due_at if nxt and nxt.state is ClockState.RUNNING else None,
         "resolution_due_at": clocks.resolution.due_at,
         "resolution_state": str(clocks.resolution.state),
@@ -147,7 +150,8 @@ def history(conn: sa.Connection, ticket_ids: Sequence[int]) -> dict[int, list[Ti
     """Each ticket's SLA-relevant events, read with two indexed queries for all of them."""
     out: dict[int, list[TicketEvent]] = {tid: [] for tid in ticket_ids}
     rows = conn.execute(sa.select(m.c.ticket_id, m.c.direction, m.c.channel, m.c.sent_at,
-                                  m.c.received_at, m.c.author_user_id, m.c.body, m.c.automation)
+                                  m.c.received_at, m.c.author_user_id, m.c.body, m.c.automation,
+                                  m.c.delivered_at)
                         .where(m.c.ticket_id.in_(list(ticket_ids))))
     for r in rows:
         if r.direction == "in" and r.automation is None:
@@ -156,8 +160,12 @@ def history(conn: sa.Connection, ticket_ids: Sequence[int]) -> dict[int, list[Ti
             if r.channel == "phone" and _agent_spoke(r.body):
                 # A call in which an agent spoke is a first response, at the end of the call.
                 out[r.ticket_id].append(TicketEvent(at=at, kind=EventKind.AGENT_RESPONSE))
-        elif r.direction == "out" and r.author_user_id is not None:
-            out[r.ticket_id].append(TicketEvent(at=r.sent_at, kind=EventKind.AGENT_RESPONSE))
+        elif r.direction == "out" and r.author_user_id is not None \
+                and r.delivered_at is not None:
+            # A reply is a response when its channel accepted it (a call back: when it reached
+            # the citizen); one still queued, failed or bounced is none.
+            out[r.ticket_id].append(TicketEvent(at=r.delivered_at,
+                                                kind=EventKind.AGENT_RESPONSE))
     statuses = conn.execute(sa.select(audit.c.ticket_id, audit.c.at, audit.c.kind, audit.c.data)
                             .where(audit.c.ticket_id.in_(list(ticket_ids)),
                                    audit.c.kind.in_(_STATUS_EVENTS)))

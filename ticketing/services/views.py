@@ -6,17 +6,20 @@ NIK and phone as ``32**...385``), so no driver can forget to."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from ticketing.domain import bounds
+from ticketing.domain.channels import ChannelCapability
 from ticketing.domain.errors import InvalidInput, NotFound
 from ticketing.domain.identity import IdentityKind, mask
 from ticketing.domain.lifecycle import TicketStatus
 from ticketing.domain.message import Channel
 from ticketing.domain.redact import redact
 from ticketing.services.accounts import Principal
+from ticketing.services.replies import reply_channels
 from ticketing.store import tables
 from ticketing.store import tickets as q
 from ticketing.store.queries import ticket_columns, users
@@ -66,7 +69,11 @@ def _shown(viewer: Principal, row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[str, Any]:
+def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal, *,
+               capabilities: Mapping[str, ChannelCapability] | None = None,
+               now: dt.datetime | None = None) -> dict[str, Any]:
+    """The ticket with its conversation (each outbound message with its delivery), and, given
+    the channels' capabilities, the ways a reply can go out now (``reply_options``)."""
     t, m = q.tickets, q.messages
     row = conn.execute(ticket_columns().where(t.c.id == ticket_id)).first()
     if row is None:
@@ -77,7 +84,7 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
     msgs = conn.execute(
         sa.select(m.c.id, m.c.channel, m.c.direction, m.c.author_name, author.c.email,
                   m.c.subject, m.c.body, m.c.sent_at, m.c.external_id, m.c.attachments,
-                  m.c.extra, m.c.automation, m.c.automation_reason,
+                  m.c.extra, m.c.automation, m.c.automation_reason, m.c.delivered_at,
                   o.c.status.label("delivery"), o.c.last_error)
         .select_from(m.outerjoin(author, author.c.id == m.c.author_user_id)
                      .outerjoin(o, o.c.message_id == m.c.id))
@@ -98,7 +105,8 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
         # Where the sender's address came from when it is not the message's own From
         # ("envelope": the SMTP MAIL FROM of a mail without one).
         "sender_source": (r.extra or {}).get("sender_source") or None,
-        "delivery": {"status": r.delivery, "error": r.last_error} if r.delivery else None,
+        "delivery": _delivery(r),
+        "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
         "sent_at": r.sent_at.isoformat(), "external_id": r.external_id,
         "attachments": r.attachments} for r in msgs]
     duplicates = conn.execute(sa.select(t.c.id).where(t.c.merged_into_id == ticket_id)
@@ -116,7 +124,21 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal) -> dict[s
                        "breached": ticket["resolution_state"] == "breached"}}
     customer = get_customer(conn, int(ticket["customer_id"]), viewer, with_tickets=False)
     ticket["customer"] = customer
+    if capabilities is not None and now is not None:
+        ticket["reply_options"] = reply_channels(conn, ticket_id, capabilities=capabilities,
+                                                 now=now)
     return ticket
+
+
+def _delivery(r: Any) -> dict[str, Any] | None:
+    """An outbound message's delivery: through the outbox (pending, sent, failed with the
+    reason), or a logged call back (reached or not)."""
+    if r.delivery:
+        return {"status": r.delivery, "error": r.last_error}
+    if r.direction == "out":
+        return {"status": "reached" if r.delivered_at else "not_reached", "error": None,
+                "call_back": True}
+    return None
 
 
 def get_customer(conn: sa.Connection, customer_id: int, viewer: Principal, *,

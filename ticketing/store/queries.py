@@ -22,5 +22,5 @@ def ticket_columns() -> sa.Select[tuple[object, ...]]:
         t.c.sla_policy, t.c.sla_policy_version, t.c.sla_calendar, t.c.sla_calendar_version,
         assignee.c.email.label("assignee"), t.c.merged_into_id.label("merged_into"),
         t.c.team, t.c.language, t.c.message_count, t.c.first_message_at, t.c.last_message_at,
-        t.c.updated_at)
+        t.c.updated_at, t.c.reply_failed_at)
         .select_from(t.outerjoin(assignee, assignee.c.id == t.c.assignee_id)))

@@ -312,7 +312,8 @@ def waiting(conn: sa.Connection, *, teams: Sequence[str], channels: Sequence[str
             languages: Iterable[str], topics: Iterable[str] | None, limit: int) -> list[Any]:
     """Waiting tickets these filters admit, in claim order (a read: nothing is locked)."""
     stmt = (sa.select(t.c.id.label("ticket_id"), t.c.team, t.c.topic, t.c.channel, t.c.language,
-                      t.c.priority, t.c.status, t.c.subject, t.c.created_at, t.c.queue_due_at)
+                      t.c.priority, t.c.status, t.c.subject, t.c.created_at, t.c.queue_due_at,
+                      t.c.reply_failed_at)
             .where(_QUEUE, t.c.team.in_(list(teams)), t.c.channel.in_(list(channels)),
                    sa.func.coalesce(t.c.language, "id").in_(sorted(languages)))
             .order_by(sa.nulls_last(t.c.queue_due_at), t.c.priority_rank, t.c.id).limit(limit))

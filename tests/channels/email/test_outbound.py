@@ -112,7 +112,8 @@ def test_reply_goes_out_threaded_and_the_answer_comes_back(
                         headers=auth)
         assert r.status_code == 201, r.text
         ticket = client.get("/api/v1/tickets/1", headers=auth).json()
-    assert ticket["status"] == "open" and ticket["first_response_at"]
+    # Queued is not answered: the reply counts once the relay accepts it (issue 11).
+    assert ticket["status"] == "open" and ticket["first_response_at"] is None
     assert deliver(mail_app) == 1
     [out] = relay.received
     assert out["From"] == f"pengaduan@{DOMAIN}"
@@ -125,6 +126,9 @@ def test_reply_goes_out_threaded_and_the_answer_comes_back(
     with TestClient(create_api(mail_app)) as client:
         shown = client.get("/api/v1/tickets/1", headers=auth).json()["messages"]
     assert [x["delivery"]["status"] for x in shown if x["direction"] == "out"] == ["sent"] * 2
+    with TestClient(create_api(mail_app)) as client:
+        after = client.get("/api/v1/tickets/1", headers=auth).json()
+    assert after["first_response_at"] == mail_app.clock.now().isoformat()
     assert shown[0]["full_text"] and shown[0]["delivery"] is None
 
     answer = citizen_mail(body="Sudah saya coba, tetap tidak bisa.", msgid="<m2@gmail.com>")

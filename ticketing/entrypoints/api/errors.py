@@ -43,6 +43,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.TicketingError)
     async def _domain(_: Request, exc: errors.TicketingError) -> JSONResponse:
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        if isinstance(exc, errors.ReplyRefused):  # the ways the citizen can be answered
+            return JSONResponse({"error": {"code": exc.code, "message": str(exc),
+                                           "options": exc.options}}, status_code=status)
         return error_body(status, exc.code, str(exc))
 
     @app.exception_handler(RequestValidationError)

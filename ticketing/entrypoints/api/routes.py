@@ -81,8 +81,19 @@ async def list_tickets(request: Request, who: Viewer, status: str | None = None,
 
 @router.get("/tickets/{ticket_id}", summary="One ticket with its messages across channels")
 async def get_ticket(request: Request, ticket_id: RowId, who: Viewer) -> dict[str, Any]:
+    app = core(request)
     return await run_in_threadpool(
-        core(request).read, views.get_ticket, ticket_id, who)
+        app.read, views.get_ticket, ticket_id, who, capabilities=app.capabilities,
+        now=app.clock.now())
+
+
+@router.get("/tickets/{ticket_id}/reply-options",
+            summary="The channels a reply can go out on now (possible or not, with the reason)")
+async def reply_options(request: Request, ticket_id: int, who: Viewer) -> dict[str, Any]:
+    app = core(request)
+    return await run_in_threadpool(
+        app.read, replies.reply_channels, ticket_id, capabilities=app.capabilities,
+        now=app.clock.now())
 
 
 @router.get("/customers/{customer_id}", summary="A citizen with all linked identities")
@@ -162,6 +173,16 @@ class ReplyRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     body: str = Field(min_length=1, max_length=100_000)
     status: str | None = Field(default=None, description="e.g. pending_customer or resolved")
+    channel: str | None = Field(default=None, max_length=20, description=(
+        "a channel the citizen wrote on (see reply-options); default: the channel of their "
+        "last message on this ticket"))
+
+
+class CallBackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(min_length=1, max_length=100_000, description="what was said")
+    reached: bool = Field(description="the call reached the citizen (a response) or not")
+    status: str | None = Field(default=None, description="e.g. pending_customer or resolved")
 
 
 class NoteRequest(BaseModel):
@@ -170,13 +191,26 @@ class NoteRequest(BaseModel):
 
 
 @router.post("/tickets/{ticket_id}/replies", status_code=201,
-             summary="Reply to the citizen on the channel they last wrote on (via the outbox)")
+             summary="Reply to the citizen (via the outbox); 409 channel_unavailable if the "
+                     "channel cannot deliver it now, with the possible channels")
 async def reply(request: Request, ticket_id: RowId, body: ReplyRequest,
                 who: Viewer) -> dict[str, Any]:
     app = core(request)
     result: dict[str, Any] = await run_in_threadpool(
         app.write, replies.reply_to_ticket, ticket_id, body.body, by=who, now=app.clock.now(),
-        from_address=app.settings.support_address, status=body.status)
+        from_address=app.settings.support_address, capabilities=app.capabilities,
+        channel=body.channel, status=body.status)
+    return result
+
+
+@router.post("/tickets/{ticket_id}/callbacks", status_code=201,
+             summary="Log a call back to the citizen (a reached call counts as a response)")
+async def call_back(request: Request, ticket_id: int, body: CallBackRequest,
+                    who: Viewer) -> dict[str, Any]:
+    app = core(request)
+    result: dict[str, Any] = await run_in_threadpool(
+        app.write, replies.log_call_back, ticket_id, body.body, reached=body.reached, by=who,
+        now=app.clock.now(), capabilities=app.capabilities, status=body.status)
     return result
 
 

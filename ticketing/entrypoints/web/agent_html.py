@@ -14,7 +14,7 @@ from typing import Any
 
 from ticketing.domain.lifecycle import ALLOWED, TicketStatus
 from ticketing.services.accounts import Principal, Role
-from ticketing.entrypoints.web import related_html
+from ticketing.entrypoints.web import related_html, reply_html
 from ticketing.entrypoints.web.fmt import STATUS, when
 from ticketing.entrypoints.web.fmt import text as _text
 from ticketing.entrypoints.web.fmt import ticket_link as _ticket_link
@@ -24,7 +24,8 @@ PRIORITY = {"low": "rendah", "normal": "normal", "high": "tinggi", "urgent": "me
 CLOCK = {"running": "berjalan", "paused": "dijeda", "met": "terpenuhi", "breached": "terlewat"}
 DIRECTION = {"in": "Warga", "out": "Balasan", "note": "Catatan internal"}
 DELIVERY = {"pending": "menunggu dikirim", "sending": "sedang dikirim", "sent": "terkirim",
-            "failed": "gagal dikirim"}
+            "failed": "gagal dikirim", "reached": "telepon balik tersambung",
+            "not_reached": "telepon balik tidak tersambung"}
 IDENTITY = {"nik": "NIK", "phone": "Telepon", "email": "E-mail", "telegram": "Telegram",
             "instagram": "Instagram", "instagram_username": "Nama pengguna Instagram"}
 STYLE = """.body{white-space:pre-wrap;overflow-wrap:anywhere;margin:.25rem 0}
@@ -34,7 +35,9 @@ STYLE = """.body{white-space:pre-wrap;overflow-wrap:anywhere;margin:.25rem 0}
 dl.facts{display:grid;grid-template-columns:max-content auto;gap:.2rem 1rem}dl.facts dd{margin:0}
 textarea{width:100%;max-width:48rem}section{margin-bottom:1.5rem}
 .breached{color:#a00;font-weight:600}
-#waiting td,#waiting th,#mine td,#mine th{text-align:left}"""
+#waiting td,#waiting th,#mine td,#mine th{text-align:left}
+.failed{color:#a00;font-weight:600}#reply-channels{list-style:none;padding-left:0}
+.impossible{color:#777}.reason{color:#555;font-size:.9rem}"""
 
 
 def _label(labels: Mapping[str, str], value: Any) -> str:
@@ -52,6 +55,12 @@ def _alerts(notice: str | None, error: str | None) -> str:
     return out
 
 
+def _failed_flag(item: Mapping[str, Any]) -> str:
+    """A reply to this citizen failed for good and none reached them since."""
+    return (' <span class="failed reply-failed">balasan gagal terkirim</span>'
+            if item.get("reply_failed_at") else "")
+
+
 def _load(waiting: Mapping[str, Any]) -> str:
     capacity: Mapping[str, int] = waiting.get("capacity") or {}
     load: Mapping[str, int] = waiting.get("load") or {}
@@ -63,7 +72,8 @@ def _load(waiting: Mapping[str, Any]) -> str:
 def queue_page(*, who: Principal, waiting: Mapping[str, Any], mine: Mapping[str, Any],
                notice: str | None = None, error: str | None = None) -> str:
     rows = "".join(
-        f'<tr data-ticket="{int(i["ticket_id"])}"><td>{_ticket_link(i["ticket_id"])}</td>'
+        f'<tr data-ticket="{int(i["ticket_id"])}"><td>{_ticket_link(i["ticket_id"])}'
+        f'{_failed_flag(i)}</td>'
         f'<td>{_text(i.get("subject"))}</td><td>{_text(i.get("topic"))}</td>'
         f'<td>{_text(i.get("channel"))}</td><td>{_label(PRIORITY, i.get("priority"))}</td>'
         f'<td>{_text(i.get("team"))}</td><td>{when(i.get("queue_due_at"))}</td></tr>'
@@ -77,7 +87,8 @@ def queue_page(*, who: Principal, waiting: Mapping[str, Any], mine: Mapping[str,
         '<p id="full">Anda belum bisa mengambil tiket baru: kapasitas kanal Anda penuh '
         "atau profil Anda tidak punya tim/kanal.</p>")
     mine_rows = "".join(
-        f'<tr data-ticket="{int(i["ticket_id"])}"><td>{_ticket_link(i["ticket_id"])}</td>'
+        f'<tr data-ticket="{int(i["ticket_id"])}"><td>{_ticket_link(i["ticket_id"])}'
+        f'{_failed_flag(i)}</td>'
         f'<td>{_text(i.get("subject"))}</td><td>{_label(STATUS, i.get("status"))}</td>'
         f'<td>{_text(i.get("topic"))}</td><td>{_text(i.get("channel"))}</td>'
         f'<td>{_label(PRIORITY, i.get("priority"))}</td>'
@@ -120,6 +131,8 @@ def _message(tid: int, m: Mapping[str, Any]) -> str:
     direction = str(m.get("direction"))
     delivery = m.get("delivery") or {}
     sent = f' · {_label(DELIVERY, delivery.get("status"))}' if delivery else ""
+    if delivery.get("status") == "failed":
+        sent = f' · <strong class="failed">{_label(DELIVERY, "failed")}</strong>'
     if delivery.get("error"):
         sent += f' ({_text(delivery["error"])})'
     full = ""
@@ -159,8 +172,15 @@ def _header(t: Mapping[str, Any]) -> str:
 <dt>Petugas</dt><dd id="assignee">{_text(t.get("assignee"))}</dd>
 {_clock("SLA respons pertama", sla.get("first_response") or {})}
 <dt>Respons berikutnya</dt><dd>batas {when((sla.get("next_response") or {}).get("due_at"))}</dd>
-{_clock("SLA penyelesaian", sla.get("resolution") or {})}
+{_clock("SLA penyelesaian", sla.get("resolution") or {})}{_failed_fact(t)}
 <dt>Dibuat</dt><dd>{when(t.get("created_at"))}</dd></dl>"""
+
+
+def _failed_fact(t: Mapping[str, Any]) -> str:
+    if not t.get("reply_failed_at"):
+        return ""
+    return ('<dt>Pengiriman</dt><dd class="failed" id="reply-failed">balasan gagal terkirim '
+            f'({when(t.get("reply_failed_at"))}); SLA tetap berjalan</dd>')
 
 
 def _citizen(customer: Mapping[str, Any]) -> str:
@@ -195,12 +215,10 @@ def _forms(t: Mapping[str, Any], who: Principal, drafts: Mapping[str, str],
         targets = []
     after = "".join(f'<option value="{s}">{STATUS[s]}</option>'
                     for s in ("pending_customer", "resolved") if s in targets)
-    reply = "" if status == TicketStatus.CLOSED else f"""
-<form method="post" action="/tickets/{tid}/reply" id="reply-form"><h3>Balas warga</h3>
-<p><textarea name="body" rows="6" required maxlength="100000"
-aria-label="Balasan">{escape(drafts.get("reply", ""))}</textarea></p>
-<p><label>Lalu status <select name="status"><option value="">tidak berubah</option>{after}
-</select></label> <button type="submit">Kirim balasan</button></p></form>"""
+    answers = t.get("reply_options") or {}
+    reply = "" if status == TicketStatus.CLOSED else (
+        reply_html.reply_form(tid, answers, draft=drafts.get("reply", ""), after=after)
+        + reply_html.call_back_form(tid, answers, draft=drafts.get("callback", "")))
     note = f"""
 <form method="post" action="/tickets/{tid}/note" id="note-form"><h3>Catatan internal</h3>
 <p><textarea name="body" rows="3" required maxlength="100000"

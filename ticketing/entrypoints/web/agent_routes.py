@@ -1,7 +1,7 @@
 """The agents' pages over HTTP: ``/queue`` (claim next, what waits, my tickets) and
-``/tickets/{id}`` (with its related tickets) and its form posts (reply, note, status, topic,
-release; merge and unmerge for supervisors), and its attachments as downloads, for agents and
-supervisors.
+``/tickets/{id}`` (with its related tickets) and its form posts (reply, call back, note,
+status, topic, release; merge and unmerge for supervisors), and its attachments as downloads,
+for agents and supervisors.
 
 Handlers only translate HTTP to the use cases (``routing``, ``views``, ``relations``,
 ``replies``, ``updates``, ``merging``, ``downloads``); database work runs in the thread pool.
@@ -37,6 +37,7 @@ Action = Callable[[App, int, Principal, Mapping[str, str]], object]
 
 DONE = {"claimed": "Tiket ini sekarang milik Anda.",
         "reply": "Balasan disimpan dan akan dikirim ke warga.",
+        "callback": "Telepon balik dicatat.",
         "note": "Catatan internal disimpan.", "status": "Status tiket diubah.",
         "release": "Tiket dikembalikan ke antrean.", "topic": "Topik tiket dikoreksi.",
         "merged": "Tiket digabung ke tiket ini.", "unmerged": "Penggabungan dibatalkan."}
@@ -47,7 +48,7 @@ REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
     (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
 FOREIGN_FORM = "Formulir dari situs lain ditolak."
 MY_TICKETS = ",".join(sorted(ACTIVE_STATUSES))
-FIELDS = ("body", "status", "topic", "source")
+FIELDS = ("body", "status", "topic", "source", "channel", "reached")
 
 
 def _refusal(exc: TicketingError) -> tuple[int, str]:
@@ -122,7 +123,8 @@ async def claim(request: Request) -> Response:
 def _ticket_data(app: App, ticket_id: int, who: Principal) -> tuple[dict[str, Any],
                                                                      dict[str, Any]]:
     with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        ticket = views.get_ticket(conn, ticket_id, who)
+        ticket = views.get_ticket(conn, ticket_id, who, capabilities=app.capabilities,
+                                  now=app.clock.now())
         return ticket, relations.related_tickets(conn, ticket_id, who)
 
 
@@ -179,7 +181,18 @@ def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) 
         return replies.reply_to_ticket(conn, ticket_id, fields.get("body", ""), by=who,
                                        now=app.clock.now(),
                                        from_address=app.settings.support_address,
+                                       capabilities=app.capabilities,
+                                       channel=fields.get("channel") or None,
                                        status=fields.get("status") or None)
+
+
+def _call_back(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+    if fields.get("reached") not in ("0", "1"):
+        raise InvalidInput("pilih apakah telepon tersambung")
+    with app.engine.begin() as conn:
+        return replies.log_call_back(conn, ticket_id, fields.get("body", ""),
+                                     reached=fields["reached"] == "1", by=who,
+                                     now=app.clock.now(), capabilities=app.capabilities)
 
 
 def _note(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
@@ -239,6 +252,7 @@ def _form_route(done: str, action: Action, draft: str | None) -> Callable[..., A
 # with ``done`` (a refusal keeps the typed text of a ``draft`` field).
 for _path, _done, _action, _draft in (
         ("reply", "reply", _reply, "reply"), ("note", "note", _note, "note"),
+        ("callback", "callback", _call_back, "callback"),
         ("status", "status", _status, None), ("release", "release", _release, None),
         ("topic", "topic", _topic, None), ("merge", "merged", _merge, None),
         ("unmerge", "unmerged", _unmerge, None)):
