@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from ticketing.app import App
 from ticketing.entrypoints.api import create_api
 from ticketing.services import accounts
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from tests.helpers import deliver_now, ingest_one, message
 
@@ -131,7 +131,7 @@ def test_a_citizen_known_only_by_phone_gets_a_call_back_log(
     r = client.post(f"/api/v1/tickets/{tid}/callbacks", headers=auth,
                     json={"body": "Nomor tidak aktif.", "reached": False})
     assert r.status_code == 201, r.text
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     row = _ticket(app, tid)
     assert row.first_response_at is None and row.first_response_state == "running"
     assert row.status == "open"
@@ -141,7 +141,7 @@ def test_a_citizen_known_only_by_phone_gets_a_call_back_log(
                     json={"body": "Sudah dijelaskan cara kirim ulang OTP.", "reached": True})
     assert r.status_code == 201 and r.json() == {"message_id": r.json()["message_id"],
                                                  "channel": "phone", "reached": True}
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     row = _ticket(app, tid)
     assert row.first_response_at == app.clock.now() and row.first_response_state == "met"
     assert row.first_response_business_minutes == 25  # the phone policy's 30 minutes: met

@@ -22,7 +22,7 @@ from ticketing.services import accounts
 from ticketing.services.clock import FixedClock
 from ticketing.services.outbox import MAX_ATTEMPTS
 from ticketing.services.reports import sla_report
-from ticketing.services.sla import tick
+from ticketing.entrypoints.jobs import sla_tick
 from ticketing.store import tables
 from tests.channels.email.test_outbound import Relay
 from tests.channels.email.test_smtp import DOMAIN, free_port
@@ -90,7 +90,7 @@ def test_a_reply_counts_only_once_the_relay_accepts_it(
                     headers=auth)
     assert r.status_code == 201, r.text
     assert deliver(app) == 1  # nobody listens on the relay port: deferred, retried later
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     row = _ticket(app, tid)
     assert row.first_response_at is None and row.first_response_state == "running"
     assert _served_rate(app) == 0.0
@@ -109,7 +109,7 @@ def test_a_reply_counts_only_once_the_relay_accepts_it(
     row = _ticket(app, tid)
     assert row.first_response_at == accepted  # the relay's 250, not the 09:00 queueing
     assert row.sla_check_at == accepted  # the timer looks at the clocks again now
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     row = _ticket(app, tid)
     assert row.first_response_state == "met" and row.first_response_at == accepted
     assert row.first_response_business_minutes == 150  # 08:00 → 10:30, not 60
@@ -131,7 +131,7 @@ def test_a_reply_refused_for_good_leaves_the_clock_running_and_tells_its_author(
     finally:
         controller.stop()
     _at(app, 12, 1)
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     row = _ticket(app, tid)
     assert row.first_response_at is None and row.first_response_state == "breached"
     assert row.reply_failed_at == OPENED.replace(hour=9).astimezone(dt.UTC)
@@ -163,7 +163,7 @@ def test_a_relay_down_for_every_attempt_fails_the_reply_after_the_last(
         row = conn.execute(sa.select(tables.outbox)).one()
     assert row.status == "failed" and row.attempts == MAX_ATTEMPTS
     assert "gave up" in row.last_error
-    tick(app.engine, app.sla_setup, app.clock)
+    sla_tick(app)
     ticket = _ticket(app, tid)
     assert ticket.first_response_at is None and ticket.first_response_state == "breached"
     assert ticket.reply_failed_at is not None
