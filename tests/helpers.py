@@ -56,7 +56,7 @@ class AcceptingProvider:
 
 def deliver_now(app: App, channel: str = "email") -> int:
     """One outbox pass with a provider that accepts everything on ``channel``."""
-    return deliver_due(app.engine, {channel: AcceptingProvider()}, app.clock)
+    return deliver_due(app.uow, {channel: AcceptingProvider()}, app.clock)
 
 
 def reply(app: App, ticket_id: int, body: str, *, by: Principal, status: str | None = None,

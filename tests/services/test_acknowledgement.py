@@ -71,7 +71,7 @@ def acks(app: App) -> list[tuple[str, str, str | None, str | None]]:
 
 
 def ingest(app: App, *deliveries: RawDelivery) -> None:
-    sink = raw_sink(app.engine, app.clock)
+    sink = raw_sink(app.uow, app.clock)
     for d in deliveries:
         assert sink(d)
     drain(app)

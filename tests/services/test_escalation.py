@@ -167,7 +167,7 @@ def test_supervisors_get_mail_through_the_outbox_only_when_configured(
     def sender(item: Delivery) -> str | None:
         delivered.append(item)
         return None
-    assert deliver_due(mailing.engine, {"email": sender}, mailing.clock) == 2
+    assert deliver_due(mailing.uow, {"email": sender}, mailing.clock) == 2
     assert [d.kind for d in delivered] == ["notification", "notification"]
     with app.engine.connect() as conn:
         assert set(conn.execute(sa.select(o.c.status).where(o.c.kind == "notification"))

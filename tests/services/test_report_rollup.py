@@ -188,7 +188,7 @@ def test_rollups_follow_every_write_path(app: App, clock: FixedClock,
         _check(app, f"replies and status changes {step}")
         # The relay accepts some replies, defers others (retried later) and rejects a few for
         # good; only the accepted ones count, when accepted (the timer re-evaluates them).
-        delivered = deliver_due(app.engine, {"email": relay}, clock)
+        delivered = deliver_due(app.uow, {"email": relay}, clock)
         sla_tick(app)
         _check(app, f"deliveries {step} ({delivered} attempted)")
         for row in rng.sample(tickets(), min(3, len(tickets()))):

@@ -90,7 +90,7 @@ def test_a_reply_that_failed_for_good_is_flagged_on_the_ticket_and_in_the_queue(
                      .values(assignee_id=uid))
     ani = Principal(user_id=uid, email="ani@example.id", name="ani", role=Role.AGENT)
     reply(app, tid, "Kami cek.", by=ani, delivered=False)
-    outbox.deliver_due(app.engine, {"email": _Refusing()}, app.clock)
+    outbox.deliver_due(app.uow, {"email": _Refusing()}, app.clock)
     _sign_in(page, live_url, "ani@example.id")
     flag = page.locator(f"#mine tr[data-ticket='{tid}'] .reply-failed")
     assert flag.inner_text() == "balasan gagal terkirim"

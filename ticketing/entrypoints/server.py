@@ -64,7 +64,7 @@ def serve(app: App) -> int:
                                              args=(s.config_dir, os.getpid()),
                                              name="ticketing-worker")
     worker.start()
-    sink = GroupCommitSink(app.engine, app.clock)
+    sink = GroupCommitSink(app.uow, app.clock)
     smtp = make_controller(sink, host=s.smtp_host, port=s.smtp_port, domains=s.smtp_domains,
                            max_bytes=s.smtp_max_bytes, max_recipients=s.smtp_max_recipients)
     smtp.start()

@@ -34,7 +34,7 @@ def drain(app: App, stop: threading.Event | None = None) -> int:
 def deliver(app: App, stop: threading.Event | None = None) -> int:
     """Send what the outbox has due now; returns how many deliveries were attempted."""
     total = 0
-    while not (stop and stop.is_set()) and (n := deliver_due(app.engine, app.senders,
+    while not (stop and stop.is_set()) and (n := deliver_due(app.uow, app.senders,
                                                                app.clock)):
         total += n
     return total

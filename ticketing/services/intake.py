@@ -7,17 +7,17 @@ import queue
 import threading
 from concurrent.futures import Future
 
-import sqlalchemy as sa
-
 from ticketing.domain.raw import RawDelivery
 from ticketing.services.clock import Clock
 from ticketing.services.ports import RawSink
 from ticketing.store import inbox as inbox_store
+from ticketing.store.db import Transactions
 
 
-def raw_sink(engine: sa.Engine, clock: Clock) -> RawSink:
+def raw_sink(uow: Transactions, clock: Clock) -> RawSink:
+    """Each delivery in its own transaction, committed before the transport answers."""
     def accept(delivery: RawDelivery) -> bool:
-        with engine.begin() as conn:
+        with uow.write() as conn:
             [stored] = inbox_store.put_many(conn, [delivery], clock.now())
         return stored.inserted
     return accept
@@ -29,8 +29,8 @@ class GroupCommitSink:
     committed (the SMTP ``250`` still follows the commit).  On SQLite, where writers queue for
     one lock, this turns N lock waits and N commits into one."""
 
-    def __init__(self, engine: sa.Engine, clock: Clock, *, max_batch: int = 200) -> None:
-        self._engine, self._clock, self._max = engine, clock, max_batch
+    def __init__(self, uow: Transactions, clock: Clock, *, max_batch: int = 200) -> None:
+        self._uow, self._clock, self._max = uow, clock, max_batch
         self._queue: queue.Queue[tuple[RawDelivery, Future[bool]] | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="raw-sink", daemon=True)
         self._thread.start()
@@ -61,7 +61,7 @@ class GroupCommitSink:
                 waiting.append(item)
             payloads = [d for d, _ in waiting]
             try:
-                with self._engine.begin() as conn:
+                with self._uow.write() as conn:
                     stored = inbox_store.put_many(conn, payloads, self._clock.now())
             except Exception as exc:  # every waiting sender answers "try again later"
                 for _, done in waiting:

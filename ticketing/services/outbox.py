@@ -21,11 +21,15 @@ from ticketing.domain.errors import RateLimited, RecipientRejected
 from ticketing.services.clock import Clock
 from ticketing.services.notifications import notify
 from ticketing.services.ports import Delivery, Sender
+from ticketing.domain.events import DeliveryFailed
 from ticketing.store import tables
+from ticketing.store.audit import record
+from ticketing.store.db import Transactions
+from ticketing.store.locking import skip_locked
 
 log = logging.getLogger(__name__)
 
-outbox, messages, audit, tickets = tables.outbox, tables.messages, tables.audit, tables.tickets
+outbox, messages, tickets = tables.outbox, tables.messages, tables.tickets
 LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 8
 # What the desk answers the citizen with; acknowledgements and staff notifications never count
@@ -53,17 +57,15 @@ def backoff(attempts: int, *, base: float = 30.0, cap: float = 3600.0,
     return dt.timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
 
 
-def _lease(engine: sa.Engine, clock: Clock, limit: int) -> list[Delivery]:
+def _lease(uow: Transactions, clock: Clock, limit: int) -> list[Delivery]:
     now = clock.now()
     due = sa.or_(sa.and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now),
                  sa.and_(outbox.c.status == "sending", outbox.c.next_attempt_at <= now))
     stmt = (sa.select(outbox.c.id, outbox.c.channel, outbox.c.kind, outbox.c.recipient,
                       outbox.c.payload).where(due).order_by(outbox.c.next_attempt_at)
             .limit(limit))
-    with engine.begin() as conn:
-        if conn.dialect.name == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        rows = conn.execute(stmt).all()
+    with uow.write() as conn:
+        rows = conn.execute(skip_locked(conn, stmt)).all()
         if rows:
             conn.execute(outbox.update().where(outbox.c.id.in_([r.id for r in rows]))
                          .values(status="sending", next_attempt_at=now + LEASE,
@@ -72,34 +74,36 @@ def _lease(engine: sa.Engine, clock: Clock, limit: int) -> list[Delivery]:
                      payload=r.payload) for r in rows]
 
 
-def deliver_due(engine: sa.Engine, senders: Mapping[str, Sender], clock: Clock, *,
+def deliver_due(uow: Transactions, senders: Mapping[str, Sender], clock: Clock, *,
                 limit: int = 50) -> int:
-    """One pass: send what is due; returns how many rows were attempted."""
-    leased = _lease(engine, clock, limit)
+    """One pass: send what is due; returns how many rows were attempted.  Each lease and each
+    settlement is its own short transaction from ``uow`` (no transaction stays open while a
+    channel is talked to)."""
+    leased = _lease(uow, clock, limit)
     for item in leased:
         sender = senders.get(item.channel)
         if sender is None:  # nothing is queued for a channel that cannot send: say so, once
-            _settle_failed(engine, item, f"no sender for channel {item.channel!r}", clock.now())
+            _settle_failed(uow, item, f"no sender for channel {item.channel!r}", clock.now())
             continue
         try:
             external_id = sender(item)
         except RecipientRejected as exc:
-            _settle_failed(engine, item, f"rejected: {exc}", clock.now())
+            _settle_failed(uow, item, f"rejected: {exc}", clock.now())
         except RateLimited as exc:
-            _retry(engine, item, str(exc), clock.now() + dt.timedelta(seconds=exc.retry_after))
+            _retry(uow, item, str(exc), clock.now() + dt.timedelta(seconds=exc.retry_after))
         except Exception as exc:  # temporary by default: the channel may come back
             log.warning("delivery of outbox row %s failed: %s", item.outbox_id, exc)
-            _retry(engine, item, f"{type(exc).__name__}: {exc}", None, clock=clock)
+            _retry(uow, item, f"{type(exc).__name__}: {exc}", None, clock=clock)
         else:
-            _settle_sent(engine, item, external_id, clock.now())
+            _settle_sent(uow, item, external_id, clock.now())
     return len(leased)
 
 
-def _settle_sent(engine: sa.Engine, item: Delivery, external_id: str | None,
+def _settle_sent(uow: Transactions, item: Delivery, external_id: str | None,
                  now: dt.datetime) -> None:
     """The channel accepted it: a reply reaches the citizen now, so it is the ticket's first
     response if there was none, and its clocks are looked at again now (one ticket, by key)."""
-    with engine.begin() as conn:
+    with uow.write() as conn:
         row = conn.execute(outbox.update().where(outbox.c.id == item.outbox_id).values(
             status="sent", sent_at=now, last_error=None,
             external_id=external_id or item.payload.get("message_id"))
@@ -115,9 +119,9 @@ def _settle_sent(engine: sa.Engine, item: Delivery, external_id: str | None,
                 reply_failed_at=None, sla_check_at=now))
 
 
-def _retry(engine: sa.Engine, item: Delivery, error: str, when: dt.datetime | None, *,
+def _retry(uow: Transactions, item: Delivery, error: str, when: dt.datetime | None, *,
            clock: Clock | None = None) -> None:
-    with engine.begin() as conn:
+    with uow.write() as conn:
         attempts = conn.execute(sa.select(outbox.c.attempts)
                                 .where(outbox.c.id == item.outbox_id)).scalar_one()
         if attempts >= MAX_ATTEMPTS:
@@ -131,8 +135,8 @@ def _retry(engine: sa.Engine, item: Delivery, error: str, when: dt.datetime | No
             status="pending", next_attempt_at=when, last_error=error[:2000]))
 
 
-def _settle_failed(engine: sa.Engine, item: Delivery, error: str, now: dt.datetime) -> None:
-    with engine.begin() as conn:
+def _settle_failed(uow: Transactions, item: Delivery, error: str, now: dt.datetime) -> None:
+    with uow.write() as conn:
         _fail(conn, item, error, now)
 
 
@@ -141,11 +145,9 @@ def _fail(conn: sa.Connection, item: Delivery, error: str, now: dt.datetime) -> 
                        .where(outbox.c.id == item.outbox_id)).one()
     conn.execute(outbox.update().where(outbox.c.id == item.outbox_id)
                  .values(status="failed", last_error=error[:2000]))
-    conn.execute(audit.insert().values(at=now, kind="message.delivery_failed", actor="system",
-                                       ticket_id=row.ticket_id, customer_id=None,
-                                       data={"outbox_id": item.outbox_id,
-                                             "message_id": row.message_id, "kind": item.kind,
-                                             "error": error[:500]}))
+    record(conn, DeliveryFailed(at=now, ticket_id=row.ticket_id, outbox_id=item.outbox_id,
+                                message_id=row.message_id, kind=item.kind,
+                                error=error[:500]))
     _reply_failed(conn, item.kind, row.ticket_id, row.message_id, item.outbox_id, error, now)
 
 
@@ -177,9 +179,8 @@ def mark_bounced(conn: sa.Connection, bounces: list[tuple[str, str, int]],
         for r in rows:
             conn.execute(outbox.update().where(outbox.c.id == r.id)
                          .values(status="failed", last_error=f"bounced: {status}"))
-            conn.execute(audit.insert().values(
-                at=now, kind="message.delivery_failed", actor="system", ticket_id=ticket_id,
-                customer_id=None, data={"outbox_id": r.id, "kind": r.kind,
-                                        "error": f"bounced ({status or 'no status'})"}))
+            record(conn, DeliveryFailed(at=now, ticket_id=ticket_id, outbox_id=r.id,
+                                        message_id=r.message_id, kind=r.kind,
+                                        error=f"bounced ({status or 'no status'})"))
             _reply_failed(conn, r.kind, r.ticket_id, r.message_id, r.id,
                           f"bounced ({status or 'no status'})", now)

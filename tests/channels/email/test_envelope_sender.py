@@ -52,7 +52,7 @@ def _inbox(app: App) -> list[tuple[str, str | None]]:
 
 def test_mail_without_from_over_smtp_becomes_a_ticket_of_the_envelope_sender(
         app: App, listen: Listen) -> None:  # noqa: F811 - the fixture
-    port = listen(raw_sink(app.engine, app.clock))
+    port = listen(raw_sink(app.uow, app.clock))
     with smtplib.SMTP("127.0.0.1", port) as client:
         assert client.sendmail("budi.santoso@gmail.com", [f"pengaduan@{DOMAIN}"], NO_FROM) == {}
     drain(app)
@@ -69,7 +69,7 @@ def test_mail_without_from_over_smtp_becomes_a_ticket_of_the_envelope_sender(
 
 
 def test_a_bounce_without_from_stays_quarantined(app: App, listen: Listen) -> None:  # noqa: F811
-    port = listen(raw_sink(app.engine, app.clock))
+    port = listen(raw_sink(app.uow, app.clock))
     with smtplib.SMTP("127.0.0.1", port) as client:
         assert client.sendmail("<>", [f"pengaduan@{DOMAIN}"], NO_FROM) == {}
     drain(app)

@@ -71,7 +71,7 @@ def mail_app(app: App, relay_port: int) -> App:
 @pytest.fixture
 def inbound(mail_app: App) -> Iterator[int]:
     port = free_port()
-    controller = make_controller(raw_sink(mail_app.engine, mail_app.clock), host="127.0.0.1",
+    controller = make_controller(raw_sink(mail_app.uow, mail_app.clock), host="127.0.0.1",
                                  port=port, domains=[DOMAIN], max_bytes=1_000_000)
     controller.start()
     yield port

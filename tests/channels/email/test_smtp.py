@@ -63,7 +63,7 @@ def citizen_mail(body: str = "Selamat pagi, OTP tidak masuk ke HP saya. WA saya 
 
 
 def test_mail_is_committed_then_becomes_a_ticket(app: App, listen: Listen) -> None:
-    port = listen(raw_sink(app.engine, app.clock))
+    port = listen(raw_sink(app.uow, app.clock))
     with smtplib.SMTP("127.0.0.1", port) as client:
         refused = client.send_message(citizen_mail())
     assert refused == {}
@@ -82,7 +82,7 @@ def test_mail_is_committed_then_becomes_a_ticket(app: App, listen: Listen) -> No
 
 
 def test_a_retried_delivery_is_stored_once(app: App, listen: Listen) -> None:
-    port = listen(raw_sink(app.engine, app.clock))
+    port = listen(raw_sink(app.uow, app.clock))
     mail = citizen_mail().as_bytes()
     for _ in range(2):
         with smtplib.SMTP("127.0.0.1", port) as client:
@@ -92,7 +92,7 @@ def test_a_retried_delivery_is_stored_once(app: App, listen: Listen) -> None:
 
 
 def test_one_mail_to_two_of_our_addresses_is_one_message(app: App, listen: Listen) -> None:
-    port = listen(raw_sink(app.engine, app.clock))
+    port = listen(raw_sink(app.uow, app.clock))
     mail = citizen_mail(msgid="<two@gmail.com>")
     with smtplib.SMTP("127.0.0.1", port) as client:
         client.send_message(mail, to_addrs=[f"pengaduan@{DOMAIN}"])
@@ -108,7 +108,7 @@ def test_one_mail_to_two_of_our_addresses_is_one_message(app: App, listen: Liste
 
 def test_recipients_beyond_the_cap_get_452_and_the_mail_is_stored_once(
         app: App, listen: Listen) -> None:
-    port = listen(raw_sink(app.engine, app.clock))  # the default cap: RFC 5321's 100
+    port = listen(raw_sink(app.uow, app.clock))  # the default cap: RFC 5321's 100
     rcpts = [f"warga{i}@{DOMAIN}" for i in range(200)]
     with smtplib.SMTP("127.0.0.1", port) as client:
         refused = client.sendmail("budi.santoso@gmail.com", rcpts,
@@ -122,7 +122,7 @@ def test_recipients_beyond_the_cap_get_452_and_the_mail_is_stored_once(
 
 
 def test_the_recipient_cap_is_a_setting(app: App, listen: Listen) -> None:
-    port = listen(raw_sink(app.engine, app.clock), max_recipients=2)
+    port = listen(raw_sink(app.uow, app.clock), max_recipients=2)
     with smtplib.SMTP("127.0.0.1", port) as client:
         client.ehlo()
         client.mail("budi.santoso@gmail.com")
@@ -133,7 +133,7 @@ def test_the_recipient_cap_is_a_setting(app: App, listen: Listen) -> None:
 
 
 def test_foreign_domain_is_refused_with_550(app: App, listen: Listen) -> None:
-    port = listen(raw_sink(app.engine, app.clock))
+    port = listen(raw_sink(app.uow, app.clock))
     with smtplib.SMTP("127.0.0.1", port) as client, \
             pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
         client.sendmail("a@gmail.com", ["someone@elsewhere.example"], b"Subject: x\r\n\r\nx\r\n")
@@ -141,7 +141,7 @@ def test_foreign_domain_is_refused_with_550(app: App, listen: Listen) -> None:
 
 
 def test_oversized_mail_gets_552(app: App, listen: Listen) -> None:
-    port = listen(raw_sink(app.engine, app.clock), max_bytes=10_000)
+    port = listen(raw_sink(app.uow, app.clock), max_bytes=10_000)
     with smtplib.SMTP("127.0.0.1", port) as client, \
             pytest.raises((smtplib.SMTPDataError, smtplib.SMTPSenderRefused)) as err:
         client.send_message(citizen_mail(body="x" * 20_000))
@@ -183,7 +183,7 @@ def test_attachments_are_stored_by_digest_and_downloadable(app: App, listen: Lis
     from ticketing.services import accounts
 
     app.settings = replace(app.settings, max_attachment_bytes=50_000)
-    port = listen(raw_sink(app.engine, app.clock))
+    port = listen(raw_sink(app.uow, app.clock))
     mail = citizen_mail()
     ktp = b"\xff\xd8\xff\xe0" + b"KTP-scan" * 100
     mail.add_attachment(ktp, maintype="image", subtype="jpeg", filename="ktp saya.jpg")
