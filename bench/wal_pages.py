@@ -64,7 +64,7 @@ def run(base: Path, jsonl: Path, top: int) -> None:
     with jsonl.open("rb") as stream:
         items = [p for _, p in jsonl_payloads(iter(stream), str(jsonl))]
     chunks = [items[i:i + 500] for i in range(0, len(items), 500)]
-    done = sum(len(out) for _, out in ingest_chunks(engine, chunks, policy=app.ingest_policy,
+    done = sum(len(out) for _, out in ingest_chunks(app.uow, chunks, policy=app.ingest_policy,
                                                     clock=app.clock))
     snapshot = work / "wal.copy"
     shutil.copyfile(Path(str(db) + "-wal"), snapshot)  # before anything can checkpoint

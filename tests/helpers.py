@@ -34,7 +34,7 @@ def raw(data: dict[str, Any] | bytes) -> RawDelivery:
 
 
 def ingest(app: App, *items: dict[str, Any] | bytes) -> list[Outcome]:
-    return store_and_process(app.engine, [raw(i) for i in items], policy=app.ingest_policy,
+    return store_and_process(app.uow, [raw(i) for i in items], policy=app.ingest_policy,
                              clock=app.clock)
 
 

@@ -48,7 +48,7 @@ def test_concurrent_workers_never_split_a_customer_or_a_complaint(app: App) -> N
 
     def worker() -> None:
         try:
-            while run_pending(app.engine, policy=app.ingest_policy, clock=app.clock,
+            while run_pending(app.uow, policy=app.ingest_policy, clock=app.clock,
                               batch_size=3):
                 pass
         except BaseException as exc:  # surfaced below

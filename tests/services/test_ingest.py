@@ -210,7 +210,7 @@ def test_a_pipeline_crash_keeps_the_raw_payload_and_spares_the_others(app: App) 
 
     policy = replace(app.ingest_policy, evidence=EvidencePolicy(
         classifier=Exploding(), fallback_topic=real.fallback))  # type: ignore[arg-type]
-    outcomes = store_and_process(app.engine, [raw(message(OTP, phone="081234567890")),
+    outcomes = store_and_process(app.uow, [raw(message(OTP, phone="081234567890")),
                                               raw(message("boom", phone="081200000000"))],
                                  policy=policy, clock=app.clock)
     assert [o.outcome for o in outcomes] == ["created", "failed"]

@@ -47,7 +47,7 @@ def _email(app: App, sender: str, subject: str, files: list[tuple[bytes, str, st
     payload = mail.as_bytes()
     raw = RawDelivery(channel="email", key=content_key("email", payload), payload=payload,
                       content_type="message/rfc822")
-    [outcome] = store_and_process(app.engine, [raw], policy=app.ingest_policy, clock=app.clock)
+    [outcome] = store_and_process(app.uow, [raw], policy=app.ingest_policy, clock=app.clock)
     assert outcome.outcome == "created" and outcome.ticket_id and outcome.message_id
     return outcome
 

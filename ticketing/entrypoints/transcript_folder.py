@@ -166,7 +166,7 @@ def _ingest(app: App, root: Path, path: Path) -> FileResult:
     try:
         delivery = transcript_delivery(data, filename=name, received_at=app.clock.now(),
                                        source="folder")
-        [outcome] = store_and_process(app.engine, [delivery],
+        [outcome] = store_and_process(app.uow, [delivery],
                                       policy=app.ingest_policy, clock=app.clock)
     except Exception as exc:  # the database may be down: retry later
         log.warning("transcript %s not stored, left in processing/ for a retry: %s",

@@ -25,7 +25,7 @@ def drain(app: App, stop: threading.Event | None = None) -> int:
     were handled."""
     total = 0
     while not (stop and stop.is_set()) and (n := run_pending(
-            app.engine, policy=app.ingest_policy, clock=app.clock,
+            app.uow, policy=app.ingest_policy, clock=app.clock,
             batch_size=app.settings.ingest_batch_size)):
         total += n
     return total

@@ -30,7 +30,7 @@ def payload(name: str, caller: str | None = None) -> RawDelivery:
 
 
 def ingest_file(app: App, name: str, caller: str | None = None) -> Outcome:
-    return store_and_process(app.engine, [payload(name, caller)], policy=app.ingest_policy,
+    return store_and_process(app.uow, [payload(name, caller)], policy=app.ingest_policy,
                              clock=app.clock)[0]
 
 
@@ -63,7 +63,7 @@ def test_the_worker_parses_stored_transcripts_and_quarantines_a_bad_one(app: App
     with app.engine.begin() as conn:
         inbox_store.put_many(conn, [payload("otp_call.srt", "081234567002"), bad],
                              app.clock.now())
-    assert run_pending(app.engine, policy=app.ingest_policy, clock=app.clock) == 2
+    assert run_pending(app.uow, policy=app.ingest_policy, clock=app.clock) == 2
     inbox = tables.inbox
     with app.engine.connect() as conn:
         rows = conn.execute(sa.select(inbox.c.status, inbox.c.last_error, inbox.c.payload,

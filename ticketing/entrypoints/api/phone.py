@@ -111,7 +111,7 @@ def _store_or_retry(app: App, payload: RawDelivery, corrected: Mapping[str, obje
     retried = app.write(requeue, Requeue(key=payload.key, meta=corrected),
                         actor=f"user:{who.user_id}", now=app.clock.now())
     if retried:
-        [outcome] = process_ids(app.engine, retried, policy=app.ingest_policy, clock=app.clock)
+        [outcome] = process_ids(app.uow, retried, policy=app.ingest_policy, clock=app.clock)
         return outcome, True
-    return store_and_process(app.engine, [payload], policy=app.ingest_policy,
+    return store_and_process(app.uow, [payload], policy=app.ingest_policy,
                              clock=app.clock)[0], False

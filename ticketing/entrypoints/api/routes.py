@@ -58,7 +58,7 @@ async def inbound(request: Request,
     raw = RawDelivery(channel="api", key=key or content_key("api", body), payload=body,
                       content_type=NORMALIZED_JSON, meta=meta)
     outcome: Outcome = (await run_in_threadpool(
-        store_and_process, app.engine, [raw], policy=app.ingest_policy, clock=app.clock))[0]
+        store_and_process, app.uow, [raw], policy=app.ingest_policy, clock=app.clock))[0]
     if outcome.outcome in ("rejected", "failed"):
         raise ApiError(422, "malformed_payload",
                        f"{outcome.error} (quarantined as inbox row {outcome.raw_id})")

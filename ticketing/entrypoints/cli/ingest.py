@@ -133,7 +133,7 @@ def _ingest_jsonl(app: App, args: argparse.Namespace) -> int:
                       TextColumn("bytes"), TimeRemainingColumn(), console=err,
                       disable=quiet or not err.is_terminal) as progress:
             task = progress.add_task("ingest", total=total)
-            for chunk, outcomes in ingest_chunks(app.engine, payloads(), policy=policy,
+            for chunk, outcomes in ingest_chunks(app.uow, payloads(), policy=policy,
                                                  clock=app.clock, prepare_async=prepare_async):
                 lines = numbers.popleft()
                 for number, outcome in zip(lines, outcomes, strict=True):

@@ -107,7 +107,7 @@ def ingest_transcripts(app: App, files: Sequence[Path], *, caller: str | None,
     with Progress(TextColumn("transcripts"), BarColumn(), MofNCompleteColumn(), console=err,
                   disable=quiet or not err.is_terminal) as progress:
         task = progress.add_task("transcripts", total=len(readable))
-        for _chunk, outcomes in ingest_chunks(app.engine, chunks(), policy=app.ingest_policy,
+        for _chunk, outcomes in ingest_chunks(app.uow, chunks(), policy=app.ingest_policy,
                                               clock=app.clock):
             for (path, _data), outcome in zip(readable[done:done + len(outcomes)], outcomes,
                                               strict=True):

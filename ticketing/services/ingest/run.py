@@ -7,7 +7,7 @@
 * ``run_pending``: one worker pass over the inbox (``FOR UPDATE SKIP LOCKED`` on PostgreSQL).
 
 The pipeline itself (preparation and steps) is ``pipeline``; the package re-exports what the
-drivers use.  This module owns the transactions of ingest (``engine.begin``), including the
+drivers use.  This module asks the unit of work it is given (``store.db.Transactions``) for the transactions of ingest, including the
 row-by-row retry of a failed batch.
 """
 
@@ -27,38 +27,39 @@ from ticketing.services.ingest.pipeline import prepare, process_claimed
 from ticketing.services.ingest.policy import IngestPolicy
 from ticketing.services.ingest.work import Outcome, Prepared
 from ticketing.store import inbox as inbox_store
+from ticketing.store.db import Transactions
 from ticketing.store import tickets as q
 from ticketing.store.ids import IdAllocator
 
 log = logging.getLogger(__name__)
 
 
-def process_ids(engine: sa.Engine, ids: Sequence[int], *, policy: IngestPolicy,
+def process_ids(uow: Transactions, ids: Sequence[int], *, policy: IngestPolicy,
                 clock: Clock, prepared: Mapping[int, Prepared] | None = None) -> list[Outcome]:
     """Process these pending inbox rows now; a failing batch is retried row by row so that one
     poisonous payload is quarantined without holding back the others."""
     try:
-        with engine.begin() as conn:
+        with uow.write() as conn:
             claimed = inbox_store.claim(conn, limit=len(ids), ids=ids)
             return process_claimed(conn, claimed, policy=policy, clock=clock,
                                    prepared=prepared)
     except Exception:
         log.warning("batch of %d failed; retrying one by one", len(ids), exc_info=True)
-    return _one_by_one(engine, ids, policy=policy, clock=clock)
+    return _one_by_one(uow, ids, policy=policy, clock=clock)
 
 
-def _one_by_one(engine: sa.Engine, ids: Sequence[int], *, policy: IngestPolicy,
+def _one_by_one(uow: Transactions, ids: Sequence[int], *, policy: IngestPolicy,
                 clock: Clock) -> list[Outcome]:
     out: list[Outcome] = []
     for rid in ids:
         try:
-            with engine.begin() as conn:
+            with uow.write() as conn:
                 claimed = inbox_store.claim(conn, limit=1, ids=[rid])
                 out.extend(process_claimed(conn, claimed, policy=policy, clock=clock))
         except Exception:
             log.exception("ingest of inbox row %s failed", rid)
             error = _describe_failure()
-            with engine.begin() as conn:
+            with uow.write() as conn:
                 inbox_store.record_failure(conn, rid, error, clock.now())
             out.append(Outcome(raw_id=rid, outcome="failed", error=error))
     return out
@@ -77,9 +78,9 @@ def as_claimed(payloads: Sequence[RawDelivery],
             for p, s in zip(payloads, stored, strict=True) if s.inserted]
 
 
-def _assemble(engine: sa.Engine, stored: Sequence[inbox_store.Stored],
+def _assemble(uow: Transactions, stored: Sequence[inbox_store.Stored],
               done: Mapping[int, Outcome]) -> list[Outcome]:
-    earlier = _replayed(engine, [s for s in stored if not s.inserted and s.id not in done])
+    earlier = _replayed(uow, [s for s in stored if not s.inserted and s.id not in done])
     out: list[Outcome] = []
     for s in stored:
         if s.inserted:
@@ -93,7 +94,7 @@ def _assemble(engine: sa.Engine, stored: Sequence[inbox_store.Stored],
     return out
 
 
-def store_and_process(engine: sa.Engine, payloads: Sequence[RawDelivery], *,
+def store_and_process(uow: Transactions, payloads: Sequence[RawDelivery], *,
                       policy: IngestPolicy, clock: Clock,
                       prepared: Sequence[Prepared | None] | None = None) -> list[Outcome]:
     """What a live channel does: store the raw payloads and run the pipeline over them in one
@@ -105,7 +106,7 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[RawDelivery], *,
     ``unstored(payloads)``)."""
     done: dict[int, Outcome] | None = None
     try:
-        with engine.begin() as conn:
+        with uow.write() as conn:
             ids = IdAllocator(conn, block=max(len(payloads), 1))  # one per transaction
             stored = inbox_store.put_many(conn, payloads, clock.now(), ids=ids)
             # Rows inserted by this transaction: no one else can see, let alone claim, them,
@@ -122,11 +123,11 @@ def store_and_process(engine: sa.Engine, payloads: Sequence[RawDelivery], *,
         log.warning("ingest failed; storing the raw payloads alone and retrying them one by one",
                     exc_info=True)
     if done is None:
-        with engine.begin() as conn:
+        with uow.write() as conn:
             stored = inbox_store.put_many(conn, payloads, clock.now())
-        done = {o.raw_id: o for o in _one_by_one(engine, [s.id for s in stored if s.inserted],
+        done = {o.raw_id: o for o in _one_by_one(uow, [s.id for s in stored if s.inserted],
                                                  policy=policy, clock=clock)}
-    return _assemble(engine, stored, done)
+    return _assemble(uow, stored, done)
 
 
 PrepareAsync = Callable[[list[inbox_store.Claimed]], "Future[list[Prepared]]"]
@@ -141,13 +142,13 @@ def unstored(payloads: Sequence[RawDelivery],
             for i, p in enumerate(payloads) if p.key not in skip]
 
 
-def _known_keys(engine: sa.Engine, chunk: Sequence[RawDelivery]) -> set[str]:
+def _known_keys(uow: Transactions, chunk: Sequence[RawDelivery]) -> set[str]:
     """Keys of this chunk already in the inbox (a replayed file): not worth preparing."""
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+    with uow.read() as conn:
         return set(inbox_store.stored_keys(conn, [p.key for p in chunk]))
 
 
-def ingest_chunks(engine: sa.Engine, chunks: Iterable[Sequence[RawDelivery]], *,
+def ingest_chunks(uow: Transactions, chunks: Iterable[Sequence[RawDelivery]], *,
                   policy: IngestPolicy, clock: Clock, prepare_async: PrepareAsync | None = None
                   ) -> Iterator[tuple[Sequence[RawDelivery], list[Outcome]]]:
     """Bulk ingest, in order, chunk by chunk, each stored and processed in one transaction as a
@@ -155,16 +156,16 @@ def ingest_chunks(engine: sa.Engine, chunks: Iterable[Sequence[RawDelivery]], *,
     pure half of chunk k+1 is computed while chunk k is written: two cores instead of one."""
     pending: tuple[Sequence[RawDelivery], Future[list[Prepared]] | None] | None = None
     for chunk in chunks:
-        future = (prepare_async(unstored(chunk, _known_keys(engine, chunk)))
+        future = (prepare_async(unstored(chunk, _known_keys(uow, chunk)))
                   if prepare_async else None)
         if pending is not None:
-            yield _write_chunk(engine, pending, policy, clock)
+            yield _write_chunk(uow, pending, policy, clock)
         pending = (chunk, future)
     if pending is not None:
-        yield _write_chunk(engine, pending, policy, clock)
+        yield _write_chunk(uow, pending, policy, clock)
 
 
-def _write_chunk(engine: sa.Engine, pending: tuple[Sequence[RawDelivery],
+def _write_chunk(uow: Transactions, pending: tuple[Sequence[RawDelivery],
                                                    Future[list[Prepared]] | None],
                  policy: IngestPolicy, clock: Clock
                  ) -> tuple[Sequence[RawDelivery], list[Outcome]]:
@@ -173,17 +174,17 @@ def _write_chunk(engine: sa.Engine, pending: tuple[Sequence[RawDelivery],
     if future is not None:
         by_position = {p.raw_id: p for p in future.result()}
         prepared = [by_position.get(i) for i in range(len(chunk))]
-    return chunk, store_and_process(engine, chunk, policy=policy, clock=clock, prepared=prepared)
+    return chunk, store_and_process(uow, chunk, policy=policy, clock=clock, prepared=prepared)
 
 
-def _replayed(engine: sa.Engine, stored: Sequence[inbox_store.Stored]) -> dict[int, Outcome]:
+def _replayed(uow: Transactions, stored: Sequence[inbox_store.Stored]) -> dict[int, Outcome]:
     """Outcomes for payloads whose key was already in the inbox."""
     ids = [s.id for s in stored]
     if not ids:
         return {}
     msg = q.messages
     out: dict[int, Outcome] = {}
-    with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+    with uow.read() as conn:
         rows = conn.execute(sa.select(msg.c.raw_id, msg.c.id, msg.c.ticket_id, msg.c.customer_id)
                             .where(msg.c.raw_id.in_(ids)))
         for r in rows:
@@ -197,7 +198,7 @@ def _replayed(engine: sa.Engine, stored: Sequence[inbox_store.Stored]) -> dict[i
     return out
 
 
-def run_pending(engine: sa.Engine, *, policy: IngestPolicy, clock: Clock,
+def run_pending(uow: Transactions, *, policy: IngestPolicy, clock: Clock,
                 batch_size: int = 500) -> int:
     """One worker pass: claim a batch of pending rows and process them; returns how many.
 
@@ -206,15 +207,15 @@ def run_pending(engine: sa.Engine, *, policy: IngestPolicy, clock: Clock,
     On PostgreSQL it runs inside the claiming transaction, whose row locks keep other workers
     from preparing the same rows."""
     prepared: dict[int, Prepared] | None = None
-    if engine.dialect.name == "sqlite":
-        with engine.connect().execution_options(readonly=True) as conn, conn.begin():
+    if not uow.has_row_locks():
+        with uow.read() as conn:
             peek = inbox_store.claim(conn, limit=batch_size)
         if not peek:
             return 0
         prepared = {p.raw_id: p for p in prepare(peek, policy)}
     ids: list[int] = []
     try:
-        with engine.begin() as conn:
+        with uow.write() as conn:
             claimed = inbox_store.claim(conn, limit=batch_size,
                                         ids=list(prepared) if prepared is not None else None)
             ids = [c.id for c in claimed]
@@ -225,5 +226,5 @@ def run_pending(engine: sa.Engine, *, policy: IngestPolicy, clock: Clock,
         if not ids:
             raise
         log.warning("worker batch failed; isolating rows", exc_info=True)
-    _one_by_one(engine, ids, policy=policy, clock=clock)
+    _one_by_one(uow, ids, policy=policy, clock=clock)
     return len(ids)
