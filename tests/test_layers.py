@@ -25,3 +25,15 @@ def test_domain_reads_no_clock_environment_or_files() -> None:
                  for n, line in enumerate(p.read_text().splitlines(), 1)
                  if forbidden.search(line)]
     assert offenders == []
+
+
+def test_use_cases_neither_branch_on_the_database_nor_own_a_transaction() -> None:
+    """Use cases take a connection (or ``store.db.Transactions``); the drivers own begin and
+    commit, and a difference between SQLite and PostgreSQL is a ``store`` function."""
+    forbidden = re.compile(r"\.dialect\b|\.begin\(\)|\.connect\(|\.commit\(\)|\.rollback\(\)|"
+                           r"sa\.Engine\b|create_engine\(|exec_driver_sql\(")
+    offenders = [f"{p.relative_to(ROOT)}:{n}: {line.strip()}"
+                 for p in (ROOT / "ticketing" / "services").rglob("*.py")
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if forbidden.search(line)]
+    assert offenders == []

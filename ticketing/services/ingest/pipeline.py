@@ -37,6 +37,7 @@ from ticketing.services.ingest.work import Outcome, Prepared, Work
 from ticketing.store import bulk
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tickets as q
+from ticketing.store.locking import has_row_locks
 from ticketing.store.ids import IdAllocator
 
 log = logging.getLogger(__name__)
@@ -77,7 +78,7 @@ def _parse(work: Work, policy: IngestPolicy) -> None:
 
 
 def step_drop_duplicates(batch: Batch) -> None:
-    if batch.conn.dialect.name == "postgresql":
+    if has_row_locks(batch.conn):
         return  # read in the same round trip as the locks (step_lock)
     _mark_duplicates(batch, q.messages_by_external_id(batch.conn, _external_keys(batch)))
 
@@ -123,7 +124,7 @@ def step_store_attachments(batch: Batch) -> None:
 
 
 def step_lock(batch: Batch) -> None:
-    if batch.conn.dialect.name != "postgresql":
+    if not has_row_locks(batch.conn):
         batch.load_identities()  # SQLite: BEGIN IMMEDIATE made this the only writer already
         return
     if not batch.active():
