@@ -290,3 +290,32 @@ class AgentProfileChanged(Event):
     KIND = "agent.profile_changed"
     user_id: int
     details: Mapping[str, Any] = field(default_factory=dict)  # the settings changed
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallBackLogged(Event):
+    KIND = "call_back.logged"
+    message_id: int
+    channel: str
+    reached: bool
+    status: str | None = None
+
+
+# ---------------------------------------------------------------- the inbox and accounts
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InboxRequeued(Event):
+    KIND = "inbox.requeued"
+    inbox_ids: Sequence[int]
+    count: int
+    was: Sequence[str]
+    errors: Sequence[str]
+    meta_changed: Sequence[str]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserUnlocked(Event):
+    KIND = "user.unlocked"
+    email: str
+    was_locked: bool

@@ -26,7 +26,9 @@ from ticketing.domain.identity import IdentityKind, mask
 from ticketing.domain.throttle import ACCOUNT, CLIENT, ThrottlePolicy
 from ticketing.services import accounts
 from ticketing.services.accounts import Principal, Role
+from ticketing.domain.events import UserUnlocked
 from ticketing.store import tables, throttle
+from ticketing.store.audit import record
 
 log = logging.getLogger(__name__)
 users = tables.users
@@ -106,8 +108,7 @@ def unlock(conn: sa.Connection, email: str, *, by: Principal | None,
     account = account_key(email)
     was_locked = throttle.forget(conn, "account", account)
     actor = f"user:{by.user_id}" if by is not None else "cli"
-    conn.execute(tables.audit.insert().values(at=now, kind="user.unlocked", actor=actor,
-                                              data={"email": account, "was_locked": was_locked}))
+    record(conn, UserUnlocked(at=now, actor=actor, email=account, was_locked=was_locked))
     log.info("sign-in unlocked for %s by %s", mask(IdentityKind.EMAIL, account), actor)
     return {"email": account, "was_locked": was_locked}
 

@@ -17,9 +17,11 @@ import sqlalchemy as sa
 
 from ticketing.domain.errors import Conflict, NotFound, PermissionDenied
 from ticketing.services.accounts import Principal, Role
+from ticketing.domain import events as ev
 from ticketing.store import tickets as q
+from ticketing.store.audit import record as record_events
 
-t, m, a = q.tickets, q.messages, q.audit
+t, m, a = q.tickets, q.messages, q.audit  # a: read for undo; written by the recorder
 # Merging and unmerging tickets or customers is a supervisor's (or an admin's) decision.
 MERGE_ROLES: tuple[Role, ...] = (Role.SUPERVISOR, Role.ADMIN)
 
@@ -48,12 +50,6 @@ def _refresh_counters(conn: sa.Connection, ticket_id: int, now: dt.datetime) -> 
     conn.execute(t.update().where(t.c.id == ticket_id).values(**values))
 
 
-def _audit(conn: sa.Connection, kind: str, *, actor: str, now: dt.datetime,
-           ticket_id: int | None, customer_id: int | None, **data: Any) -> None:
-    conn.execute(a.insert().values(at=now, kind=kind, actor=actor, ticket_id=ticket_id,
-                                   customer_id=customer_id, data=data))
-
-
 def merge_tickets(conn: sa.Connection, source_id: int, into_id: int, *, by: Principal,
                   now: dt.datetime, reason: str = "manual") -> dict[str, Any]:
     actor = _check(by)
@@ -74,9 +70,9 @@ def merge_tickets(conn: sa.Connection, source_id: int, into_id: int, *, by: Prin
     conn.execute(t.update().where(t.c.id == source_id)
                  .values(merged_into_id=into_id, message_count=0, updated_at=now))
     _refresh_counters(conn, into_id, now)
-    _audit(conn, "ticket.merged", actor=actor, now=now, ticket_id=into_id,
-           customer_id=target.customer_id, source=source_id, moved_messages=moved,
-           rule=reason)
+    record_events(conn, ev.TicketMerged(at=now, actor=actor, ticket_id=into_id,
+                                 customer_id=target.customer_id, source=source_id,
+                                 moved_messages=moved, details={"rule": reason}))
     return {"ticket_id": into_id, "merged": source_id, "moved_messages": len(moved)}
 
 
@@ -110,9 +106,9 @@ def unmerge_ticket(conn: sa.Connection, ticket_id: int, *, by: Principal,
     conn.execute(t.update().where(t.c.id == ticket_id).values(merged_into_id=None))
     _refresh_counters(conn, ticket_id, now)
     _refresh_counters(conn, target_id, now)
-    _audit(conn, "ticket.unmerged", actor=actor, now=now, ticket_id=ticket_id,
-           customer_id=source.customer_id, source=ticket_id, target=target_id,
-           moved_back=back)
+    record_events(conn, ev.TicketUnmerged(at=now, actor=actor, ticket_id=ticket_id,
+                                   customer_id=source.customer_id, source=ticket_id,
+                                   target=target_id, moved_back=back))
     return {"ticket_id": ticket_id, "unmerged_from": target_id, "moved_messages": back}
 
 
@@ -144,9 +140,9 @@ def unmerge_customer(conn: sa.Connection, customer_id: int, *, by: Principal,
                                               table.c.customer_id == target)
                          .values(customer_id=customer_id))
     conn.execute(c.update().where(c.c.id == customer_id).values(merged_into_id=None))
-    _audit(conn, "customer.unmerged", actor=actor, now=now, ticket_id=None,
-           customer_id=customer_id, target=target,
-           moved_back={k: len(v) for k, v in moved.items()})
+    record_events(conn, ev.CustomerUnmerged(at=now, actor=actor, customer_id=customer_id,
+                                     target=target,
+                                     moved_back={k: len(v) for k, v in moved.items()}))
     return {"customer_id": customer_id, "unmerged_from": target}
 
 

@@ -24,10 +24,12 @@ from ticketing.domain.lifecycle import Direction, TicketStatus, check_transition
 from ticketing.domain.threading import reply_subject, ticket_tag
 from ticketing.services.accounts import Principal
 from ticketing.services.outbox import enqueue
+from ticketing.domain import events as ev
 from ticketing.store import tables
+from ticketing.store.audit import record
 from ticketing.store.tickets import locked_ticket
 
-t, m, audit = tables.tickets, tables.messages, tables.audit
+t, m = tables.tickets, tables.messages
 MAX_BODY = 100_000
 
 def new_message_id(ticket_id: int, domain: str) -> str:
@@ -163,10 +165,9 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
                         recipient_key=str(key)[:320] if key else None)
     # The clocks move when the channel accepts the reply, not now; a status change does.
     new_status = _after_answer(conn, ticket, by=by, now=now, status=status, responded=False)
-    conn.execute(audit.insert().values(at=now, kind="message.replied", actor=f"user:{by.user_id}",
-                                       ticket_id=ticket_id, customer_id=ticket.customer_id,
-                                       data={"message_id": message_id, "channel": channel,
-                                             "outbox_id": outbox_id, "status": new_status}))
+    record(conn, ev.MessageReplied(at=now, actor=f"user:{by.user_id}", ticket_id=ticket_id,
+                                   customer_id=ticket.customer_id, message_id=message_id,
+                                   channel=channel, outbox_id=outbox_id, status=new_status))
     return {"message_id": message_id, "outbox_id": outbox_id, "channel": channel,
             "external_id": external_id}
 
@@ -196,10 +197,9 @@ def _after_answer(conn: sa.Connection, ticket: Any, *, by: Principal, now: dt.da
             values["resolved_at"] = now
     conn.execute(t.update().where(t.c.id == ticket.id).values(**values))
     if "status" in values:
-        conn.execute(audit.insert().values(
-            at=now, kind="ticket.status_changed", actor=f"user:{by.user_id}",
-            ticket_id=ticket.id, customer_id=ticket.customer_id,
-            data={"previous": ticket.status, "status": values["status"]}))
+        record(conn, ev.TicketStatusChanged(at=now, actor=f"user:{by.user_id}",
+                                            ticket_id=ticket.id, customer_id=ticket.customer_id,
+                                            previous=ticket.status, status=values["status"]))
     return values.get("status")
 
 
@@ -224,11 +224,9 @@ def log_call_back(conn: sa.Connection, ticket_id: int, body: str, *, reached: bo
         attachments=[], extra={}, sender=None, delivered_at=now if reached else None,
     ).returning(m.c.id)).scalar_one()
     new_status = _after_answer(conn, ticket, by=by, now=now, status=status, responded=reached)
-    conn.execute(audit.insert().values(at=now, kind="call_back.logged",
-                                       actor=f"user:{by.user_id}", ticket_id=ticket_id,
-                                       customer_id=ticket.customer_id,
-                                       data={"message_id": message_id, "channel": channel,
-                                             "reached": reached, "status": new_status}))
+    record(conn, ev.CallBackLogged(at=now, actor=f"user:{by.user_id}", ticket_id=ticket_id,
+                                   customer_id=ticket.customer_id, message_id=message_id,
+                                   channel=channel, reached=reached, status=new_status))
     return {"message_id": message_id, "channel": channel, "reached": reached}
 
 
@@ -242,7 +240,6 @@ def add_note(conn: sa.Connection, ticket_id: int, body: str, *, by: Principal,
         author_name=by.name, subject=None, body=body, sent_at=now, received_at=now,
         attachments=[], extra={}, sender=None).returning(m.c.id)).scalar_one()
     conn.execute(t.update().where(t.c.id == ticket_id).values(updated_at=now))
-    conn.execute(audit.insert().values(at=now, kind="note.added", actor=f"user:{by.user_id}",
-                                       ticket_id=ticket_id, customer_id=ticket.customer_id,
-                                       data={"message_id": message_id}))
+    record(conn, ev.NoteAdded(at=now, actor=f"user:{by.user_id}", ticket_id=ticket_id,
+                                  customer_id=ticket.customer_id, message_id=message_id))
     return {"message_id": message_id}

@@ -23,7 +23,9 @@ import sqlalchemy as sa
 
 from ticketing.domain.errors import Conflict, InvalidInput, NotFound
 from ticketing.store import inbox as inbox_store
+from ticketing.domain.events import InboxRequeued
 from ticketing.store import tables
+from ticketing.store.audit import record
 
 REQUEUEABLE = ("quarantined", "ignored")
 _AUDITED_IDS = 1000  # ids listed in the audit record (the count is always exact)
@@ -66,10 +68,8 @@ def requeue(conn: sa.Connection, what: Requeue, *, actor: str,
         (r.id, {**r.meta, **corrected} if corrected else None) for r in rows]
     inbox_store.back_to_pending(conn, updates)
     ids = [r.id for r in rows]
-    conn.execute(tables.audit.insert().values(
-        at=now, kind="inbox.requeued", actor=actor, ticket_id=None, customer_id=None,
-        data={"inbox_ids": ids[:_AUDITED_IDS], "count": len(ids),
-              "was": sorted({r.status for r in rows}),
-              "errors": sorted({(r.last_error or "")[:200] for r in rows})[:20],
-              "meta_changed": sorted(corrected)}))
+    record(conn, InboxRequeued(at=now, actor=actor, inbox_ids=ids[:_AUDITED_IDS],
+                               count=len(ids), was=sorted({r.status for r in rows}),
+                               errors=sorted({(r.last_error or "")[:200] for r in rows})[:20],
+                               meta_changed=sorted(corrected)))
     return ids
