@@ -37,3 +37,15 @@ def test_use_cases_neither_branch_on_the_database_nor_own_a_transaction() -> Non
                  for n, line in enumerate(p.read_text().splitlines(), 1)
                  if forbidden.search(line)]
     assert offenders == []
+
+
+def test_audit_rows_are_written_by_the_one_recorder() -> None:
+    """Typed events (``domain.events``) through ``store.audit.record``; the one-statement claim
+    (``store.routing``) is the documented exception, naming its kind from the event class."""
+    forbidden = re.compile(r"audit\.insert\(|insert_rows\([^)]*audit|INSERT INTO audit_events")
+    allowed = {ROOT / "ticketing" / "store" / "audit.py", ROOT / "ticketing" / "store" / "routing.py"}
+    offenders = [f"{p.relative_to(ROOT)}:{n}" for p in (ROOT / "ticketing").rglob("*.py")
+                 if p not in allowed
+                 for n, line in enumerate(p.read_text().splitlines(), 1)
+                 if forbidden.search(line)]
+    assert offenders == []

@@ -31,7 +31,6 @@ from ticketing.store.audit import record
 from ticketing.store.locking import for_update, has_row_locks
 
 t = tables.tickets
-SYSTEM = "system"
 
 
 def agent_of(row: Any, config: RoutingConfig, load: Mapping[str, int] | None = None) -> Agent:
@@ -309,17 +308,18 @@ def reroute_named_topics(conn: sa.Connection, topics: Mapping[int, str], *,
         return []
     rows = conn.execute(sa.select(t.c.id, t.c.team, t.c.channel, t.c.language,
                                   t.c.customer_id).where(t.c.id.in_(sorted(topics))))
-    moved, events = [], []
+    moved: list[int] = []
+    events: list[ev.Event] = []
     for r in rows:
         team = rerouted(config, team=r.team, topic=topics[int(r.id)], channel=r.channel,
                         language=r.language)
         if team is not None:
             conn.execute(t.update().where(t.c.id == r.id).values(team=team))
-            events.append(rq.event("ticket.team_changed", at=now, actor=SYSTEM,
-                                   ticket_id=int(r.id), customer_id=r.customer_id,
-                                   previous=r.team, team=team, reason="topic named"))
+            events.append(ev.TicketTeamChanged(at=now, ticket_id=int(r.id),
+                                               customer_id=r.customer_id, previous=r.team,
+                                               team=team, reason="topic named"))
             moved.append(int(r.id))
-    rq.audit_rows(conn, events)
+    record(conn, events)
     return moved
 
 

@@ -17,7 +17,6 @@ the write transaction is ``BEGIN IMMEDIATE``: the only writer, so plain statemen
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -239,17 +238,6 @@ def assign(conn: sa.Connection, ticket_id: int, user_id: int, now: dt.datetime) 
                        .values(assignee_id=user_id, updated_at=now).returning(*_RETURNING)
                        ).first()
     return Claim(**row._asdict()) if row else None
-
-
-def audit_rows(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-    if rows:
-        conn.execute(audit.insert(), rows)
-
-
-def event(kind: str, *, at: dt.datetime, actor: str, ticket_id: int | None = None,
-          customer_id: int | None = None, **data: Any) -> dict[str, Any]:
-    return {"at": at, "kind": kind, "actor": actor, "ticket_id": ticket_id,
-            "customer_id": customer_id, "data": json.loads(json.dumps(data, default=str))}
 
 
 def queue_heads(conn: sa.Connection, team: str, limit: int) -> list[Any]:

@@ -21,7 +21,9 @@ from ticketing.domain.threading import ticket_tag
 from ticketing.services.ingest.work import Work
 from ticketing.services.replies import new_message_id
 from ticketing.services.sla import SlaSetup
+from ticketing.domain.events import AcknowledgementSuppressed
 from ticketing.store import tables
+from ticketing.store.audit import record
 from ticketing.store.ids import IdAllocator
 from ticketing.store.tickets import insert_rows
 
@@ -142,15 +144,13 @@ def acknowledge(batch: Batch, policy: AckPolicy | None) -> None:
     domain = policy.from_address.rpartition("@")[2] or "localhost"
     messages: list[dict[str, object]] = []
     outbox: list[dict[str, object]] = []
-    suppressed: list[dict[str, object]] = []
+    suppressed: list[AcknowledgementSuppressed] = []
     for work, address in due:
         assert work.msg is not None and work.ticket_id is not None
         if sent.get(address, 0) >= policy.max_per_hour:
-            suppressed.append({"at": batch.now, "kind": "acknowledgement.suppressed",
-                               "actor": "system", "ticket_id": work.ticket_id,
-                               "customer_id": None,
-                               "data": {"reason": "loop guard",
-                                        "limit_per_hour": policy.max_per_hour}})
+            suppressed.append(AcknowledgementSuppressed(
+                at=batch.now, ticket_id=work.ticket_id, reason="loop guard",
+                limit_per_hour=policy.max_per_hour))
             continue
         sent[address] = sent.get(address, 0) + 1
         tag = ticket_tag(work.ticket_id)
@@ -184,4 +184,4 @@ def acknowledge(batch: Batch, policy: AckPolicy | None) -> None:
             "sent_at": None, "recipient_key": address})
     insert_rows(batch.conn, tables.messages, messages)
     insert_rows(batch.conn, tables.outbox, outbox)
-    insert_rows(batch.conn, tables.audit, suppressed)
+    record(batch.conn, suppressed)

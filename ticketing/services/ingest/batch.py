@@ -7,19 +7,20 @@ write itself (``Batch.flush``), one set-based statement per table.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import sqlalchemy as sa
 
+from ticketing.domain.events import CustomerMerged, Event, TicketMerged
 from ticketing.domain.lifecycle import Priority
 from ticketing.services.ingest.policy import IngestPolicy
 from ticketing.services.ingest.work import Work
 from ticketing.services.outbox import mark_bounced
 from ticketing.store import tickets as q
+from ticketing.store.audit import record
 from ticketing.store.ids import IdAllocator
 
-SYSTEM = "system"
 
 
 @dataclass(slots=True, kw_only=True)
@@ -47,7 +48,7 @@ class Batch:
     new_customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     new_identities: list[dict[str, Any]] = field(default_factory=list)
     new_messages: list[dict[str, Any]] = field(default_factory=list)
-    audit: list[dict[str, Any]] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
     merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     merged_customers: set[int] = field(default_factory=set)
     ticket_merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
@@ -128,10 +129,10 @@ class Batch:
             target.topic = source.topic
         self.ticket_merges.append((source.id, target.id, why))
 
-    def add_audit(self, event: str, /, *, ticket_id: int | None = None,
-                  customer_id: int | None = None, actor: str = SYSTEM, **data: Any) -> None:
-        self.audit.append({"at": self.now, "kind": event, "actor": actor, "ticket_id": ticket_id,
-                           "customer_id": customer_id, "data": data})
+    def record(self, event: Event) -> None:
+        """An audit event of this batch, written with its other rows (customer ids made
+        canonical then: a merge later in the batch may move them)."""
+        self.events.append(event)
 
     # ------------------------------------------------------------ write
 
@@ -163,8 +164,8 @@ class Batch:
             for (table, row_id), owner in first_owner.items():
                 if owner == source:
                     moved[table].append(row_id)
-            self.add_audit("customer.merged", customer_id=c(target), source=source,
-                           moved=moved, **why)
+            self.record(CustomerMerged(at=self.now, customer_id=c(target), source=source,
+                                       moved=moved, details=why))
         for state in self.ticket_by_id.values():
             state.customer_id = c(state.customer_id)
         changed = sorted((t for t in self.ticket_by_id.values() if t.dirty and not t.is_new),
@@ -176,14 +177,13 @@ class Batch:
             moved_messages = moved_new.get(source, [])
             if not state.is_new:
                 moved_messages = q.move_ticket(self.conn, source, target) + moved_messages
-            self.add_audit("ticket.merged", ticket_id=target, customer_id=c(state.customer_id),
-                           source=source, moved_messages=moved_messages, **why)
+            self.record(TicketMerged(at=self.now, ticket_id=target,
+                                     customer_id=c(state.customer_id), source=source,
+                                     moved_messages=moved_messages, details=why))
         if self.bounces:
             mark_bounced(self.conn, self.bounces, self.now)
-        for row in self.audit:
-            if row["customer_id"] is not None:
-                row["customer_id"] = c(row["customer_id"])
-        q.insert_rows(self.conn, q.audit, self.audit)
+        record(self.conn, (e if e.customer_id is None or c(e.customer_id) == e.customer_id
+                           else replace(e, customer_id=c(e.customer_id)) for e in self.events))
 
 
 def _ticket_row(t: q.TicketState, canonical: Any, now: dt.datetime) -> dict[str, Any]:

@@ -3,6 +3,7 @@ identifiers only (fuzzy matching never links two people)."""
 
 from __future__ import annotations
 
+from ticketing.domain.events import CustomerCreated, CustomerLinked
 from ticketing.domain.identity import mask
 from ticketing.domain.similarity import name_key
 from ticketing.services.ingest.batch import Batch
@@ -53,10 +54,10 @@ def resolve_customer(batch: Batch, work: Work) -> None:
                        "source": ident.source})
     # One event per message: what a new customer was created from, or what was newly linked.
     if not found:
-        batch.add_audit("customer.created", customer_id=cid, message_id=work.message_id,
-                        channel=str(msg.channel), identities=linked)
+        batch.record(CustomerCreated(at=batch.now, customer_id=cid, message_id=work.message_id,
+                                     channel=str(msg.channel), identities=linked))
     elif linked:
-        batch.add_audit("customer.linked", customer_id=cid, message_id=work.message_id,
-                        identities=linked)
+        batch.record(CustomerLinked(at=batch.now, customer_id=cid, message_id=work.message_id,
+                                    identities=linked))
     work.customer_id = cid
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 
+from ticketing.domain.events import TicketRelated
 from ticketing.services.ingest.batch import Batch, CandidateRead
 from ticketing.store import bulk, tables
 from ticketing.store import signatures as sig
@@ -82,8 +83,9 @@ def link_incidents(batch: Batch) -> None:
             last = batch.incident_seen.get(incident)
             batch.incident_seen[incident] = max(last or ticket.first_message_at,
                                                 ticket.first_message_at)
-            batch.add_audit("ticket.related", ticket_id=ticket.id, incident_id=incident,
-                            related_ticket=best["ticket_id"], score=round(best_score, 3))
+            batch.record(TicketRelated(at=batch.now, ticket_id=ticket.id, incident_id=incident,
+                                       related_ticket=best["ticket_id"],
+                                       score=round(best_score, 3)))
         entry = {"ticket_id": ticket.id, "customer_id": ticket.customer_id,
                  "topic": ticket.topic, "incident_id": ticket.incident_id,
                  "seen_at": ticket.first_message_at, "fingerprint": ticket.fingerprint,

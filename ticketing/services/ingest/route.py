@@ -6,6 +6,7 @@ data, never the batch."""
 
 from __future__ import annotations
 
+from ticketing.domain.events import TicketReopened, TicketTopicChanged
 from ticketing.domain.routing import AutoAssign
 from ticketing.services.ingest.batch import Batch
 from ticketing.services.routing import auto_assign, reroute_named_topics, route_new_ticket
@@ -36,8 +37,8 @@ def step_auto_assign(batch: Batch) -> None:
     config = batch.policy.routing
     if config is None:
         return
-    named = {int(r["ticket_id"]): str(r["data"]["topic"]) for r in batch.audit
-             if r["kind"] == "ticket.topic_changed" and r["ticket_id"] is not None}
+    named = {e.ticket_id: str(e.topic) for e in batch.events
+             if isinstance(e, TicketTopicChanged) and e.ticket_id is not None}
     moved = reroute_named_topics(batch.conn, named, config=config, now=batch.now)
     if not config.auto_teams():
         return
@@ -45,6 +46,7 @@ def step_auto_assign(batch: Batch) -> None:
            if s.merged_into_id is None and (s.is_new and s.routing is not None and
                                             config.team(s.routing["team"]).auto_assign
                                             is not AutoAssign.OFF)]
-    ids += [int(row["ticket_id"]) for row in batch.audit if row["kind"] == "ticket.reopened"]
+    ids += [e.ticket_id for e in batch.events
+            if isinstance(e, TicketReopened) and e.ticket_id is not None]
     ids += moved
     auto_assign(batch.conn, sorted(set(ids)), config=config, now=batch.now)

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ticketing.domain.events import (MessageAppended, TicketCreated, TicketReopened,
+                                     TicketTopicChanged)
 from ticketing.domain.lifecycle import (ACTIVE_STATUSES, Direction, Priority, TicketStatus,
                                         after_customer_message)
 from ticketing.domain.message import Automation, InboundMessage
-from ticketing.services.ingest.batch import SYSTEM, Batch
+from ticketing.services.ingest.batch import Batch
 from ticketing.services.ingest.work import Work
 from ticketing.services.sla import opening_clocks
 from ticketing.store import tickets as q
@@ -121,10 +123,10 @@ def decide_ticket(batch: Batch, work: Work) -> None:
                                         first_message_at=msg.sent_at, now=batch.now)
         batch.ticket_by_id[tid] = target
         batch.tickets_of.setdefault(cid, []).append(target)
-        batch.add_audit("ticket.created", ticket_id=tid, customer_id=cid,
-                        message_id=work.message_id, channel=str(msg.channel), topic=ev.topic,
-                        topic_evidence=ev.topic_evidence, topic_score=ev.topic_score,
-                        linked_to=linked)
+        batch.record(TicketCreated(at=batch.now, ticket_id=tid, customer_id=cid,
+                                   message_id=work.message_id, channel=str(msg.channel),
+                                   topic=ev.topic, topic_evidence=ev.topic_evidence,
+                                   topic_score=ev.topic_score, linked_to=linked))
         work.outcome = "created"
     else:
         work.outcome = "appended"
@@ -139,12 +141,13 @@ def decide_ticket(batch: Batch, work: Work) -> None:
                 if msg.automation is Automation.BOUNCE and report.message_id:
                     batch.bounces.append((report.message_id, report.status or "", target.id))
         if new_status != target.status:
-            batch.add_audit("ticket.reopened", ticket_id=target.id, customer_id=cid,
-                            previous=target.status, message_id=work.message_id)
+            batch.record(TicketReopened(at=batch.now, ticket_id=target.id, customer_id=cid,
+                                        previous=target.status, message_id=work.message_id))
             target.status = new_status
         if target.topic == policy.evidence.fallback_topic and not vague:
-            batch.add_audit("ticket.topic_changed", ticket_id=target.id, previous=target.topic,
-                            topic=ev.topic, actor=SYSTEM, evidence=ev.topic_evidence)
+            batch.record(TicketTopicChanged(at=batch.now, ticket_id=target.id,
+                                            previous=target.topic, topic=ev.topic,
+                                            details={"evidence": ev.topic_evidence}))
             target.topic = ev.topic
         target.dirty = True
     target.message_count += 1
@@ -175,5 +178,5 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         "sender": {k: v for k in SENDER_FIELDS if (v := getattr(msg.sender, k))},
         "raw_id": work.raw.id})
     if work.outcome == "appended":
-        batch.add_audit("message.appended", ticket_id=target.id, customer_id=cid,
-                        message_id=work.message_id, **why)
+        batch.record(MessageAppended(at=batch.now, ticket_id=target.id, customer_id=cid,
+                                     message_id=work.message_id, details=why))
