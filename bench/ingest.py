@@ -203,9 +203,12 @@ def count_messages(url: str) -> int:
 
 def cli_command() -> list[str]:
     script = Path(sys.executable).with_name("ticketing")
-    if script.exists():
+    if script.exists() and SRC == ROOT:
         return [str(script)]
-    return [sys.executable, "-m", "ticketing.entrypoints.cli"]
+    # An exported tree (BENCH_SRC) runs its own CLI, wherever that tree keeps it.
+    module = ("ticketing.entrypoints.cli" if (SRC / "ticketing" / "entrypoints").is_dir()
+              else "ticketing.cli")
+    return [sys.executable, "-c", f"import sys; from {module} import main; sys.exit(main())"]
 
 
 def run_cli(url: str, path: Path, lines: int) -> dict[str, Any]:
@@ -299,7 +302,10 @@ def run_raw(dbs: Databases, kind: str, path: Path, lines: int, batch: int = 500)
 
 def run_single(dbs: Databases, kind: str, path: Path, count: int) -> dict[str, Any]:
     from ticketing.app import build_app
-    from ticketing.entrypoints.cli import jsonl_payloads
+    try:
+        from ticketing.entrypoints.cli import jsonl_payloads
+    except ImportError:  # an exported tree from before ticketing.entrypoints (BENCH_SRC)
+        from ticketing.cli import jsonl_payloads  # type: ignore[no-redef]
     from ticketing.services.ingest import store_and_process
     from ticketing.settings import load_settings
 
