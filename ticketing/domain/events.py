@@ -44,12 +44,30 @@ class Event:
     customer_id: int | None = None
 
     def data(self) -> dict[str, Any]:
-        out = {f.name: plain(getattr(self, f.name)) for f in fields(self)
-               if f.name not in _COMMON}
+        out: dict[str, Any] = {}
+        for name in _data_fields(type(self)):
+            value = getattr(self, name)
+            out[name] = value if value is None or type(value) in _SCALARS else plain(value)
         details = getattr(self, "details", None)
         if details:
             out.update(plain(details))
         return out
+
+
+_SCALARS = frozenset({str, int, float, bool})
+
+
+_FIELDS: dict[str, tuple[str, ...]] = {}
+
+
+def _data_fields(kind: type[Event]) -> tuple[str, ...]:
+    """The fields stored as data, worked out once per kind (ingest writes several events per
+    message)."""
+    names = _FIELDS.get(kind.__qualname__)
+    if names is None:
+        names = _FIELDS[kind.__qualname__] = tuple(f.name for f in fields(kind)
+                                                   if f.name not in _COMMON)
+    return names
 
 
 # ---------------------------------------------------------------- tickets
