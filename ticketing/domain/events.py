@@ -3,7 +3,7 @@ the past tense, written by one recorder (``ticketing.store.audit.record``).
 
 Every event has the instant, the actor (``system``, ``user:<id>``, ``system:<job>``) and, where
 it concerns them, the ticket and the customer; the rest of its fields are the event's data,
-stored as JSON under the kind (``KIND``).  A field named ``details`` is a mapping whose keys are
+stored as JSON under the kind (``KIND``); a field holding a list or mapping holds JSON values.  A field named ``details`` is a mapping whose keys are
 stored beside the other fields (the rule that decided a merge, an agent's changed settings):
 readers see the same flat data whatever produced it.
 
@@ -23,15 +23,15 @@ _COMMON = frozenset({"at", "actor", "ticket_id", "customer_id", "details"})
 
 
 def plain(value: Any) -> Any:
-    """A JSON-ready copy: datetimes as ISO 8601, enums as their value, tuples as lists."""
+    """A JSON-ready value: datetimes as ISO 8601, enums as their value, sets as lists.  Only the
+    field itself is converted: what a container holds must already be JSON values (ids, names,
+    ISO strings), which keeps recording cheap on the ingest path."""
     if isinstance(value, dt.datetime | dt.date):
         return value.isoformat()
     if isinstance(value, Enum):
         return value.value
-    if isinstance(value, Mapping):
-        return {str(k): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted(value)
     return value
 
 
@@ -50,7 +50,7 @@ class Event:
             out[name] = value if value is None or type(value) in _SCALARS else plain(value)
         details = getattr(self, "details", None)
         if details:
-            out.update(plain(details))
+            out.update((str(k), plain(v)) for k, v in details.items())
         return out
 
 
