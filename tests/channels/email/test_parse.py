@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from channels.email import parse_email, split_reply
 from channels.email.html import html_to_text
-from channels.email.parse import decode_base64, decode_text, decode_words
+from channels.email.charset import decode_base64, decode_text, decode_words
 from channels.email.reply import parse_reply
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.message import Automation, Channel, InboundMessage

@@ -1,0 +1,218 @@
+"""The MIME walk of the e-mail parser: which parts are the citizen's text (multipart/alternative
+prefers text/plain unless it is empty, HTML-only mail becomes text), which are attachments and
+inline images (described by name, type and decoded size), forwarded mail and delivery reports,
+with charsets and broken transfer encodings decoded as far as possible.  Pure, like
+``parse.py`` which calls it."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from email.message import Message
+from email.policy import compat32
+from typing import Final
+
+from channels.email.automated import message_ids
+from channels.email.charset import (decode_base64, decode_text, decode_words, header_text,
+                                    raw_bytes)
+from channels.email.html import html_to_text
+from ticketing.domain.message import Attachment
+
+_REPORT_PARTS: Final = frozenset({"message/delivery-status", "message/global-delivery-status",
+                                  "message/disposition-notification", "text/rfc822-headers",
+                                  "message/global-headers",
+                                  "message/global-disposition-notification"})
+_MAX_DEPTH: Final = 40
+
+
+def clean(text: str, limit: int | None = None) -> str:
+    text = text.replace("\x00", "\ufffd")
+    if not text.isascii():
+        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates → "?"
+    return text if limit is None else text[:limit]
+
+
+def header_map(msg: Message) -> dict[str, list[str]]:
+    """Lower-case header names → unfolded, charset-decoded (not yet RFC 2047) values."""
+    found: dict[str, list[str]] = {}
+    for name, value in msg.raw_items():
+        found.setdefault(str(name).strip().lower(), []).append(header_text(str(value)).strip())
+    return found
+
+
+@dataclass
+class Walk:
+    texts: list[str] = field(default_factory=list)
+    html: bool = False
+    attachments: list[Attachment] = field(default_factory=list)
+    blobs: list[bytes] = field(default_factory=list)  # the decoded bytes of each attachment
+    defects: list[str] = field(default_factory=list)
+    forwarded: bool = False
+    status_text: list[str] = field(default_factory=list)
+    original_ids: list[str] = field(default_factory=list)
+
+
+def _payload_bytes(part: Message, walk: Walk) -> bytes:
+    if not isinstance(part.get_payload(), str):
+        return b""
+    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+    if cte == "base64":  # the stdlib's decoder gives up on damage; ours keeps what it can
+        decoded, damaged = decode_base64(raw_bytes(str(part.get_payload())))
+        if damaged:
+            walk.defects.append("broken-base64")
+        return decoded
+    # decode=True gives the original octets (8-bit kept, quoted-printable decoded tolerantly);
+    # decode=False would already have decoded the charset, with replacement.
+    data = part.get_payload(decode=True)
+    return data if isinstance(data, bytes) else b""
+
+
+def _param(part: Message, name: str, header: str = "content-type") -> str | None:
+    value = part.get_param(name, None, header=header)
+    if value is None:
+        return None
+    if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
+        charset, _lang, text = value
+        try:  # the stdlib percent-decodes RFC 2231 values into latin-1 code points
+            octets = str(text).encode("latin-1", "surrogateescape")
+        except UnicodeEncodeError:
+            octets = raw_bytes(str(text))
+        return decode_text(octets, charset or "utf-8")[0]
+    return decode_words(decode_text(raw_bytes(str(value)), None)[0])
+
+
+def _filename(part: Message) -> str | None:
+    name = _param(part, "filename", "content-disposition") or _param(part, "name")
+    if not name:
+        return None
+    # Never trust a path from the sender (the attachment store uses the name).
+    name = re.split(r"[\\/]", name)[-1]
+    name = "".join(ch for ch in name if ch.isprintable()).strip().strip(".") or "attachment"
+    return clean(name, 255)
+
+
+def _describe(part: Message, data: bytes, fallback: str = "attachment") -> Attachment:
+    ctype = part.get_content_type()
+    name = _filename(part)
+    if name is None:
+        ext = ".eml" if ctype.startswith("message/") else (mimetypes.guess_extension(ctype) or ".bin")
+        name = f"{fallback}{ext}"
+    return Attachment(filename=name, content_type=clean(ctype, 255), size=len(data),
+                      sha256=hashlib.sha256(data).hexdigest())
+
+
+def _add_attachment(walk: Walk, part: Message, data: bytes, fallback: str) -> None:
+    walk.attachments.append(_describe(part, data, fallback))
+    walk.blobs.append(data)
+
+
+def _inner_bytes(inner: Message) -> bytes:
+    try:
+        return inner.as_bytes(policy=compat32)
+    except Exception:  # a damaged sub-message cannot be serialised again: keep nothing of it
+        return b""
+
+
+def _forward_preamble(inner: Message) -> str:
+    headers = header_map(inner)
+    lines = ["---------- Forwarded message ---------"]
+    for name in ("from", "date", "subject", "to"):
+        if headers.get(name):
+            lines.append(f"{name.capitalize()}: {decode_words(headers[name][0])}")
+    return "\n".join(lines) + "\n"
+
+
+def walk_part(part: Message, walk: Walk, depth: int, in_report: bool) -> None:
+    if depth > _MAX_DEPTH:
+        walk.defects.append("mime-too-deep")
+        return
+    ctype = part.get_content_type()
+    maintype = part.get_content_maintype()
+    payload = part.get_payload()
+    if maintype == "multipart" and isinstance(payload, list):
+        subparts = [p for p in payload if isinstance(p, Message)]
+        if part.get_content_subtype() == "alternative":
+            _alternative(subparts, walk, depth)
+            return
+        report = in_report or part.get_content_subtype() == "report"
+        for sub in subparts:
+            walk_part(sub, walk, depth + 1, report)
+        return
+    if ctype in _REPORT_PARTS:
+        text = _report_text(part, walk)
+        walk.status_text.append(text)
+        if "headers" in ctype:
+            walk.original_ids.extend(message_ids(_first_line_value(text, "message-id")))
+        return
+    if maintype == "message" and isinstance(payload, list) and payload \
+            and isinstance(payload[0], Message):
+        inner: Message = payload[0]
+        _add_attachment(walk, part, _inner_bytes(inner), "original" if in_report else "forwarded")
+        # A returned original, or (in a bounce that is not a proper DSN) the forwarded copy.
+        walk.original_ids.extend(message_ids((header_map(inner).get("message-id") or [""])[0]))
+        if in_report:
+            return
+        nested = Walk()
+        walk_part(inner, nested, depth + 1, False)
+        walk.texts.append(_forward_preamble(inner) + "\n" + "\n\n".join(nested.texts))
+        walk.html = walk.html or nested.html
+        walk.attachments.extend(nested.attachments)
+        walk.blobs.extend(nested.blobs)
+        walk.defects.extend(nested.defects)
+        walk.forwarded = True
+        return
+    data = _payload_bytes(part, walk)
+    disposition = str(part.get("content-disposition", "")).split(";")[0].strip().lower()
+    is_body = (ctype in ("text/plain", "text/html") or maintype == "multipart") and \
+        disposition != "attachment" and _filename(part) is None
+    if not is_body:
+        _add_attachment(walk, part, data, "image" if maintype == "image" else "attachment")
+        return
+    text, note = decode_text(data, _param(part, "charset"))
+    if note:
+        walk.defects.append(note)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if ctype == "text/html":
+        text = html_to_text(text)
+        walk.html = True
+    walk.texts.append(text)
+
+
+def _alternative(subparts: list[Message], walk: Walk, depth: int) -> None:
+    """RFC 2046 §5.1.4: same content, several forms; take text/plain unless it is empty."""
+    tried: list[Walk] = []
+    for sub in subparts:
+        one = Walk()
+        walk_part(sub, one, depth + 1, False)
+        tried.append(one)
+    with_text = [w for w in tried if "".join(w.texts).strip()]
+    plain = [w for w in with_text if not w.html]
+    chosen = (plain or with_text or tried or [Walk()])[0]
+    walk.texts.extend(chosen.texts)
+    walk.html = walk.html or chosen.html
+    walk.forwarded = walk.forwarded or chosen.forwarded
+    for one in tried:
+        walk.attachments.extend(one.attachments)
+        walk.blobs.extend(one.blobs)
+        walk.defects.extend(one.defects)
+        walk.status_text.extend(one.status_text)
+        walk.original_ids.extend(one.original_ids)
+
+
+def _report_text(part: Message, walk: Walk) -> str:
+    payload = part.get_payload()
+    if isinstance(payload, list):  # compat32 parses delivery-status into header blocks
+        blocks = ["\n".join(f"{k}: {header_text(str(v))}" for k, v in block.raw_items())
+                  for block in payload if isinstance(block, Message)]
+        return "\n\n".join(blocks)
+    return decode_text(_payload_bytes(part, walk), _param(part, "charset"))[0]
+
+
+def _first_line_value(text: str, name: str) -> str:
+    found = re.search(rf"^{name}\s*:\s*(.*)$", text, re.IGNORECASE | re.MULTILINE)
+    return found.group(1) if found else ""
+
+
+# --- the parser ----------------------------------------------------------------------------------
