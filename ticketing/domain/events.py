@@ -254,8 +254,9 @@ class AcknowledgementSuppressed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SlaWarned(Event):
-    KIND = "sla.warning"
+class SlaSignal(Event):
+    """A target's warning or breach, under the policy (and version) it was measured by."""
+
     target: str
     due_at: dt.datetime | None
     policy: str
@@ -263,12 +264,13 @@ class SlaWarned(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SlaBreached(Event):
+class SlaWarned(SlaSignal):
+    KIND = "sla.warning"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SlaBreached(SlaSignal):
     KIND = "sla.breached"
-    target: str
-    due_at: dt.datetime | None
-    policy: str
-    policy_version: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,10 +18,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from ticketing.domain.errors import RateLimited, RecipientRejected
+from ticketing.domain.events import DeliveryFailed
 from ticketing.services.clock import Clock
 from ticketing.services.notifications import notify
 from ticketing.services.ports import Delivery, Sender
-from ticketing.domain.events import DeliveryFailed
 from ticketing.store import tables
 from ticketing.store.audit import record
 from ticketing.store.db import Transactions
@@ -169,13 +169,14 @@ def _reply_failed(conn: sa.Connection, kind: str, ticket_id: int | None,
                      "error": error[:500]}, now=now)
 
 
-def mark_bounced(conn: sa.Connection, bounces: list[tuple[str, str, int]],
+def mark_bounced(conn: sa.Connection, bounces: list[tuple[str, str, str, int]],
                  now: dt.datetime) -> None:
-    """A bounce of one of our e-mails: the delivery failed after all (audited on the ticket)."""
-    for our_id, status, ticket_id in bounces:
+    """A bounce of one of our messages (``(channel, our id, status, ticket)``): the delivery
+    failed after all (audited on the ticket)."""
+    for channel, our_id, status, ticket_id in bounces:
         rows = conn.execute(sa.select(outbox.c.id, outbox.c.kind, outbox.c.ticket_id,
                                       outbox.c.message_id).where(
-            outbox.c.external_id == our_id, outbox.c.channel == "email")).all()
+            outbox.c.external_id == our_id, outbox.c.channel == channel)).all()
         for r in rows:
             conn.execute(outbox.update().where(outbox.c.id == r.id)
                          .values(status="failed", last_error=f"bounced: {status}"))

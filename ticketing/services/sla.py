@@ -289,7 +289,7 @@ def _cleared() -> dict[str, Any]:
             "first_response_business_minutes": None, "resolution_business_minutes": None}
 
 
-def _emit(conn: sa.Connection, kind: type[ev.SlaWarned | ev.SlaBreached], row: Any,
+def _emit(conn: sa.Connection, kind: type[ev.SlaSignal], row: Any,
           target: str, due: dt.datetime | None, now: dt.datetime, policy: SlaPolicy) -> None:
     record(conn, kind(at=now, ticket_id=row.id, customer_id=row.customer_id, target=target,
                       due_at=due, policy=policy.name, policy_version=policy.version))

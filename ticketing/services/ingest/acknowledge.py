@@ -56,6 +56,9 @@ class AckPolicy:
     own_domains: tuple[str, ...]
     first_response_hours: int = 4  # the promise when a ticket has no SLA clocks
     max_per_hour: int = 3
+    # The channel these templates are written for (a subject line and an address): tickets
+    # opened on it are acknowledged, on it.
+    channel: str = "email"
 
     def __post_init__(self) -> None:
         if INDONESIAN not in self.texts:
@@ -129,7 +132,7 @@ def acknowledge(batch: Batch, policy: AckPolicy | None) -> None:
     due = []
     for work in batch.works:
         msg = work.msg
-        if work.outcome != "created" or msg is None or str(msg.channel) != "email":
+        if work.outcome != "created" or msg is None or str(msg.channel) != policy.channel:
             continue
         address = (msg.sender.email or "").lower()
         if address and not msg.automated and \
@@ -167,13 +170,13 @@ def acknowledge(batch: Batch, policy: AckPolicy | None) -> None:
         messages.append({
             "id": message_id, "ticket_id": work.ticket_id,
             "customer_id": batch.canonical(work.customer_id or 0), "direction": "out",
-            "channel": "email", "external_id": our_id, "in_reply_to": work.msg.external_id,
+            "channel": policy.channel, "external_id": our_id, "in_reply_to": work.msg.external_id,
             "author_user_id": None, "author_name": "Balasan otomatis", "subject": subject,
             "body": body, "sent_at": batch.now, "received_at": batch.now, "attachments": [],
             "automation": str(Automation.AUTO_REPLY), "automation_reason": None, "reference_ids": None,
             "extra": {}, "sender": None, "raw_id": None})
         outbox.append({
-            "ticket_id": work.ticket_id, "message_id": message_id, "channel": "email",
+            "ticket_id": work.ticket_id, "message_id": message_id, "channel": policy.channel,
             "kind": "acknowledgement",
             "recipient": {"email": address, "name": work.msg.sender.name},
             "payload": {"from": policy.from_address, "subject": subject, "body": body,

@@ -57,7 +57,8 @@ class Batch:
     incident_growth: dict[int, int] = field(default_factory=dict)
     incident_seen: dict[int, dt.datetime] = field(default_factory=dict)
     new_signatures: list[dict[str, Any]] = field(default_factory=list)
-    bounces: list[tuple[str, str, int]] = field(default_factory=list)
+    # (channel, our message's id on it, the provider's status, ticket)
+    bounces: list[tuple[str, str, str, int]] = field(default_factory=list)
     # PostgreSQL: the owners' active tickets and the reply targets, read with the locks
     preloaded: tuple[dict[int, list[q.TicketState]],
                      dict[tuple[str, str], tuple[int, int]]] | None = None

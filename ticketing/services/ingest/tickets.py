@@ -139,7 +139,8 @@ def decide_ticket(batch: Batch, work: Work) -> None:
                                  if (v := getattr(report, k)) is not None}
                 # Our message failed for good: a delay or a receipt says nothing of the kind.
                 if msg.automation is Automation.BOUNCE and report.message_id:
-                    batch.bounces.append((report.message_id, report.status or "", target.id))
+                    batch.bounces.append((str(msg.channel), report.message_id,
+                                          report.status or "", target.id))
         if new_status != target.status:
             batch.record(TicketReopened(at=batch.now, ticket_id=target.id, customer_id=cid,
                                         previous=target.status, message_id=work.message_id))
