@@ -3,6 +3,8 @@
 from ticketing.models.agent import AgentProfile
 from ticketing.models.audit import AuditEvent
 from ticketing.models.base import Base
+from ticketing.models.channel_state import (AttachmentFetch, Cursor, Lease, MessageRevision,
+                                            PaceSlot)
 from ticketing.models.customer import Customer, Identity
 from ticketing.models.incident import Incident, TicketSignature
 from ticketing.models.message import Message
@@ -12,7 +14,8 @@ from ticketing.models.report import ReportCustomerTickets, ReportRepeatTicket, R
 from ticketing.models.ticket import Ticket
 from ticketing.models.user import ApiToken, LoginThrottle, User
 
-__all__ = ["AgentProfile", "ApiToken", "AuditEvent", "Base", "Customer", "Identity", "Incident",
+__all__ = ["AgentProfile", "ApiToken", "AttachmentFetch", "AuditEvent", "Base", "Cursor",
+           "Lease", "MessageRevision", "PaceSlot", "Customer", "Identity", "Incident",
            "InboxItem", "LoginThrottle", "Message", "Notification", "OutboxItem",
            "ReportCustomerTickets", "ReportRepeatTicket", "ReportRollup", "Ticket",
            "TicketSignature", "User"]

@@ -37,3 +37,7 @@ class Identity(Base):
     source: Mapped[str] = mapped_column(sa.String(16))  # "sender" or "text"
     evidence_message_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("messages.id"))
     created_at: Mapped[dt.datetime]
+    # A channel said the citizen cannot be reached at this address any more (blocked the bot,
+    # not reachable): replies there are refused with the reason until they write from it again.
+    unreachable_at: Mapped[dt.datetime | None]
+    unreachable_reason: Mapped[str | None] = mapped_column(sa.String(300))

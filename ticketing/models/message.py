@@ -41,6 +41,8 @@ class Message(Base):
     # a call back: when the call reached the citizen.  NULL until then, or for good (failed,
     # bounced, not reached).  Only a delivered reply counts as a response.
     delivered_at: Mapped[dt.datetime | None]
+    # The citizen took the message back (Instagram "unsend"): kept for the record, shown struck.
+    retracted_at: Mapped[dt.datetime | None]
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     # The sender's channel identity as received (address, chat id ...): where a reply goes.
     sender: Mapped[dict[str, Any] | None] = mapped_column(Json)

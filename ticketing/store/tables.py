@@ -6,7 +6,8 @@ from typing import cast
 
 import sqlalchemy as sa
 
-from ticketing.models import (AgentProfile, ApiToken, AuditEvent, Customer, Identity, Incident,
+from ticketing.models import (AgentProfile, ApiToken, AttachmentFetch, AuditEvent, Cursor, Lease,
+                              MessageRevision, PaceSlot, Customer, Identity, Incident,
                               InboxItem, LoginThrottle, Message, Notification, OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
                               TicketSignature, User)
@@ -34,3 +35,8 @@ agent_profiles = _t(AgentProfile)
 report_rollup = _t(ReportRollup)
 report_customer_tickets = _t(ReportCustomerTickets)
 report_repeat_tickets = _t(ReportRepeatTicket)
+leases = _t(Lease)
+cursors = _t(Cursor)
+pace_slots = _t(PaceSlot)
+attachment_fetches = _t(AttachmentFetch)
+message_revisions = _t(MessageRevision)
