@@ -49,7 +49,21 @@ class ChannelUnavailable(ChannelError):
 
 
 class RecipientRejected(ChannelError):
+    """The provider refused the message for good.  ``unreachable``: the citizen cannot be
+    reached at this address any more (blocked the bot, left, not reachable): the address is
+    marked so, and replies there are refused until the citizen writes from it again."""
+
     code = "recipient_rejected"
+
+    def __init__(self, message: str, *, unreachable: bool = False) -> None:
+        super().__init__(message)
+        self.unreachable = unreachable
+
+
+class TooLarge(ChannelError):
+    """A file over the size limit (an attachment a channel only referenced)."""
+
+    code = "too_large"
 
 
 class LoginThrottled(TicketingError):

@@ -48,6 +48,9 @@ class Attachment:
     content_type: str
     size: int
     sha256: str | None = None  # of the decoded bytes, when the channel had them
+    # The channel only referenced the bytes (a Telegram file id, a CDN address): the worker
+    # fetches them after ingest (``services.fetching``) with the channel's ``Fetcher``.
+    locator: str | None = None
 
 
 class Automation(StrEnum):
@@ -88,6 +91,20 @@ class DeliveryReport:
     action: str | None = None  # e.g. "failed", "delayed", "delivered", "displayed"
 
 
+class RevisionKind(StrEnum):
+    EDIT = "edit"  # the citizen changed the text
+    UNSEND = "unsend"  # the citizen took the message back
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Revision:
+    """This event changes an earlier message (``of``: its external id on the same channel)
+    rather than adding one; the message's own ``external_id`` names the event (stored once)."""
+
+    kind: RevisionKind
+    of: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class InboundMessage:
     channel: Channel
@@ -102,6 +119,7 @@ class InboundMessage:
     report: DeliveryReport | None = None
     instagram_kind: str | None = None
     attachments: tuple[Attachment, ...] = ()
+    revision: Revision | None = None
     # Unknown top-level fields are kept, never fatal (the contract says so); channel data the
     # core never reads.
     extra: dict[str, Any] = field(default_factory=dict)
