@@ -26,7 +26,7 @@ from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.domain.channels import API as API_CAPABILITY
 from ticketing.domain.channels import ChannelCapability
-from ticketing.services.ports import Sender
+from ticketing.services.ports import Fetcher, Sender
 from ticketing.services.escalation import EscalationMail
 from ticketing.services.routing import AgentCache
 from ticketing.services.sla import SlaSetup
@@ -177,6 +177,11 @@ class App:
     def senders(self) -> dict[str, Sender]:
         """Outbound adapters by channel, for the outbox worker."""
         return {"email": make_email_sender(self.settings.outbound_smtp_url)}
+
+    @cached_property
+    def fetchers(self) -> dict[str, Fetcher]:
+        """Attachment fetchers by channel, for attachments a channel only referenced."""
+        return {}
 
     def close(self) -> None:
         if "engine" in self.__dict__:

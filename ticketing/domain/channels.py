@@ -32,6 +32,11 @@ class ChannelCapability:
     own_message_ids: bool = False
     # No outbound message: the desk calls the citizen back and logs the call instead.
     call_back: bool = False
+    # Pacing the provider demands, enforced by the outbox across every worker: minimum seconds
+    # between two sends to one recipient (Telegram: 1 per chat per second) and between any two
+    # sends on the channel (Telegram: 30 per second).  None: no pacing.
+    pace_per_recipient: float | None = None
+    pace_overall: float | None = None
 
 
 def cannot_send(channel: str, label: str, reason: str, *,
@@ -47,6 +52,9 @@ class ChannelUse:
     channel: str
     last_message_at: dt.datetime
     sender: Mapping[str, object]
+    # The channel said this address cannot be reached any more (why), until the citizen writes
+    # from it again.
+    unreachable: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -79,6 +87,11 @@ def option_for(capability: ChannelCapability, use: ChannelUse | None,
         return ReplyOption(channel=capability.channel, label=label, possible=False,
                            reason=f"alamat {label} warga tidak diketahui (no {label} address "
                                   "for the citizen)")
+    if use.unreachable is not None:
+        return ReplyOption(channel=capability.channel, label=label, possible=False,
+                           reason=f"warga tidak bisa dihubungi lewat {label} ({use.unreachable}) "
+                                  f"sampai mereka menulis lagi dari sana (the citizen cannot be "
+                                  f"reached on {label} until they write from it again)")
     window = capability.reply_window
     if window is not None and now - use.last_message_at > window:
         hours = int(window.total_seconds() // 3600)

@@ -244,6 +244,29 @@ class DeliveryFailed(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class CitizenUnreachable(Event):
+    """A channel said the citizen cannot be reached at this address any more (they blocked the
+    bot, the account is gone): replies there are refused until they write from it again."""
+
+    KIND = "customer.unreachable"
+    channel: str
+    identity: str  # kind and masked value: "telegram 12…89"
+    reason: str
+    outbox_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MessageRevised(Event):
+    """The citizen edited a message (its earlier text kept in ``message_revisions``) or took it
+    back (``unsend``: marked retracted, its text kept for the record)."""
+
+    KIND = "message.revised"
+    message_id: int
+    revision: str  # edit / unsend
+    event_id: str  # the channel's id of the edit or unsend event
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AcknowledgementSuppressed(Event):
     KIND = "acknowledgement.suppressed"
     reason: str

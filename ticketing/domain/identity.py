@@ -161,6 +161,23 @@ def sender_identifiers(sender: Sender) -> list[Identifier]:
     return out
 
 
+# A sender (or outbox recipient) field → the identity kind its value is.
+ADDRESS_KINDS: Final = {"email": IdentityKind.EMAIL, "phone": IdentityKind.PHONE,
+                        "telegram_id": IdentityKind.TELEGRAM,
+                        "instagram_id": IdentityKind.INSTAGRAM,
+                        "instagram_username": IdentityKind.INSTAGRAM_USERNAME}
+
+
+def address_identity(key: str, raw: object) -> tuple[IdentityKind, str] | None:
+    """The identity a channel address is (``("telegram_id", 123)`` → telegram ``"123"``), or
+    None for a field that names no identity or a value that is not one."""
+    kind = ADDRESS_KINDS.get(key)
+    if kind is None or raw is None or raw == "":
+        return None
+    value = normalize_identifier(kind, str(raw))
+    return (kind, value) if value is not None else None
+
+
 def mask(kind: IdentityKind, value: str) -> str:
     """A display form that identifies nothing on its own (UU PDP): keep only the edges."""
     if kind is IdentityKind.EMAIL and "@" in value:

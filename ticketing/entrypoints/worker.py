@@ -12,6 +12,7 @@ import time
 
 from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
+from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
 from ticketing.entrypoints.transcript_folder import poll_transcripts
@@ -34,8 +35,18 @@ def drain(app: App, stop: threading.Event | None = None) -> int:
 def deliver(app: App, stop: threading.Event | None = None) -> int:
     """Send what the outbox has due now; returns how many deliveries were attempted."""
     total = 0
-    while not (stop and stop.is_set()) and (n := deliver_due(app.uow, app.senders,
-                                                               app.clock)):
+    while not (stop and stop.is_set()) and (n := deliver_due(
+            app.uow, app.senders, app.clock, capabilities=app.capabilities)):
+        total += n
+    return total
+
+
+def fetch(app: App, stop: threading.Event | None = None) -> int:
+    """Fetch the attachments channels only referenced; returns how many were attempted."""
+    total = 0
+    while not (stop and stop.is_set()) and (n := fetch_pending(
+            app.uow, app.fetchers, app.attachment_store, app.clock,
+            max_bytes=app.settings.max_attachment_bytes)):
         total += n
     return total
 
@@ -61,7 +72,7 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
     next_routing = 0.0
     while not stop.is_set():
         try:
-            busy = _poll(app) + drain(app, stop) + deliver(app, stop)
+            busy = _poll(app) + drain(app, stop) + deliver(app, stop) + fetch(app, stop)
             sla_tick(app)
             fold(app)
             if time.monotonic() >= next_routing:
@@ -79,7 +90,7 @@ def run_worker(app: App, *, once: bool = False) -> int:
     if once:
         files = len(poll_transcripts(app))
         print(f"took {files} transcript files; processed {drain(app)} inbox rows; "
-              f"attempted {deliver(app)} deliveries; "
+              f"attempted {deliver(app)} deliveries, {fetch(app)} attachment fetches; "
               f"SLA {sla_tick(app)}; routing {routing_tick(app)}; "
               f"folded {fold(app)} report rollup deltas")
         return 0

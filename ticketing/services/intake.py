@@ -32,15 +32,32 @@ class GroupCommitSink:
     def __init__(self, uow: Transactions, clock: Clock, *, max_batch: int = 200) -> None:
         self._uow, self._clock, self._max = uow, clock, max_batch
         self._queue: queue.Queue[tuple[RawDelivery, Future[bool]] | None] = queue.Queue()
+        self._closed = False
         self._thread = threading.Thread(target=self._run, name="raw-sink", daemon=True)
         self._thread.start()
 
     def __call__(self, delivery: RawDelivery) -> bool:
+        return self.submit(delivery).result()
+
+    def submit(self, delivery: RawDelivery) -> Future[bool]:
+        """Queue the delivery; the future resolves once it is committed (True: new) or fails
+        with the database's error.  For async handlers: ``await asyncio.wrap_future(...)``, so
+        the event loop is never blocked while the writer commits."""
         done: Future[bool] = Future()
+        if self._closed:
+            done.set_exception(RuntimeError("the raw sink is closed"))
+            return done
         self._queue.put((delivery, done))
-        return done.result()
+        return done
+
+    def put_many(self, deliveries: list[RawDelivery]) -> list[bool]:
+        """Several deliveries of one request (a webhook body with many events), each committed
+        before this returns; they usually share the writer's next transaction."""
+        futures = [self.submit(d) for d in deliveries]
+        return [f.result() for f in futures]
 
     def close(self) -> None:
+        self._closed = True
         self._queue.put(None)
         self._thread.join(timeout=10)
 

@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import json
 import random
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
+from ticketing.domain.channels import ChannelCapability
 from ticketing.domain.errors import RateLimited, RecipientRejected
-from ticketing.domain.events import DeliveryFailed
+from ticketing.domain.events import CitizenUnreachable, DeliveryFailed
+from ticketing.domain.identity import ADDRESS_KINDS, address_identity, mask
 from ticketing.services.clock import Clock
 from ticketing.services.notifications import notify
 from ticketing.services.ports import Delivery, Sender
-from ticketing.store import tables
+from ticketing.store import pacing, reachability, tables
 from ticketing.store.audit import record
 from ticketing.store.db import Transactions
 from ticketing.store.locking import skip_locked
@@ -32,6 +36,9 @@ log = logging.getLogger(__name__)
 outbox, messages, tickets = tables.outbox, tables.messages, tables.tickets
 LEASE = dt.timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+# A send whose pace slot is further away than this is put back (due at its slot, the attempt
+# not counted) instead of holding the worker.
+MAX_PACE_WAIT = dt.timedelta(seconds=2)
 # What the desk answers the citizen with; acknowledgements and staff notifications never count
 # as responses.
 RESPONSE_KINDS = ("reply",)
@@ -75,20 +82,29 @@ def _lease(uow: Transactions, clock: Clock, limit: int) -> list[Delivery]:
 
 
 def deliver_due(uow: Transactions, senders: Mapping[str, Sender], clock: Clock, *,
-                limit: int = 50) -> int:
+                limit: int = 50,
+                capabilities: Mapping[str, ChannelCapability] | None = None,
+                sleep: Callable[[float], None] = time.sleep) -> int:
     """One pass: send what is due; returns how many rows were attempted.  Each lease and each
     settlement is its own short transaction from ``uow`` (no transaction stays open while a
-    channel is talked to)."""
+    channel is talked to).  ``capabilities`` bring each channel's pacing (``pace_slots``,
+    shared by all workers) and its reply address (to mark an unreachable citizen)."""
     leased = _lease(uow, clock, limit)
     for item in leased:
         sender = senders.get(item.channel)
         if sender is None:  # nothing is queued for a channel that cannot send: say so, once
             _settle_failed(uow, item, f"no sender for channel {item.channel!r}", clock.now())
             continue
+        capability = (capabilities or {}).get(item.channel)
+        if capability is not None and not _paced(uow, item, capability, clock, sleep):
+            continue
         try:
             external_id = sender(item)
         except RecipientRejected as exc:
-            _settle_failed(uow, item, f"rejected: {exc}", clock.now())
+            if exc.unreachable:
+                _settle_unreachable(uow, item, capability, str(exc), clock.now())
+            else:
+                _settle_failed(uow, item, f"rejected: {exc}", clock.now())
         except RateLimited as exc:
             _retry(uow, item, str(exc), clock.now() + dt.timedelta(seconds=exc.retry_after))
         except Exception as exc:  # temporary by default: the channel may come back
@@ -97,6 +113,38 @@ def deliver_due(uow: Transactions, senders: Mapping[str, Sender], clock: Clock, 
         else:
             _settle_sent(uow, item, external_id, clock.now())
     return len(leased)
+
+
+def _pace_keys(item: Delivery, capability: ChannelCapability) -> list[tuple[str, float]]:
+    keys = []
+    if capability.pace_overall:
+        keys.append((f"{item.channel}", capability.pace_overall))
+    if capability.pace_per_recipient:
+        address = (item.recipient.get(capability.address_key)
+                   if capability.address_key else None)
+        who = str(address) if address not in (None, "") else json.dumps(
+            dict(item.recipient), sort_keys=True, default=str)
+        keys.append((f"{item.channel}:{who}", capability.pace_per_recipient))
+    return keys
+
+
+def _paced(uow: Transactions, item: Delivery, capability: ChannelCapability, clock: Clock,
+           sleep: Callable[[float], None]) -> bool:
+    """Wait for the send's pace slot (True), or put the row back, due at its slot, without
+    counting the attempt (False) when the slot is further away than ``MAX_PACE_WAIT``."""
+    keys = _pace_keys(item, capability)
+    if not keys:
+        return True
+    with uow.write() as conn:
+        at, reserved = pacing.reserve(conn, keys, clock.now(), MAX_PACE_WAIT)
+        if not reserved:
+            conn.execute(outbox.update().where(outbox.c.id == item.outbox_id).values(
+                status="pending", next_attempt_at=at, attempts=outbox.c.attempts - 1))
+            return False
+    wait = (at - clock.now()).total_seconds()
+    if wait > 0:
+        sleep(wait)
+    return True
 
 
 def _settle_sent(uow: Transactions, item: Delivery, external_id: str | None,
@@ -108,6 +156,12 @@ def _settle_sent(uow: Transactions, item: Delivery, external_id: str | None,
             status="sent", sent_at=now, last_error=None,
             external_id=external_id or item.payload.get("message_id"))
             .returning(outbox.c.ticket_id, outbox.c.message_id)).one()
+        if external_id and row.message_id is not None:
+            # The provider's id of what we sent (a Telegram message id, an Instagram mid): the
+            # citizen's reply to it, or the echo of it, threads back to this message.
+            conn.execute(messages.update().where(messages.c.id == row.message_id,
+                                                 messages.c.external_id.is_(None))
+                         .values(external_id=external_id))
         if item.kind not in RESPONSE_KINDS or row.message_id is None:
             return
         conn.execute(messages.update().where(messages.c.id == row.message_id,
@@ -138,6 +192,30 @@ def _retry(uow: Transactions, item: Delivery, error: str, when: dt.datetime | No
 def _settle_failed(uow: Transactions, item: Delivery, error: str, now: dt.datetime) -> None:
     with uow.write() as conn:
         _fail(conn, item, error, now)
+
+
+def _settle_unreachable(uow: Transactions, item: Delivery,
+                        capability: ChannelCapability | None, error: str,
+                        now: dt.datetime) -> None:
+    """The citizen cannot be reached at this address any more: the reply failed, and the
+    address is marked so (on the customer, audited on the ticket) until they write from it."""
+    keys = ([capability.address_key] if capability is not None and capability.address_key
+            else [k for k in item.recipient if k in ADDRESS_KINDS])
+    with uow.write() as conn:
+        _fail(conn, item, f"unreachable: {error}", now)
+        ticket_id = conn.execute(sa.select(outbox.c.ticket_id)
+                                 .where(outbox.c.id == item.outbox_id)).scalar_one()
+        for key in keys:
+            ident = address_identity(key, item.recipient.get(key))
+            if ident is None:
+                continue
+            kind, value = ident
+            customer_id = reachability.mark(conn, str(kind), value, error, now)
+            if customer_id is not None:
+                record(conn, CitizenUnreachable(
+                    at=now, ticket_id=ticket_id, customer_id=customer_id,
+                    channel=item.channel, identity=f"{kind} {mask(kind, value)}",
+                    reason=error[:300], outbox_id=item.outbox_id))
 
 
 def _fail(conn: sa.Connection, item: Delivery, error: str, now: dt.datetime) -> None:

@@ -48,3 +48,12 @@ class AttachmentSink(Protocol):
 
 # content type → the attachments of a raw payload with their bytes
 AttachmentExtractor = Callable[[bytes], list[tuple[Attachment, bytes]]]
+
+
+class Fetcher(Protocol):
+    """A channel's way to fetch an attachment it only referenced (``Attachment.locator``),
+    called by the worker outside any transaction.  Returns the bytes and their content type if
+    the provider said; raises ``TooLarge`` over ``max_bytes`` (without reading on),
+    ``RecipientRejected`` when the file is gone for good, anything else to be retried."""
+
+    def __call__(self, locator: str, max_bytes: int) -> tuple[bytes, str | None]: ...

@@ -13,19 +13,21 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
 
 from ticketing.domain.channels import (ChannelCapability, ChannelUse, ReplyOption, cannot_send,
                                        option_for, refusal, reply_options)
+from ticketing.domain.identity import address_identity
 from ticketing.domain.errors import Conflict, InvalidInput, NotFound, ReplyRefused
 from ticketing.domain.lifecycle import Direction, TicketStatus, check_transition
 from ticketing.domain.threading import reply_subject, ticket_tag
 from ticketing.services.accounts import Principal
 from ticketing.services.outbox import enqueue
 from ticketing.domain import events as ev
-from ticketing.store import tables
+from ticketing.store import reachability, tables
 from ticketing.store.audit import record
 from ticketing.store.tickets import locked_ticket
 
@@ -82,9 +84,26 @@ def _last_in(conn: sa.Connection, ticket_id: int, channel: str | None = None) ->
     return conn.execute(stmt.order_by(m.c.sent_at.desc(), m.c.id.desc()).limit(1)).first()
 
 
+def _mark_unreachable(conn: sa.Connection, uses: dict[str, ChannelUse], customer_id: int,
+                      capabilities: Capabilities) -> dict[str, ChannelUse]:
+    """Each use whose reply address a channel said is unreachable carries the reason."""
+    marked = reachability.of_customer(conn, customer_id)
+    if not marked:
+        return uses
+    out = {}
+    for channel, use in uses.items():
+        capability = capabilities.get(channel)
+        key = capability.address_key if capability is not None else None
+        ident = address_identity(key, use.sender.get(key)) if key else None
+        reason = marked.get((str(ident[0]), ident[1])) if ident else None
+        out[channel] = replace(use, unreachable=reason) if reason is not None else use
+    return out
+
+
 def _options(conn: sa.Connection, ticket: Any, capabilities: Capabilities,
              now: dt.datetime) -> tuple[list[ReplyOption], dict[str, ChannelUse], str | None]:
-    uses = _uses(conn, ticket.customer_id)
+    uses = _mark_unreachable(conn, _uses(conn, ticket.customer_id), ticket.customer_id,
+                             capabilities)
     last = _last_in(conn, ticket.id)
     default = last.channel if last is not None else None
     return reply_options(capabilities, uses.values(), now, default=default), uses, default

@@ -34,8 +34,10 @@ def acquire(conn: sa.Connection, name: str, holder: str, now: dt.datetime,
 
 
 def release(conn: sa.Connection, name: str, holder: str) -> None:
-    """Give the lease up (only if it is ours) so that another worker takes it at once."""
-    conn.execute(t.delete().where(t.c.name == name, t.c.holder == holder))
+    """Give the lease up (only if it is ours) so that another worker takes it at once: it
+    expires now (the row stays, so the fence keeps growing)."""
+    conn.execute(t.update().where(t.c.name == name, t.c.holder == holder)
+                 .values(expires_at=t.c.acquired_at))
 
 
 def holder(conn: sa.Connection, name: str, now: dt.datetime) -> str | None:

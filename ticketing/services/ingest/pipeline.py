@@ -2,7 +2,8 @@
 
 A batch is first *prepared* — parsed, its evidence (identifiers, topic, signature) gathered: pure
 work that may run before the write transaction or in another process — then goes through
-``STEPS``, each a small function over the shared ``Batch``: drop duplicates → store attachments →
+``STEPS``, each a small function over the shared ``Batch``: find the messages edits revise →
+drop duplicates → store attachments →
 lock → resolve the customer → load candidate tickets → decide the ticket → link incidents →
 route new tickets → write → auto-assign → acknowledge.  Every lookup is one indexed query per
 batch and every write one set-based statement per table (``store.bulk``), which is what lets a
@@ -31,10 +32,12 @@ from ticketing.services.ingest.incidents import (accept_early_candidates, early_
                                                  link_incidents, write_incident_links,
                                                  write_new_incidents)
 from ticketing.services.ingest.policy import IngestPolicy
+from ticketing.services.ingest.fetches import record_fetches
+from ticketing.services.ingest.revisions import apply_revised, find_revised
 from ticketing.services.ingest.route import step_auto_assign, step_route_new_tickets
 from ticketing.services.ingest.tickets import decide_ticket, merge_duplicate_tickets
 from ticketing.services.ingest.work import Outcome, Prepared, Work
-from ticketing.store import bulk
+from ticketing.store import bulk, reachability
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tickets as q
 from ticketing.store.locking import has_row_locks
@@ -75,6 +78,10 @@ def _parse(work: Work, policy: IngestPolicy) -> None:
         work.outcome, work.error = "ignored", parsed.reason
     else:
         work.msg = parsed
+
+
+def step_find_revised(batch: Batch) -> None:
+    find_revised(batch)
 
 
 def step_drop_duplicates(batch: Batch) -> None:
@@ -148,6 +155,11 @@ def step_lock(batch: Batch) -> None:
 def step_resolve_customers(batch: Batch) -> None:
     for work in batch.active():
         resolve_customer(batch, work)
+    # A citizen who writes from an address a channel had called unreachable is reachable there
+    # again (one indexed statement per identity kind, nothing written when nothing was marked).
+    reachability.clear(batch.conn, [(str(i.kind), i.value) for w in batch.active()
+                                    if w.msg is not None and not w.msg.automated
+                                    for i in w.evidence.identifiers if i.source == "sender"])
 
 
 def step_load_tickets(batch: Batch) -> None:
@@ -168,6 +180,8 @@ def step_write(batch: Batch) -> None:
     write_new_incidents(batch)
     batch.flush()
     write_incident_links(batch)
+    record_fetches(batch)
+    apply_revised(batch)
 
 
 def step_acknowledge(batch: Batch) -> None:
@@ -176,6 +190,7 @@ def step_acknowledge(batch: Batch) -> None:
 
 # Run inside the write transaction, after ``prepare``.
 STEPS: Sequence[Callable[[Batch], None]] = (
+    step_find_revised,
     step_drop_duplicates,
     step_store_attachments,
     step_lock,

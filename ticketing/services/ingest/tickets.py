@@ -169,7 +169,8 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         "attachments": [{"filename": a.filename, "content_type": a.content_type, "size": a.size,
                          "sha256": a.sha256,
                          "stored": work.attachment_notes.get(a.sha256 or "") == "stored",
-                         "note": work.attachment_notes.get(a.sha256 or "")}
+                         "note": work.attachment_notes.get(a.sha256 or "")
+                         or ("fetching" if a.locator else None)}
                         for a in msg.attachments],
         "automation": str(msg.automation) if msg.automated else None,
         "automation_reason": msg.automation_reason[:60] if msg.automation_reason else None,

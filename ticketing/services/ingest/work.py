@@ -26,6 +26,8 @@ class Work:
     message_id: int | None = None
     duplicate_of: Work | None = None
     attachment_notes: dict[str, str] = field(default_factory=dict)  # sha256 → stored / why not
+    # An edit or take-back: the message it changes (stored: its id; in this batch: its work).
+    revises: Work | int | None = None
 
     def reject(self, reason: str) -> None:
         self.outcome, self.error = "rejected", reason
@@ -46,7 +48,7 @@ class Prepared:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
     raw_id: int
-    outcome: str  # created / appended / duplicate / ignored / rejected / failed
+    outcome: str  # created / appended / revised / duplicate / ignored / rejected / failed
     ticket_id: int | None = None
     message_id: int | None = None
     customer_id: int | None = None

@@ -1,0 +1,106 @@
+"""Use case: fetch the attachments channels only referenced (a Telegram file id, an Instagram CDN
+address) into the attachment store, after ingest and outside its transaction.
+
+Like the outbox: a row is leased (``fetching``, due again after the lease) in a short
+transaction, fetched with the channel's ``Fetcher``, then settled; the message's attachment
+entry says what happened (stored, too large with the limit, gone)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.errors import RecipientRejected, TooLarge
+from ticketing.services.clock import Clock
+from ticketing.services.outbox import backoff
+from ticketing.services.ports import AttachmentSink, Fetcher
+from ticketing.store import tables
+from ticketing.store.db import Transactions
+from ticketing.store.locking import for_update, skip_locked
+
+log = logging.getLogger(__name__)
+
+f, messages = tables.attachment_fetches, tables.messages
+LEASE = dt.timedelta(minutes=5)
+MAX_ATTEMPTS = 6
+
+
+def fetch_pending(uow: Transactions, fetchers: Mapping[str, Fetcher], store: AttachmentSink,
+                  clock: Clock, *, max_bytes: int, limit: int = 20) -> int:
+    """One pass; returns how many fetches were attempted."""
+    leased = _lease(uow, clock.now(), limit)
+    for row in leased:
+        fetcher = fetchers.get(row.channel)
+        if fetcher is None:
+            _settle(uow, row, "failed", f"no fetcher for channel {row.channel!r}", None,
+                    clock.now())
+            continue
+        try:
+            data, content_type = fetcher(row.locator, max_bytes)
+            if len(data) > max_bytes:
+                raise TooLarge(f"{len(data)} bytes")
+        except TooLarge as exc:
+            _settle(uow, row, "too_large", f"lebih dari {max_bytes // (1024 * 1024)} MB, tidak "
+                    f"disimpan (over the {max_bytes} byte limit: {exc})", None, clock.now())
+        except RecipientRejected as exc:
+            _settle(uow, row, "failed", f"tidak bisa diambil (gone: {exc})", None, clock.now())
+        except Exception as exc:  # the provider may come back: retried with backoff
+            log.warning("attachment fetch %s failed: %s", row.id, exc)
+            _retry(uow, row, f"{type(exc).__name__}: {exc}", clock.now())
+        else:
+            digest = hashlib.sha256(data).hexdigest()
+            store.put(digest, data)
+            _settle(uow, row, "stored", None, {"sha256": digest, "size": len(data),
+                                               "content_type": content_type}, clock.now())
+    return len(leased)
+
+
+def _lease(uow: Transactions, now: dt.datetime, limit: int) -> list[Any]:
+    due = sa.and_(f.c.status.in_(("pending", "fetching")), f.c.next_attempt_at <= now)
+    stmt = (sa.select(f.c.id, f.c.message_id, f.c.position, f.c.channel, f.c.locator,
+                      f.c.attempts).where(due).order_by(f.c.next_attempt_at).limit(limit))
+    with uow.write() as conn:
+        rows = conn.execute(skip_locked(conn, stmt)).all()
+        if rows:
+            conn.execute(f.update().where(f.c.id.in_([r.id for r in rows])).values(
+                status="fetching", next_attempt_at=now + LEASE, attempts=f.c.attempts + 1))
+    return list(rows)
+
+
+def _retry(uow: Transactions, row: Any, error: str, now: dt.datetime) -> None:
+    if row.attempts + 1 >= MAX_ATTEMPTS:
+        _settle(uow, row, "failed", f"gave up after {row.attempts + 1} attempts: {error}", None,
+                now)
+        return
+    with uow.write() as conn:
+        conn.execute(f.update().where(f.c.id == row.id).values(
+            status="pending", next_attempt_at=now + backoff(row.attempts + 1),
+            last_error=error[:500]))
+
+
+def _settle(uow: Transactions, row: Any, status: str, note: str | None,
+            stored: Mapping[str, Any] | None, now: dt.datetime) -> None:
+    """The fetch row and the message's attachment entry, in one transaction."""
+    with uow.write() as conn:
+        conn.execute(f.update().where(f.c.id == row.id).values(
+            status=status, last_error=note[:500] if note else None))
+        attachments = conn.execute(for_update(conn, sa.select(messages.c.attachments).where(
+            messages.c.id == row.message_id))).scalar_one_or_none()
+        if not attachments or row.position >= len(attachments):
+            return
+        entry = dict(attachments[row.position])
+        if stored is not None:
+            entry.update(sha256=stored["sha256"], size=stored["size"], stored=True,
+                         note="stored")
+            if stored["content_type"] and not entry.get("content_type"):
+                entry["content_type"] = stored["content_type"]
+        else:
+            entry.update(stored=False, note=note)
+        updated = [*attachments[:row.position], entry, *attachments[row.position + 1:]]
+        conn.execute(messages.update().where(messages.c.id == row.message_id)
+                     .values(attachments=updated))
