@@ -92,6 +92,30 @@ class MessageAppended(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class MessageMoved(Event):
+    """A message re-decided when an earlier one of the same citizen arrived late: a vague
+    follow-up belongs to the complaint sent just before it.  ``ticket_id`` is where it went;
+    moving it back to ``from_ticket`` undoes it."""
+
+    KIND = "message.moved"
+    message_id: int
+    from_ticket: int
+    rule: str
+    caused_by: int | None = None  # the late message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TicketMergeSuggested(Event):
+    """The same re-decision found a follow-up on a ticket staff already worked on: it is not
+    moved silently; the ticket page's duplicates list offers the merge."""
+
+    KIND = "ticket.merge_suggested"
+    other_ticket: int
+    reason: str
+    message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TicketReopened(Event):
     KIND = "ticket.reopened"
     previous: str | None

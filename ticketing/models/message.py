@@ -43,6 +43,9 @@ class Message(Base):
     delivered_at: Mapped[dt.datetime | None]
     # The citizen took the message back (Instagram "unsend"): kept for the record, shown struck.
     retracted_at: Mapped[dt.datetime | None]
+    # The ingest rule that put an inbound message on its ticket (``follow_up``, ``same_topic``,
+    # ``created`` ...): a message processed late re-decides the follow-ups sent after it.
+    grouping: Mapped[str | None] = mapped_column(sa.String(32))
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     # The sender's channel identity as received (address, chat id ...): where a reply goes.
     sender: Mapped[dict[str, Any] | None] = mapped_column(Json)

@@ -18,6 +18,7 @@ from ticketing.services.ingest.policy import IngestPolicy
 from ticketing.services.ingest.work import Work
 from ticketing.services.outbox import mark_bounced
 from ticketing.store import tickets as q
+from ticketing.store import timeline
 from ticketing.store.audit import record
 from ticketing.store.ids import IdAllocator
 
@@ -48,6 +49,9 @@ class Batch:
     new_customers: dict[int, dict[str, Any]] = field(default_factory=dict)
     new_identities: list[dict[str, Any]] = field(default_factory=list)
     new_messages: list[dict[str, Any]] = field(default_factory=list)
+    # Stored messages re-decided onto another ticket (message id → ticket id), written at flush
+    # (the ticket may be new in this batch).
+    moved_messages: dict[int, int] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     merged_customers: set[int] = field(default_factory=set)
@@ -143,6 +147,11 @@ class Batch:
         q.insert_rows(self.conn, q.customers, [{**r, "merged_into_id": None} for r in customers])
         new_tickets = [t for t in self.ticket_by_id.values() if t.is_new]
         q.insert_rows(self.conn, q.tickets, [_ticket_row(t, c, self.now) for t in new_tickets])
+        by_ticket: dict[int, list[int]] = {}
+        for message_id, ticket_id in self.moved_messages.items():
+            by_ticket.setdefault(self.live_ticket(ticket_id).id, []).append(message_id)
+        for ticket_id, message_ids in sorted(by_ticket.items()):
+            timeline.move(self.conn, message_ids, ticket_id)
         moved_new: dict[int, list[int]] = {}
         for row in self.new_messages:
             row["customer_id"] = c(row["customer_id"])

@@ -13,6 +13,7 @@ from ticketing.domain.lifecycle import (ACTIVE_STATUSES, Direction, Priority, Ti
                                         after_customer_message)
 from ticketing.domain.message import Automation, InboundMessage
 from ticketing.services.ingest.batch import Batch
+from ticketing.services.ingest.late import is_late, redecide_follow_ups, vague_target
 from ticketing.services.ingest.work import Work
 from ticketing.services.sla import opening_clocks
 from ticketing.store import tickets as q
@@ -88,6 +89,8 @@ def decide_ticket(batch: Batch, work: Work) -> None:
             work.error = f"automated mail ({auto}) that answers none of our tickets"
             return
         cid = work.customer_id = target.customer_id
+    # Processed out of its sent_at order (services.ingest.late): decided as if in order.
+    late = not auto and is_late(batch, cid, msg.sent_at)
     if target is None:
         horizon = msg.sent_at - policy.dedup_window
         candidates = [t for t in batch.tickets_of.get(cid, [])
@@ -97,8 +100,10 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         # We asked the citizen something: their next message is most likely the answer.
         waiting = [t for t in candidates if t.status == TicketStatus.PENDING_CUSTOMER]
         if vague and candidates:
-            target, why = (waiting or candidates)[0], {"rule": "follow_up",
-                                                       "score": ev.topic_score}
+            before = vague_target(batch, cid, msg.sent_at, horizon) if late else None
+            latest = before if before is not None and before in candidates else candidates[0]
+            target, why = (waiting or [latest])[0], {"rule": "follow_up",
+                                                     "score": ev.topic_score}
         elif not vague:
             same = [t for t in candidates if t.topic == ev.topic]
             vague_ones = [t for t in candidates if t.topic == policy.evidence.fallback_topic]
@@ -123,6 +128,7 @@ def decide_ticket(batch: Batch, work: Work) -> None:
                                         first_message_at=msg.sent_at, now=batch.now)
         batch.ticket_by_id[tid] = target
         batch.tickets_of.setdefault(cid, []).append(target)
+        why = {"rule": "vague_created" if vague else "created"}
         batch.record(TicketCreated(at=batch.now, ticket_id=tid, customer_id=cid,
                                    message_id=work.message_id, channel=str(msg.channel),
                                    topic=ev.topic, topic_evidence=ev.topic_evidence,
@@ -178,7 +184,9 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         "extra": {**msg.extra, **({"instagram_kind": msg.instagram_kind}
                                   if msg.instagram_kind else {})},
         "sender": {k: v for k in SENDER_FIELDS if (v := getattr(msg.sender, k))},
-        "raw_id": work.raw.id})
+        "raw_id": work.raw.id, "grouping": str(why.get("rule") or "")[:32] or None})
     if work.outcome == "appended":
         batch.record(MessageAppended(at=batch.now, ticket_id=target.id, customer_id=cid,
                                      message_id=work.message_id, details=why))
+    if late:
+        redecide_follow_ups(batch, work, target)

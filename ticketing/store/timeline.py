@@ -1,0 +1,45 @@
+"""Reads and writes for messages processed out of their ``sent_at`` order: a customer's inbound
+messages on some tickets since an instant (with the rule that placed each), which tickets staff
+have touched, and moving a message to another ticket."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from ticketing.domain.lifecycle import Direction
+from ticketing.store import tables
+
+m = tables.messages
+
+
+def inbound_since(conn: sa.Connection, ticket_ids: Iterable[int],
+                  since: dt.datetime) -> list[Any]:
+    """(id, ticket_id, sent_at, grouping) of the inbound messages of these tickets sent at or
+    after ``since`` (``ix_messages_ticket_sent``), oldest first."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return []
+    return list(conn.execute(
+        sa.select(m.c.id, m.c.ticket_id, m.c.sent_at, m.c.grouping)
+        .where(m.c.ticket_id.in_(ids), m.c.direction == Direction.IN, m.c.sent_at >= since)
+        .order_by(m.c.sent_at, m.c.id)).all())
+
+
+def touched_by_staff(conn: sa.Connection, ticket_ids: Iterable[int]) -> set[int]:
+    """The tickets among these on which staff wrote (a reply, a call log, a note)."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return set()
+    rows = conn.execute(sa.select(m.c.ticket_id).where(
+        m.c.ticket_id.in_(ids), m.c.author_user_id.is_not(None)).distinct())
+    return {int(r[0]) for r in rows}
+
+
+def move(conn: sa.Connection, message_ids: Iterable[int], ticket_id: int) -> None:
+    ids = sorted(set(message_ids))
+    if ids:
+        conn.execute(m.update().where(m.c.id.in_(ids)).values(ticket_id=ticket_id))
