@@ -159,3 +159,36 @@ def _tickets_of_messages(conn: sa.Connection, message_ids: list[int]) -> list[in
         if wanted & {int(x) for x in data.get("moved_messages", [])}:
             out.append(int(data["source"]))
     return out
+
+
+def move_back(conn: sa.Connection, message_id: int, *, by: Principal,
+              now: dt.datetime) -> dict[str, Any]:
+    """Undo the re-decision of a message processed late (``message.moved``): it goes back to
+    the ticket it was on (or the ticket that one is merged into now)."""
+    actor = _check(by)
+    row = conn.execute(sa.select(m.c.ticket_id, m.c.customer_id)
+                       .where(m.c.id == message_id)).first()
+    if row is None:
+        raise NotFound(f"no message {message_id}")
+    current = int(row.ticket_id)
+    moves = conn.execute(sa.select(a.c.data).where(
+        a.c.kind == ev.MessageMoved.KIND, a.c.ticket_id == current).order_by(a.c.id.desc())
+    ).scalars().all()
+    moved = next((d for d in moves if d.get("message_id") == message_id
+                  and d.get("rule") != "undo"), None)
+    if moved is None:
+        raise Conflict(f"message {message_id} was not moved onto ticket {current}")
+    back = int(moved["from_ticket"])
+    while (into := conn.execute(sa.select(t.c.merged_into_id).where(t.c.id == back))
+           .scalar_one_or_none()) is not None:
+        back = int(into)
+    first, second = sorted((current, back))
+    q.locked_ticket(conn, first)
+    q.locked_ticket(conn, second)
+    conn.execute(m.update().where(m.c.id == message_id).values(ticket_id=back))
+    _refresh_counters(conn, current, now)
+    _refresh_counters(conn, back, now)
+    record_events(conn, ev.MessageMoved(at=now, actor=actor, ticket_id=back,
+                                        customer_id=row.customer_id, message_id=message_id,
+                                        from_ticket=current, rule="undo"))
+    return {"message_id": message_id, "ticket_id": back, "from_ticket": current}

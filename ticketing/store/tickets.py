@@ -47,6 +47,7 @@ class TicketState:
     last_customer_message_at: dt.datetime | None
     message_count: int
     merged_into_id: int | None = None
+    resolved_at: dt.datetime | None = None  # read for tickets loaded by id (reply threads)
     incident_id: int | None = None
     fingerprint: str | None = None
     sla: dict[str, Any] | None = None  # a new ticket's opening clocks (services.sla.columns)
@@ -82,7 +83,7 @@ _IDENTITIES = (sa.select(identities.c.value, identities.c.customer_id)
 _STATE_COLUMNS = (tickets.c.id, tickets.c.customer_id, tickets.c.status, tickets.c.topic,
                   tickets.c.channel, tickets.c.first_message_at, tickets.c.last_message_at,
                   tickets.c.last_customer_message_at, tickets.c.message_count)
-_BY_ID = (sa.select(*_STATE_COLUMNS, tickets.c.merged_into_id)
+_BY_ID = (sa.select(*_STATE_COLUMNS, tickets.c.merged_into_id, tickets.c.resolved_at)
           .where(tickets.c.id.in_(sa.bindparam("ids", expanding=True))))
 
 

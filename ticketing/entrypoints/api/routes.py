@@ -143,6 +143,15 @@ async def unmerge(request: Request, ticket_id: RowId, who: Viewer) -> dict[str, 
         app.write, merging.unmerge_ticket, ticket_id, by=who, now=app.clock.now())
 
 
+@router.post("/messages/{message_id}/move-back",
+             summary="Undo the move of a message re-decided when an earlier one arrived late "
+                     "(supervisors and admins)")
+async def move_back(request: Request, message_id: RowId, who: Viewer) -> dict[str, Any]:
+    app = core(request)
+    return await run_in_threadpool(
+        app.write, merging.move_back, message_id, by=who, now=app.clock.now())
+
+
 @router.post("/customers/{customer_id}/unmerge",
              summary="Undo the merge of this customer into another (supervisors)")
 async def unmerge_customer(

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ticketing.domain.events import MessageMoved, TicketMergeSuggested
-from ticketing.domain.lifecycle import ACTIVE_STATUSES, Direction
+from ticketing.domain.lifecycle import ACTIVE_STATUSES, Direction, TicketStatus
 from ticketing.services.ingest.batch import Batch
 from ticketing.services.ingest.work import Work
 from ticketing.store import tickets as q
@@ -79,6 +79,18 @@ def vague_target(batch: Batch, cid: int, sent_at: dt.datetime,
     (None: no such message, decide as usual)."""
     before = [e for e in _timeline(batch, cid, horizon) if e.sent_at <= sent_at]
     return batch.live_ticket(before[-1].ticket_id) if before else None
+
+
+def written_before_resolution(batch: Batch, target: q.TicketState,
+                              sent_at: dt.datetime) -> bool:
+    """The ticket is resolved, and this message was written before it was (read only for
+    resolved tickets: one look-up by id)."""
+    if target.is_new or target.status != TicketStatus.RESOLVED:
+        return False
+    if target.resolved_at is None:
+        loaded = q.tickets_by_id(batch.conn, [target.id]).get(target.id)
+        target.resolved_at = loaded.resolved_at if loaded is not None else None
+    return target.resolved_at is not None and sent_at < target.resolved_at
 
 
 def redecide_follow_ups(batch: Batch, work: Work, target: q.TicketState) -> None:

@@ -13,7 +13,8 @@ from ticketing.domain.lifecycle import (ACTIVE_STATUSES, Direction, Priority, Ti
                                         after_customer_message)
 from ticketing.domain.message import Automation, InboundMessage
 from ticketing.services.ingest.batch import Batch
-from ticketing.services.ingest.late import is_late, redecide_follow_ups, vague_target
+from ticketing.services.ingest.late import (is_late, redecide_follow_ups, vague_target,
+                                            written_before_resolution)
 from ticketing.services.ingest.work import Work
 from ticketing.services.sla import opening_clocks
 from ticketing.store import tickets as q
@@ -136,7 +137,13 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         work.outcome = "created"
     else:
         work.outcome = "appended"
-        new_status = target.status if auto else after_customer_message(target.status)
+        # Written before the ticket was resolved, processed after: it belongs there, and does
+        # not reopen it (services.ingest.late).
+        before_resolution = written_before_resolution(batch, target, msg.sent_at)
+        if before_resolution:
+            why["before_resolution"] = True
+        new_status = (target.status if auto or before_resolution
+                      else after_customer_message(target.status))
         if auto:
             why["automated"] = auto
             report = msg.report
