@@ -109,7 +109,8 @@ class App:
                             attachment_store=self.attachment_store,
                             attachment_extractors={EMAIL_CONTENT_TYPE: attachment_blobs},
                             max_attachment_bytes=self.settings.max_attachment_bytes,
-                            sla=self.sla_setup, routing=self.routing)
+                            sla=self.sla_setup, routing=self.routing,
+                            regroup_late=self.settings.ingest_regroup_late)
 
     @cached_property
     def sla_setup(self) -> SlaSetup:

@@ -49,6 +49,9 @@ class Settings:
     ack_max_per_hour: int = 3
     sla_escalation_email: bool = False
     ingest_batch_size: int = 500
+    # Messages processed out of their sent_at order re-decide the follow-ups after them
+    # (services.ingest.late); off only to measure what that costs.
+    ingest_regroup_late: bool = True
     log_level: str = "INFO"
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -52,6 +52,9 @@ class Batch:
     # Stored messages re-decided onto another ticket (message id → ticket id), written at flush
     # (the ticket may be new in this batch).
     moved_messages: dict[int, int] = field(default_factory=dict)
+    # services.ingest.late's read of a customer's stored timeline: (since, tickets, rows)
+    late_rows: dict[int, tuple[dt.datetime, frozenset[int], list[Any]]] = field(
+        default_factory=dict)
     events: list[Event] = field(default_factory=list)
     merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     merged_customers: set[int] = field(default_factory=set)

@@ -62,7 +62,7 @@ def _timeline(batch: Batch, cid: int, since: dt.datetime) -> list[Entry]:
     entries = [Entry(_utc(r.sent_at), int(r.id),
                      batch.live_ticket(moved.get(int(r.id), int(r.ticket_id))).id,
                      r.grouping, None)
-               for r in timeline.inbound_since(batch.conn, stored, since)]
+               for r in _stored(batch, cid, stored, since)]
     for row in batch.new_messages:
         if row["direction"] != Direction.IN or row["sent_at"] < since:
             continue
@@ -71,6 +71,16 @@ def _timeline(batch: Batch, cid: int, since: dt.datetime) -> list[Entry]:
             entries.append(Entry(row["sent_at"], row["id"], tid, row.get("grouping"), row))
     entries.sort(key=lambda e: (e.sent_at, e.message_id))
     return entries
+
+
+def _stored(batch: Batch, cid: int, tickets: list[int], since: dt.datetime) -> list[Any]:
+    """The stored rows, read once per customer and batch (then filtered)."""
+    cached = batch.late_rows.get(cid)
+    if cached is not None and cached[0] <= since and cached[1] >= set(tickets):
+        return [r for r in cached[2] if _utc(r.sent_at) >= since]
+    rows = timeline.inbound_since(batch.conn, tickets, since)
+    batch.late_rows[cid] = (since, frozenset(tickets), rows)
+    return rows
 
 
 def vague_target(batch: Batch, cid: int, sent_at: dt.datetime,

@@ -46,3 +46,4 @@ class IngestPolicy:
     max_attachment_bytes: int = 10 * 1024 * 1024
     sla: SlaSetup | None = None
     routing: RoutingConfig | None = None
+    regroup_late: bool = True  # services.ingest.late

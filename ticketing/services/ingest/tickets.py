@@ -91,7 +91,7 @@ def decide_ticket(batch: Batch, work: Work) -> None:
             return
         cid = work.customer_id = target.customer_id
     # Processed out of its sent_at order (services.ingest.late): decided as if in order.
-    late = not auto and is_late(batch, cid, msg.sent_at)
+    late = policy.regroup_late and not auto and is_late(batch, cid, msg.sent_at)
     if target is None:
         horizon = msg.sent_at - policy.dedup_window
         candidates = [t for t in batch.tickets_of.get(cid, [])
@@ -195,5 +195,5 @@ def decide_ticket(batch: Batch, work: Work) -> None:
     if work.outcome == "appended":
         batch.record(MessageAppended(at=batch.now, ticket_id=target.id, customer_id=cid,
                                      message_id=work.message_id, details=why))
-    if late:
+    if late and not vague:  # a vague message has no follow-ups of its own to take back
         redecide_follow_ups(batch, work, target)
