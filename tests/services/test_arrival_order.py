@@ -136,6 +136,22 @@ def test_a_ticket_staff_worked_on_is_not_changed_but_suggested(app: App) -> None
     assert late.ticket_id != older.ticket_id
 
 
+def test_a_ticket_staff_changed_without_writing_is_not_changed_either(app: App) -> None:
+    older = ingest_one(app, message("Kode OTP tidak masuk ke HP saya", channel="telegram",
+                                    sent_at=_at(0), **SARI))
+    follow = ingest_one(app, message("udh seminggu loh, gimana min?", channel="telegram",
+                                     sent_at=_at(5), **SARI))
+    uid = user(app, "spv@example.id", "supervisor")
+    boss = Principal(user_id=uid, email="spv@example.id", name="Spv", role=Role.SUPERVISOR)
+    with app.engine.begin() as conn:
+        updates.update_ticket(conn, older.ticket_id, {"priority": "high"}, by=boss, topics=(),
+                              now=app.clock.now())
+    ingest_one(app, message("Saldo insentif saya belum cair sampai sekarang",
+                            channel="telegram", sent_at=_at(4), **SARI))
+    assert _ticket_of(app, follow.message_id) == older.ticket_id
+    assert len(audit_rows(app, "ticket.merge_suggested")) == 1
+
+
 def test_a_reply_written_before_the_resolution_does_not_reopen(app: App) -> None:
     first = ingest_one(app, message("Kode OTP tidak masuk ke HP saya", channel="telegram",
                                     external_id="tg-1", sent_at=_at(0), **SARI))

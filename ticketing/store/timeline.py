@@ -30,13 +30,16 @@ def inbound_since(conn: sa.Connection, ticket_ids: Iterable[int],
 
 
 def touched_by_staff(conn: sa.Connection, ticket_ids: Iterable[int]) -> set[int]:
-    """The tickets among these on which staff wrote (a reply, a call log, a note)."""
+    """The tickets among these staff worked on: wrote on (a reply, a call log, a note) or
+    changed (any audited act of a user: status, topic, assignment, merge)."""
     ids = sorted(set(ticket_ids))
     if not ids:
         return set()
-    rows = conn.execute(sa.select(m.c.ticket_id).where(
-        m.c.ticket_id.in_(ids), m.c.author_user_id.is_not(None)).distinct())
-    return {int(r[0]) for r in rows}
+    a = tables.audit
+    wrote = sa.select(m.c.ticket_id).where(m.c.ticket_id.in_(ids),
+                                           m.c.author_user_id.is_not(None))
+    changed = sa.select(a.c.ticket_id).where(a.c.ticket_id.in_(ids), a.c.actor.like("user:%"))
+    return {int(r[0]) for r in conn.execute(sa.union(wrote, changed))}
 
 
 def move(conn: sa.Connection, message_ids: Iterable[int], ticket_id: int) -> None:
