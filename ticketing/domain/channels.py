@@ -55,6 +55,9 @@ class ChannelUse:
     # The channel said this address cannot be reached any more (why), until the citizen writes
     # from it again.
     unreachable: str | None = None
+    # The address is linked to the citizen only by an identifier written in a message, and this
+    # ticket holds messages from elsewhere: nothing of it goes there until staff check the link.
+    unverified: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -92,6 +95,13 @@ def option_for(capability: ChannelCapability, use: ChannelUse | None,
                            reason=f"warga tidak bisa dihubungi lewat {label} ({use.unreachable}) "
                                   f"sampai mereka menulis lagi dari sana (the citizen cannot be "
                                   f"reached on {label} until they write from it again)")
+    if use.unverified:
+        return ReplyOption(channel=capability.channel, label=label, possible=False,
+                           reason=f"alamat {label} ini terhubung ke warga hanya lewat NIK/nomor "
+                                  "yang ditulis di pesan dan belum diverifikasi; tiket ini memuat "
+                                  "pesan dari alamat lain (linked only by an identifier written "
+                                  "in a message, not verified: this ticket holds messages from "
+                                  "other addresses)")
     window = capability.reply_window
     if window is not None and now - use.last_message_at > window:
         hours = int(window.total_seconds() // 3600)

@@ -223,6 +223,18 @@ class CustomerLinked(Event):
     KIND = "customer.linked"
     message_id: int | None
     identities: Sequence[Mapping[str, Any]]
+    claimed: bool = False  # only through an identifier written in the message
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdentityVerified(Event):
+    """Staff checked that an address linked by a claim is the citizen's: replies may carry the
+    citizen's other tickets there now."""
+
+    KIND = "identity.verified"
+    identity: str  # kind and masked value
+    method: str  # "staff_check"
+    note: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -40,4 +40,8 @@ class Identity(Base):
     # A channel said the citizen cannot be reached at this address any more (blocked the bot,
     # not reachable): replies there are refused with the reason until they write from it again.
     unreachable_at: Mapped[dt.datetime | None]
+    # An address linked to this customer only through an identifier written in a message ("NIK
+    # saya ..." from a new address): a claim.  Until staff check it (audited), nothing of the
+    # customer's other tickets is sent there.  NULL: the link is the channel's own evidence.
+    claimed_link_at: Mapped[dt.datetime | None]
     unreachable_reason: Mapped[str | None] = mapped_column(sa.String(300))

@@ -27,7 +27,7 @@ from ticketing.domain.threading import reply_subject, ticket_tag
 from ticketing.services.accounts import Principal
 from ticketing.services.outbox import enqueue
 from ticketing.domain import events as ev
-from ticketing.store import reachability, tables
+from ticketing.store import claims, reachability, tables
 from ticketing.store.audit import record
 from ticketing.store.tickets import locked_ticket
 
@@ -84,26 +84,59 @@ def _last_in(conn: sa.Connection, ticket_id: int, channel: str | None = None) ->
     return conn.execute(stmt.order_by(m.c.sent_at.desc(), m.c.id.desc()).limit(1)).first()
 
 
-def _mark_unreachable(conn: sa.Connection, uses: dict[str, ChannelUse], customer_id: int,
-                      capabilities: Capabilities) -> dict[str, ChannelUse]:
-    """Each use whose reply address a channel said is unreachable carries the reason."""
-    marked = reachability.of_customer(conn, customer_id)
-    if not marked:
+def _checked(conn: sa.Connection, uses: dict[str, ChannelUse], ticket: Any,
+             capabilities: Capabilities) -> dict[str, ChannelUse]:
+    """Each use whose reply address a channel said is unreachable carries the reason; each
+    whose address is linked only by a claim, on a ticket with messages from other addresses,
+    is marked unverified."""
+    unreachable = reachability.of_customer(conn, ticket.customer_id)
+    claimed = claims.of_customer(conn, ticket.customer_id)
+    if not unreachable and not claimed:
         return uses
+    senders = _ticket_senders(conn, ticket.id) if claimed else []
     out = {}
     for channel, use in uses.items():
         capability = capabilities.get(channel)
         key = capability.address_key if capability is not None else None
         ident = address_identity(key, use.sender.get(key)) if key else None
-        reason = marked.get((str(ident[0]), ident[1])) if ident else None
-        out[channel] = replace(use, unreachable=reason) if reason is not None else use
+        found = (str(ident[0]), ident[1]) if ident else None
+        reason = unreachable.get(found) if found else None
+        if reason is not None:
+            use = replace(use, unreachable=reason)
+        if found in claimed and any(
+                key is None or address_identity(key, s.get(key)) != ident for s in senders):
+            # The citizen's own (not claimed) address on this channel, if they have one.
+            use = _unclaimed_use(conn, ticket.customer_id, use, key, claimed) or replace(
+                use, unverified=True)
+        out[channel] = use
     return out
+
+
+def _unclaimed_use(conn: sa.Connection, customer_id: int, use: ChannelUse, key: str | None,
+                   claimed: set[tuple[str, str]]) -> ChannelUse | None:
+    """The latest message on the use's channel from an address that is not a claim."""
+    if key is None:
+        return None
+    rows = conn.execute(sa.select(m.c.sent_at, m.c.sender).where(
+        m.c.customer_id == customer_id, m.c.direction == Direction.IN,
+        m.c.channel == use.channel, m.c.sender.is_not(None))
+        .order_by(m.c.sent_at.desc()).limit(50))
+    for at, sender in rows:
+        ident = address_identity(key, dict(sender).get(key))
+        if ident is not None and (str(ident[0]), ident[1]) not in claimed:
+            return replace(use, sender=dict(sender), last_message_at=at)
+    return None
+
+
+def _ticket_senders(conn: sa.Connection, ticket_id: int) -> list[dict[str, Any]]:
+    return [dict(s) for s in conn.execute(sa.select(m.c.sender).where(
+        m.c.ticket_id == ticket_id, m.c.direction == Direction.IN,
+        m.c.sender.is_not(None))).scalars()]
 
 
 def _options(conn: sa.Connection, ticket: Any, capabilities: Capabilities,
              now: dt.datetime) -> tuple[list[ReplyOption], dict[str, ChannelUse], str | None]:
-    uses = _mark_unreachable(conn, _uses(conn, ticket.customer_id), ticket.customer_id,
-                             capabilities)
+    uses = _checked(conn, _uses(conn, ticket.customer_id), ticket, capabilities)
     last = _last_in(conn, ticket.id)
     default = last.channel if last is not None else None
     return reply_options(capabilities, uses.values(), now, default=default), uses, default

@@ -148,8 +148,10 @@ def get_customer(conn: sa.Connection, customer_id: int, viewer: Principal, *,
     if row is None:
         raise NotFound(f"no customer {customer_id}")
     private = not viewer.can_see_personal_data()
-    idents = conn.execute(sa.select(i.c.kind, i.c.value, i.c.source, i.c.evidence_message_id,
-                                    i.c.created_at)
+    idents = conn.execute(sa.select(i.c.id, i.c.kind, i.c.value, i.c.source,
+                                    i.c.evidence_message_id, i.c.created_at,
+                                    i.c.claimed_link_at, i.c.unreachable_at,
+                                    i.c.unreachable_reason)
                           .where(i.c.customer_id == customer_id).order_by(i.c.id))
     out: dict[str, Any] = {
         "customer_id": row.id, "name": row.display_name, "created_at": row.created_at.isoformat(),
@@ -157,7 +159,11 @@ def get_customer(conn: sa.Connection, customer_id: int, viewer: Principal, *,
         "identities": [{"kind": r.kind,
                         "value": mask(IdentityKind(r.kind), r.value) if private else r.value,
                         "source": r.source, "evidence_message_id": r.evidence_message_id,
-                        "linked_at": r.created_at.isoformat()} for r in idents]}
+                        "linked_at": r.created_at.isoformat(), "identity_id": r.id,
+                        # linked only by an identifier written in a message (not verified)
+                        "claimed": r.claimed_link_at is not None,
+                        "unreachable": r.unreachable_reason if r.unreachable_at else None}
+                       for r in idents]}
     if with_tickets:
         out["tickets"] = [_jsonable(r._asdict()) for r in conn.execute(
             sa.select(t.c.id.label("ticket_id"), t.c.status, t.c.topic, t.c.channel,

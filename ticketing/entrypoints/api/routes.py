@@ -3,6 +3,7 @@ database work runs in the thread pool, never on the event loop."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from typing import Annotated, Any
@@ -16,7 +17,7 @@ from ticketing.entrypoints.api.auth import core, current_principal, require
 from ticketing.entrypoints.api.errors import ApiError
 from ticketing.entrypoints.api.params import TOO_DEEP, AttachmentIndex, JsonLimitRoute, RowId
 from ticketing.domain import bounds
-from ticketing.services import (downloads, merging, notifications, relations, replies, reports,
+from ticketing.services import (downloads, identities, merging, notifications, relations, replies, reports,
                                 updates, views)
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.ingest import NORMALIZED_JSON, Outcome, store_and_process
@@ -150,6 +151,19 @@ async def move_back(request: Request, message_id: RowId, who: Viewer) -> dict[st
     app = core(request)
     return await run_in_threadpool(
         app.write, merging.move_back, message_id, by=who, now=app.clock.now())
+
+
+@router.post("/identities/{identity_id}/verify",
+             summary="Confirm that an address linked only by a written identifier is the "
+                     "citizen's, after a staff check (supervisors and admins)")
+async def verify_identity(request: Request, identity_id: RowId, who: Viewer) -> dict[str, Any]:
+    app = core(request)
+    note = None
+    with contextlib.suppress(ValueError, UnicodeDecodeError):
+        body = json.loads(await request.body() or b"{}")
+        note = str(body.get("note")) if isinstance(body, dict) and body.get("note") else None
+    return await run_in_threadpool(app.write, identities.verify_identity, identity_id, by=who,
+                                   now=app.clock.now(), note=note)
 
 
 @router.post("/customers/{customer_id}/unmerge",

@@ -186,7 +186,11 @@ def _failed_fact(t: Mapping[str, Any]) -> str:
 def _citizen(customer: Mapping[str, Any]) -> str:
     idents = "".join(
         f'<li data-kind="{escape(str(i.get("kind")))}">{_label(IDENTITY, i.get("kind"))}: '
-        f'<span class="value">{_text(i.get("value"))}</span></li>'
+        f'<span class="value">{_text(i.get("value"))}</span>'
+        + (' <em class="claimed">(hanya diklaim di pesan, belum diverifikasi)</em>'
+           if i.get("claimed") else "")
+        + (f' <em class="unreachable">(tidak bisa dihubungi: {_text(i.get("unreachable"))})</em>'
+           if i.get("unreachable") else "") + '</li>'
         for i in customer.get("identities") or [])
     return (f'<section id="citizen"><h2>Warga</h2><p>Nama: <strong id="citizen-name">'
             f'{_text(customer.get("name"))}</strong></p>'

@@ -18,7 +18,7 @@ from ticketing.services.ingest.policy import IngestPolicy
 from ticketing.services.ingest.work import Work
 from ticketing.services.outbox import mark_bounced
 from ticketing.store import tickets as q
-from ticketing.store import timeline
+from ticketing.store import claims, timeline
 from ticketing.store.audit import record
 from ticketing.store.ids import IdAllocator
 
@@ -52,6 +52,8 @@ class Batch:
     # Stored messages re-decided onto another ticket (message id → ticket id), written at flush
     # (the ticket may be new in this batch).
     moved_messages: dict[int, int] = field(default_factory=dict)
+    # Stored addresses whose message joined another customer through a written identifier.
+    claimed_addresses: list[tuple[str, str]] = field(default_factory=list)
     # services.ingest.late's read of a customer's stored timeline: (since, tickets, rows)
     late_rows: dict[int, tuple[dt.datetime, frozenset[int], list[Any]]] = field(
         default_factory=dict)
@@ -170,6 +172,8 @@ class Batch:
         for row in self.new_identities:
             row["customer_id"] = c(row["customer_id"])
         q.insert_rows(self.conn, q.identities, self.new_identities)
+        if self.claimed_addresses:
+            claims.mark(self.conn, self.claimed_addresses, self.now)
         # Persisted rows move before the ticket updates below, so the undo record lists them.
         done = q.move_customers(self.conn, [(source, c(target)) for source, target, _ in
                                             self.merges])

@@ -19,6 +19,8 @@ def resolve_customer(batch: Batch, work: Work) -> None:
     idents = work.evidence.identifiers
     found = sorted({batch.canonical(batch.customer_of[(str(i.kind), i.value)]) for i in idents
                     if (str(i.kind), i.value) in batch.customer_of})
+    senders = [(str(i.kind), i.value) for i in idents if i.source == "sender"]
+    by_sender = {batch.canonical(batch.customer_of[k]) for k in senders if k in batch.customer_of}
     work.message_id = batch.ids.one(q.messages)
     if msg.automated:
         # A bounce or an out-of-office speaks for a mail system, not a citizen: it links and
@@ -40,6 +42,12 @@ def resolve_customer(batch: Batch, work: Work) -> None:
                 "message_id": work.message_id,
                 "evidence": [{"kind": str(i.kind), "value": mask(i.kind, i.value),
                               "source": i.source} for i in idents]}))
+    # Found (or joined to another customer) only through identifiers written in the message: the
+    # sender's addresses are linked by a claim, not by the channel's evidence.
+    claimed = bool(found) and not msg.automated and bool(senders) and (
+        not by_sender or len(set(found) - by_sender) > 0)
+    if claimed:
+        batch.claimed_addresses.extend(k for k in senders if k in batch.customer_of)
     linked = []
     for ident in idents:
         key = (str(ident.kind), ident.value)
@@ -49,7 +57,8 @@ def resolve_customer(batch: Batch, work: Work) -> None:
         batch.new_identities.append({
             "id": batch.ids.one(q.identities), "customer_id": cid, "kind": str(ident.kind),
             "value": ident.value, "source": ident.source, "evidence_message_id": work.message_id,
-            "created_at": batch.now})
+            "created_at": batch.now,
+            "claimed_link_at": batch.now if claimed and ident.source == "sender" else None})
         linked.append({"kind": str(ident.kind), "value": mask(ident.kind, ident.value),
                        "source": ident.source})
     # One event per message: what a new customer was created from, or what was newly linked.
@@ -58,6 +67,6 @@ def resolve_customer(batch: Batch, work: Work) -> None:
                                      channel=str(msg.channel), identities=linked))
     elif linked:
         batch.record(CustomerLinked(at=batch.now, customer_id=cid, message_id=work.message_id,
-                                    identities=linked))
+                                    identities=linked, claimed=claimed))
     work.customer_id = cid
 
