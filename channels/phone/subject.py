@@ -1,8 +1,9 @@
 """A call's subject: the first sentence of the caller's complaint, never the agent's greeting.
 
-The caller's opening words are often only a greeting or a filler ("Halo?", "Pagi Bu.", "Iya,
-betul"): those sentences are passed over, and the first sentence with substance is the subject,
-cut at a word boundary.  A call where the caller only greets has the caller's first words.
+The caller's opening words are often only a greeting, a filler or a check ("Halo?", "Pagi Bu.",
+"Ini pengaduan Prakerja?"): the subject is the caller's first sentence that states something
+going wrong (``voices.is_complaint``), else the first that is not only greeting words, else the
+caller's first words; cut at a word boundary.
 
 Pure: turns in, text out.
 """
@@ -14,6 +15,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from channels.phone.call import CallTurn, Role
+from channels.phone.voices import is_complaint
 
 MAX_SUBJECT: Final = 150
 # A sentence ends at . ! ? … followed by a space or the end ("Rp 1.000.000" is one word).
@@ -44,8 +46,10 @@ def _cut(text: str) -> str:
     return (head[:space] if space > MAX_SUBJECT // 2 else head).rstrip(" ,;:") + "…"
 
 
-def call_subject(turns: Iterable[CallTurn]) -> str | None:
+def call_subject(turns: Iterable[CallTurn], *, max_sentences: int = 200) -> str | None:
     first: str | None = None
+    substance: str | None = None
+    seen = 0
     for turn in turns:
         if turn.role is not Role.CALLER:
             continue
@@ -53,10 +57,16 @@ def call_subject(turns: Iterable[CallTurn]) -> str | None:
             sentence = found.group().strip()
             if not sentence:
                 continue
-            first = first or sentence
-            if not _is_filler(sentence):
+            if is_complaint(sentence):
                 return _cut(sentence)
-    return _cut(first) if first else None
+            first = first or sentence
+            if substance is None and not _is_filler(sentence):
+                substance = sentence
+            seen += 1
+            if seen >= max_sentences:  # a long call: the complaint is near its start
+                return _cut(substance or first)
+    chosen = substance or first
+    return _cut(chosen) if chosen else None
 
 
 __all__ = ["MAX_SUBJECT", "call_subject"]

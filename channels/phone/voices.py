@@ -85,4 +85,9 @@ def cue_counts(texts: Iterable[str]) -> tuple[int, int]:
     return _count(_DESK, spoken), _count(_CALLER, spoken)
 
 
-__all__ = ["cue_counts"]
+def is_complaint(sentence: str) -> bool:
+    """A sentence that states something going wrong (a caller cue)."""
+    return _count(_CALLER, sentence.lower().replace("\u2019", "'")) > 0
+
+
+__all__ = ["cue_counts", "is_complaint"]
