@@ -28,7 +28,10 @@ from channels.phone.roles import NO_HINTS, Piece, RoleHints, resolve
 from channels.phone.speakers import TIME, backed_names, labelled
 from ticketing.domain.errors import MalformedPayload
 
-TIMING_RE: Final = re.compile(rf"^\s*({TIME})[ \t]*-->[ \t]*({TIME})(?:[ \t]+.*)?$")
+# WebVTT's whitespace is space, tab and form feed; its line ends CR, LF and CRLF only (Python's
+# splitlines() would also split at a vertical tab or U+2028 inside a cue).
+TIMING_RE: Final = re.compile(rf"^[ \t\f]*({TIME})[ \t\f]*-->[ \t\f]*({TIME})(?:[ \t\f]+.*)?$")
+_LINES_RE: Final = re.compile(r"\r\n|\r|\n")
 _VOICE_RE: Final = re.compile(r"<v(?:\.[^\s>]*)?(?:[ \t]+([^>]*))?>", re.IGNORECASE)
 _TAG_RE: Final = re.compile(r"</?[a-z][^>]*>|<\d[^>]*>", re.IGNORECASE)
 _SKIPPED_BLOCKS: Final = ("NOTE", "STYLE", "REGION")
@@ -130,25 +133,43 @@ def _parse(lines: list[str], kind: str, hints: RoleHints) -> Transcript:
     return Transcript(format=kind, turns=turns, roles=report, skipped_cues=reading.skipped)
 
 
+def lines_of(text: str) -> list[str]:
+    return _LINES_RE.split(text)
+
+
+def cue_timeline(text: str) -> list[tuple[int, int, str]]:
+    """The readable cues of a WebVTT or SRT file as (start, end, text without tags): what a
+    player would show, speakers aside."""
+    lines = lines_of(text)
+    kind = "webvtt" if lines and lines[0].startswith("WEBVTT") else "srt"
+    body = _header_end(lines) if kind == "webvtt" else 0
+    return [(c.start_ms, c.end_ms, " ".join(t for t in map(_text, c.lines) if t))
+            for c in _read_cues(lines[body:], kind).cues]
+
+
+def _header_end(lines: list[str]) -> int:
+    body = 1
+    while body < len(lines) and lines[body].strip() and "-->" not in lines[body]:
+        body += 1
+    return body
+
+
 def parse_webvtt(text: str, hints: RoleHints = NO_HINTS) -> Transcript:
-    lines = text.splitlines()
+    lines = lines_of(text)
     if not lines or not lines[0].startswith("WEBVTT"):
         raise MalformedPayload("not WebVTT: the first line must be WEBVTT")
     # The header (the signature line and metadata such as "Kind:" / "Language:") runs to the
     # first blank line, unless a cue timing line comes first.
-    body = 1
-    while body < len(lines) and lines[body].strip() and "-->" not in lines[body]:
-        body += 1
-    return _parse(lines[body:], "webvtt", hints)
+    return _parse(lines[_header_end(lines):], "webvtt", hints)
 
 
 def parse_srt(text: str, hints: RoleHints = NO_HINTS) -> Transcript:
-    return _parse(text.splitlines(), "srt", hints)
+    return _parse(lines_of(text), "srt", hints)
 
 
 def looks_like_cues(text: str) -> bool:
     """SRT (or a WebVTT without its signature): a timing line among the first lines."""
-    return any("-->" in line for line in text.splitlines()[:5])
+    return any("-->" in line for line in lines_of(text[:2000])[:5])
 
 
-__all__ = ["looks_like_cues", "parse_srt", "parse_webvtt"]
+__all__ = ["cue_timeline", "lines_of", "looks_like_cues", "parse_srt", "parse_webvtt"]

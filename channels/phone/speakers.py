@@ -3,9 +3,10 @@
 (``Rina Wulandari: ...``, ``Speaker 1: ...``).
 
 A role word (Petugas, Pelapor, Agent, Caller ...) is always a speaker.  A name is one only when
-it looks like one (every word capitalised, at most five words) and the document backs it: the
-same name opens two lines, or two or more named lines exist and the name has two words.  So
-"NIK saya: 3201..." or a lone "Catatan: ..." in speech is never mistaken for a speaker.
+it looks like one (every word capitalised, at most five words, not a form word such as "Nama"
+or "Catatan") and the document backs it: at least two lines open with a name.  So "NIK saya:
+3201..." or "Alamat: Jl. ..." read out in a call is never mistaken for a speaker, while a
+one-word name ("Wati: ...", common in Indonesia) is one.
 
 Pure: text in, labels out.
 """
@@ -33,6 +34,13 @@ _NAME_RE: Final = re.compile(
     _LEAD + rf"(?P<label>{_WORD}(?:[ \t]+(?:{_WORD}|\d{{1,2}})){{0,4}})[ \t]*:[ \t]+(?P<rest>\S.*)$")
 BARE_STAMP_RE: Final = re.compile(rf"^\s*[\[(]?\s*(?P<time>{TIME})\s*[\])]?\s*$")
 _MAX_NAME: Final = 40
+# Words that open a "Label: value" line in speech or notes, not a person's name.
+_FORM_WORDS: Final = frozenset("""
+    nama nik alamat email surel nomor no hp telepon tanggal tgl jam waktu catatan note notes
+    keterangan ket info informasi contoh misalnya misal yaitu yakni intinya jadi pertanyaan
+    jawaban keluhan masalah alasan status update subjek subject perihal re fwd ps total saldo
+    kode otp password sandi rekening bank akun user username id tiket ticket link url
+""".split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +68,8 @@ def labelled(line: str) -> Labelled | None:
         return None
     label = " ".join(named["label"].split())
     words = [w for w in label.split() if not w.isdigit()]
-    if len(label) > _MAX_NAME or not words or not all(w[0].isupper() for w in words):
+    if len(label) > _MAX_NAME or not words or not all(w[0].isupper() for w in words) \
+            or words[0].casefold().rstrip(".") in _FORM_WORDS:
         return None
     return Labelled(label, named["rest"].strip(), _stamp(named), False)
 
@@ -68,9 +77,7 @@ def labelled(line: str) -> Labelled | None:
 def backed_names(found: Iterable[Labelled | None]) -> frozenset[str]:
     """The named labels the document backs (module docstring)."""
     names = Counter(f.label for f in found if f is not None and not f.is_role)
-    many = sum(names.values()) >= 2
-    return frozenset(n for n, count in names.items()
-                     if count >= 2 or (many and len(n.split()) >= 2))
+    return frozenset(names) if sum(names.values()) >= 2 else frozenset()
 
 
 def speaker_lines(lines: list[str]) -> list[Labelled | None]:

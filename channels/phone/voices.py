@@ -42,6 +42,8 @@ _DESK: Final = tuple(re.compile(p) for p in (
     r"\blet me (?:check|look|pull|see|verify)\b",
     r"\bi(?:'m| am) (?:so |very )?sorry to hear\b",
     r"\b(?:one moment|bear with me|please hold)\b",
+    r"\b(?:sorry (?:about|for) (?:that|the (?:wait|delay|inconvenience))|(?:i|we) apologi[sz]e)\b",
+    r"\bmohon maaf (?:atas|menunggu|lama)\b",
     r"\bthis call (?:may|will|is) (?:be )?(?:recorded|monitored)\b",
     r"\bmy name is [a-z]+,? (?:and |how|what)\b",
 ))
@@ -64,7 +66,8 @@ _CALLER: Final = tuple(re.compile(p) for p in (
     r"\bi(?:'m| am) calling (?:about|because|to|regarding)\b",
     r"\b(?:hasn't|haven't|didn't|never|still hasn't|not) (?:arrived|received|come|got|"
     r"been paid|worked)\b",
-    r"\bi(?:'ve| have) been (?:charged|waiting|trying)\b",
+    r"\b(?:i|we)(?:'ve| have) been (?:charged|waiting|trying|on hold)\b",
+    r"\bsudah (?:lama )?(?:menunggu|nunggu|antri|antre)\b",
 ))
 
 
