@@ -12,42 +12,30 @@ Contact Lens and Call Analytics (turns with roles) are ``analytics``.
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal, InvalidOperation
-from typing import Any, Final
+from typing import Any
 
 from channels.phone.call import CallMeta, Transcript
 from channels.phone.roles import NO_HINTS, Piece, RoleHints, resolve
 from ticketing.domain.errors import MalformedPayload
-
-_SECONDS_RE: Final = re.compile(r"^(\d{1,9})(?:\.(\d{1,9}))?$")
-
 
 def is_aws(doc: dict[str, Any]) -> bool:
     results = doc.get("results")
     return isinstance(results, dict) and "items" in results
 
 
-def _str(value: Any, what: str) -> str:
+def _seconds_ms(value: Any, what: str) -> int:
+    """A string of seconds ("12.345") → whole milliseconds.  ``float`` is the fast path (a
+    one-hour call has 20,000 of them); what it accepts beyond decimals ("1e3", "1_0") is
+    harmless, and anything not a finite time from 0 to 10⁹ s is refused."""
     if not isinstance(value, str):
         raise MalformedPayload(f"{what} must be a string")
-    return value
-
-
-def _seconds_ms(value: Any, what: str) -> int:
-    text = _str(value, what)
-    plain = _SECONDS_RE.match(text)
-    if plain is not None:  # the common "12.345" without Decimal's cost (a 1-hour call: 20k)
-        whole, frac = plain.groups()
-        frac = (frac or "").ljust(4, "0")
-        return int(whole) * 1000 + int(frac[:3]) + (1 if frac[3] >= "5" else 0)
     try:
-        seconds = Decimal(text)
-    except InvalidOperation as exc:
-        raise MalformedPayload(f"{what} is not a number of seconds: {text[:20]!r}") from exc
-    if not seconds.is_finite() or seconds < 0 or seconds > 10**9:
-        raise MalformedPayload(f"{what} is not a time: {text[:20]!r}")
-    return int((seconds * 1000).to_integral_value())
+        seconds = float(value)
+    except ValueError as exc:
+        raise MalformedPayload(f"{what} is not a number of seconds: {value[:20]!r}") from exc
+    if not 0 <= seconds < 1e9:  # also NaN
+        raise MalformedPayload(f"{what} is not a time: {value[:20]!r}")
+    return round(seconds * 1000)
 
 
 def _opt_text(value: Any) -> str | None:
@@ -79,40 +67,67 @@ def _speaker_by_start(results: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+_NO_LABEL = object()  # before the first word: differs from any label, None included
+
+
+def _bad_item(number: int, item: Any) -> MalformedPayload:
+    """The reason an item could not be read (the slow path, for the error only)."""
+    if not isinstance(item, dict):
+        return MalformedPayload(f"results.items[{number}] must be an object")
+    alts = item.get("alternatives")
+    if not isinstance(alts, list) or not alts or not isinstance(alts[0], dict):
+        return MalformedPayload(f"results.items[{number}] has no alternatives")
+    return MalformedPayload(f"results.items[{number}] content must be a string")
+
+
 def parse_aws(doc: dict[str, Any], hints: RoleHints = NO_HINTS) -> Transcript:
     results = doc["results"]
     items = results.get("items")
     if not isinstance(items, list):
         raise MalformedPayload("results.items must be a list")
-    by_start = _speaker_by_start(results)
-    runs: list[tuple[str, int, int, list[str]]] = []  # one speaker's consecutive words
+    by_start: dict[str, str] | None = None  # built only when an item has no label of its own
+    # One speaker's consecutive words: [label, start, end time as written, words].  Only a
+    # run's first start and last end are read as times (a one-hour call has 9,000 words and
+    # a few hundred runs); a time that is not one is refused where it is read.
+    runs: list[list[Any]] = []
+    words: list[str] = []
+    label: Any = _NO_LABEL
+    run: list[Any] = []
     for number, item in enumerate(items, 1):
-        if not isinstance(item, dict):
-            raise MalformedPayload(f"results.items[{number}] must be an object")
-        alts = item.get("alternatives")
-        if not isinstance(alts, list) or not alts or not isinstance(alts[0], dict):
-            raise MalformedPayload(f"results.items[{number}] has no alternatives")
-        content = _str(alts[0].get("content"), f"results.items[{number}] content")
-        if item.get("type") == "punctuation":
-            if runs:  # punctuation has no time: it closes the word before it
-                runs[-1][3][-1] += content
+        try:
+            content = item["alternatives"][0]["content"]
+            kind = item.get("type")
+        except (KeyError, IndexError, TypeError, AttributeError) as exc:
+            raise _bad_item(number, item) from exc
+        if content.__class__ is not str:
+            raise _bad_item(number, item)
+        if kind == "punctuation":
+            if words:  # punctuation has no time: it closes the word before it
+                words[-1] += content
             continue
-        start = _seconds_ms(item.get("start_time"), f"results.items[{number}].start_time")
-        end = _seconds_ms(item.get("end_time"), f"results.items[{number}].end_time")
-        label: Any = item.get("speaker_label") or item.get("channel_label") \
-            or by_start.get(str(item.get("start_time")))
-        if not isinstance(label, str):
-            raise MalformedPayload(f"results.items[{number}] has no speaker label (the job ran "
-                                   "without speaker or channel identification)")
-        if runs and runs[-1][0] == label:
-            last = runs[-1]
-            runs[-1] = (label, last[1], end, last[3])
-            last[3].append(content)
-        else:
-            runs.append((label, start, end, [content]))
+        said = item.get("speaker_label") or item.get("channel_label")
+        if said is None:
+            if by_start is None:
+                by_start = _speaker_by_start(results)
+            said = by_start.get(str(item.get("start_time")))
+        if said != label:
+            if said.__class__ is not str:
+                raise MalformedPayload(f"results.items[{number}] has no speaker label (the job "
+                                       "ran without speaker or channel identification)")
+            if runs:
+                run[2] = _seconds_ms(run[2], f"results.items[{run[4]}].end_time")
+            label, words = said, []
+            run = [said, _seconds_ms(item.get("start_time"), f"results.items[{number}].start_time"),
+                   None, words, number]
+            runs.append(run)
+        run[2], run[4] = item.get("end_time"), number
+        words.append(content)
+    if runs:
+        run[2] = _seconds_ms(run[2], f"results.items[{run[4]}].end_time")
     if not runs:
         raise MalformedPayload("AWS Transcribe result has no words")
-    pieces = [Piece(label[:200], start, end, " ".join(words)) for label, start, end, words in runs]
+    pieces = [Piece(label[:200], start, end, " ".join(said_words))
+              for label, start, end, said_words, _ in runs]
     turns, report = resolve(pieces, hints)
     language = results.get("language_code") or doc.get("languageCode")
     return Transcript(format="aws-transcribe", turns=turns, roles=report,

@@ -17,7 +17,7 @@ from typing import Final
 
 # How much of a speaker's speech is read: the opening of a call carries the greeting and the
 # complaint, and a bound keeps a one-hour call as cheap as a short one.
-_READ_CHARS: Final = 6_000
+_READ_CHARS: Final = 3_000
 
 _HON = r"(?:bapak|ibu|bu|pak|mas|mbak|kak|kakak|sdr|saudara|sir|madam|ma'am)"
 _DESK: Final = tuple(re.compile(p) for p in (
