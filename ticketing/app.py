@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -22,6 +23,7 @@ from ticketing.domain.calendar import calendars_from_config
 from ticketing.domain.errors import InvalidInput
 from ticketing.domain.routing import RoutingConfig, routing_config_from
 from ticketing.domain.sla_policy import sla_config_from
+from ticketing.domain.text import Role
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.domain.channels import API as API_CAPABILITY
@@ -38,12 +40,15 @@ from channels.phone.capability import CAPABILITY as PHONE_CAPABILITY
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
 from channels.phone.parse import parse_transcript
+from channels.phone.roles import RoleHints, channel_roles_from
+from ticketing.domain.message import Ignored, InboundMessage
 from ticketing.services.ingest import (NORMALIZED_JSON, AckPolicy, EvidencePolicy, IngestPolicy,
                                        parse_normalized_bytes)
 from ticketing.services.ingest.acknowledge import AckText
 from ticketing.settings import Settings, load_settings
 from ticketing.store.attachments import FileAttachmentStore
 from ticketing.store.db import Transactions, make_engine
+from ticketing.store.staff import staff_names
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -102,7 +107,7 @@ class App:
     @cached_property
     def ingest_policy(self) -> IngestPolicy:
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email,
-                   TRANSCRIPT_CONTENT_TYPE: parse_transcript}
+                   TRANSCRIPT_CONTENT_TYPE: self.parse_transcript}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
                             acknowledgement=self.ack_policy,
@@ -111,6 +116,34 @@ class App:
                             max_attachment_bytes=self.settings.max_attachment_bytes,
                             sla=self.sla_setup, routing=self.routing,
                             regroup_late=self.settings.ingest_regroup_late)
+
+    @cached_property
+    def channel_roles(self) -> dict[str, Role]:
+        try:
+            return channel_roles_from(self.settings.phone_channel_roles)
+        except ValueError as exc:
+            raise InvalidInput(f"setting phone_channel_roles: {exc}") from exc
+
+    def role_hints(self) -> RoleHints:
+        """The desk's speaker hints for call transcripts: the configured channel roles and
+        agent names plus the active staff users' names (re-read at most once a minute, so a new
+        agent is recognised without a restart)."""
+        now = time.monotonic()
+        cached = self.__dict__.get("_role_hints")
+        if cached is not None and now - cached[0] < 60:
+            return cast(RoleHints, cached[1])
+        try:
+            staff = self.read(staff_names)
+        except sa.exc.SQLAlchemyError:  # the names are a help, never a reason to stop ingest
+            log.warning("staff names unavailable for transcript speaker roles", exc_info=True)
+            staff = []
+        hints = RoleHints.build(agent_names=(*self.settings.phone_agent_names, *staff),
+                                channel_roles=self.channel_roles)
+        self.__dict__["_role_hints"] = (now, hints)
+        return hints
+
+    def parse_transcript(self, raw: bytes, meta: Mapping[str, Any]) -> InboundMessage | Ignored:
+        return parse_transcript(raw, meta, self.role_hints())
 
     @cached_property
     def sla_setup(self) -> SlaSetup:

@@ -41,6 +41,11 @@ class Settings:
     instagram_accounts: tuple[str, ...] = ()
     transcript_dir: str = "./var/transcripts"
     transcript_max_bytes: int = 5 * 1024 * 1024
+    # Call transcripts' speaker roles (channels.phone.roles): AWS channel identification's
+    # channels ("ch_0=agent,ch_1=caller"), and names of agents (besides the staff users' own
+    # names) that Teams/Zoom transcripts show as named voices.
+    phone_channel_roles: str = ""
+    phone_agent_names: tuple[str, ...] = ()
     attachment_dir: str = "./var/attachments"
     max_attachment_bytes: int = 10 * 1024 * 1024
     dedup_window_days: int = 14

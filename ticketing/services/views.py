@@ -105,6 +105,9 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal, *,
         # Where the sender's address came from when it is not the message's own From
         # ("envelope": the SMTP MAIL FROM of a mail without one).
         "sender_source": (r.extra or {}).get("sender_source") or None,
+        # A call transcript: how each speaker's role was decided, ``inferred`` when guessed
+        # from the content rather than stated by the file or the desk's configuration.
+        "speaker_roles": (r.extra or {}).get("speaker_roles") or None,
         "delivery": _delivery(r),
         "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
         "sent_at": r.sent_at.isoformat(), "external_id": r.external_id,
