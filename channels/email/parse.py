@@ -29,15 +29,15 @@ from typing import Any, Final
 
 from channels.email.automated import (auto_reason, automation_of, delivery_report, message_ids,
                                       receipt_of)
-from channels.email.charset import decode_words, header_text
+from channels.email.charset import declared_charsets, decode_words
 from channels.email.mime import Walk, clean, header_map, walk_part
 from channels.email.reply import is_client_boilerplate, parse_reply
+from channels.email.sender import SenderChoice, mailboxes, pick_sender
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.message import (MAX_BODY_CHARS, Attachment, Channel, DeliveryReport, Ignored,
                                       InboundMessage, Sender, ThreadRef)
 from ticketing.domain.threading import find_ticket_token
 
-_ADDR_RE: Final = re.compile(r"[^\s<>\"(),;:\[\]]+@[^\s<>\"(),;:\[\]]+")
 _FORWARD_SUBJECT_RE: Final = re.compile(r"^\s*(?:fwd?|tr|trs|teruskan|wg|rv|fw)\s*:", re.IGNORECASE)
 _MAIL_HEADERS: Final = frozenset({"to", "cc", "subject", "date", "message-id", "received",
                                   "mime-version", "content-type"})
@@ -48,17 +48,7 @@ _MAX_ID_CHARS: Final = 490
 # --- headers -------------------------------------------------------------------------------------
 
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    for value in values:
-        try:
-            parsed = email.utils.getaddresses([value])
-        except (ValueError, TypeError, IndexError):
-            parsed = []
-        good = [(name, addr) for name, addr in parsed if "@" in addr]
-        if not good:
-            good = [("", addr) for addr in _ADDR_RE.findall(value)]
-        pairs.extend((clean(decode_words(name)).strip(), addr.strip().lower()) for name, addr in good)
-    return pairs
+    return [(clean(decode_words(name)).strip(), addr) for name, addr in mailboxes(values)]
 
 
 def _parse_date(value: str | None) -> dt.datetime | None:
@@ -137,18 +127,20 @@ def parse_email(raw: bytes, meta: Mapping[str, Any]) -> InboundMessage | Ignored
 
 def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     msg = email.message_from_bytes(data, policy=compat32)
-    headers = header_map(msg)
+    hints = declared_charsets(msg)
+    headers = header_map(msg, hints)
     if not headers:
         raise MalformedPayload("not an email: no header block")
     envelope_from = meta.get("mail_from")
     envelope = envelope_from.strip().strip("<>") if isinstance(envelope_from, str) else None
-    name, address, sender_source = _sender(headers, envelope)
+    name, address, sender_source, choice = _sender(headers, envelope)
     if len(address) > 320:
         raise MalformedPayload("From address is longer than 320 characters")
     sent_at, date_source = _sent_at(headers, meta)
-    subject = clean(decode_words((headers.get("subject") or [""])[0])).strip() or None
+    header_notes: list[str] = []
+    subject = clean(decode_words((headers.get("subject") or [""])[0], header_notes)).strip() or None
 
-    walk = Walk()
+    walk = Walk(hints=hints)
     walk_part(msg, walk, 0, False)
     full_text = clean("\n\n".join(t.strip("\n") for t in walk.texts if t.strip()))
     truncated = len(full_text) > MAX_BODY_CHARS
@@ -180,12 +172,20 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
         "envelope_from": envelope,
         "envelope_to": _envelope_to(meta),
         "date_source": date_source,
-        "defects": sorted(set(walk.defects)),
+        "defects": sorted(set(walk.defects + header_notes)),
     }
     if truncated:
         extra["truncated"] = True
     if sender_source != "from":
         extra["sender_source"] = sender_source  # the view notes it: not the citizen's own From
+    if choice is not None and choice.warnings:
+        # Spoofing signals for staff: a display name that is another address, several From
+        # mailboxes.  The identity is still the mailbox; the view shows the warning.
+        extra["sender_warnings"] = list(choice.warnings)
+        if choice.claimed:
+            extra["sender_claimed"] = choice.claimed
+        if len(choice.all_from) > 1:
+            extra["from_all"] = list(choice.all_from[:20])
     in_reply_to = in_reply_all[0] if in_reply_all else None
     report: DeliveryReport | None = None
     if auto == "bounce":
@@ -212,17 +212,20 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     )
 
 
-def _sender(headers: dict[str, list[str]], envelope: str | None) -> tuple[str, str, str]:
-    """(name, address, source) of the sender: the From header's first address; without one, the
-    SMTP envelope sender (MAIL FROM, from the transport's meta), source "envelope".  A null
-    reverse-path (``<>``, a bounce's) names nobody."""
-    senders = _addresses(headers.get("from", []))
-    if senders:
-        return senders[0][0], senders[0][1], "from"
+def _sender(headers: dict[str, list[str]], envelope: str | None
+            ) -> tuple[str, str, str, SenderChoice | None]:
+    """(name, address, source, choice) of the sender: the From header's mailbox
+    (``sender.pick_sender``); without one, the SMTP envelope sender (MAIL FROM, from the
+    transport's meta), source "envelope".  A null reverse-path (``<>``, a bounce's) names
+    nobody."""
+    choice = pick_sender(headers.get("from", []), headers.get("sender", []),
+                         lambda name: clean(decode_words(name)).strip())
+    if choice is not None:
+        return choice.name, choice.address, "from", choice
     # Only for something that is mail at all (bytes whose "headers" are none of these are not).
     fallback = _addresses([envelope]) if envelope and _MAIL_HEADERS & headers.keys() else []
     if fallback:
-        return "", fallback[0][1], "envelope"
+        return "", fallback[0][1], "envelope", None
     raise MalformedPayload("From header has no email address" if "from" in headers
                            else "no From header")
 
@@ -231,8 +234,9 @@ def attachment_blobs(raw: bytes) -> list[tuple[Attachment, bytes]]:
     """Each attachment (as ``parse_email`` describes it) with its decoded bytes, for the
     attachment store.  Never raises: an unreadable message simply has none."""
     try:
-        walk = Walk()
-        walk_part(email.message_from_bytes(bytes(raw), policy=compat32), walk, 0, False)
+        msg = email.message_from_bytes(bytes(raw), policy=compat32)
+        walk = Walk(hints=declared_charsets(msg))
+        walk_part(msg, walk, 0, False)
     except Exception:
         return []
     return list(zip(walk.attachments, walk.blobs, strict=True))

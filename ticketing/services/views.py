@@ -105,6 +105,11 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal, *,
         # Where the sender's address came from when it is not the message's own From
         # ("envelope": the SMTP MAIL FROM of a mail without one).
         "sender_source": (r.extra or {}).get("sender_source") or None,
+        # Spoofing signals the channel saw (e-mail: a display name that is another address,
+        # several From mailboxes), with the address the display name claims.
+        "sender_warnings": list((r.extra or {}).get("sender_warnings") or []) or None,
+        "sender_claimed": shown(str((r.extra or {}).get("sender_claimed")), r.direction)
+        if (r.extra or {}).get("sender_claimed") else None,
         "delivery": _delivery(r),
         "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
         "sent_at": r.sent_at.isoformat(), "external_id": r.external_id,
