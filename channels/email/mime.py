@@ -14,7 +14,7 @@ from email.message import Message
 from email.policy import compat32
 from typing import Final
 
-from channels.email.automated import message_ids
+from channels.email.report import message_ids
 from channels.email.charset import (decode_base64, decode_text, decode_words, header_text,
                                     raw_bytes)
 from channels.email.html import html_to_text
@@ -24,7 +24,8 @@ from ticketing.domain.message import Attachment
 _REPORT_PARTS: Final = frozenset({"message/delivery-status", "message/global-delivery-status",
                                   "message/disposition-notification", "text/rfc822-headers",
                                   "message/global-headers",
-                                  "message/global-disposition-notification"})
+                                  "message/global-disposition-notification",
+                                  "message/feedback-report"})
 _MAX_DEPTH: Final = 40
 
 
@@ -55,6 +56,7 @@ class Walk:
     status_text: list[str] = field(default_factory=list)
     original_ids: list[str] = field(default_factory=list)
     hints: tuple[str, ...] = ()  # charsets the message declares, for raw 8-bit parameters
+    report_parts: list[str] = field(default_factory=list)  # content types of report parts
 
 
 def _payload_bytes(part: Message, walk: Walk) -> bytes:
@@ -167,7 +169,9 @@ def walk_part(part: Message, walk: Walk, depth: int, in_report: bool,
         return
     if ctype in _REPORT_PARTS:
         text = _report_text(part, walk)
-        walk.status_text.append(text)
+        walk.report_parts.append(ctype)
+        if ctype != "message/feedback-report":
+            walk.status_text.append(text)
         if "headers" in ctype:
             walk.original_ids.extend(message_ids(_first_line_value(text, "message-id")))
         return
@@ -216,6 +220,7 @@ def _merge_aside(walk: Walk, one: Walk) -> None:
     walk.defects.extend(one.defects)
     walk.status_text.extend(one.status_text)
     walk.original_ids.extend(one.original_ids)
+    walk.report_parts.extend(one.report_parts)
 
 
 def _alternative(subparts: list[Message], walk: Walk, depth: int,

@@ -31,7 +31,7 @@ from channels.email.automated import (auto_reason, automation_of, delivery_repor
                                       receipt_of)
 from channels.email.charset import declared_charsets, decode_words
 from channels.email.mime import Walk, clean, header_map, walk_part
-from channels.email.reply import is_client_boilerplate, parse_reply
+from channels.email.reply import ReplyParts, is_client_boilerplate, parse_reply
 from channels.email.sender import SenderChoice, mailboxes, pick_sender
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.message import (MAX_BODY_CHARS, Attachment, Channel, DeliveryReport, Ignored,
@@ -42,6 +42,7 @@ _FORWARD_SUBJECT_RE: Final = re.compile(r"^\s*(?:fwd?|tr|trs|teruskan|wg|rv|fw)\
 _MAIL_HEADERS: Final = frozenset({"to", "cc", "subject", "date", "message-id", "received",
                                   "mime-version", "content-type"})
 _MAX_IDS: Final = 50
+_REPORTS: Final = frozenset({"bounce", "returned-copy", "feedback-report", "read-receipt"})
 _MAX_ID_CHARS: Final = 490
 
 
@@ -146,23 +147,27 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     truncated = len(full_text) > MAX_BODY_CHARS
     full_text = full_text[:MAX_BODY_CHARS]
 
-    parts = parse_reply(full_text, forward_hint=bool(subject and _FORWARD_SUBJECT_RE.match(subject)))
+    in_reply_all = message_ids((headers.get("in-reply-to") or [""])[0])[:_MAX_IDS]
+    references = list(reversed(message_ids(" ".join(headers.get("references", [])))))[:_MAX_IDS]
+    report_type = _report_type(msg, walk)
+    auto = auto_reason({k: [decode_words(v) for v in vs] for k, vs in headers.items()},
+                       sender=address, envelope_from=envelope, report_type=report_type,
+                       subject=subject or "", returned_ids=walk.original_ids)
+
+    if auto in _REPORTS:  # a server's report quotes headers and text: all of it is the report
+        parts = ReplyParts(new_text=full_text.strip("\n"), signature="", quoted="",
+                           forwarded=False)
+    else:
+        parts = parse_reply(full_text,
+                            forward_hint=bool(subject and _FORWARD_SUBJECT_RE.match(subject)))
     kept_signature = "\n".join(line for line in parts.signature.split("\n")
                                if not is_client_boilerplate(line)).strip()
     body = "\n\n".join(p for p in (parts.new_text, kept_signature) if p)
-
-    in_reply_all = message_ids((headers.get("in-reply-to") or [""])[0])[:_MAX_IDS]
-    references = list(reversed(message_ids(" ".join(headers.get("references", [])))))[:_MAX_IDS]
-    report_type = None
-    if msg.get_content_type() == "multipart/report":
-        report_type = str(msg.get_param("report-type", "") or "").lower() or "delivery-status"
-    auto = auto_reason({k: [decode_words(v) for v in vs] for k, vs in headers.items()},
-                       sender=address, envelope_from=envelope, report_type=report_type,
-                       subject=subject or "")
     extra: dict[str, Any] = {
         "full_text": full_text,
         "quoted": parts.quoted,
         "signature": parts.signature,
+        "footer": parts.footer,
         "html": walk.html,
         "forwarded": parts.forwarded or walk.forwarded,
         "in_reply_to_all": in_reply_all,
@@ -188,7 +193,7 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
             extra["from_all"] = list(choice.all_from[:20])
     in_reply_to = in_reply_all[0] if in_reply_all else None
     report: DeliveryReport | None = None
-    if auto == "bounce":
+    if auto in _REPORTS and auto != "read-receipt":
         report = delivery_report("\n".join(walk.status_text), walk.original_ids, in_reply_to,
                                  full_text)
     elif auto == "read-receipt":
@@ -204,7 +209,9 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
                          references=tuple(clean(r) for r in references),
                          ticket=find_ticket_token(subject)),
         automation=automation_of(auto, report_type=report_type,
-                                 action=report.action if report else None),
+                                 action=report.action if report else None,
+                                 status=report.status if report else None,
+                                 subject=subject or ""),
         automation_reason=auto,
         report=report,
         attachments=tuple(walk.attachments),
@@ -228,6 +235,26 @@ def _sender(headers: dict[str, list[str]], envelope: str | None
         return "", fallback[0][1], "envelope", None
     raise MalformedPayload("From header has no email address" if "from" in headers
                            else "no From header")
+
+
+_REPORT_OF_PART: Final = {"message/delivery-status": "delivery-status",
+                          "message/global-delivery-status": "delivery-status",
+                          "message/feedback-report": "feedback-report",
+                          "message/disposition-notification": "disposition-notification",
+                          "message/global-disposition-notification": "disposition-notification"}
+
+
+def _report_type(msg: Message, walk: Walk) -> str | None:
+    """The report a mail is: a top-level ``multipart/report``'s ``report-type``, else the kind of
+    report part found inside another multipart (OpenSMTPD sends DSNs as multipart/mixed)."""
+    if msg.get_content_type() == "multipart/report":
+        declared = str(msg.get_param("report-type", "") or "").strip().lower()
+        if declared:
+            return declared
+    for ctype in walk.report_parts:
+        if ctype in _REPORT_OF_PART:
+            return _REPORT_OF_PART[ctype]
+    return "delivery-status" if msg.get_content_type() == "multipart/report" else None
 
 
 def attachment_blobs(raw: bytes) -> list[tuple[Attachment, bytes]]:
