@@ -79,6 +79,15 @@ def _param(part: Message, name: str, header: str = "content-type",
     value = part.get_param(name, None, header=header)
     if value is None:
         return None
+    if isinstance(value, str) and "\ufffd" in value:
+        # Raw 8-bit in the header: the stdlib has already replaced it; read the raw value with
+        # the charset chain (UTF-8, the message's charsets, cp1252) and parse that instead.
+        raw = next((str(v) for k, v in part.raw_items() if str(k).lower() == header), "")
+        again = Message()
+        again[header] = decode_text(raw_bytes(raw), None, hints)[0]
+        value = again.get_param(name, None, header=header)
+        if value is None:
+            return None
     if isinstance(value, tuple):  # RFC 2231: (charset, language, percent-decoded text)
         charset, _lang, text = value
         try:  # the stdlib percent-decodes RFC 2231 values into latin-1 code points
@@ -86,7 +95,7 @@ def _param(part: Message, name: str, header: str = "content-type",
         except UnicodeEncodeError:
             octets = raw_bytes(str(text))
         return decode_text(octets, charset or "utf-8")[0]
-    return decode_words(decode_text(raw_bytes(str(value)), None, hints)[0])
+    return decode_words(str(value))
 
 
 def _filename(part: Message, hints: tuple[str, ...] = ()) -> str | None:

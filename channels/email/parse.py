@@ -160,6 +160,9 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     else:
         parts = parse_reply(full_text,
                             forward_hint=bool(subject and _FORWARD_SUBJECT_RE.match(subject)))
+    if auto in _REPORTS and not parts.new_text.strip():  # the server wrote only the report
+        parts = ReplyParts(new_text=clean("\n\n".join(walk.status_text).strip())[:MAX_BODY_CHARS],
+                           signature="", quoted="", forwarded=False)
     kept_signature = "\n".join(line for line in parts.signature.split("\n")
                                if not is_client_boilerplate(line)).strip()
     body = "\n\n".join(p for p in (parts.new_text, kept_signature) if p)

@@ -67,12 +67,14 @@ def _attribution_len(lines: list[str], i: int) -> int:
         joined = f"{joined} {lines[i + k].strip()}"
         if not joined.rstrip().endswith((":", "：")):
             continue
-        if L.ATTR_VERB_RE.search(joined) and L.ATTR_EVIDENCE_RE.search(joined):
-            return k + 1
-        if L.ATTR_ADDRESS_END_RE.search(joined) and L.ATTR_DATE_RE.search(joined) and \
-                (k or L.ATTR_START_RE.match(line)):
-            return k + 1
-        return 0
+        found = (L.ATTR_VERB_RE.search(joined) and L.ATTR_EVIDENCE_RE.search(joined)) or (
+            L.ATTR_ADDRESS_END_RE.search(joined) and L.ATTR_DATE_RE.search(joined)
+            and (k or L.ATTR_START_RE.match(line)))
+        # "Am heutigen Tage\nAm So., 1. Jan. ... schrieb": the attribution starts at the later
+        # line that can start one alone; the first is the citizen's.
+        if found and k and L.ATTR_START_RE.match(lines[i + 1]) and _attribution_len(lines, i + 1):
+            return 0
+        return k + 1 if found else 0
     return 0
 
 

@@ -27,9 +27,12 @@ _FIELD_RE: Final = re.compile(r"^([A-Za-z][A-Za-z0-9-]{0,60})\s*:\s*(.*)$")
 _ADDR: Final = r"[^\s<>\"(),;:\[\]@]+@[^\s<>\"(),;:\[\]@]+\.[^\s<>\"(),;:\[\]@]+"
 # Plain-text bounces (qmail, Exim, carriers): the recipient named in the text.
 _TEXT_RCPT_RES: Final = (
-    re.compile(rf"(?:could not be delivered to|delivery to the following recipients? failed"
-               rf"|failed recipient|recipient address|recipient|original recipient|to)"
-               rf"\s*:?\s*\n?\s*<?({_ADDR})>?", re.IGNORECASE),
+    re.compile(rf"(?:could not be delivered to|did not reach the following recipient\(s\)"
+               rf"|delivery to the following recipients? failed|failed recipient"
+               rf"|following address(?:es)? (?:had permanent fatal errors|failed)"
+               rf"|delivery has failed to these recipients or [a-z ]{{1,30}}"
+               rf"|permanently failed|recipient address rejected|original recipient)"
+               rf"\s*[:\-]?\s*<?({_ADDR})>?", re.IGNORECASE),
     re.compile(rf"^\s*<({_ADDR})>\s*:", re.MULTILINE),
 )
 _DELAY_SUBJECT_RE: Final = re.compile(r"\b(?:delayed|delay|warning|tertunda|verzögert|retard)\b",

@@ -156,9 +156,9 @@ def mailbox(item: str) -> tuple[str, str | None, bool]:
             address = next((a for a in map(_normal, reversed(angles)) if a), None)
         return _unquote(name) or comment, address, len(angles) > 1
     address = _normal(text)
-    if address is None:  # bare text: an address inside it, if any, but never a name-less guess
-        found = _ADDR_IN_TEXT_RE.findall(text)
-        address = _normal(found[0]) if len(found) == 1 else None
+    if address is None:  # bare text: the addresses inside it ("a@x b@y", no comma)
+        found = [a for a in map(_normal, _ADDR_IN_TEXT_RE.findall(text)) if a]
+        return comment, (found[0] if found else None), len(found) > 1
     return comment, address, False
 
 
