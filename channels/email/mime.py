@@ -57,6 +57,7 @@ class Walk:
     original_ids: list[str] = field(default_factory=list)
     hints: tuple[str, ...] = ()  # charsets the message declares, for raw 8-bit parameters
     report_parts: list[str] = field(default_factory=list)  # content types of report parts
+    carried: list[int] = field(default_factory=list)  # indexes in texts of carried messages
 
 
 def _payload_bytes(part: Message, walk: Walk) -> bytes:
@@ -214,6 +215,7 @@ def _message_part(part: Message, inner: Message, walk: Walk, depth: int,
         return
     nested = Walk(hints=walk.hints)
     walk_part(inner, nested, depth + 1, False)
+    walk.carried.append(len(walk.texts))
     walk.texts.append(_forward_preamble(inner) + "\n" + "\n\n".join(nested.texts))
     walk.html = walk.html or nested.html
     walk.attachments.extend(nested.attachments)

@@ -155,8 +155,10 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
                        subject=subject or "", returned_ids=walk.original_ids)
 
     if auto in _REPORTS:  # a server's report quotes headers and text: all of it is the report
-        parts = ReplyParts(new_text=full_text.strip("\n"), signature="", quoted="",
-                           forwarded=False)
+        # (but not the copy of our message it returns, which stays an attachment)
+        own = clean("\n\n".join(t.strip("\n") for n, t in enumerate(walk.texts)
+                                 if t.strip() and n not in walk.carried))[:MAX_BODY_CHARS]
+        parts = ReplyParts(new_text=own.strip("\n"), signature="", quoted="", forwarded=False)
     else:
         parts = parse_reply(full_text,
                             forward_hint=bool(subject and _FORWARD_SUBJECT_RE.match(subject)))

@@ -33,7 +33,7 @@ _TEXT_RCPT_RES: Final = (
                rf"|delivery has failed to these recipients or [a-z ]{{1,30}}"
                rf"|permanently failed|recipient address rejected|original recipient)"
                rf"\s*[:\-]?\s*<?({_ADDR})>?", re.IGNORECASE),
-    re.compile(rf"^\s*<({_ADDR})>\s*:", re.MULTILINE),
+    re.compile(rf"^\s*<({_ADDR})>\s*:?\s*$", re.MULTILINE),
 )
 _DELAY_SUBJECT_RE: Final = re.compile(r"\b(?:delayed|delay|warning|tertunda|verzögert|retard)\b",
                                       re.IGNORECASE)
