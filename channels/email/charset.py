@@ -53,9 +53,8 @@ _SUPERSETS: Final[dict[str, tuple[str, ...]]] = {
     "iso2022_jp_1": ("iso2022_jp_ext", "iso2022_jp_2"), "iso2022_jp_2": ("iso2022_jp_2004",),
     "euc_kr": ("cp949",), "iso2022_kr": ("cp949",), "big5": ("big5hkscs", "cp950"),
     "cp950": ("big5hkscs",), "tis-620": ("cp874",), "iso8859-11": ("cp874",),
-    "iso8859-9": ("cp1254",), "iso8859-2": ("cp1250",), "iso8859-5": ("cp1251",),
-    "iso8859-6": ("cp1256",), "iso8859-7": ("cp1253",), "iso8859-8": ("cp1255",),
-    "iso8859-13": ("cp1257",), "ascii": ("cp1252",), "latin-1": ("cp1252",),
+    # Single-byte: only true supersets (cp1250 is not one of iso-8859-2, nor cp1251 of -5).
+    "iso8859-9": ("cp1254",), "ascii": ("cp1252",), "latin-1": ("cp1252",),
     "cp1252": ("latin-1",),
 }
 # Not text: a "charset" naming one of these is unknown (never run escape decoders on mail).
