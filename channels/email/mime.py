@@ -238,10 +238,21 @@ def _alternative(subparts: list[Message], walk: Walk, depth: int,
                  boundaries: tuple[str, ...]) -> None:
     """RFC 2046 §5.1.4: same content, several forms; take text/plain unless it is empty."""
     tried: list[Walk] = []
+    # A plain HTML leaf is converted only when no other form has text (converting it is the
+    # costliest step of a typical mail); it carries no attachments, so nothing is lost.
+    html_leaves = [sub for sub in subparts if sub.get_content_type() == "text/html"
+                   and not isinstance(sub.get_payload(), list)]
     for sub in subparts:
+        if sub in html_leaves:
+            continue
         one = Walk(hints=walk.hints)
         walk_part(sub, one, depth + 1, False, boundaries)
         tried.append(one)
+    if html_leaves and not any("".join(w.texts).strip() and not w.html for w in tried):
+        for sub in html_leaves:
+            one = Walk(hints=walk.hints)
+            walk_part(sub, one, depth + 1, False, boundaries)
+            tried.append(one)
     with_text = [w for w in tried if "".join(w.texts).strip()]
     plain = [w for w in with_text if not w.html]
     chosen = (plain or with_text or tried or [Walk()])[0]
