@@ -52,6 +52,9 @@ def _split_on(text: str, boundary: str) -> list[Message]:
 
 def regroup_reused(part: Message, subparts: list[Message]) -> list[Message] | None:
     """The parent's real parts when a child multipart reused its boundary, else None."""
+    if not any(not isinstance(sub.get_payload(), list) and sub.get_content_maintype() == "multipart"
+               for sub in subparts):
+        return None  # the usual case: no child multipart lost its parts
     boundary = boundary_of(part)
     if boundary is None:
         return None

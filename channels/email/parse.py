@@ -128,7 +128,7 @@ def parse_email(raw: bytes, meta: Mapping[str, Any]) -> InboundMessage | Ignored
 
 def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     msg = email.message_from_bytes(data, policy=compat32)
-    hints = declared_charsets(msg)
+    hints = declared_charsets(msg) if not data.isascii() else ()  # only raw 8-bit needs them
     headers = header_map(msg, hints)
     if not headers:
         raise MalformedPayload("not an email: no header block")
