@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import binascii
 import codecs
+import functools
 import re
 from email.message import Message
 from typing import Final
@@ -71,6 +72,7 @@ _UTF8: Final = frozenset({"utf-8"})
 _SEVEN_BIT: Final = ("iso2022", "utf-7", "utf-16", "utf-32", "hz")
 
 
+@functools.lru_cache(maxsize=256)
 def codec_name(charset: str | None) -> str | None:
     """The canonical Python codec of a declared MIME charset, or None when unknown."""
     name = (charset or "").strip().strip("\"'").strip().lower()

@@ -18,7 +18,7 @@ from channels.email.report import message_ids
 from channels.email.charset import (decode_base64, decode_text, decode_words, header_text,
                                     raw_bytes)
 from channels.email.html import html_to_text
-from channels.email.mime_repair import boundary_of, guess_boundary, regroup_reused
+from channels.email.mime_repair import boundary_of, guess_boundary, payload_of, regroup_reused
 from ticketing.domain.message import Attachment
 
 _REPORT_PARTS: Final = frozenset({"message/delivery-status", "message/global-delivery-status",
@@ -61,11 +61,11 @@ class Walk:
 
 
 def _payload_bytes(part: Message, walk: Walk) -> bytes:
-    if not isinstance(part.get_payload(), str):
+    if not isinstance(payload_of(part), str):
         return b""
     cte = str(part.get("content-transfer-encoding", "")).strip().lower()
     if cte == "base64":  # the stdlib's decoder gives up on damage; ours keeps what it can
-        decoded, damaged = decode_base64(raw_bytes(str(part.get_payload())))
+        decoded, damaged = decode_base64(raw_bytes(str(payload_of(part))))
         if damaged:
             walk.defects.append("broken-base64")
         return decoded
@@ -151,7 +151,7 @@ def walk_part(part: Message, walk: Walk, depth: int, in_report: bool,
         return
     ctype = part.get_content_type()
     maintype = part.get_content_maintype()
-    payload = part.get_payload()
+    payload = payload_of(part)
     if maintype == "multipart" and not isinstance(payload, list):
         repaired, defect = guess_boundary(part)  # the declared boundary never occurs
         walk.defects.append(defect)
@@ -241,7 +241,7 @@ def _alternative(subparts: list[Message], walk: Walk, depth: int,
     # A plain HTML leaf is converted only when no other form has text (converting it is the
     # costliest step of a typical mail); it carries no attachments, so nothing is lost.
     html_leaves = [sub for sub in subparts if sub.get_content_type() == "text/html"
-                   and not isinstance(sub.get_payload(), list)]
+                   and not isinstance(payload_of(sub), list)]
     for sub in subparts:
         if sub in html_leaves:
             continue
@@ -294,7 +294,7 @@ def _related(part: Message, subparts: list[Message], walk: Walk, depth: int,
 
 
 def _report_text(part: Message, walk: Walk) -> str:
-    payload = part.get_payload()
+    payload = payload_of(part)
     if isinstance(payload, list):  # compat32 parses delivery-status into header blocks
         blocks = ["\n".join(f"{k}: {header_text(str(v))}" for k, v in block.raw_items())
                   for block in payload if isinstance(block, Message)]

@@ -27,6 +27,16 @@ _DELIM_RE: Final = re.compile(r"^--([^\s]{1,100}?)(--)?[ \t]*\r?$", re.MULTILINE
 _PART_HEADER_RE: Final = re.compile(r"\A\s*content-[a-z-]+\s*:", re.IGNORECASE)
 
 
+def payload_of(part: Message) -> str | list[Message]:
+    """A part's payload as parsed: its sub-parts, or its body text exactly as received (8-bit
+    octets kept as surrogate escapes).  ``Message.get_payload()`` would decode an 8-bit body with
+    the declared charset and raise for some (``idna``, a NUL in the name)."""
+    raw = getattr(part, "_payload", None)
+    if isinstance(raw, list):
+        return [p for p in raw if isinstance(p, Message)]
+    return raw if isinstance(raw, str) else ""
+
+
 def boundary_of(part: Message) -> str | None:
     value = part.get_param("boundary")
     return value if isinstance(value, str) and value else None
@@ -52,7 +62,7 @@ def _split_on(text: str, boundary: str) -> list[Message]:
 
 def regroup_reused(part: Message, subparts: list[Message]) -> list[Message] | None:
     """The parent's real parts when a child multipart reused its boundary, else None."""
-    if not any(not isinstance(sub.get_payload(), list) and sub.get_content_maintype() == "multipart"
+    if not any(not isinstance(payload_of(sub), list) and sub.get_content_maintype() == "multipart"
                for sub in subparts):
         return None  # the usual case: no child multipart lost its parts
     boundary = boundary_of(part)
@@ -60,7 +70,7 @@ def regroup_reused(part: Message, subparts: list[Message]) -> list[Message] | No
         return None
     for i, sub in enumerate(subparts):
         if sub.get_content_maintype() == "multipart" and boundary_of(sub) == boundary \
-                and not isinstance(sub.get_payload(), list):
+                and not isinstance(payload_of(sub), list):
             try:
                 nested = Message()
                 for name, value in sub.raw_items():
@@ -78,7 +88,7 @@ def regroup_reused(part: Message, subparts: list[Message]) -> list[Message] | No
 def guess_boundary(part: Message) -> tuple[Message | None, str]:
     """A multipart without its declared boundary, read again: (the repaired part or None for
     "treat as text", the defect)."""
-    payload = part.get_payload()
+    payload = payload_of(part)
     text = payload if isinstance(payload, str) else ""
     counts = Counter(m.group(1) for m in _DELIM_RE.finditer(text) if re.search(r"[A-Za-z0-9]", m.group(1)))
     try:
@@ -87,7 +97,7 @@ def guess_boundary(part: Message) -> tuple[Message | None, str]:
             repaired = email.message_from_string(
                 f"Content-Type: {part.get_content_type()}; boundary=\"{token}\"\n\n{text}",
                 policy=compat32)
-            if isinstance(repaired.get_payload(), list) and repaired.get_payload():
+            if isinstance(payload_of(repaired), list) and payload_of(repaired):
                 return repaired, "boundary-guessed"
         if _PART_HEADER_RE.match(text):
             return email.message_from_string(text.lstrip(), policy=compat32), "boundary-missing"
