@@ -100,6 +100,8 @@ def _param(part: Message, name: str, header: str = "content-type",
 
 
 def _filename(part: Message, hints: tuple[str, ...] = ()) -> str | None:
+    if "name" not in f"{part.get('content-disposition', '')}{part.get('content-type', '')}".lower():
+        return None  # the usual body part: no parameter to parse
     own = _param(part, "charset")
     hints = (own, *hints) if own else hints
     name = _param(part, "filename", "content-disposition", hints) or _param(part, "name",
