@@ -164,6 +164,8 @@ def decode_words(value: str, notes: list[str] | None = None) -> str:
     """Decode RFC 2047 encoded words (any charset, adjacent words joined before decoding so that a
     character split across two words survives), through ``decode_text``'s chain; a defect of
     each word is appended to ``notes`` when given."""
+    if "=?" not in value:
+        return value
     out: list[str] = []
     pending: list[tuple[str, bytes]] = []
     pos = 0

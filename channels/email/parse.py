@@ -150,7 +150,8 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     in_reply_all = message_ids((headers.get("in-reply-to") or [""])[0])[:_MAX_IDS]
     references = list(reversed(message_ids(" ".join(headers.get("references", [])))))[:_MAX_IDS]
     report_type = _report_type(msg, walk)
-    auto = auto_reason({k: [decode_words(v) for v in vs] for k, vs in headers.items()},
+    auto = auto_reason({k: [decode_words(v) if "=?" in v else v for v in vs]
+                        for k, vs in headers.items()},
                        sender=address, envelope_from=envelope, report_type=report_type,
                        subject=subject or "", returned_ids=walk.original_ids)
 

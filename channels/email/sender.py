@@ -30,6 +30,7 @@ _ADDR_IN_TEXT_RE: Final = re.compile(r"[^\s<>\"(),;:\[\]@]+@[^\s<>\"(),;:\[\]@]+
 _VALID_RE: Final = re.compile(r"^[^\s@<>(),;:\"\[\]\\]+@(?:[^\s@<>(),;:\"\[\]\\]+|\[[0-9A-Fa-f:.]+\])$")
 _ROUTE_RE: Final = re.compile(r"^(?:@[^:,]*,?)+:")
 _MAX_MAILBOXES: Final = 100
+_PLAIN_ITEM_RE: Final = re.compile(r"(?:<[^<>]*>?|[^,;<])+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,8 @@ class SenderChoice:
 
 def _split_list(value: str) -> list[str]:
     """Split an address list on commas outside quotes, comments and angle brackets."""
+    if '"' not in value and "(" not in value and "\\" not in value:
+        return _PLAIN_ITEM_RE.findall(value) or [""]  # the usual case: no character walk
     items: list[str] = []
     buf: list[str] = []
     quoted = escaped = False
@@ -79,6 +82,8 @@ def _split_list(value: str) -> list[str]:
 
 def _strip_comments(text: str) -> tuple[str, str]:
     """(text without (comments) outside quotes, the comments' text)."""
+    if "(" not in text:
+        return text, ""
     out: list[str] = []
     comments: list[str] = []
     quoted = escaped = False
@@ -108,6 +113,8 @@ def _strip_comments(text: str) -> tuple[str, str]:
 def _mask_quotes(text: str) -> str:
     """``text`` with the characters inside quotes replaced (same length), so that brackets in a
     quoted display name are not taken for an address."""
+    if '"' not in text:
+        return text
     out: list[str] = []
     quoted = escaped = False
     for ch in text:
