@@ -16,7 +16,8 @@ German, Spanish, Dutch, Portuguese, Japanese, Italian and more):
 * Outlook desktop and web — ``-----Original Message-----`` in any of those languages (also
   Android's ``-------- Original message --------``), ``From:``/``Dari:``/``Von:``/``De :``/``От:``
   header blocks (two more fields and an address or time among them) and the ``____``/``----``
-  rule above them;
+  rule above them (a block that opens the text, with nothing above it, is a formal letter's
+  heading — "Dari:/Kepada:/Perihal:" — and stays text);
 * ``>``-prefixed runs (two lines or more, or right after an attribution), bottom-posting included;
 * forwards — ``---------- Forwarded message ---------`` and its translations, Apple's ``Begin
   forwarded message:``;
@@ -36,6 +37,7 @@ from typing import Final
 from channels.email import reply_lang as L
 
 _SIG_WINDOW: Final = 15
+_MAYBE_HEADER_RE: Final = re.compile(r"[:：@<\d]|^\s*[-_=—–*]")
 _FOOTER_WINDOW: Final = 12
 _MAX_ATTR_CHARS: Final = 400
 
@@ -169,7 +171,14 @@ def parse_reply(text: str, *, forward_hint: bool = False) -> ReplyParts:
         if L.FORWARD_RE.match(line):
             forward = lines[i:]
             break
-        header = _header_len(lines, i)
+        # Every quote header has a colon, an address, a bracket, a digit or a rule character:
+        # ordinary prose lines skip the dozen patterns below.
+        header = _header_len(lines, i) if _MAYBE_HEADER_RE.search(line) else 0
+        if header and not forward_hint and L.FROM_RE.match(line) and \
+                not any(x.strip() for x in new):
+            # "Dari:/Kepada:/Perihal:" opening the text is a formal letter's heading (an
+            # Outlook reply has the citizen's text above its block, or a separator line).
+            header = 0
         if header and forward_hint:
             forward = lines[i:]
             break

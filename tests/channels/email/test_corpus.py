@@ -110,3 +110,14 @@ def test_key_readings() -> None:
                  "dsn_original_recipient_indented_headers.eml"):
         msg = parse(name)
         assert msg.extra["quoted"] == "" and "Subject:" in msg.body
+
+
+def test_a_formal_letter_heading_is_text_but_an_outlook_block_below_text_is_a_quote() -> None:
+    from channels.email.reply import parse_reply
+    letter = ("Dari: Budi Santoso <budi@example.id>\nKepada: Yth. Kepala Dinas PU\n"
+              "Tanggal: 3 Juni 2024 10.15\nPerihal: Jalan rusak\n\nDengan hormat, jalan di RT 05 rusak.")
+    parts = parse_reply(letter)
+    assert parts.new_text == letter and parts.quoted == ""
+    reply = "Masih rusak.\n\n" + letter
+    parts = parse_reply(reply)
+    assert parts.new_text == "Masih rusak." and parts.quoted.startswith("Dari: Budi")
