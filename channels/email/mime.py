@@ -7,9 +7,11 @@ with charsets and broken transfer encodings decoded as far as possible.  Pure, l
 from __future__ import annotations
 
 import hashlib
+import io
 import mimetypes
 import re
 from dataclasses import dataclass, field
+from email.generator import BytesGenerator
 from email.message import Message
 from email.policy import compat32
 from typing import Final
@@ -130,7 +132,23 @@ def _add_attachment(walk: Walk, part: Message, data: bytes, fallback: str) -> No
     walk.blobs.append(data)
 
 
+class _RawHeaders(BytesGenerator):
+    """Writes each header as received (the stdlib's generator refolds every header through
+    ``email.header``: ~1 ms for a bounce's returned original, 30× this)."""
+
+    def _write_headers(self, msg: Message) -> None:
+        for name, value in msg.raw_items():
+            self.write(f"{name}: {value.replace(chr(13), '')}\n")
+        self.write("\n")
+
+
 def _inner_bytes(inner: Message) -> bytes:
+    out = io.BytesIO()
+    try:
+        _RawHeaders(out, mangle_from_=False, policy=compat32).flatten(inner)
+        return out.getvalue()
+    except Exception:
+        pass
     try:
         return inner.as_bytes(policy=compat32)
     except Exception:  # a damaged sub-message cannot be serialised again: keep nothing of it
