@@ -108,6 +108,11 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal, *,
         # A call transcript: how each speaker's role was decided, ``inferred`` when guessed
         # from the content rather than stated by the file or the desk's configuration.
         "speaker_roles": (r.extra or {}).get("speaker_roles") or None,
+        # Spoofing signals the channel saw (e-mail: a display name that is another address,
+        # several From mailboxes), with the address the display name claims.
+        "sender_warnings": list((r.extra or {}).get("sender_warnings") or []) or None,
+        "sender_claimed": shown(str((r.extra or {}).get("sender_claimed")), r.direction)
+        if (r.extra or {}).get("sender_claimed") else None,
         "delivery": _delivery(r),
         "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
         "sent_at": r.sent_at.isoformat(), "external_id": r.external_id,

@@ -144,6 +144,11 @@ def _message(tid: int, m: Mapping[str, Any]) -> str:
         auto += (' · <span class="envelope-sender" title="Surel tanpa kepala From:">'
                  'pengirim dari amplop SMTP</span>')
     auto += _speaker_roles(m.get("speaker_roles"))
+    if m.get("sender_warnings"):
+        claimed = f' mengaku {_text(m.get("sender_claimed"))}' if m.get("sender_claimed") else ""
+        auto += (' · <strong class="sender-warning" title="'
+                 f'{escape(", ".join(map(str, m["sender_warnings"])))}">'
+                 f'⚠ pengirim mungkin dipalsukan{claimed}</strong>')
     return (f'<article class="msg msg-{escape(direction)}" id="m-{int(m["id"])}" '
             f'data-direction="{escape(direction)}"><div class="meta">'
             f'<strong>{_label(DIRECTION, direction)}</strong> · {_text(m.get("channel"))} · '
