@@ -106,6 +106,7 @@ class App:
 
     @cached_property
     def ingest_policy(self) -> IngestPolicy:
+        self.channel_roles  # noqa: B018 - a bad setting stops start-up, not every call later
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email,
                    TRANSCRIPT_CONTENT_TYPE: self.parse_transcript}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,

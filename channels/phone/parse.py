@@ -149,8 +149,8 @@ def _caller_name(transcript: Transcript) -> str | None:
         return None
     callers = [s.speaker for s in transcript.roles.speakers if s.role is Role.CALLER]
     if len(callers) != 1 or role_of(callers[0]) is not None \
-            or MACHINE_LABEL_RE.match(callers[0]):
-        return None
+            or MACHINE_LABEL_RE.match(callers[0]) or sum(c.isdigit() for c in callers[0]) >= 5:
+        return None  # a dial-in's number shown as its name is not a name
     return callers[0][:200]
 
 

@@ -255,3 +255,13 @@ def test_staff_user_name_makes_the_voice_an_agent_and_the_view_says_how(app: App
     assert ticket == "Insentif saya belum cair padahal sudah tiga minggu."
     report: dict[str, Any] = shown["messages"][0]["speaker_roles"]
     assert report["method"] == "agent_names" and report["inferred"] is False
+
+
+def test_a_bad_channel_roles_setting_stops_start_up(app: App) -> None:
+    from dataclasses import replace
+
+    from ticketing.domain.errors import InvalidInput
+    broken = App(settings=replace(app.settings, phone_channel_roles="ch_0=boss"), clock=app.clock)
+    with pytest.raises(InvalidInput, match="phone_channel_roles"):
+        broken.ingest_policy  # noqa: B018
+    broken.close()
