@@ -34,6 +34,12 @@ from channels.email.parse import attachment_blobs, parse_email
 from channels.email.capability import CAPABILITY as EMAIL_CAPABILITY
 from channels.email.send import make_sender as make_email_sender
 from channels.pending import PENDING
+from channels.telegram.bot import BotRunner, make_bot
+from channels.telegram.capability import CAPABILITY as TELEGRAM_CAPABILITY
+from channels.telegram.capability import OFF as TELEGRAM_OFF
+from channels.telegram.parse import CONTENT_TYPE as TELEGRAM_CONTENT_TYPE
+from channels.telegram.parse import parse_update
+from channels.telegram.send import TelegramFetcher, TelegramSender
 from channels.phone.capability import CAPABILITY as PHONE_CAPABILITY
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
@@ -102,7 +108,7 @@ class App:
     @cached_property
     def ingest_policy(self) -> IngestPolicy:
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email,
-                   TRANSCRIPT_CONTENT_TYPE: parse_transcript}
+                   TRANSCRIPT_CONTENT_TYPE: parse_transcript, TELEGRAM_CONTENT_TYPE: parse_update}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
                             acknowledgement=self.ack_policy,
@@ -171,20 +177,35 @@ class App:
     def capabilities(self) -> dict[str, ChannelCapability]:
         """What each channel can do for a reply, as the channel declares it (a table keyed by
         channel, like the parsers); every channel that can send has a sender below."""
-        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, API_CAPABILITY)
+        telegram = TELEGRAM_CAPABILITY if self.settings.telegram_token else TELEGRAM_OFF
+        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, telegram, API_CAPABILITY)
         return {c.channel: c for c in declared}
 
     @cached_property
     def senders(self) -> dict[str, Sender]:
         """Outbound adapters by channel, for the outbox worker."""
-        return {"email": make_email_sender(self.settings.outbound_smtp_url)}
+        out: dict[str, Sender] = {"email": make_email_sender(self.settings.outbound_smtp_url)}
+        if self.telegram is not None:
+            out["telegram"] = TelegramSender(self.telegram, self.attachment_store.read)
+        return out
 
     @cached_property
     def fetchers(self) -> dict[str, Fetcher]:
         """Attachment fetchers by channel, for attachments a channel only referenced."""
-        return {}
+        return {"telegram": TelegramFetcher(self.telegram)} if self.telegram is not None else {}
+
+    @cached_property
+    def telegram(self) -> BotRunner | None:
+        """The Bot API client (python-telegram-bot on its own event loop); None: no token."""
+        s = self.settings
+        if not s.telegram_token:
+            return None
+        return BotRunner(make_bot(s.telegram_token, s.telegram_api_url,
+                                  poll_timeout=s.telegram_poll_timeout + 15))
 
     def close(self) -> None:
+        if "telegram" in self.__dict__ and self.telegram is not None:
+            self.telegram.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 
