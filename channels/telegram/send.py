@@ -16,10 +16,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import mimetypes
+import warnings
 from collections.abc import Callable
 from typing import Any
 
-from telegram import Bot, InputFile
+from telegram import Bot, InputFile, ReplyParameters
+from telegram.warnings import PTBDeprecationWarning
 from telegram.error import (BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError,
                             TimedOut)
 
@@ -53,7 +55,9 @@ def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
 
 
 def retry_seconds(exc: RetryAfter) -> float:
-    value: Any = exc.retry_after
+    with warnings.catch_warnings():  # 22.x: an int retry_after is deprecated for timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = exc.retry_after
     return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
 
 
@@ -128,8 +132,9 @@ class TelegramSender:
 
     @staticmethod
     def _text(bot: Bot, chat_id: int, text: str, reply_to: int | None) -> Callable[[], Any]:
-        return lambda: bot.send_message(chat_id, text, reply_to_message_id=reply_to,
-                                        allow_sending_without_reply=True)
+        thread = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                  if reply_to is not None else None)
+        return lambda: bot.send_message(chat_id, text, reply_parameters=thread)
 
     def _file(self, bot: Bot, chat_id: int, entry: dict[str, Any]) -> Callable[[], Any]:
         if self.files is None:

@@ -170,7 +170,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     def _dispatch(self) -> None:
-        path = urllib.parse.urlsplit(self.path).path
+        path = urllib.parse.unquote(urllib.parse.urlsplit(self.path).path)
         st = self.state
         file_prefix = f"/file/bot{st.token}/"
         if path.startswith(file_prefix):
