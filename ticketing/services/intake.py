@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future
+from typing import Any
 
 from ticketing.domain.raw import RawDelivery
 from ticketing.services.clock import Clock
 from ticketing.services.ports import RawSink
+from ticketing.store import cursors
 from ticketing.store import inbox as inbox_store
 from ticketing.store.db import Transactions
 
@@ -21,6 +24,23 @@ def raw_sink(uow: Transactions, clock: Clock) -> RawSink:
             [stored] = inbox_store.put_many(conn, [delivery], clock.now())
         return stored.inserted
     return accept
+
+
+def cursor(uow: Transactions, name: str) -> dict[str, Any] | None:
+    """Where the poller ``name`` resumes (None: it never committed anything)."""
+    with uow.read() as conn:
+        return cursors.get(conn, name)
+
+
+def accept_polled(uow: Transactions, deliveries: Sequence[RawDelivery], *, cursor_name: str,
+                  position: dict[str, Any], clock: Clock) -> list[bool]:
+    """A poller's catch: the raw payloads and the cursor past them in one transaction, so a
+    poller that dies before telling the provider resumes from here (nothing lost), and a
+    replay lands on the inbox's unique keys (nothing twice).  True for each new payload."""
+    with uow.write() as conn:
+        stored = inbox_store.put_many(conn, list(deliveries), clock.now())
+        cursors.put(conn, cursor_name, position, clock.now())
+    return [s.inserted for s in stored]
 
 
 class GroupCommitSink:
