@@ -47,6 +47,9 @@ from channels.phone.parse import parse_transcript
 from ticketing.services.ingest import (NORMALIZED_JSON, AckPolicy, EvidencePolicy, IngestPolicy,
                                        parse_normalized_bytes)
 from ticketing.services.ingest.acknowledge import AckText
+from ticketing.services.ingest.policy import CommandHandler
+from ticketing.services.commands import CommandSetup, answer_command
+from ticketing.domain.message import Command
 from ticketing.settings import Settings, load_settings
 from ticketing.store.attachments import FileAttachmentStore
 from ticketing.store.db import Transactions, make_engine
@@ -116,7 +119,20 @@ class App:
                             attachment_extractors={EMAIL_CONTENT_TYPE: attachment_blobs},
                             max_attachment_bytes=self.settings.max_attachment_bytes,
                             sla=self.sla_setup, routing=self.routing,
-                            regroup_late=self.settings.ingest_regroup_late)
+                            regroup_late=self.settings.ingest_regroup_late,
+                            commands=self.command_handler)
+
+    @cached_property
+    def command_handler(self) -> CommandHandler:
+        """Answers to requests to a chat bot (/start, /status, /bantuan, a link code)."""
+        setup = CommandSetup(capabilities=self.capabilities,
+                             from_address=self.settings.support_address, sla=self.sla_setup,
+                             first_response_hours=self.settings.first_response_hours,
+                             max_attachment_bytes=self.settings.max_attachment_bytes)
+
+        def handle(conn: sa.Connection, command: Command, now: dt.datetime) -> None:
+            answer_command(conn, command, now, setup=setup)
+        return handle
 
     @cached_property
     def sla_setup(self) -> SlaSetup:
