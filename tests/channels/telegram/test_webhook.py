@@ -88,3 +88,20 @@ def test_an_update_whose_processing_fails_is_kept_and_retried(tg: App,
         [audit] = conn.execute(sa.select(tables.audit.c.kind).where(
             tables.audit.c.kind == "inbound.ignored")).scalars()
     assert audit == "inbound.ignored"
+
+
+def test_an_edit_updates_the_stored_message_and_keeps_the_old_text(tg: App,
+                                                                   client: TestClient) -> None:
+    original = message(60, "Saldo saya belum masuk", chat=321, message_id=5)
+    edited = message(61, "Saldo JHT saya belum masuk sejak Senin", chat=321, message_id=5,
+                     kind="edited_message", edit_date=1772416900)
+    for update in (original, edited):
+        assert client.post(URL, content=json.dumps(update).encode(),
+                           headers={HEADER: SECRET}).status_code == 200
+    drain(tg)
+    with tg.engine.connect() as conn:
+        [msg] = conn.execute(sa.select(tables.messages)).all()
+        [old] = conn.execute(sa.select(tables.message_revisions.c.body_before)).scalars()
+        kinds = set(conn.execute(sa.select(tables.audit.c.kind)).scalars())
+    assert msg.body == "Saldo JHT saya belum masuk sejak Senin" and msg.external_id == "321:5"
+    assert old == "Saldo saya belum masuk" and "message.revised" in kinds
