@@ -47,7 +47,9 @@ class TelegramWebhook:
     def _sink(self) -> GroupCommitSink:
         found: GroupCommitSink | None = getattr(self.state, "raw_sink", None)
         if found is None:
-            found = self.state.raw_sink = GroupCommitSink(self.core.uow, self.core.clock)
+            uow = self.core.uow
+            found = self.state.raw_sink = GroupCommitSink(
+                uow, self.core.clock, linger=0.004 if uow.has_row_locks() else 0.0)
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
