@@ -130,6 +130,9 @@ def _decode(value: str) -> Any:
 class _Handler(BaseHTTPRequestHandler):
     state: State
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle's algorithm the body waits for the
+    # client's delayed ACK (~40 ms a response).
+    disable_nagle_algorithm = True
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet
         pass
@@ -191,6 +194,8 @@ class _Handler(BaseHTTPRequestHandler):
         method = path[len(prefix):]
         params = self._params()
         call = Call(time.monotonic(), method, params)
+        method = _METHODS.get(method.lower(), method)  # case-insensitive, as in the Bot API
+        call.method = method
         failure = self._failure(method)
         if failure is not None and failure.delay:
             time.sleep(failure.delay)
@@ -295,6 +300,9 @@ class _Handler(BaseHTTPRequestHandler):
         with self.state.lock:
             return {"url": self.state.webhook.get("url", ""), "has_custom_certificate": False,
                     "pending_update_count": len(self.state.updates)}
+
+
+_METHODS = {n[3:].lower(): n[3:] for n in dir(_Handler) if n.startswith("_m_")}
 
 
 class _Refused(Exception):
