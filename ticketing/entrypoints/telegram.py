@@ -40,14 +40,36 @@ def _runner(app: App) -> BotRunner:
     return app.telegram
 
 
-def make_leader(app: App, holder: str | None = None) -> Leader:
+class Poller:
+    """This process's claim on the poller: the lease, renewed when a third of its time to live
+    has passed (not on every pass: on SQLite each renewal waits for the one write lock, which
+    the inbox's worker holds for a whole batch)."""
+
+    def __init__(self, app: App, leader: Leader) -> None:
+        self.app, self.leader = app, leader
+        self._renewed: dt.datetime | None = None
+
+    def lead(self) -> bool:
+        now = self.app.clock.now()
+        if self._renewed is not None and now - self._renewed < self.leader.ttl / 3:
+            return True
+        held = self.leader.hold()
+        self._renewed = now if held else None
+        return held
+
+    def release(self) -> None:
+        self._renewed = None
+        self.leader.release()
+
+
+def make_leader(app: App, holder: str | None = None) -> Poller:
     ttl = dt.timedelta(seconds=max(60, app.settings.telegram_poll_timeout * 2 + 10))
-    return Leader(app.uow, LEASE, holder, app.clock, ttl)
+    return Poller(app, Leader(app.uow, LEASE, holder, app.clock, ttl))
 
 
-def poll_once(app: App, leader: Leader) -> int:
+def poll_once(app: App, poller: Poller) -> int:
     """One pass if this process leads; returns how many updates were new in the inbox."""
-    if not leader.hold():
+    if not poller.lead():
         return 0
     name = cursor_name(app)
     at = cursor(app.uow, name)
@@ -63,21 +85,21 @@ def poll_once(app: App, leader: Leader) -> int:
 
 def poll_loop(app: App, stop: threading.Event, *, idle_seconds: float = 5.0) -> None:
     """The worker's polling thread: until ``stop``; errors back off, never end the loop."""
-    leader = make_leader(app)
-    log.info("telegram polling started (lease %s, holder %s)", LEASE, leader.holder)
+    poller = make_leader(app)
+    log.info("telegram polling started (lease %s, holder %s)", LEASE, poller.leader.holder)
     try:
         while not stop.is_set():
             try:
-                if not leader.hold():
+                if not poller.lead():
                     stop.wait(idle_seconds)
                     continue
-                poll_once(app, leader)
+                poll_once(app, poller)
             except Exception:  # the Bot API or the database may come back
                 log.exception("telegram polling pass failed")
                 stop.wait(idle_seconds)
     finally:
         try:
-            leader.release()
+            poller.release()
         except Exception:  # noqa: BLE001 - stopping: the lease expires on its own
             log.warning("telegram lease not released; it expires on its own")
 
