@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 
 from channels.telegram.bot import BotRunner
 from channels.telegram.parse import bot_id
@@ -23,6 +24,17 @@ from ticketing.services.leader import Leader
 
 log = logging.getLogger(__name__)
 LEASE = "telegram:poll"
+# SQLite has one writer at a time, and the worker's inbox loop takes the lock again the instant
+# it commits a batch: the poller (in the same process) would wait behind batch after batch.  The
+# poller raises this while it wants to commit; the inbox loop lets it in between two batches.
+WRITE_WANTED = threading.Event()
+
+
+def yield_to_poller(limit: float = 2.0) -> None:
+    """Between two inbox batches: wait (at most ``limit`` seconds) while the poller commits."""
+    until = time.monotonic() + limit
+    while WRITE_WANTED.is_set() and time.monotonic() < until:
+        time.sleep(0.001)
 
 
 def polling_wanted(app: App) -> bool:
@@ -78,8 +90,12 @@ def poll_once(app: App, poller: Poller) -> int:
                                       timeout=app.settings.telegram_poll_timeout)
     if not deliveries or after is None:
         return 0
-    new = accept_polled(app.uow, deliveries, cursor_name=name, position={"offset": after},
-                        clock=app.clock)
+    WRITE_WANTED.set()
+    try:
+        new = accept_polled(app.uow, deliveries, cursor_name=name, position={"offset": after},
+                            clock=app.clock)
+    finally:
+        WRITE_WANTED.clear()
     return sum(new)
 
 
