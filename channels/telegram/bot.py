@@ -39,12 +39,19 @@ class BotRunner:
         self._thread = threading.Thread(target=self._loop.run_forever, name="telegram-bot",
                                         daemon=True)
         self._thread.start()
+        # getMe (the token check) now, in the background: not in front of the first send,
+        # which the outbox has timed to its pace slot.
+        self._init = asyncio.run_coroutine_threadsafe(self._initialize(), self._loop)
+
+    async def _initialize(self) -> None:
+        if not self._ready:
+            await self.bot.initialize()
+            self._ready = True
 
     def call(self, fn: Callable[[Bot], Awaitable[T]], timeout: float = 120.0) -> T:
         async def run() -> T:
             if not self._ready:
-                await self.bot.initialize()  # getMe: checks the token once
-                self._ready = True
+                await self._initialize()  # getMe: checks the token once
             return await fn(self.bot)
         with self._lock:
             future = asyncio.run_coroutine_threadsafe(run(), self._loop)
