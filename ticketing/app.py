@@ -36,6 +36,12 @@ from channels.email.parse import attachment_blobs, parse_email
 from channels.email.capability import CAPABILITY as EMAIL_CAPABILITY
 from channels.email.send import make_sender as make_email_sender
 from channels.pending import PENDING
+from channels.telegram.bot import BotRunner, make_bot
+from channels.telegram.capability import CAPABILITY as TELEGRAM_CAPABILITY
+from channels.telegram.capability import OFF as TELEGRAM_OFF
+from channels.telegram.parse import CONTENT_TYPE as TELEGRAM_CONTENT_TYPE
+from channels.telegram.parse import parse_update
+from channels.telegram.send import TelegramFetcher, TelegramSender
 from channels.phone.capability import CAPABILITY as PHONE_CAPABILITY
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
@@ -45,6 +51,9 @@ from ticketing.domain.message import Ignored, InboundMessage
 from ticketing.services.ingest import (NORMALIZED_JSON, AckPolicy, EvidencePolicy, IngestPolicy,
                                        parse_normalized_bytes)
 from ticketing.services.ingest.acknowledge import AckText
+from ticketing.services.ingest.policy import CommandHandler
+from ticketing.services.commands import CommandSetup, answer_command
+from ticketing.domain.message import Command
 from ticketing.settings import Settings, load_settings
 from ticketing.store.attachments import FileAttachmentStore
 from ticketing.store.db import Transactions, make_engine
@@ -108,7 +117,8 @@ class App:
     def ingest_policy(self) -> IngestPolicy:
         self.channel_roles  # noqa: B018 - a bad setting stops start-up, not every call later
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email,
-                   TRANSCRIPT_CONTENT_TYPE: self.parse_transcript}
+                   TRANSCRIPT_CONTENT_TYPE: self.parse_transcript,
+                   TELEGRAM_CONTENT_TYPE: parse_update}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
                             acknowledgement=self.ack_policy,
@@ -116,7 +126,20 @@ class App:
                             attachment_extractors={EMAIL_CONTENT_TYPE: attachment_blobs},
                             max_attachment_bytes=self.settings.max_attachment_bytes,
                             sla=self.sla_setup, routing=self.routing,
-                            regroup_late=self.settings.ingest_regroup_late)
+                            regroup_late=self.settings.ingest_regroup_late,
+                            commands=self.command_handler)
+
+    @cached_property
+    def command_handler(self) -> CommandHandler:
+        """Answers to requests to a chat bot (/start, /status, /bantuan, a link code)."""
+        setup = CommandSetup(capabilities=self.capabilities,
+                             from_address=self.settings.support_address, sla=self.sla_setup,
+                             first_response_hours=self.settings.first_response_hours,
+                             max_attachment_bytes=self.settings.max_attachment_bytes)
+
+        def handle(conn: sa.Connection, command: Command, now: dt.datetime) -> None:
+            answer_command(conn, command, now, setup=setup)
+        return handle
 
     @cached_property
     def channel_roles(self) -> dict[str, Role]:
@@ -205,20 +228,35 @@ class App:
     def capabilities(self) -> dict[str, ChannelCapability]:
         """What each channel can do for a reply, as the channel declares it (a table keyed by
         channel, like the parsers); every channel that can send has a sender below."""
-        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, API_CAPABILITY)
+        telegram = TELEGRAM_CAPABILITY if self.settings.telegram_token else TELEGRAM_OFF
+        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, telegram, API_CAPABILITY)
         return {c.channel: c for c in declared}
 
     @cached_property
     def senders(self) -> dict[str, Sender]:
         """Outbound adapters by channel, for the outbox worker."""
-        return {"email": make_email_sender(self.settings.outbound_smtp_url)}
+        out: dict[str, Sender] = {"email": make_email_sender(self.settings.outbound_smtp_url)}
+        if self.telegram is not None:
+            out["telegram"] = TelegramSender(self.telegram, self.attachment_store.read)
+        return out
 
     @cached_property
     def fetchers(self) -> dict[str, Fetcher]:
         """Attachment fetchers by channel, for attachments a channel only referenced."""
-        return {}
+        return {"telegram": TelegramFetcher(self.telegram)} if self.telegram is not None else {}
+
+    @cached_property
+    def telegram(self) -> BotRunner | None:
+        """The Bot API client (python-telegram-bot on its own event loop); None: no token."""
+        s = self.settings
+        if not s.telegram_token:
+            return None
+        return BotRunner(make_bot(s.telegram_token, s.telegram_api_url,
+                                  poll_timeout=s.telegram_poll_timeout + 15))
 
     def close(self) -> None:
+        if "telegram" in self.__dict__ and self.telegram is not None:
+            self.telegram.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

@@ -34,7 +34,9 @@ class Settings:
     outbound_smtp_url: str = "smtp://127.0.0.1:1025"
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str = ""  # set: webhook mode; empty: the worker long-polls
     telegram_webhook_secret: str = ""
+    telegram_poll_timeout: int = 25  # seconds a getUpdates call waits for updates
     meta_app_secret: str = ""
     meta_verify_token: str = ""
     meta_graph_url: str = "https://graph.facebook.com/v21.0"

@@ -143,6 +143,22 @@ class Ignored:
     reason: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """A request to the bot rather than a message to the desk (``/start``, ``/status``,
+    ``/bantuan``, a verification code typed back): answered by the desk's command handler on the
+    same channel, never a ticket message.  ``argument``: what follows the command (a deep-link
+    payload, the code); ``language``: the citizen's interface language (``id`` / ``en``)."""
+
+    channel: Channel
+    external_id: str
+    sent_at: dt.datetime
+    sender: Sender
+    name: str
+    argument: str = ""
+    language: str = "id"
+
+
 _KNOWN = {"channel", "external_id", "sent_at", "sender", "subject", "body", "in_reply_to",
           "references", "instagram_kind", "attachments"}
 _SENDER_FIELDS = ("name", "email", "phone", "telegram_id", "instagram_id", "instagram_username")

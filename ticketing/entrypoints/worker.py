@@ -15,6 +15,7 @@ from ticketing.services.ingest import run_pending
 from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
+from ticketing.entrypoints.telegram import start_polling, yield_to_poller
 from ticketing.entrypoints.transcript_folder import poll_transcripts
 from ticketing.store.rollup import fold as fold_rollup
 
@@ -29,6 +30,7 @@ def drain(app: App, stop: threading.Event | None = None) -> int:
             app.uow, policy=app.ingest_policy, clock=app.clock,
             batch_size=app.settings.ingest_batch_size)):
         total += n
+        yield_to_poller()  # the Telegram poller's commit, between two batches
     return total
 
 
@@ -105,6 +107,9 @@ def run_worker(app: App, *, once: bool = False) -> int:
     settle_for_throughput(app)
     log.info("worker started")
     started = time.monotonic()
+    poller = start_polling(app, stop)  # Telegram's getUpdates, under its lease
     worker_loop(app, stop)
+    if poller is not None:
+        poller.join(timeout=app.settings.telegram_poll_timeout + 20)
     log.info("worker stopped after %.0f s", time.monotonic() - started)
     return 0
