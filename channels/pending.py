@@ -14,5 +14,4 @@ _NOT_YET = "kanal ini belum bisa mengirim balasan (this channel cannot send yet:
 PENDING: tuple[ChannelCapability, ...] = (
     cannot_send("telegram", "Telegram", _NOT_YET.format(12)),
     cannot_send("webchat", "Web chat", _NOT_YET.format(13)),
-    cannot_send("instagram", "Instagram", _NOT_YET.format(14)),
 )
