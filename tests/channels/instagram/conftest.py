@@ -12,6 +12,7 @@ import pytest
 import uvicorn
 
 from ticketing.app import App
+from tests.channels.instagram.graph_standin import GraphStandIn, running
 from ticketing.entrypoints.server import create_http_app
 
 SECRET = "app-secret-for-tests"
@@ -25,9 +26,10 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def ig_app(app: App) -> Iterator[App]:
+def ig_app(app: App, graph: GraphStandIn) -> Iterator[App]:
     settings = dataclasses.replace(app.settings, meta_app_secret=SECRET,
-                                   meta_verify_token=VERIFY, meta_access_token="token-1")
+                                   meta_verify_token=VERIFY, meta_access_token="token-1",
+                                   meta_graph_url=graph.url)
     core = App(settings=settings, clock=app.clock)
     yield core
     core.close()
@@ -48,3 +50,8 @@ def live(ig_app: App) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+@pytest.fixture
+def graph() -> Iterator[GraphStandIn]:
+    yield from running()

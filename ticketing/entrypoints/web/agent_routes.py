@@ -183,7 +183,8 @@ def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) 
                                        from_address=app.settings.support_address,
                                        capabilities=app.capabilities,
                                        channel=fields.get("channel") or None,
-                                       status=fields.get("status") or None)
+                                       status=fields.get("status") or None,
+                                       public=fields.get("public") == "1")
 
 
 def _call_back(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
