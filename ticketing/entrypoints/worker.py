@@ -15,6 +15,7 @@ from ticketing.services.ingest import run_pending
 from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
+from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
 from ticketing.entrypoints.transcript_folder import poll_transcripts
 from ticketing.store.rollup import fold as fold_rollup
 
@@ -103,6 +104,9 @@ def run_worker(app: App, *, once: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     settle_for_throughput(app)
+    if app.settings.instagram_accounts:  # blocking instaloader calls: a thread of their own
+        threading.Thread(target=poll_instagram, args=(app, stop), name="instagram-reconcile",
+                         daemon=True).start()
     log.info("worker started")
     started = time.monotonic()
     worker_loop(app, stop)
