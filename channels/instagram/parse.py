@@ -249,6 +249,7 @@ def _change(entry: dict[str, Any], change: dict[str, Any]) -> InboundMessage | I
                       instagram_username=str(username)[:100] if isinstance(username, str)
                       else None),
         body=_text(value.get("text")), instagram_kind="comment",
+        cluster=f"instagram:media:{media_id}",
         thread=ThreadRef(in_reply_to=comment_id(parent) if isinstance(parent, (str, int))
                          and str(parent) else None),
         extra=extra)
