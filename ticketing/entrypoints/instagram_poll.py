@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,6 +133,12 @@ def poll_forever(app: App, stop: threading.Event, posts_of: PostsOf | None = Non
     holds the lease (its time to live outlasts a slow pass)."""
     s = app.settings
     if posts_of is None:
+        session = Path(s.instagram_session_dir) / f"session-{s.instagram_login}"
+        if not s.instagram_login or not session.exists():
+            log.warning("instagram reconcile is off: comments need a logged-in session; save "
+                        "one with `instaloader --login LOGIN --sessionfile %s` and set "
+                        "TICKETING_INSTAGRAM_LOGIN", session)
+            return
         posts_of = profile_posts(make_loader(s.instagram_session_dir, s.instagram_login).context)
     ttl = dt.timedelta(seconds=max(2 * s.instagram_poll_seconds, 600))
     leader = Leader(app.uow, NAME, None, app.clock, ttl=ttl)
