@@ -48,7 +48,7 @@ REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
     (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
 FOREIGN_FORM = "Formulir dari situs lain ditolak."
 MY_TICKETS = ",".join(sorted(ACTIVE_STATUSES))
-FIELDS = ("body", "status", "topic", "source", "channel", "reached")
+FIELDS = ("body", "status", "topic", "source", "channel", "reached", "public")
 
 
 def _refusal(exc: TicketingError) -> tuple[int, str]:
