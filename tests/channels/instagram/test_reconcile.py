@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,11 @@ from instaloader.structures import load_structure
 from channels.instagram.events import split
 from channels.instagram.reconcile import make_loader, profile_posts
 from ticketing.app import App
-from ticketing.entrypoints.instagram_poll import NAME, THROTTLE_BACKOFF, reconcile_once
+from ticketing.entrypoints.instagram_poll import (NAME, THROTTLE_BACKOFF, poll_forever,
+                                                  reconcile_once)
 from ticketing.entrypoints.worker import drain
 from ticketing.services.leader import Leader
-from ticketing.store import cursors, tables
+from ticketing.store import cursors, leases, tables
 from ticketing.store import inbox as inbox_store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -157,3 +159,21 @@ def test_throttling_backs_off_without_crashing_and_resumes(
     network.status = 404  # Instagram answers again (the profile is not found, here)
     later = reconcile_once(poll_app, real)
     assert later.ran and len(network.urls) > asked
+
+
+def test_the_worker_thread_polls_as_leader_and_hands_the_lease_over_on_stop(
+        poll_app: App, loader: Instaloader) -> None:
+    stop = threading.Event()
+
+    def posts_then_stop(account: str) -> Iterable[Post]:
+        stop.set()  # one pass, then the worker is asked to stop
+        return stored_posts(loader)
+    thread = threading.Thread(target=poll_forever, args=(poll_app, stop, posts_then_stop))
+    thread.start()
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    with poll_app.engine.connect() as conn:
+        assert leases.holder(conn, NAME, poll_app.clock.now()) is None  # released at once
+        assert (cursors.get(conn, NAME) or {})["accounts"]["prakerja"]
+        pending = conn.execute(sa.select(sa.func.count()).select_from(tables.inbox)).scalar_one()
+    assert pending == 4  # our own answer too (the parser will ignore it)
