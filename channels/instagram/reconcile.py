@@ -123,10 +123,11 @@ class NoWaitRateController(RateController):
         raise TooManyRequestsException(f"429 Too Many Requests ({query_type}): backing off")
 
 
-def make_loader(session_dir: str, login: str) -> Instaloader:
+def make_loader(session_dir: str, login: str, *, polite: bool = True) -> Instaloader:
     """instaloader without downloads, retries or 429 sleeps; logged in from the saved session
-    file when there is one (comments need it)."""
-    loader = Instaloader(quiet=True, download_pictures=False, download_videos=False,
+    file when there is one (comments need it).  ``polite``: instaloader's short random pause
+    before each request (what a person's browsing looks like; off only in tests)."""
+    loader = Instaloader(sleep=polite, quiet=True, download_pictures=False, download_videos=False,
                          download_video_thumbnails=False, save_metadata=False,
                          max_connection_attempts=1, request_timeout=30.0,
                          rate_controller=NoWaitRateController)

@@ -147,7 +147,8 @@ def test_only_the_lease_holder_polls(poll_app: App, loader: Instaloader) -> None
 def test_throttling_backs_off_without_crashing_and_resumes(
         poll_app: App, network: Network, tmp_path: Path, status: int, body: bytes) -> None:
     network.status, network.body = status, body
-    real = profile_posts(make_loader(str(tmp_path / "var" / "instagram"), "").context)
+    real = profile_posts(make_loader(str(tmp_path / "var" / "instagram"), "",
+                                     polite=False).context)
     first = reconcile_once(poll_app, real)
     assert first.ran and "prakerja" in first.failures and first.backoff_until is not None
     assert first.backoff_until - poll_app.clock.now() >= THROTTLE_BACKOFF  # read as throttling
