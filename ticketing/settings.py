@@ -52,6 +52,9 @@ class Settings:
     instagram_session_dir: str = "./var/instagram"
     instagram_poll_seconds: int = 300
     instagram_max_posts: int = 12
+    # Also read the recent DMs through the Graph API's conversations endpoint (what the
+    # webhook missed); needs meta_access_token.
+    instagram_reconcile_dms: bool = True
     transcript_dir: str = "./var/transcripts"
     transcript_max_bytes: int = 5 * 1024 * 1024
     attachment_dir: str = "./var/attachments"

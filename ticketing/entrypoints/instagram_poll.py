@@ -18,6 +18,7 @@ from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
+from channels.instagram.conversations import GraphConversations
 from channels.instagram.reconcile import (PostsOf, as_delivery, comments_since, make_loader,
                                           profile_posts, throttled)
 from ticketing.app import App
@@ -28,6 +29,7 @@ from ticketing.store import inbox as inbox_store
 log = logging.getLogger(__name__)
 
 NAME = "instagram-reconcile"
+DM_NAME = "instagram-dm-reconcile"
 # Comments a little older than the mark are read again (clock skew, late indexing by
 # Instagram); their keys make that harmless.
 OVERLAP = dt.timedelta(minutes=10)
@@ -107,8 +109,47 @@ def reconcile_once(app: App, posts_of: PostsOf, *, leader: Leader | None = None)
     return result
 
 
+def reconcile_dms_once(app: App, source: GraphConversations, *,
+                       leader: Leader | None = None) -> PassResult:
+    """One pass over the Graph API's recent conversations (the DMs the webhook missed), by
+    the lease's holder; its own mark and back-off in the ``instagram-dm-reconcile`` cursor."""
+    result = PassResult()
+    if leader is not None and not leader.hold():
+        return result
+    now = app.clock.now()
+    with app.uow.read() as conn:
+        state: dict[str, Any] = cursors.get(conn, DM_NAME) or {}
+    until = _when(state.get("backoff_until"))
+    if until is not None and now < until:
+        result.backoff_until = until
+        return result
+    result.ran = True
+    mark = _when(state.get("mark"))
+    failures = int(state.get("failures") or 0)
+    meta = {"source": "reconcile-dm", "received_at": now.isoformat()}
+    try:
+        found = source.since(mark - OVERLAP if mark else None, meta)
+    except Exception as exc:  # token, rate limit, Meta down: back off, never crash
+        result.failures["conversations"] = f"{type(exc).__name__}: {exc}"[:300]
+        wait = min(ERROR_BACKOFF * 2 ** min(failures, 10), MAX_BACKOFF)
+        result.backoff_until = now + wait
+        log.warning("instagram DM reconcile backs off until %s: %s", result.backoff_until, exc)
+        _save_as(app, DM_NAME, {**state, "failures": failures + 1,
+                                "backoff_until": result.backoff_until.isoformat()}, now)
+        return result
+    newest = max((when for when, _ in found), default=mark)
+    value = {**state, "mark": newest.isoformat() if newest else None, "failures": 0,
+             "backoff_until": None, "last_pass_at": now.isoformat()}
+    result.found = len(found)
+    result.stored = _store(app, [d for _, d in found], value, {}, now, name=DM_NAME,
+                           value=value)
+    result.known = result.found - result.stored
+    return result
+
+
 def _store(app: App, deliveries: list[Any], state: dict[str, Any], marks: dict[str, Any],
-           now: dt.datetime) -> int:
+           now: dt.datetime, *, name: str = NAME,
+           value: dict[str, Any] | None = None) -> int:
     """The new comments and the account's mark, in one transaction; keys already in the inbox
     (delivered by the webhook) are skipped without writing."""
     stored = 0
@@ -119,36 +160,55 @@ def _store(app: App, deliveries: list[Any], state: dict[str, Any], marks: dict[s
             fresh = [d for d in chunk if d.key not in known]
             if fresh:
                 stored += sum(s.inserted for s in inbox_store.put_many(conn, fresh, now))
-        cursors.put(conn, NAME, {**state, "accounts": marks}, now)
+        cursors.put(conn, name, value if value is not None else {**state, "accounts": marks},
+                    now)
     return stored
 
 
 def _save(app: App, value: dict[str, Any], now: dt.datetime) -> None:
+    _save_as(app, NAME, value, now)
+
+
+def _save_as(app: App, name: str, value: dict[str, Any], now: dt.datetime) -> None:
     with app.uow.write() as conn:
-        cursors.put(conn, NAME, value, now)
+        cursors.put(conn, name, value, now)
 
 
-def poll_forever(app: App, stop: threading.Event, posts_of: PostsOf | None = None) -> None:
-    """The worker's poller thread: a pass every ``instagram_poll_seconds`` while this process
-    holds the lease (its time to live outlasts a slow pass)."""
+def poll_forever(app: App, stop: threading.Event, posts_of: PostsOf | None = None,
+                 conversations: GraphConversations | None = None) -> None:
+    """The worker's poller thread: every ``instagram_poll_seconds``, while this process holds
+    the leases (their time to live outlasts a slow pass), the comments of
+    ``instagram_accounts`` (instaloader, with a saved session) and, with
+    ``instagram_reconcile_dms`` and an access token, the recent DMs (Graph API)."""
     s = app.settings
-    if posts_of is None:
+    if posts_of is None and s.instagram_accounts:
         session = Path(s.instagram_session_dir) / f"session-{s.instagram_login}"
-        if not s.instagram_login or not session.exists():
-            log.warning("instagram reconcile is off: comments need a logged-in session; save "
-                        "one with `instaloader --login LOGIN --sessionfile %s` and set "
-                        "TICKETING_INSTAGRAM_LOGIN", session)
-            return
-        posts_of = profile_posts(make_loader(s.instagram_session_dir, s.instagram_login).context)
+        if s.instagram_login and session.exists():
+            posts_of = profile_posts(make_loader(s.instagram_session_dir,
+                                                 s.instagram_login).context)
+        else:
+            log.warning("instagram comment reconcile is off: comments need a logged-in "
+                        "session; save one with `instaloader --login LOGIN --sessionfile %s` "
+                        "and set TICKETING_INSTAGRAM_LOGIN", session)
+    if conversations is None and s.instagram_reconcile_dms and s.meta_access_token:
+        conversations = GraphConversations(graph_url=s.meta_graph_url,
+                                           access_token=s.meta_access_token,
+                                           account_id=s.instagram_account_id)
+    if posts_of is None and conversations is None:
+        return
     ttl = dt.timedelta(seconds=max(2 * s.instagram_poll_seconds, 600))
-    leader = Leader(app.uow, NAME, None, app.clock, ttl=ttl)
+    leaders = [Leader(app.uow, name, None, app.clock, ttl=ttl) for name in (NAME, DM_NAME)]
     while not stop.is_set():
         try:
-            reconcile_once(app, posts_of, leader=leader)
+            if posts_of is not None:
+                reconcile_once(app, posts_of, leader=leaders[0])
+            if conversations is not None:
+                reconcile_dms_once(app, conversations, leader=leaders[1])
         except Exception:  # a database blip: try again next time
             log.exception("instagram reconcile pass failed")
         stop.wait(s.instagram_poll_seconds)
-    try:
-        leader.release()
-    except Exception:
-        log.warning("instagram reconcile lease not released", exc_info=True)
+    for leader in leaders:
+        try:
+            leader.release()
+        except Exception:
+            log.warning("instagram reconcile lease not released", exc_info=True)

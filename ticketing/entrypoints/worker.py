@@ -104,9 +104,11 @@ def run_worker(app: App, *, once: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     settle_for_throughput(app)
-    if app.settings.instagram_accounts:  # blocking instaloader calls: a thread of their own
-        threading.Thread(target=poll_instagram, args=(app, stop), name="instagram-reconcile",
-                         daemon=True).start()
+    s = app.settings
+    if s.instagram_accounts or (s.instagram_reconcile_dms and s.meta_access_token):
+        # blocking instaloader / Graph API calls: a thread of their own
+        threading.Thread(target=poll_instagram, args=(app, stop),
+                         name="instagram-reconcile", daemon=True).start()
     log.info("worker started")
     started = time.monotonic()
     worker_loop(app, stop)

@@ -1,5 +1,6 @@
 """A local stand-in for Meta's Graph API (the parts the sender uses), on a loopback port:
-``POST /{account}/messages`` and ``POST /{comment}/replies``.  It records every request and
+``POST /{account}/messages``, ``POST /{comment}/replies``, ``GET /{account}`` and
+``GET /{account}/conversations``.  It records every request and
 answers as Meta does for the recipient or token it is given:
 
 * token ``expired`` → 400 code 190 (OAuthException); recipient ``limited`` → 400 code 4;
@@ -18,15 +19,37 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 
+ACCOUNT = "17841400000000001"
+
+
 class GraphStandIn:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
+        # What GET /{account}/conversations answers (Meta's shape, field expansion applied).
+        self.conversations: list[dict[str, Any]] = []
+        self.token_expired = False
         self._ids = itertools.count(1)
         standin = self
 
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *_: Any) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                token = (self.headers.get("authorization") or "").removeprefix("Bearer ")
+                standin.requests.append({"path": self.path, "body": None, "token": token})
+                if token == "expired":
+                    status, answer = standin._error(190, "Error validating access token", 463)
+                elif "/conversations" in self.path:
+                    status, answer = 200, {"data": standin.conversations}
+                else:
+                    status, answer = 200, {"id": ACCOUNT}
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def do_POST(self) -> None:
                 size = int(self.headers.get("content-length") or 0)
