@@ -13,5 +13,4 @@ _NOT_YET = "kanal ini belum bisa mengirim balasan (this channel cannot send yet:
 
 PENDING: tuple[ChannelCapability, ...] = (
     cannot_send("webchat", "Web chat", _NOT_YET.format(13)),
-    cannot_send("instagram", "Instagram", _NOT_YET.format(14)),
 )

@@ -30,6 +30,7 @@ from ticketing.domain.channels import API as API_CAPABILITY
 from ticketing.domain.channels import ChannelCapability
 from ticketing.services.ports import Fetcher, Sender
 from ticketing.services.escalation import EscalationMail
+from ticketing.services.intake import GroupCommitSink
 from ticketing.services.routing import AgentCache
 from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
@@ -44,6 +45,11 @@ from channels.telegram.parse import parse_update
 from channels.telegram.send import TelegramFetcher, TelegramSender
 from channels.phone.capability import CAPABILITY as PHONE_CAPABILITY
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
+from channels.instagram.capability import capability as instagram_capability
+from channels.instagram.events import CONTENT_TYPE as INSTAGRAM_CONTENT_TYPE
+from channels.instagram.fetch import make_fetcher as make_instagram_fetcher
+from channels.instagram.parse import parse_event as parse_instagram_event
+from channels.instagram.send import make_sender as make_instagram_sender
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
 from channels.phone.parse import parse_transcript
 from channels.phone.roles import RoleHints, channel_roles_from
@@ -118,7 +124,8 @@ class App:
         self.channel_roles  # noqa: B018 - a bad setting stops start-up, not every call later
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email,
                    TRANSCRIPT_CONTENT_TYPE: self.parse_transcript,
-                   TELEGRAM_CONTENT_TYPE: parse_update}
+                   TELEGRAM_CONTENT_TYPE: parse_update,
+                   INSTAGRAM_CONTENT_TYPE: parse_instagram_event}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
                             acknowledgement=self.ack_policy,
@@ -229,13 +236,20 @@ class App:
         """What each channel can do for a reply, as the channel declares it (a table keyed by
         channel, like the parsers); every channel that can send has a sender below."""
         telegram = TELEGRAM_CAPABILITY if self.settings.telegram_token else TELEGRAM_OFF
-        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, telegram, API_CAPABILITY)
+        instagram = instagram_capability(human_agent=self.settings.meta_human_agent)
+        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, telegram, instagram,
+                    API_CAPABILITY)
         return {c.channel: c for c in declared}
 
     @cached_property
     def senders(self) -> dict[str, Sender]:
         """Outbound adapters by channel, for the outbox worker."""
-        out: dict[str, Sender] = {"email": make_email_sender(self.settings.outbound_smtp_url)}
+        s = self.settings
+        out: dict[str, Sender] = {
+            "email": make_email_sender(s.outbound_smtp_url),
+            "instagram": make_instagram_sender(
+                graph_url=s.meta_graph_url, access_token=s.meta_access_token,
+                account_id=s.instagram_account_id, human_agent=s.meta_human_agent)}
         if self.telegram is not None:
             out["telegram"] = TelegramSender(self.telegram, self.attachment_store.read)
         return out
@@ -243,7 +257,10 @@ class App:
     @cached_property
     def fetchers(self) -> dict[str, Fetcher]:
         """Attachment fetchers by channel, for attachments a channel only referenced."""
-        return {"telegram": TelegramFetcher(self.telegram)} if self.telegram is not None else {}
+        out: dict[str, Fetcher] = {"instagram": make_instagram_fetcher()}
+        if self.telegram is not None:
+            out["telegram"] = TelegramFetcher(self.telegram)
+        return out
 
     @cached_property
     def telegram(self) -> BotRunner | None:
@@ -254,9 +271,16 @@ class App:
         return BotRunner(make_bot(s.telegram_token, s.telegram_api_url,
                                   poll_timeout=s.telegram_poll_timeout + 15))
 
+    @cached_property
+    def raw_sink(self) -> GroupCommitSink:
+        """Where webhook transports commit raw bodies (one writer thread, group commits)."""
+        return GroupCommitSink(self.uow, self.clock)
+
     def close(self) -> None:
         if "telegram" in self.__dict__ and self.telegram is not None:
             self.telegram.close()
+        if "raw_sink" in self.__dict__:
+            self.raw_sink.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

@@ -120,6 +120,9 @@ class InboundMessage:
     instagram_kind: str | None = None
     attachments: tuple[Attachment, ...] = ()
     revision: Revision | None = None
+    # Messages of different citizens with the same cluster key are one incident, whatever their
+    # words (comments under one Instagram post); a channel's key, never shown.
+    cluster: str | None = None
     # Unknown top-level fields are kept, never fatal (the contract says so); channel data the
     # core never reads.
     extra: dict[str, Any] = field(default_factory=dict)

@@ -16,6 +16,7 @@ from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
 from ticketing.entrypoints.telegram import start_polling, yield_to_poller
+from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
 from ticketing.entrypoints.transcript_folder import poll_transcripts
 from ticketing.store.rollup import fold as fold_rollup
 
@@ -105,6 +106,11 @@ def run_worker(app: App, *, once: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     settle_for_throughput(app)
+    s = app.settings
+    if s.instagram_accounts or (s.instagram_reconcile_dms and s.meta_access_token):
+        # blocking instaloader / Graph API calls: a thread of their own
+        threading.Thread(target=poll_instagram, args=(app, stop),
+                         name="instagram-reconcile", daemon=True).start()
     log.info("worker started")
     started = time.monotonic()
     poller = start_polling(app, stop)  # Telegram's getUpdates, under its lease
