@@ -38,6 +38,9 @@ from channels.phone.capability import CAPABILITY as PHONE_CAPABILITY
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
 from channels.phone.parse import parse_transcript
+from channels.webchat.capability import CAPABILITY as WEBCHAT_CAPABILITY
+from channels.webchat.parse import CONTENT_TYPE as WEBCHAT_CONTENT_TYPE
+from channels.webchat.parse import parse_webchat
 from ticketing.services.ingest import (NORMALIZED_JSON, AckPolicy, EvidencePolicy, IngestPolicy,
                                        parse_normalized_bytes)
 from ticketing.services.ingest.acknowledge import AckText
@@ -102,7 +105,7 @@ class App:
     @cached_property
     def ingest_policy(self) -> IngestPolicy:
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email,
-                   TRANSCRIPT_CONTENT_TYPE: parse_transcript}
+                   TRANSCRIPT_CONTENT_TYPE: parse_transcript, WEBCHAT_CONTENT_TYPE: parse_webchat}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
                             acknowledgement=self.ack_policy,
@@ -171,7 +174,8 @@ class App:
     def capabilities(self) -> dict[str, ChannelCapability]:
         """What each channel can do for a reply, as the channel declares it (a table keyed by
         channel, like the parsers); every channel that can send has a sender below."""
-        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, API_CAPABILITY)
+        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, WEBCHAT_CAPABILITY, *PENDING,
+                    API_CAPABILITY)
         return {c.channel: c for c in declared}
 
     @cached_property
