@@ -93,6 +93,14 @@ async def create_session(request: Request) -> Response:
     return response
 
 
+@router.get("/topics", summary="The topics a citizen may choose in the pre-chat form")
+async def topics(request: Request) -> Response:
+    classifier = core(request).evidence_policy.classifier
+    return JSONResponse({"topics": [{"id": t, "label": classifier.label(t)}
+                                    for t in classifier.topics]},
+                        headers={"Cache-Control": "public, max-age=300"})
+
+
 @router.get("/session", summary="The current web chat session (by its cookie)")
 async def current_session(request: Request, session: str | None = None) -> Response:
     chat, why = await _session(request, _token(request, session))
