@@ -271,3 +271,9 @@ def end(conn: sa.Connection, session_id: int, now: dt.datetime) -> None:
 def desk_changes(conn: sa.Connection, since: dt.datetime) -> list[Any]:
     """Sessions whose desk side (agent typing, agent read) changed after ``since``."""
     return store.desk_changes(conn, since)
+
+
+def desk_read_id(conn: sa.Connection, public_id: str) -> int | None:
+    """The last of the citizen's messages an agent has read (for a page after a reload)."""
+    row = store.by_public_id(conn, public_id)
+    return int(row.agent_read_id) if row is not None and row.agent_read_id else None

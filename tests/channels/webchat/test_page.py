@@ -89,7 +89,14 @@ def test_citizen_chats_with_an_agent_and_survives_a_drop(browser: Any, app: App,
     _sign_in(desk, live_url, "rina@example.id", "/login?next=/queue")
     assert desk.locator(f"#waiting tr[data-ticket='{tid}']").count() == 1
     desk.goto(f"{live_url}/tickets/{tid}")
+    assert desk.inner_text("#chat-presence") == "Warga sedang online"
     assert desk.locator("#reply-channels input[value=webchat]").is_checked()
+    # The agent opened the ticket: the citizen sees their message read.
+    page.wait_for_selector("#messages li.citizen .meta[data-state=dibaca]")
+    page.fill("#text", "Oh iya satu lagi")  # typing, not sent yet
+    desk.wait_for_selector("#chat-presence[data-typing='1']")
+    assert "sedang mengetik" in desk.inner_text("#chat-presence")
+    page.fill("#text", "")
     desk.fill("#reply-form textarea[name=body]", "Halo Dewi, <b>kami</b> kirim ulang kodenya.")
     with desk.expect_navigation():
         desk.click("#reply-form button[type=submit]")
@@ -124,7 +131,7 @@ def test_citizen_chats_with_an_agent_and_survives_a_drop(browser: Any, app: App,
     assert page.inner_text("#send") == "Send"
     assert page.get_attribute("html", "lang") == "en"
     assert "Connected" in page.inner_text("#status")
-    assert "sent" in page.locator("#messages li.citizen .meta").first.inner_text()
+    assert "read" in page.locator("#messages li.citizen .meta").first.inner_text()
     _shot(page, "4-english")
     citizen.close()
     desk.context.close()

@@ -35,7 +35,7 @@ from ticketing.services.webchat import ChatSession
 
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[bool]]
-TYPING_WRITE_EVERY = dt.timedelta(seconds=2)
+TYPING_WRITE_EVERY = 2.0  # seconds between two writes of "typing" for one session
 
 
 class Hub:
@@ -52,7 +52,7 @@ class Hub:
         self.sessions: dict[str, ChatSession] = {}
         self.uploads: dict[tuple[str, str], dict[str, Any]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
-        self._typing_written: dict[str, dt.datetime] = {}
+        self._typing_written: dict[str, float | None] = {}
         self._desk_since: dt.datetime | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_seen_write = 0.0
@@ -97,17 +97,21 @@ class Hub:
         app, now = self.app, self.now()
         ttl = dt.timedelta(hours=app.settings.webchat_session_hours)
 
-        def read() -> tuple[list[dict[str, Any]], list[replies.Waiting], dict[str, Any]]:
+        def read() -> tuple[list[dict[str, Any]], list[replies.Waiting], dict[str, Any],
+                            int | None]:
             with app.engine.begin() as conn:
                 chats.renew(conn, chat.id, now, ttl)
                 return (chats.history(conn, chat.public_id),
-                        replies.waiting(conn, chat.public_id), self._queue(conn, chat))
-        history, waiting, queue = await run_in_threadpool(read)
+                        replies.waiting(conn, chat.public_id), self._queue(conn, chat),
+                        chats.desk_read_id(conn, chat.public_id))
+        history, waiting, queue, desk_read = await run_in_threadpool(read)
         if await send({"type": "history", "messages": history,
                        "session": {"id": chat.public_id, "name": chat.name,
                                    "ticket_id": chat.ticket_id, "language": chat.language,
                                    "email": bool(chat.email)}}) and waiting:
             await run_in_threadpool(app.write, replies.delivered, waiting, now)
+        if desk_read is not None:
+            await send({"type": "read", "by": "agent", "id": desk_read})
         await send(queue)
 
     def _queue(self, conn: Any, chat: ChatSession) -> dict[str, Any]:
@@ -198,12 +202,12 @@ class Hub:
             await send(await run_in_threadpool(self.app.read, self._queue, chat))
 
     async def _typing(self, chat: ChatSession, on: bool) -> None:
-        now = self.now()
+        tick = asyncio.get_running_loop().time()
         last = self._typing_written.get(chat.public_id)
-        if on and last is not None and now - last < TYPING_WRITE_EVERY:
+        if on and last is not None and tick - last < TYPING_WRITE_EVERY:
             return
-        self._typing_written[chat.public_id] = now
-        await run_in_threadpool(self.app.write, chats.citizen_typing, chat.id, on, now)
+        self._typing_written[chat.public_id] = tick if on else None
+        await run_in_threadpool(self.app.write, chats.citizen_typing, chat.id, on, self.now())
 
     async def _rate(self, chat: ChatSession, value: int, send: Send) -> None:
         await run_in_threadpool(self.app.write, chats.rate, chat, value, self.now())
