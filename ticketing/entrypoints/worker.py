@@ -15,7 +15,7 @@ from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
 from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
-from ticketing.services.webchat_delivery import hand_over
+from ticketing.services.webchat_delivery import hand_over, hand_over_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
 from ticketing.entrypoints.transcript_folder import poll_transcripts
 from ticketing.store.rollup import fold as fold_rollup
@@ -45,9 +45,11 @@ def deliver(app: App, stop: threading.Event | None = None) -> int:
 
 def hand_over_chats(app: App) -> int:
     """Web chat replies nobody received for a while continue by e-mail."""
-    return app.write(hand_over, now=app.clock.now(),
-                     after=dt.timedelta(minutes=app.settings.webchat_email_after_minutes),
-                     from_address=app.settings.support_address)
+    now = app.clock.now()
+    after = dt.timedelta(minutes=app.settings.webchat_email_after_minutes)
+    if not app.read(hand_over_due, now=now, after=after):
+        return 0
+    return app.write(hand_over, now=now, after=after, from_address=app.settings.support_address)
 
 
 def fetch(app: App, stop: threading.Event | None = None) -> int:

@@ -73,6 +73,12 @@ def delivered(conn: sa.Connection, items: Iterable[Waiting], now: dt.datetime) -
         settle_sent(conn, item.delivery(), None, now)
 
 
+def hand_over_due(conn: sa.Connection, *, now: dt.datetime, after: dt.timedelta) -> bool:
+    """Whether any reply waits for a hand-over (a read, so an idle worker takes no write
+    lock for it)."""
+    return bool(store.hand_over_due(conn, now - after, now, limit=1))
+
+
 def hand_over(conn: sa.Connection, *, now: dt.datetime, after: dt.timedelta,
               from_address: str) -> int:
     """Replies waiting longer than ``after`` continue by e-mail when the session gave an
