@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from ticketing.models import (AgentProfile, ApiToken, AttachmentFetch, AuditEvent, Cursor, Lease,
                               MessageRevision, PaceSlot, Customer, Identity, Incident,
-                              InboxItem, LoginThrottle, Message, Notification, OutboxItem,
+                              InboxItem, LiveEvent, LoginThrottle, Message, Notification, OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
                               TicketSignature, User)
 from ticketing.models.report import report_rollup_delta as report_rollup_delta
@@ -40,3 +40,4 @@ cursors = _t(Cursor)
 pace_slots = _t(PaceSlot)
 attachment_fetches = _t(AttachmentFetch)
 message_revisions = _t(MessageRevision)
+live_events = _t(LiveEvent)

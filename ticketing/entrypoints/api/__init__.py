@@ -12,6 +12,7 @@ from ticketing.entrypoints.api import errors
 from ticketing.entrypoints.api.phone import router as phone_router
 from ticketing.entrypoints.api.queue import router as queue_router
 from ticketing.entrypoints.api.routes import router
+from ticketing.entrypoints.api.search import router as search_router
 from ticketing.entrypoints.api.users import router as users_router
 from ticketing.app import App
 from ticketing.services.metrics import render_metrics
@@ -32,6 +33,7 @@ def create_api(core: App, *, on_shutdown: Callable[[], None] | None = None) -> F
     api.include_router(queue_router)
     api.include_router(phone_router)
     api.include_router(users_router)
+    api.include_router(search_router)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
