@@ -20,7 +20,8 @@ import sqlalchemy as sa
 from ticketing.domain.errors import InvalidInput
 from ticketing.domain.identity import mask
 from ticketing.domain.redact import redact
-from ticketing.domain.search import MAX_QUERY_CHARS, SearchQuery, SearchVocabulary, snippet
+from ticketing.domain.search import MAX_QUERY_CHARS as MAX_QUERY_CHARS
+from ticketing.domain.search import SearchQuery, SearchVocabulary, snippet
 from ticketing.services.accounts import Principal
 from ticketing.store import search as store
 
