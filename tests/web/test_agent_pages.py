@@ -70,7 +70,7 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
     uid = agent(app, email="ani@example.id")
     _sign_in(page, live_url, "ani@example.id")
     assert page.url == f"{live_url}/queue"  # an agent's home
-    assert page.locator("#nav a").all_inner_texts() == ["Antrian"]
+    assert page.locator("#nav a").all_inner_texts() == ["Antrian", "Cari"]
     waiting = page.locator(f"#waiting tr[data-ticket='{tid}']")
     assert waiting.count() == 1
     assert "webchat" in waiting.inner_text() and "akun" in waiting.inner_text()
@@ -193,7 +193,7 @@ def test_agents_see_nik_and_phone_masked_supervisors_whole(
     try:
         spv = context.new_page()
         _sign_in(spv, live_url, "spv@example.id", f"/login?next=/tickets/{tid}")
-        assert spv.locator("#nav a").all_inner_texts() == ["Antrian", "Laporan SLA"]
+        assert spv.locator("#nav a").all_inner_texts() == ["Antrian", "Cari", "Laporan SLA"]
         assert spv.locator("#identities li[data-kind=nik] .value").inner_text() == NIK
         assert spv.locator("#identities li[data-kind=phone] .value").inner_text() == PHONE
         assert f"NIK saya {NIK_WRITTEN}" in spv.locator("#conversation").inner_text()
