@@ -107,20 +107,30 @@ def load(conn: sa.Connection, rows: Sequence[Any]) -> list[LiveEvent]:
     return out
 
 
-def shown(event: LiveEvent, watcher: Watcher) -> dict[str, Any] | None:
-    """The event's data for this page, or None when it is not theirs."""
+def audience(event: LiveEvent, watcher: Watcher) -> tuple[bool, bool] | None:
+    """Whether this page is told of the event: None, or (whole, yours) — whole: unmasked (the
+    role sees personal data); yours: the ticket is (now) the viewer's."""
     if event.kind == "notification":
-        mine = event.user_id == watcher.user_id
-        return dict(event.data) if mine else None
+        return (True, True) if event.user_id == watcher.user_id else None
     if watcher.role not in WORK_ROLES:
         return None
+    yours = (event.user_id if event.kind == "ticket.assigned" else event.assignee_id
+             ) == watcher.user_id
     if event.kind == "message.created":
-        yours = event.assignee_id == watcher.user_id
         if not yours and (watcher.ticket_id is None or watcher.ticket_id != event.ticket_id):
             return None
     elif event.kind not in ("ticket.created", "ticket.assigned"):
         return None
-    out = dict(event.data if sees_personal_data(watcher.role) else event.masked)
-    out["yours"] = (event.user_id if event.kind == "ticket.assigned" else event.assignee_id
-                    ) == watcher.user_id
-    return out
+    return sees_personal_data(watcher.role), yours
+
+
+def payload(event: LiveEvent, whole: bool, yours: bool) -> dict[str, Any]:
+    if event.kind == "notification":
+        return dict(event.data)
+    return {**(event.data if whole else event.masked), "yours": yours}
+
+
+def shown(event: LiveEvent, watcher: Watcher) -> dict[str, Any] | None:
+    """The event's data for this page, or None when it is not theirs."""
+    seen = audience(event, watcher)
+    return None if seen is None else payload(event, *seen)
