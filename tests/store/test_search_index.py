@@ -61,3 +61,21 @@ def test_0033_backfills_the_index_and_downgrades(empty_url: str) -> None:  # noq
     migrate.upgrade(engine)
     assert _hits(engine, "otp") == [2] and _drift(engine) == []
     engine.dispose()
+
+
+def test_old_live_events_are_forgotten_in_bounded_chunks(engine: sa.Engine) -> None:
+    import datetime as dt
+
+    from ticketing.store import live, tables
+
+    base = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        conn.execute(tables.live_events.insert(), [
+            {"kind": "ticket.created", "ticket_id": i, "message_id": None, "user_id": None,
+             "created_at": base + dt.timedelta(minutes=i)} for i in range(1, 31)])
+    with engine.begin() as conn:
+        assert live.expire(conn, base + dt.timedelta(minutes=20, seconds=30), chunk=8) == 8
+        assert live.expire(conn, base + dt.timedelta(minutes=20, seconds=30)) == 12
+        assert live.expire(conn, base + dt.timedelta(minutes=20, seconds=30)) == 0
+        left = [r.ticket_id for r in live.after(conn, 0)]
+    assert left == list(range(21, 31))

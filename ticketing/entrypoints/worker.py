@@ -5,6 +5,7 @@ every transcript file with an atomic rename."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -16,6 +17,7 @@ from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
 from ticketing.entrypoints.transcript_folder import poll_transcripts
+from ticketing.store import live as live_events
 from ticketing.store.rollup import fold as fold_rollup
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,15 @@ def fold(app: App) -> int:
     return app.write(fold_rollup)
 
 
+LIVE_EVENTS_KEPT = dt.timedelta(minutes=15)
+
+
+def expire_live_events(app: App) -> int:
+    """Live events older than ``LIVE_EVENTS_KEPT`` forgotten (the pages have read them; a
+    reconnecting page is served from its serving process's memory)."""
+    return app.write(live_events.expire, app.clock.now() - LIVE_EVENTS_KEPT)
+
+
 def _poll(app: App) -> int:
     """The transcript folder; a problem there never holds up the queues."""
     try:
@@ -69,7 +80,7 @@ def _poll(app: App) -> int:
 
 
 def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> None:
-    next_routing = 0.0
+    next_routing = next_expiry = 0.0
     while not stop.is_set():
         try:
             busy = _poll(app) + drain(app, stop) + deliver(app, stop) + fetch(app, stop)
@@ -78,6 +89,9 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
             if time.monotonic() >= next_routing:
                 routing_tick(app)
                 next_routing = time.monotonic() + app.routing.tick_seconds
+            if time.monotonic() >= next_expiry:
+                expire_live_events(app)
+                next_expiry = time.monotonic() + 60.0
         except Exception:  # a database blip must not kill the worker: back off and retry
             log.exception("worker pass failed")
             busy = 0

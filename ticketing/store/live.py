@@ -12,6 +12,7 @@ Both databases are read the same way, by id; they differ in how a reader learns 
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,8 +47,15 @@ def within(conn: sa.Connection, ranges: Sequence[tuple[int, int]]) -> list[Any]:
     return list(conn.execute(sa.select(*_COLUMNS).where(where).order_by(e.c.id)))
 
 
-def prune(conn: sa.Connection, upto: int) -> int:
-    """Forget events up to this id (read by every process long ago)."""
+def expire(conn: sa.Connection, before: dt.datetime, *, chunk: int = 10_000) -> int:
+    """Forget events written before ``before`` (read by every serving process long ago), at
+    most ``chunk`` a call: only the oldest ``chunk`` rows are looked at (ids grow with time),
+    so the work is bounded however large a backlog the table holds."""
+    oldest = sa.select(e.c.id, e.c.created_at).order_by(e.c.id).limit(chunk).subquery()
+    upto = conn.execute(sa.select(sa.func.max(oldest.c.id))
+                        .where(oldest.c.created_at < before)).scalar()
+    if upto is None:
+        return 0
     return int(conn.execute(e.delete().where(e.c.id <= upto)).rowcount or 0)
 
 

@@ -12,7 +12,8 @@ The stream is authenticated by the page session (cookie) and refused to other si
 a cross-site ``Origin``/``Sec-Fetch-Site``; no CORS headers).  Each event carries its id; a
 reconnecting browser sends ``Last-Event-ID`` and gets what it missed from the hub's recent
 history (in the order this process received them).  A page whose queue overflows is closed
-and reconnects the same way.  The session is checked again every few minutes."""
+and reconnects the same way.  The session is checked again every few minutes.  The worker forgets events
+after ``LIVE_EVENTS_KEPT`` (``entrypoints/worker.py``)."""
 
 from __future__ import annotations
 
@@ -44,7 +45,6 @@ QUEUE = 500  # events waiting for one slow page before it is closed
 POLL_SECONDS = 0.1  # SQLite: an indexed look-up that finds nothing, ten times a second
 PING_SECONDS = 15.0
 RECHECK_SECONDS = 300.0
-PRUNE_EVERY = 300.0  # seconds; events older than two periods are deleted
 
 
 @dataclass(eq=False)
@@ -132,36 +132,26 @@ class Hub:
             self._loop.call_soon_threadsafe(self._fan_out, events)
 
     def _run(self) -> None:
-        marks: collections.deque[tuple[float, int]] = collections.deque()
         while not self._stop.is_set():
             try:
                 if store.notifies(self.app.engine):
-                    self._listen(marks)
+                    self._listen()
                 else:
-                    self._poll(marks)
+                    self._poll()
             except Exception:  # the database went away: log, wait, resume where we were
                 log.exception("live events reader failed; retrying in 2 s")
                 self._stop.wait(2.0)
 
-    def _prune(self, marks: collections.deque[tuple[float, int]], cursor: int) -> None:
-        now = time.monotonic()
-        if not marks or now - marks[-1][0] >= PRUNE_EVERY:
-            marks.append((now, cursor))
-            if len(marks) > 2:
-                _, upto = marks.popleft()
-                self.app.write(store.prune, upto)
-
-    def _poll(self, marks: collections.deque[tuple[float, int]]) -> None:
+    def _poll(self) -> None:
         while not self._stop.is_set():
             rows = self.app.read(store.after, self._cursor)
             if rows:
                 self._cursor = int(rows[-1].id)
                 self._deliver(rows)
                 continue
-            self._prune(marks, self._cursor)
             self._stop.wait(POLL_SECONDS)
 
-    def _listen(self, marks: collections.deque[tuple[float, int]]) -> None:
+    def _listen(self) -> None:
         listener = store.Listener(self.app.engine)
         try:
             # Listening first, then catching up: nothing committed in between is missed, and
@@ -176,7 +166,6 @@ class Hub:
                     self._cursor = max(cursor, max(int(r.id) for r in fresh))
                     cursor = self._cursor
                 self._deliver(fresh)
-                self._prune(marks, cursor)
                 ranges = listener.wait(1.0)
                 rows = self.app.read(store.within, ranges) if ranges else []
         finally:
