@@ -7,8 +7,9 @@ with a snippet of that message.  Personal data is masked here for roles that may
 (agents), as ``views`` masks it: the subject, the snippet (masked whole, then cut, so a window
 never opens a mask) and the identifier that matched; supervisors and admins see them whole.
 
-Bounded work: at most ``MAX_HITS`` matching messages (newest first) are read, whatever the
-query; a query matching more says so (``capped``) instead of counting them all.
+Bounded work: only as many matching messages (newest first) as the page needs are read, never
+more than ``MAX_HITS``; a query matching more says so (``capped``: ``total`` is then a lower
+bound) instead of counting them all.
 """
 
 from __future__ import annotations
@@ -57,10 +58,10 @@ def search(conn: sa.Connection, viewer: Principal, query: SearchQuery, *,
         out["capped"] = len(order) >= MAX_HITS
         if not customers and query.written:
             out["kind"] = "identifier_text"  # nobody has it: where it is written
-            order = _by_text(conn, [query.written], hit_message, out)
+            order = _by_text(conn, [query.written], hit_message, out, page)
     else:
         out["kind"] = "text"
-        order = _by_text(conn, query.groups, hit_message, out)
+        order = _by_text(conn, query.groups, hit_message, out, page)
     out["total"] = len(order)
     shown = order[(page - 1) * PER_PAGE:page * PER_PAGE]
     out["has_more"] = len(order) > page * PER_PAGE
@@ -74,11 +75,23 @@ def search(conn: sa.Connection, viewer: Principal, query: SearchQuery, *,
 
 
 def _by_text(conn: sa.Connection, groups: Any, hit_message: dict[int, int],
-             out: dict[str, Any]) -> list[int]:
-    hits = store.text_hits(conn, groups, cap=MAX_HITS)
-    out["capped"] = len(hits) >= MAX_HITS
-    for message_id, ticket_id in hits:  # newest first: a ticket's newest match stands for it
-        hit_message.setdefault(ticket_id, message_id)
+             out: dict[str, Any], page: int) -> list[int]:
+    """Tickets of the newest matching messages, enough for this page and one more ticket: a
+    few times that many messages are read, more only when they collapse into fewer tickets
+    (every message read costs, on a common word most of all).  ``capped``: more match than
+    were read, so ``total`` is a lower bound."""
+    need = page * PER_PAGE + 1
+    cap = min(MAX_HITS, 3 * need)
+    while True:
+        hits = store.text_hits(conn, groups, cap=cap)
+        hit_message.clear()
+        for message_id, ticket_id in hits:  # newest first: a ticket's newest match stands
+            hit_message.setdefault(ticket_id, message_id)
+        exhausted = len(hits) < cap
+        if exhausted or len(hit_message) >= need or cap >= MAX_HITS:
+            break
+        cap = min(MAX_HITS, cap * 4)
+    out["capped"] = not exhausted
     return list(hit_message)
 
 

@@ -21,7 +21,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "button": "Cari", "hint": "Cari di subjek, isi pesan dan transkrip telepon. Ejaan "
         "tidak baku (gmn, gk, insentip) ikut dicari dalam bentuk bakunya.",
         "none": "Tidak ada tiket yang cocok.", "found": "{n} tiket cocok",
-        "capped": "Lebih dari {n} pesan cocok: yang terbaru ditampilkan; persempit pencarian.",
+        "capped": "Masih ada yang cocok: yang terbaru ditampilkan lebih dulu.",
+        "found_more": "Lebih dari {n} tiket cocok",
         "identifier": "Tiket warga dengan {kind} {value}",
         "identifier_text": "Belum ada warga dengan {kind} {value}; pesan yang menyebutnya:",
         "prev": "« Sebelumnya", "next": "Berikutnya »", "page": "Halaman {n}",
@@ -35,7 +36,8 @@ TEXT: Mapping[str, Mapping[str, str]] = {
         "button": "Search", "hint": "Searches subjects, message bodies and call transcripts. "
         "Informal spellings (gmn, gk, insentip) are searched as their standard words too.",
         "none": "No ticket matches.", "found": "{n} tickets match",
-        "capped": "More than {n} messages match: the newest are shown; narrow the search.",
+        "capped": "More match: the newest are shown first.",
+        "found_more": "More than {n} tickets match",
         "identifier": "Tickets of the citizen with {kind} {value}",
         "identifier_text": "No citizen has {kind} {value} yet; messages that mention it:",
         "prev": "« Previous", "next": "Next »", "page": "Page {n}",
@@ -111,14 +113,16 @@ def _results(result: Mapping[str, Any], q: str, lang: str, t: Mapping[str, str])
     ident = result.get("identifier")
     if ident:
         key = "identifier_text" if result["kind"] == "identifier_text" else "identifier"
-        out += (f'<p id="identifier">{escape(t[key].format(kind=t.get(ident["kind"], ident["kind"]), value=ident["value"]))}</p>')
+        said = t[key].format(kind=t.get(ident["kind"], ident["kind"]), value=ident["value"])
+        out += f'<p id="identifier">{escape(said)}</p>'
     words = list(result.get("terms") or [])
     items = result.get("items") or []
     if not items:
         return out + f'<p id="no-results">{escape(t["none"])}</p>'
-    out += f'<p id="found">{escape(t["found"].format(n=int(result["total"])))}</p>'
+    found = t["found_more" if result.get("capped") else "found"]
+    out += f'<p id="found">{escape(found.format(n=int(result["total"])))}</p>'
     if result.get("capped"):
-        out += f'<p class="meta" id="capped">{escape(t["capped"].format(n=1000))}</p>'
+        out += f'<p class="meta" id="capped">{escape(t["capped"])}</p>'
     out += '<ol id="results">' + "".join(_item(i, words, t) for i in items) + "</ol>"
     page = int(result["page"])
     links = []
