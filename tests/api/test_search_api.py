@@ -176,3 +176,32 @@ def test_pages_of_twenty_newest_first(app: App, client: TestClient) -> None:
     assert first["total"] == 25 and first["has_more"] and _ids(first) == ids[::-1][:20]
     second = _search(client, sup, "voucher", page=2)
     assert _ids(second) == ids[::-1][20:] and not second["has_more"]
+
+
+def _messages(app: App, rows: list[tuple[int, str]]) -> None:
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        cid = conn.execute(sa.select(tables.tickets.c.customer_id)
+                           .where(tables.tickets.c.id == rows[0][0])).scalar_one()
+        conn.execute(tables.messages.insert(), [
+            {"ticket_id": tid, "customer_id": cid, "direction": "in", "channel": "webchat",
+             "body": body, "sent_at": now, "received_at": now, "attachments": [], "extra": {}}
+            for tid, body in rows])
+
+
+def test_reads_only_what_the_page_needs_and_says_when_more_match(app: App,
+                                                                 client: TestClient) -> None:
+    from tests.routing_helpers import tickets
+
+    sup = _token(app, "supervisor")
+    many = tickets(app, [{} for _ in range(70)])
+    _messages(app, [(tid, "kuota kelas penuh") for tid in many])
+    first = _search(client, sup, "kuota")
+    assert first["capped"] and 21 <= first["total"] < 70 and _ids(first) == many[::-1][:20]
+    last = _search(client, sup, "kuota", page=4)
+    assert not last["capped"] and last["total"] == 70 and _ids(last) == many[::-1][60:]
+    # Matches that collapse into few tickets: more messages are read until the page is full.
+    few = tickets(app, [{} for _ in range(3)])
+    _messages(app, [(few[0], f"refund voucher {i}") for i in range(80)]
+              + [(tid, "refund voucher") for tid in few[1:]])
+    assert _ids(_search(client, sup, "refund")) == [few[2], few[1], few[0]]
