@@ -51,19 +51,41 @@ def text_hits(conn: sa.Connection, groups: Groups, *, cap: int) -> list[tuple[in
     if conn.dialect.name == "sqlite":
         # The FTS5 table walks its matches newest first by itself (ORDER BY rowid DESC on the
         # virtual table alone, hence the subquery) and stops at the limit.
-        rows = conn.execute(sa.text(
+        rows: list[Any] = list(conn.execute(sa.text(
             "SELECT m.id, m.ticket_id FROM (SELECT rowid AS id FROM messages_fts "
             "WHERE messages_fts MATCH :q ORDER BY rowid DESC LIMIT :cap) AS f "
             "JOIN messages AS m ON m.id = f.id ORDER BY m.id DESC"),
-            {"q": fts5_query(groups), "cap": cap})
+            {"q": fts5_query(groups), "cap": cap}))
     else:
-        # The planner chooses: the GIN index for rare words, or the primary key backwards
-        # (newest first) checking each message, for words so common that the limit is
-        # reached after a few rows.
-        rows = conn.execute(sa.text(
-            f"SELECT id, ticket_id FROM messages WHERE {PG_DOCUMENT} @@ "
-            "to_tsquery('ticketing_id', :q) ORDER BY id DESC LIMIT :cap"),
-            {"q": tsquery(groups), "cap": cap})
+        rows = _pg_newest(conn, tsquery(groups), cap)
+    return [(int(r[0]), int(r[1])) for r in rows]
+
+
+# Newest first in growing windows of message ids.  Left to itself, the planner gambles with
+# ``ORDER BY id DESC LIMIT n``: it walks the primary key backwards computing each message's
+# vector until n match, fast for a common word and a full scan (seconds) for a word nobody
+# wrote.  Here only the GIN index is used (bitmap scans), over the newest 20,000 messages, then
+# 200,000, 2,000,000, all: a common word is done in the first window (a few thousand rows
+# fetched at most), a rare one costs a few index look-ups.
+WINDOWS = (20_000, 200_000, 2_000_000)
+
+
+def _pg_newest(conn: sa.Connection, query: str, cap: int) -> list[Any]:
+    top = int(conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM messages")).scalar_one())
+    sql = sa.text(f"SELECT id, ticket_id FROM messages WHERE {PG_DOCUMENT} @@ "
+                  "to_tsquery('ticketing_id', :q) AND id > :floor ORDER BY id DESC LIMIT :cap")
+    conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
+    conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+    try:
+        for window in (*WINDOWS, None):
+            floor = top - window if window is not None else 0
+            rows = list(conn.execute(sql, {"q": query, "floor": max(floor, 0), "cap": cap}))
+            if len(rows) >= cap or floor <= 0:
+                return rows
+        return []
+    finally:
+        conn.exec_driver_sql("SET LOCAL enable_indexscan = on")
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = on")
     return [(int(r[0]), int(r[1])) for r in rows]
 
 
