@@ -64,10 +64,10 @@ def text_hits(conn: sa.Connection, groups: Groups, *, cap: int) -> list[tuple[in
 # Newest first in growing windows of message ids.  Left to itself, the planner gambles with
 # ``ORDER BY id DESC LIMIT n``: it walks the primary key backwards computing each message's
 # vector until n match, fast for a common word and a full scan (seconds) for a word nobody
-# wrote.  Here only the GIN index is used (bitmap scans), over the newest 20,000 messages, then
-# 200,000, 2,000,000, all: a common word is done in the first window (a few thousand rows
+# wrote.  Here only the GIN index is used (bitmap scans), over the newest 5,000 messages, then
+# 50,000, 500,000, 5,000,000, all: a common word is done in the first window (a few thousand rows
 # fetched at most), a rare one costs a few index look-ups.
-WINDOWS = (20_000, 200_000, 2_000_000)
+WINDOWS = (5_000, 50_000, 500_000, 5_000_000)
 
 
 def _pg_newest(conn: sa.Connection, query: str, cap: int) -> list[Any]:
