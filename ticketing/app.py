@@ -110,7 +110,8 @@ class App:
                             attachment_extractors={EMAIL_CONTENT_TYPE: attachment_blobs},
                             max_attachment_bytes=self.settings.max_attachment_bytes,
                             sla=self.sla_setup, routing=self.routing,
-                            regroup_late=self.settings.ingest_regroup_late)
+                            regroup_late=self.settings.ingest_regroup_late,
+                            related_grouping=self.settings.ingest_related_grouping)
 
     @cached_property
     def sla_setup(self) -> SlaSetup:

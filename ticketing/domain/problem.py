@@ -13,7 +13,7 @@ gives each matched topic term a factor for its role in its clause:
 * **context** — the term follows a context marker ("waktu", "saat", "pas", "sejak", "padahal",
   "when", "during", Javanese "nalika", Sundanese "basa" ...) in its clause, before any predicate;
 * **other** — neither, in a message that does state a problem: a weaker mention;
-* in a message without any failure predicate every factor is 1 (nothing to tell apart).
+* in a message without any failure predicate only context is told apart (the rest weigh 1).
 
 Follow-up markers ("saya ulangi", "menyambung", "belum ada jawaban", "same as my email") are
 recognised here too: a message that says it repeats itself belongs to the citizen's open ticket.
@@ -37,17 +37,26 @@ _CONTEXT_REACH: Final = 6  # words a context marker governs ("saat mau ganti nom
 def _phrases(words: Iterable[str]) -> dict[str, list[tuple[str, ...]]]:
     """Phrases indexed by their first normalised token, longest first."""
     out: dict[str, list[tuple[str, ...]]] = {}
-    for toks in sorted({tuple(normalize_tokens(w)) for w in words}, key=lambda t: -len(t)):
+    for toks in sorted({tuple(normalize_tokens(w)) for w in words}, key=lambda t: (-len(t), t)):
         if toks:
             out.setdefault(toks[0], []).append(toks)
     return out
 
 
-def _match(index: Mapping[str, list[tuple[str, ...]]], tokens: Sequence[str], i: int) -> int:
-    """Length of the longest phrase starting at ``i`` (0: none)."""
+def _match(index: Mapping[str, list[tuple[str, ...]]], tokens: Sequence[str], i: int,
+           skip: frozenset[str] = frozenset()) -> int:
+    """Length of the longest phrase starting at ``i`` (0: none); words in ``skip`` may stand
+    between its words ("tidak pernah masuk" is "tidak masuk")."""
     for phrase in index.get(tokens[i], ()):
-        if tuple(tokens[i:i + len(phrase)]) == phrase:
-            return len(phrase)
+        j = i + 1
+        for word in phrase[1:]:
+            while j < len(tokens) and tokens[j] != word and tokens[j] in skip:
+                j += 1
+            if j >= len(tokens) or tokens[j] != word:
+                break
+            j += 1
+        else:
+            return j - i
     return 0
 
 
@@ -73,6 +82,8 @@ class ProblemVocab:
     object_predicates: frozenset[tuple[str, ...]]
     context: Mapping[str, list[tuple[str, ...]]]
     follow_up: Mapping[str, list[tuple[str, ...]]]
+    # Words that may stand inside a predicate: "tidak pernah masuk", "belum juga cair".
+    adverbs: frozenset[str] = frozenset()
     problem_factor: float = 1.5
     context_factor: float = 0.35
     other_factor: float = 0.75
@@ -88,6 +99,7 @@ class ProblemVocab:
                    object_predicates=frozenset(tuple(normalize_tokens(w)) for w in objects),
                    context=_phrases(_words(data, "context_markers")),
                    follow_up=_phrases(_words(data, "follow_up_markers")),
+                   adverbs=frozenset(t for w in _words(data, "adverbs") for t in normalize_tokens(w)),
                    problem_factor=_factor(data, "problem_factor", 1.5),
                    context_factor=_factor(data, "context_factor", 0.35),
                    other_factor=_factor(data, "other_factor", 0.75))
@@ -114,16 +126,18 @@ class ProblemVocab:
         index, context = self.predicates, self.context
         while i < len(tokens):
             tok = tokens[i]
-            if tok in index and (n := _match(index, tokens, i)):
+            if tok in index and (n := _match(index, tokens, i, self.adverbs)):
                 predicates.append((i, i + n))
                 i += n
                 continue
             if tok in context and _match(context, tokens, i):
                 markers.append(i)
             i += 1
-        if not predicates:
-            return [1.0] * len(hits)
-        attached = self._attached(tokens, clause, hits, predicates, self.object_predicates)
+        attached = (self._attached(tokens, clause, hits, predicates, self.object_predicates)
+                    if predicates else set())
+        # Without any predicate there is no problem to tell the other words from: only the
+        # context is told apart ("yang soal waktu daftar gelombang 12 itu belum beres").
+        other = self.other_factor if predicates else 1.0
         out: list[float] = []
         for k, (start, _end) in enumerate(hits):
             if k in attached:
@@ -131,7 +145,7 @@ class ProblemVocab:
             elif self._in_context(tokens, clause, start, markers, predicates):
                 out.append(self.context_factor)
             else:
-                out.append(self.other_factor)
+                out.append(other)
         return out
 
     @staticmethod
@@ -144,10 +158,13 @@ class ProblemVocab:
 
         found: set[int] = set()
         for p_start, p_end in predicates:
+            # A term holding the predicate ("belum cair", "tidak cocok") is a problem term; the
+            # thing it is said of is still looked for ("nama di rekening tidak cocok").
             inside = [k for k, (s, e) in enumerate(hits) if s < p_end and e > p_start]
+            found.update(inside)
             if inside:
-                found.update(inside)
-                continue
+                p_start = min(p_start, *(hits[k][0] for k in inside))
+                p_end = max(p_end, *(hits[k][1] for k in inside))
             after = [k for k, (s, _e) in enumerate(hits) if s >= p_end
                      and clause[s] == clause[p_end - 1] and words_between(p_end, s) <= _GAP_AFTER]
             if after and tuple(tokens[p_start:p_end]) in objects \

@@ -39,6 +39,10 @@ class TopicMatch:
     # "waktu ikut gelombang 40 NIK saya sudah dipakai" is (nik, 0.8), (gelombang, 0.2).
     candidates: tuple[tuple[str, float], ...] = ()
     follow_up: str = ""  # the follow-up marker the text uses ("saya ulangi"), or ""
+    # The winning topic is named outside any context clause: the text states a problem of its
+    # own, not only where something happened ("yang soal waktu daftar gelombang 12 itu").
+    named: bool = False
+    context: tuple[str, ...] = ()  # candidates named only in a context clause
 
 
 # Identifier mentions are replaced by sentinels before tokenising (they survive normalisation).  An
@@ -58,7 +62,7 @@ _LONG_NUMBER_RE: Final = re.compile(r"(?:\(\s*\+?\d{1,4}\s*\)\s?|\+\s?)?\d(?:[ .
 _CLITICS: Final = ("nya", "ku", "mu", "lah", "kah")
 # Clause ends (a sentence mark or comma before a space, a line break) survive tokenising as this.
 _CLAUSE: Final = "zzclausezz"
-_CLAUSE_RE: Final = re.compile(r"[.,;!?]+(?=\s|$)|\n")
+_CLAUSE_RE: Final = re.compile(r"[.,;:!?]+(?=\s|$)|\n")
 # English negated verbs, before the apostrophe is split off: "can't" is "tidak bisa".
 _CANT_RE: Final = re.compile(r"\b(?:can(?:no|'|’)t|unable to)\b", re.IGNORECASE)
 _NT_RE: Final = re.compile(r"n(?:'|’)t\b", re.IGNORECASE)
@@ -144,6 +148,8 @@ class TopicClassifier:
         self._fuzzy_targets = {k: tuple(v) for k, v in by_letter.items()}
         # Per-instance cache of typo corrections: bounded, and dropped with the classifier.
         self._correct: Callable[[str], str] = functools.lru_cache(maxsize=50_000)(self._correct_uncached)
+        self._transform: Callable[[str], tuple[str, ...]] = functools.lru_cache(maxsize=50_000)(
+            self._transform_uncached)
 
     # --- construction -----------------------------------------------------------------------------
     @classmethod
@@ -288,6 +294,27 @@ class TopicClassifier:
         return (token in self._all_labels or token in self._evidence_prefixes
                 or token in self._followers)
 
+    def _transform_uncached(self, raw: str) -> tuple[str, ...]:
+        """A token made ready to match: slang, clitics and typos (cached per token)."""
+        tok = self._slang.get(raw, raw)
+        if tok not in self._vocab:
+            for clitic in _CLITICS:
+                if tok.endswith(clitic) and tok[: -len(clitic)] in self._vocab:
+                    tok = tok[: -len(clitic)]
+                    break
+            else:
+                fixed = self._correct(tok)
+                if fixed == tok:  # a typo'd word with a clitic: "insentiffnya"
+                    for clitic in _CLITICS:
+                        base = tok[: -len(clitic)]
+                        if tok.endswith(clitic) and len(base) >= self._fuzzy_min_length:
+                            fixed = self._correct(base)
+                            if fixed != base:
+                                break
+                            fixed = tok
+                tok = fixed
+        return tuple(tok.split())
+
     def _prepare(self, text: str) -> tuple[list[str], list[int]]:
         """The text's tokens, ready to match, and the clause number of each."""
         def replace(m: re.Match[str]) -> str:
@@ -316,24 +343,7 @@ class TopicClassifier:
                 continue
             if raw == _SENTINEL_MID:
                 continue
-            tok = self._slang.get(raw, raw)
-            if tok not in self._vocab:
-                for clitic in _CLITICS:
-                    if tok.endswith(clitic) and tok[: -len(clitic)] in self._vocab:
-                        tok = tok[: -len(clitic)]
-                        break
-                else:
-                    fixed = self._correct(tok)
-                    if fixed == tok:  # a typo'd word with a clitic: "insentiffnya"
-                        for clitic in _CLITICS:
-                            base = tok[: -len(clitic)]
-                            if tok.endswith(clitic) and len(base) >= self._fuzzy_min_length:
-                                fixed = self._correct(base)
-                                if fixed != base:
-                                    break
-                                fixed = tok
-                    tok = fixed
-            words = tok.split()
+            words = self._transform(raw)
             out.extend(words)
             clause.extend([current] * len(words))
         return out, clause
@@ -369,20 +379,26 @@ class TopicClassifier:
                 raw[topic] = raw.get(topic, 0.0) + weight
                 scores[topic] = scores.get(topic, 0.0) + weight * factor
                 evidence_of.setdefault(topic, []).append((weight * factor, term.text))
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._rank[kv[0]]))
+        # Decided among the topics whose words are present in substance (unweighted): a topic
+        # named only as context still counts; a message with no substantial topic words is a
+        # follow-up.
+        ranked = sorted(scores.items(), key=lambda kv: (raw[kv[0]] < self._min_score, -kv[1],
+                                                        self._rank[kv[0]]))
         top_topic, top = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         confidence = min(1.0, top / self._saturation) * top / (top + second)
         evidence = ", ".join(t for _, t in sorted(evidence_of[top_topic], key=lambda h: -h[0])[:3])
-        # Decided on the words present (unweighted): a complaint named only as context still
-        # has a topic; a message with no substantial topic words is a follow-up.
         if raw[top_topic] < self._min_score:
             return TopicMatch(topic=self._fallback, score=round(confidence * 0.5, 3),
                               evidence=evidence, follow_up=follow_up)
+        named_topics = {topic for factor, term in role.values()
+                        if factor > self._problem.context_factor for topic, _ in term.weights}
         candidates = tuple(
             (topic, round(min(1.0, value / self._saturation) * value / (value + (
                 second if topic == top_topic else top)), 3))
             for topic, value in ranked[:3]
             if topic == top_topic or raw[topic] >= self._min_score)
         return TopicMatch(topic=top_topic, score=round(confidence, 3), evidence=evidence,
-                          candidates=candidates, follow_up=follow_up)
+                          candidates=candidates, follow_up=follow_up,
+                          named=top_topic in named_topics,
+                          context=tuple(t for t, _ in candidates if t not in named_topics))

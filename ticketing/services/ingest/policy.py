@@ -47,3 +47,4 @@ class IngestPolicy:
     sla: SlaSetup | None = None
     routing: RoutingConfig | None = None
     regroup_late: bool = True  # services.ingest.late
+    related_grouping: bool = True  # services.ingest.grouping
