@@ -90,7 +90,7 @@ def test_a_single_topic_has_one_candidate(clf: TopicClassifier) -> None:
 
 
 @pytest.mark.parametrize(("text", "marker"), [
-    ("Saya ulangi lagi ya min, kode otp tidak masuk", "saya ulang"),
+    ("Saya ulangi lagi ya min, kode otp tidak masuk", "saya ulangi"),
     ("Menyambung pesan saya kemarin, NIK ditolak", "menyambung"),
     ("Belum ada jawaban untuk keluhan saya", "belum ada jawaban"),
     ("Same as my email yesterday: the OTP never arrives", "same as"),

@@ -133,25 +133,35 @@ class ProblemVocab:
             if tok in context and _match(context, tokens, i):
                 markers.append(i)
             i += 1
-        attached = (self._attached(tokens, clause, hits, predicates, self.object_predicates)
-                    if predicates else set())
+        context_hits = self._context(clause, hits, predicates, markers)
+        attached = (self._attached(tokens, clause, hits, predicates, self.object_predicates,
+                                   context_hits) if predicates else set())
         # Without any predicate there is no problem to tell the other words from: only the
         # context is told apart ("yang soal waktu daftar gelombang 12 itu belum beres").
         other = self.other_factor if predicates else 1.0
-        out: list[float] = []
+        return [self.problem_factor if k in attached
+                else self.context_factor if k in context_hits else other
+                for k in range(len(hits))]
+
+    @staticmethod
+    def _context(clause: Sequence[int], hits: Sequence[tuple[int, int]],
+                 predicates: list[tuple[int, int]], markers: list[int]) -> set[int]:
+        """The terms a context marker governs: those after it in its clause, within reach,
+        with no predicate in between ("waktu ikut gelombang 40", "setelah ganti rekening ke
+        Mandiri", "after changing my bank account to BNI")."""
+        out: set[int] = set()
         for k, (start, _end) in enumerate(hits):
-            if k in attached:
-                out.append(self.problem_factor)
-            elif self._in_context(tokens, clause, start, markers, predicates):
-                out.append(self.context_factor)
-            else:
-                out.append(other)
+            for m in markers:
+                if m < start and clause[m] == clause[start] and start - m <= _CONTEXT_REACH \
+                        and not any(m < ps < start for ps, _pe in predicates):
+                    out.add(k)
+                    break
         return out
 
     @staticmethod
     def _attached(tokens: Sequence[str], clause: Sequence[int], hits: Sequence[tuple[int, int]],
-                  predicates: list[tuple[int, int]],
-                  objects: frozenset[tuple[str, ...]]) -> set[int]:
+                  predicates: list[tuple[int, int]], objects: frozenset[tuple[str, ...]],
+                  context: set[int]) -> set[int]:
         def words_between(a: int, b: int) -> int:
             # Numbers say nothing about grammar: "dana insentif tahap 1 sebesar Rp600.000 belum".
             return sum(1 for t in tokens[a:b] if not t.isdigit() and not t[:1].isdigit())
@@ -162,16 +172,20 @@ class ProblemVocab:
             # thing it is said of is still looked for ("nama di rekening tidak cocok").
             inside = [k for k, (s, e) in enumerate(hits) if s < p_end and e > p_start]
             found.update(inside)
+            # A predicate said of nothing but the context ("bar login dashboard teu lolos
+            # gelombang 48") is said of the thing after it; a bare one ("waktu ikut gelombang
+            # 40 sistemnya bilang NIK sudah dipakai") of the nearest thing before it.
+            skip = context if inside else set()
             if inside:
                 p_start = min(p_start, *(hits[k][0] for k in inside))
                 p_end = max(p_end, *(hits[k][1] for k in inside))
-            after = [k for k, (s, _e) in enumerate(hits) if s >= p_end
+            after = [k for k, (s, _e) in enumerate(hits) if s >= p_end and k not in skip
                      and clause[s] == clause[p_end - 1] and words_between(p_end, s) <= _GAP_AFTER]
             if after and tuple(tokens[p_start:p_end]) in objects \
                     and words_between(p_end, hits[after[0]][0]) <= 1:
                 found.add(after[0])
                 continue
-            before = [k for k, (s, e) in enumerate(hits) if e <= p_start
+            before = [k for k, (s, e) in enumerate(hits) if e <= p_start and k not in skip
                       and clause[s] == clause[p_start] and words_between(e, p_start) <= _GAP_BEFORE]
             if before:
                 group = [before[-1]]
@@ -185,14 +199,3 @@ class ProblemVocab:
             if after:
                 found.add(after[0])
         return found
-
-    @staticmethod
-    def _in_context(tokens: Sequence[str], clause: Sequence[int], start: int, markers: list[int],
-                    predicates: list[tuple[int, int]]) -> bool:
-        for m in markers:
-            if m >= start or clause[m] != clause[start] or start - m > _CONTEXT_REACH:
-                continue
-            if any(m < ps < start for ps, _pe in predicates):
-                continue  # a predicate in between: the marker's clause ended there
-            return True
-        return False

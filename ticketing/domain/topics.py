@@ -315,8 +315,9 @@ class TopicClassifier:
                 tok = fixed
         return tuple(tok.split())
 
-    def _prepare(self, text: str) -> tuple[list[str], list[int]]:
-        """The text's tokens, ready to match, and the clause number of each."""
+    def _prepare(self, text: str) -> tuple[list[str], list[int], list[str]]:
+        """The text's tokens, ready to match, the clause number of each, and the normalised
+        tokens before slang, typo and evidence handling (for the follow-up markers)."""
         def replace(m: re.Match[str]) -> str:
             if not self._clause_ends_after(m.string[m.end():m.end() + 30]):
                 return f" {_SENTINEL_MID} "
@@ -332,7 +333,8 @@ class TopicClassifier:
         out: list[str] = []
         clause: list[int] = []
         current = 0
-        for raw in normalize_tokens(text)[:_MAX_TOKENS]:
+        plain = normalize_tokens(text)[:_MAX_TOKENS]
+        for raw in plain:
             if raw == _CLAUSE:
                 current += 1
                 continue
@@ -346,10 +348,10 @@ class TopicClassifier:
             words = self._transform(raw)
             out.extend(words)
             clause.extend([current] * len(words))
-        return out, clause
+        return out, clause, plain
 
     def classify(self, text: str) -> TopicMatch:
-        tokens, clause = self._prepare(text)
+        tokens, clause, plain = self._prepare(text)
         hits: list[tuple[int, int, _Term]] = []
         i = 0
         while i < len(tokens):
@@ -361,7 +363,7 @@ class TopicClassifier:
                     break
             else:
                 i += 1
-        follow_up = self._problem.says_follow_up(tokens)
+        follow_up = self._problem.says_follow_up(plain)
         if not hits:
             return TopicMatch(topic=self._fallback, score=0.0, evidence="", follow_up=follow_up)
         # Each distinct term counts once, with the strongest role it plays (problem > other >
