@@ -20,8 +20,10 @@ import json
 import os
 import subprocess
 import sys
+import statistics
 import tarfile
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +32,20 @@ PY = ROOT / ".venv" / "bin" / "python"
 CLI = "import sys; sys.path.insert(0, sys.argv.pop(1)); from ticketing.entrypoints.cli import main; sys.exit(main())"
 
 
-def ingest(tree: Path, stream: Path, tmp: Path) -> dict[tuple[str, str], dict[str, Any]]:
+def ingest(tree: Path, stream: Path, tmp: Path, timings: list[float] | None = None
+           ) -> dict[tuple[str, str], dict[str, Any]]:
     db = tmp / f"{tree.name}.db"
+    db.unlink(missing_ok=True)
     env = {**os.environ, "TICKETING_DATABASE_URL": f"sqlite:///{db}",
            "TICKETING_CONFIG_DIR": str(tree / "config")}
     out = tmp / f"{tree.name}.assignments.jsonl"
     for args in (["db", "upgrade"], ["ingest", "jsonl", str(stream.resolve()), "--quiet"],
                  ["export", "messages", "--out", str(out)]):
+        started = time.perf_counter()
         done = subprocess.run([str(PY), "-c", CLI, str(tree), *args], env=env, cwd=tree,
                               capture_output=True, text=True)
+        if args[0] == "ingest" and timings is not None:
+            timings.append(time.perf_counter() - started)
         if done.returncode != 0:
             sys.exit(f"{tree}: {' '.join(args)} failed: {done.stderr.strip()[-2000:]}")
     return {(a["channel"], str(a["external_id"])): a
@@ -92,6 +99,8 @@ def main() -> int:
     ap.add_argument("stream", type=Path)
     ap.add_argument("labels", type=Path)
     ap.add_argument("--baseline", default="main", help="git ref of the 'before' engine")
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="ingest N times per engine, alternating, for the speed figures")
     args = ap.parse_args()
     labels = [json.loads(x) for x in args.labels.open(encoding="utf-8") if x.strip()]
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -103,8 +112,12 @@ def main() -> int:
                        check=True)
         with tarfile.open(archive) as tar:
             tar.extractall(base, filter="data")
-        before = score(labels, ingest(base, args.stream, tmp))
-        after = score(labels, ingest(ROOT, args.stream, tmp))
+        t_before: list[float] = []
+        t_after: list[float] = []
+        for _ in range(max(1, args.repeat)):
+            got_before = ingest(base, args.stream, tmp, t_before)
+            got_after = ingest(ROOT, args.stream, tmp, t_after)
+        before, after = score(labels, got_before), score(labels, got_after)
     print(f"{args.stream.name}: before = {args.baseline}, after = this tree\n")
     print("| category | messages | ticket recall | ticket F1 | customer F1 | false merges |")
     print("|---|---:|---:|---:|---:|---:|")
@@ -114,6 +127,10 @@ def main() -> int:
                            ("ticket_recall", "ticket_f1", "customer_f1"))
         print(f"| {cat} | {b['messages']:.0f} | {cells} | "
               f"{b['false_merges']:.0f} → {a['false_merges']:.0f} |")
+    n = len(labels)
+    mb, ma = statistics.median(t_before), statistics.median(t_after)
+    print(f"\ningest (CLI process, start-up included), median of {len(t_after)}: "
+          f"before {n / mb:.0f} msg/s, after {n / ma:.0f} msg/s, after/before {mb / ma:.2f}")
     return 0
 
 
