@@ -48,7 +48,7 @@ REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
     (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
 FOREIGN_FORM = "Formulir dari situs lain ditolak."
 MY_TICKETS = ",".join(sorted(ACTIVE_STATUSES))
-FIELDS = ("body", "status", "topic", "source", "channel", "reached")
+FIELDS = ("body", "status", "topic", "source", "channel", "reached", "public")
 
 
 def _refusal(exc: TicketingError) -> tuple[int, str]:
@@ -183,7 +183,8 @@ def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) 
                                        from_address=app.settings.support_address,
                                        capabilities=app.capabilities,
                                        channel=fields.get("channel") or None,
-                                       status=fields.get("status") or None)
+                                       status=fields.get("status") or None,
+                                       public=fields.get("public") == "1")
 
 
 def _call_back(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
