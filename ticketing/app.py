@@ -53,6 +53,9 @@ from channels.instagram.send import make_sender as make_instagram_sender
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
 from channels.phone.parse import parse_transcript
 from channels.phone.roles import RoleHints, channel_roles_from
+from channels.webchat.capability import CAPABILITY as WEBCHAT_CAPABILITY
+from channels.webchat.parse import CONTENT_TYPE as WEBCHAT_CONTENT_TYPE
+from channels.webchat.parse import parse_webchat
 from ticketing.domain.message import Ignored, InboundMessage
 from ticketing.services.ingest import (NORMALIZED_JSON, AckPolicy, EvidencePolicy, IngestPolicy,
                                        parse_normalized_bytes)
@@ -125,7 +128,8 @@ class App:
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email,
                    TRANSCRIPT_CONTENT_TYPE: self.parse_transcript,
                    TELEGRAM_CONTENT_TYPE: parse_update,
-                   INSTAGRAM_CONTENT_TYPE: parse_instagram_event}
+                   INSTAGRAM_CONTENT_TYPE: parse_instagram_event,
+                   WEBCHAT_CONTENT_TYPE: parse_webchat}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
                             acknowledgement=self.ack_policy,
@@ -238,7 +242,8 @@ class App:
         channel, like the parsers); every channel that can send has a sender below."""
         telegram = TELEGRAM_CAPABILITY if self.settings.telegram_token else TELEGRAM_OFF
         instagram = instagram_capability(human_agent=self.settings.meta_human_agent)
-        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, telegram, instagram,
+        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, WEBCHAT_CAPABILITY, *PENDING, telegram,
+                    instagram,
                     API_CAPABILITY)
         return {c.channel: c for c in declared}
 

@@ -80,6 +80,15 @@ class Settings:
     # measure what that adds.
     ingest_related_grouping: bool = True
     log_level: str = "INFO"
+    # Web chat (channels/webchat, entrypoints/webchat).
+    webchat_session_hours: int = 24  # a session token lives this long after its last use
+    webchat_email_after_minutes: int = 10  # an unread reply then continues by e-mail
+    webchat_origins: tuple[str, ...] = ()  # extra allowed Origins (the page's own host always)
+    webchat_messages_per_minute: int = 30  # per session, burst up to a third of it
+    webchat_ip_messages_per_minute: int = 120  # per client address, all its sessions
+    webchat_sessions_per_ip: int = 10  # new sessions per address in 10 minutes before the brake
+    webchat_max_upload_bytes: int = 5 * 1024 * 1024
+    webchat_minutes_per_chat: int = 5  # an agent's average time per chat, for the wait shown
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

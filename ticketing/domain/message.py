@@ -40,6 +40,7 @@ class Sender:
     telegram_id: str | None = None
     instagram_id: str | None = None
     instagram_username: str | None = None
+    webchat_id: str | None = None  # the web chat session's public id (set by that channel only)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

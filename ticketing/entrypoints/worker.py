@@ -5,6 +5,7 @@ every transcript file with an atomic rename."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -14,6 +15,7 @@ from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
 from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
+from ticketing.services.webchat_delivery import hand_over, hand_over_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
 from ticketing.entrypoints.telegram import start_polling, yield_to_poller
 from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
@@ -42,6 +44,15 @@ def deliver(app: App, stop: threading.Event | None = None) -> int:
             app.uow, app.senders, app.clock, capabilities=app.capabilities)):
         total += n
     return total
+
+
+def hand_over_chats(app: App) -> int:
+    """Web chat replies nobody received for a while continue by e-mail."""
+    now = app.clock.now()
+    after = dt.timedelta(minutes=app.settings.webchat_email_after_minutes)
+    if not app.read(hand_over_due, now=now, after=after):
+        return 0
+    return app.write(hand_over, now=now, after=after, from_address=app.settings.support_address)
 
 
 def fetch(app: App, stop: threading.Event | None = None) -> int:
@@ -75,7 +86,8 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
     next_routing = 0.0
     while not stop.is_set():
         try:
-            busy = _poll(app) + drain(app, stop) + deliver(app, stop) + fetch(app, stop)
+            busy = (_poll(app) + drain(app, stop) + hand_over_chats(app) + deliver(app, stop)
+                    + fetch(app, stop))
             sla_tick(app)
             fold(app)
             if time.monotonic() >= next_routing:

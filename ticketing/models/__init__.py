@@ -14,9 +14,10 @@ from ticketing.models.queue import InboxItem, OutboxItem
 from ticketing.models.report import ReportCustomerTickets, ReportRepeatTicket, ReportRollup
 from ticketing.models.ticket import Ticket
 from ticketing.models.user import ApiToken, LoginThrottle, User
+from ticketing.models.webchat import WebchatSession
 
 __all__ = ["AgentProfile", "ApiToken", "AttachmentFetch", "AuditEvent", "Base", "Cursor",
            "Lease", "MessageRevision", "PaceSlot", "Customer", "Identity", "Incident",
            "InboxItem", "LinkChallenge", "LoginThrottle", "Message", "Notification", "OutboxItem",
            "ReportCustomerTickets", "ReportRepeatTicket", "ReportRollup", "Ticket",
-           "TicketSignature", "User"]
+           "TicketSignature", "User", "WebchatSession"]

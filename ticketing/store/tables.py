@@ -10,7 +10,7 @@ from ticketing.models import (AgentProfile, ApiToken, AttachmentFetch, AuditEven
                               MessageRevision, PaceSlot, Customer, Identity, Incident,
                               InboxItem, LoginThrottle, Message, Notification, OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
-                              TicketSignature, User)
+                              TicketSignature, User, WebchatSession)
 from ticketing.models.link import LinkChallenge
 from ticketing.models.report import report_rollup_delta as report_rollup_delta
 
@@ -42,3 +42,4 @@ pace_slots = _t(PaceSlot)
 link_challenges = _t(LinkChallenge)
 attachment_fetches = _t(AttachmentFetch)
 message_revisions = _t(MessageRevision)
+webchat_sessions = _t(WebchatSession)

@@ -22,11 +22,13 @@ CRASH_MESSAGE = ("Maaf, terjadi kesalahan di server. Kesalahan ini sudah dicatat
 def install(http: FastAPI) -> None:
     from ticketing.entrypoints.web import pages
     from ticketing.entrypoints.web.agent_routes import router as agent_router
+    from ticketing.entrypoints.web.chat_presence import router as chat_router
     from ticketing.entrypoints.web.routes import router
     from ticketing.entrypoints.web.session import html
 
     http.include_router(router)
     http.include_router(agent_router)
+    http.include_router(chat_router)
     ours = {getattr(r, "endpoint", None) for r in (*router.routes, *agent_router.routes)}
     before = http.exception_handlers.get(Exception)
 

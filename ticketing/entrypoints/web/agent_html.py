@@ -273,11 +273,12 @@ aria-label="Catatan">{escape(drafts.get("note", ""))}</textarea></p>
 def ticket_page(*, who: Principal, ticket: Mapping[str, Any], notice: str | None = None,
                 error: str | None = None, drafts: Mapping[str, str] | None = None,
                 related: Mapping[str, Any] | None = None,
-                topics: Sequence[tuple[str, str]] = ()) -> str:
+                topics: Sequence[tuple[str, str]] = (), chat: str = "") -> str:
+    """``chat``: the web chat's presence line (``chat_presence.section``), already HTML."""
     tid = int(ticket["ticket_id"])
     messages = "".join(_message(tid, m) for m in ticket.get("messages") or [])
     body = f"""{_alerts(notice, error)}<p><a href="/queue">← Antrian</a></p>
-<h2 id="subject">{_text(ticket.get("subject"))}</h2>{_links(ticket)}{_header(ticket)}
+<h2 id="subject">{_text(ticket.get("subject"))}</h2>{_links(ticket)}{_header(ticket)}{chat}
 {_citizen(ticket.get("customer") or {})}
 <section id="conversation"><h2>Percakapan</h2>
 {messages or "<p>Belum ada pesan.</p>"}</section>
