@@ -147,6 +147,7 @@ class App:
                             max_attachment_bytes=self.settings.max_attachment_bytes,
                             sla=self.sla_setup, routing=self.routing,
                             regroup_late=self.settings.ingest_regroup_late,
+                            related_grouping=self.settings.ingest_related_grouping,
                             commands=self.command_handler)
 
     @cached_property

@@ -75,6 +75,10 @@ class Settings:
     # Messages processed out of their sent_at order re-decide the follow-ups after them
     # (services.ingest.late); off only to measure what that costs.
     ingest_regroup_late: bool = True
+    # A message joins an open ticket of its citizen by a candidate topic, a close paraphrase or
+    # a follow-up marker, not only by its one topic (services.ingest.grouping); off only to
+    # measure what that adds.
+    ingest_related_grouping: bool = True
     log_level: str = "INFO"
     # Web chat (channels/webchat, entrypoints/webchat).
     webchat_session_hours: int = 24  # a session token lives this long after its last use

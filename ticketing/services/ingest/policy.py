@@ -51,4 +51,5 @@ class IngestPolicy:
     sla: SlaSetup | None = None
     routing: RoutingConfig | None = None
     regroup_late: bool = True  # services.ingest.late
+    related_grouping: bool = True  # services.ingest.grouping
     commands: CommandHandler | None = None
