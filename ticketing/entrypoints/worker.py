@@ -15,7 +15,6 @@ from ticketing.services.ingest import run_pending
 from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
-from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
 from ticketing.entrypoints.transcript_folder import poll_transcripts
 from ticketing.store.rollup import fold as fold_rollup
 
@@ -106,7 +105,9 @@ def run_worker(app: App, *, once: bool = False) -> int:
     settle_for_throughput(app)
     s = app.settings
     if s.instagram_accounts or (s.instagram_reconcile_dms and s.meta_access_token):
-        # blocking instaloader / Graph API calls: a thread of their own
+        # blocking instaloader / Graph API calls: a thread of their own; imported only here, so
+        # a desk without Instagram reconciliation never loads instaloader
+        from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
         threading.Thread(target=poll_instagram, args=(app, stop),
                          name="instagram-reconcile", daemon=True).start()
     log.info("worker started")
