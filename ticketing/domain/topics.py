@@ -26,6 +26,7 @@ from typing import Any, Final
 
 from rapidfuzz.distance import OSA
 
+from ticketing.domain.problem import ProblemVocab
 from ticketing.domain.text import normalize_tokens
 
 
@@ -34,6 +35,14 @@ class TopicMatch:
     topic: str
     score: float  # confidence in [0, 1]; low for the fallback
     evidence: str  # the matched terms of the winning topic, strongest first (audit trail)
+    # Every topic the text names substantially, best first, with its score (the winner first):
+    # "waktu ikut gelombang 40 NIK saya sudah dipakai" is (nik, 0.8), (gelombang, 0.2).
+    candidates: tuple[tuple[str, float], ...] = ()
+    follow_up: str = ""  # the follow-up marker the text uses ("saya ulangi"), or ""
+    # The winning topic is named outside any context clause: the text states a problem of its
+    # own, not only where something happened ("yang soal waktu daftar gelombang 12 itu").
+    named: bool = False
+    context: tuple[str, ...] = ()  # candidates named only in a context clause
 
 
 # Identifier mentions are replaced by sentinels before tokenising (they survive normalisation).  An
@@ -51,6 +60,12 @@ _NEXT_WORD_RE: Final = re.compile(r"[^\W\d_]+|[\d+(]")
 _EMAIL_RE: Final = re.compile(r"[\w.+%-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 _LONG_NUMBER_RE: Final = re.compile(r"(?:\(\s*\+?\d{1,4}\s*\)\s?|\+\s?)?\d(?:[ .\-]{0,2}\d){7,}")
 _CLITICS: Final = ("nya", "ku", "mu", "lah", "kah")
+# Clause ends (a sentence mark or comma before a space, a line break) survive tokenising as this.
+_CLAUSE: Final = "zzclausezz"
+_CLAUSE_RE: Final = re.compile(r"[.,;:!?]+(?=\s|$)|\n")
+# English negated verbs, before the apostrophe is split off: "can't" is "tidak bisa".
+_CANT_RE: Final = re.compile(r"\b(?:can(?:no|'|’)t|unable to)\b", re.IGNORECASE)
+_NT_RE: Final = re.compile(r"n(?:'|’)t\b", re.IGNORECASE)
 _MAX_TOKENS: Final = 5_000
 _LABEL_REACH: Final = 4  # tokens between a label and its identifier ("NIK saya yang baru: <n>")  # a 1 MB body is classified on its first words, not all of them
 
@@ -89,7 +104,9 @@ class TopicClassifier:
                  kind_labels: Mapping[str, frozenset[str]] | None = None,
                  account_labels: frozenset[str] = frozenset(),
                  account_fillers: frozenset[str] = frozenset(),
-                 followers: frozenset[str] = frozenset()) -> None:
+                 followers: frozenset[str] = frozenset(),
+                 problem: ProblemVocab | None = None) -> None:
+        self._problem = problem or ProblemVocab.from_config(None)
         self._order = order
         self._rank = {topic: i for i, topic in enumerate(order)}
         self._labels = labels
@@ -131,6 +148,8 @@ class TopicClassifier:
         self._fuzzy_targets = {k: tuple(v) for k, v in by_letter.items()}
         # Per-instance cache of typo corrections: bounded, and dropped with the classifier.
         self._correct: Callable[[str], str] = functools.lru_cache(maxsize=50_000)(self._correct_uncached)
+        self._transform: Callable[[str], tuple[str, ...]] = functools.lru_cache(maxsize=50_000)(
+            self._transform_uncached)
 
     # --- construction -----------------------------------------------------------------------------
     @classmethod
@@ -203,7 +222,8 @@ class TopicClassifier:
                    kind_labels={"nik": word_set("nik_labels"), "phone": word_set("phone_labels"),
                                 "email": word_set("email_labels")},
                    account_labels=word_set("account_labels"),
-                   account_fillers=word_set("account_fillers"), followers=word_set("followers"))
+                   account_fillers=word_set("account_fillers"), followers=word_set("followers"),
+                   problem=ProblemVocab.from_config(data.get("problem")))
 
     @property
     def topics(self) -> list[str]:
@@ -216,6 +236,11 @@ class TopicClassifier:
 
     def label(self, topic: str) -> str:
         return self._labels.get(topic, topic)
+
+    def correct(self, token: str) -> str:
+        """The vocabulary's word for a typo ("insentip" -> "insentif"), else the token itself
+        (the classifier's own correction, also used by search to read a query)."""
+        return self._correct(token)
 
     # --- matching ---------------------------------------------------------------------------------
     def _correct_uncached(self, token: str) -> str:
@@ -274,7 +299,30 @@ class TopicClassifier:
         return (token in self._all_labels or token in self._evidence_prefixes
                 or token in self._followers)
 
-    def _prepare(self, text: str) -> list[str]:
+    def _transform_uncached(self, raw: str) -> tuple[str, ...]:
+        """A token made ready to match: slang, clitics and typos (cached per token)."""
+        tok = self._slang.get(raw, raw)
+        if tok not in self._vocab:
+            for clitic in _CLITICS:
+                if tok.endswith(clitic) and tok[: -len(clitic)] in self._vocab:
+                    tok = tok[: -len(clitic)]
+                    break
+            else:
+                fixed = self._correct(tok)
+                if fixed == tok:  # a typo'd word with a clitic: "insentiffnya"
+                    for clitic in _CLITICS:
+                        base = tok[: -len(clitic)]
+                        if tok.endswith(clitic) and len(base) >= self._fuzzy_min_length:
+                            fixed = self._correct(base)
+                            if fixed != base:
+                                break
+                            fixed = tok
+                tok = fixed
+        return tuple(tok.split())
+
+    def _prepare(self, text: str) -> tuple[list[str], list[int], list[str]]:
+        """The text's tokens, ready to match, the clause number of each, and the normalised
+        tokens before slang, typo and evidence handling (for the follow-up markers)."""
         def replace(m: re.Match[str]) -> str:
             if not self._clause_ends_after(m.string[m.end():m.end() + 30]):
                 return f" {_SENTINEL_MID} "
@@ -284,60 +332,80 @@ class TopicClassifier:
             return f" {_SENTINELS[kind]} "
 
         text = _LONG_NUMBER_RE.sub(replace, _EMAIL_RE.sub(replace, text))
+        if "'" in text or "’" in text or "nnot" in text or "nable" in text:
+            text = _NT_RE.sub(" not", _CANT_RE.sub("tidak bisa", text))
+        text = _CLAUSE_RE.sub(f" {_CLAUSE} ", text)
         out: list[str] = []
-        for raw in normalize_tokens(text)[:_MAX_TOKENS]:
+        clause: list[int] = []
+        current = 0
+        plain = normalize_tokens(text)[:_MAX_TOKENS]
+        for raw in plain:
+            if raw == _CLAUSE:
+                current += 1
+                continue
             kind = _SENTINEL_KIND.get(raw)
             if kind is not None:
                 self._drop_evidence_label(out, kind)
+                del clause[len(out):]
                 continue
             if raw == _SENTINEL_MID:
                 continue
-            tok = self._slang.get(raw, raw)
-            if tok not in self._vocab:
-                for clitic in _CLITICS:
-                    if tok.endswith(clitic) and tok[: -len(clitic)] in self._vocab:
-                        tok = tok[: -len(clitic)]
-                        break
-                else:
-                    fixed = self._correct(tok)
-                    if fixed == tok:  # a typo'd word with a clitic: "insentiffnya"
-                        for clitic in _CLITICS:
-                            base = tok[: -len(clitic)]
-                            if tok.endswith(clitic) and len(base) >= self._fuzzy_min_length:
-                                fixed = self._correct(base)
-                                if fixed != base:
-                                    break
-                                fixed = tok
-                    tok = fixed
-            out.extend(tok.split())
-        return out
+            words = self._transform(raw)
+            out.extend(words)
+            clause.extend([current] * len(words))
+        return out, clause, plain
 
     def classify(self, text: str) -> TopicMatch:
-        tokens = self._prepare(text)
-        scores: dict[str, float] = {}
-        hits: dict[str, list[tuple[float, str]]] = {}
-        seen: set[tuple[str, ...]] = set()
+        tokens, clause, plain = self._prepare(text)
+        hits: list[tuple[int, int, _Term]] = []
         i = 0
         while i < len(tokens):
             for term in self._by_first.get(tokens[i], ()):
                 n = len(term.tokens)
-                if tuple(tokens[i:i + n]) == term.tokens:
-                    if term.tokens not in seen:
-                        seen.add(term.tokens)
-                        for topic, weight in term.weights:
-                            scores[topic] = scores.get(topic, 0.0) + weight
-                            hits.setdefault(topic, []).append((weight, term.text))
+                if tuple(tokens[i:i + n]) == term.tokens and clause[i] == clause[i + n - 1]:
+                    hits.append((i, i + n, term))
                     i += n
                     break
             else:
                 i += 1
-        if not scores:
-            return TopicMatch(topic=self._fallback, score=0.0, evidence="")
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._rank[kv[0]]))
+        follow_up = self._problem.says_follow_up(plain)
+        if not hits:
+            return TopicMatch(topic=self._fallback, score=0.0, evidence="", follow_up=follow_up)
+        # Each distinct term counts once, with the strongest role it plays (problem > other >
+        # context): see domain.problem.
+        factors = self._problem.factors(tokens, clause, [(s, e) for s, e, _ in hits])
+        role: dict[tuple[str, ...], tuple[float, _Term]] = {}
+        for (_s, _e, term), factor in zip(hits, factors, strict=True):
+            if term.tokens not in role or role[term.tokens][0] < factor:
+                role[term.tokens] = (factor, term)
+        raw: dict[str, float] = {}
+        scores: dict[str, float] = {}
+        evidence_of: dict[str, list[tuple[float, str]]] = {}
+        for factor, term in role.values():
+            for topic, weight in term.weights:
+                raw[topic] = raw.get(topic, 0.0) + weight
+                scores[topic] = scores.get(topic, 0.0) + weight * factor
+                evidence_of.setdefault(topic, []).append((weight * factor, term.text))
+        # Decided among the topics whose words are present in substance (unweighted): a topic
+        # named only as context still counts; a message with no substantial topic words is a
+        # follow-up.
+        ranked = sorted(scores.items(), key=lambda kv: (raw[kv[0]] < self._min_score, -kv[1],
+                                                        self._rank[kv[0]]))
         top_topic, top = ranked[0]
         second = ranked[1][1] if len(ranked) > 1 else 0.0
         confidence = min(1.0, top / self._saturation) * top / (top + second)
-        evidence = ", ".join(t for _, t in sorted(hits[top_topic], key=lambda h: -h[0])[:3])
-        if top < self._min_score:
-            return TopicMatch(topic=self._fallback, score=round(confidence * 0.5, 3), evidence=evidence)
-        return TopicMatch(topic=top_topic, score=round(confidence, 3), evidence=evidence)
+        evidence = ", ".join(t for _, t in sorted(evidence_of[top_topic], key=lambda h: -h[0])[:3])
+        if raw[top_topic] < self._min_score:
+            return TopicMatch(topic=self._fallback, score=round(confidence * 0.5, 3),
+                              evidence=evidence, follow_up=follow_up)
+        named_topics = {topic for factor, term in role.values()
+                        if factor > self._problem.context_factor for topic, _ in term.weights}
+        candidates = tuple(
+            (topic, round(min(1.0, value / self._saturation) * value / (value + (
+                second if topic == top_topic else top)), 3))
+            for topic, value in ranked[:3]
+            if topic == top_topic or raw[topic] >= self._min_score)
+        return TopicMatch(topic=top_topic, score=round(confidence, 3), evidence=evidence,
+                          candidates=candidates, follow_up=follow_up,
+                          named=top_topic in named_topics,
+                          context=tuple(t for t, _ in candidates if t not in named_topics))

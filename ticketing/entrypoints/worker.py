@@ -5,6 +5,7 @@ every transcript file with an atomic rename."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import signal
 import threading
@@ -14,8 +15,11 @@ from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
 from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
+from ticketing.services.webchat_delivery import hand_over, hand_over_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
+from ticketing.entrypoints.telegram import start_polling, yield_to_poller
 from ticketing.entrypoints.transcript_folder import poll_transcripts
+from ticketing.store import live as live_events
 from ticketing.store.rollup import fold as fold_rollup
 
 log = logging.getLogger(__name__)
@@ -29,6 +33,7 @@ def drain(app: App, stop: threading.Event | None = None) -> int:
             app.uow, policy=app.ingest_policy, clock=app.clock,
             batch_size=app.settings.ingest_batch_size)):
         total += n
+        yield_to_poller()  # the Telegram poller's commit, between two batches
     return total
 
 
@@ -39,6 +44,15 @@ def deliver(app: App, stop: threading.Event | None = None) -> int:
             app.uow, app.senders, app.clock, capabilities=app.capabilities)):
         total += n
     return total
+
+
+def hand_over_chats(app: App) -> int:
+    """Web chat replies nobody received for a while continue by e-mail."""
+    now = app.clock.now()
+    after = dt.timedelta(minutes=app.settings.webchat_email_after_minutes)
+    if not app.read(hand_over_due, now=now, after=after):
+        return 0
+    return app.write(hand_over, now=now, after=after, from_address=app.settings.support_address)
 
 
 def fetch(app: App, stop: threading.Event | None = None) -> int:
@@ -59,6 +73,15 @@ def fold(app: App) -> int:
     return app.write(fold_rollup)
 
 
+LIVE_EVENTS_KEPT = dt.timedelta(minutes=15)
+
+
+def expire_live_events(app: App) -> int:
+    """Live events older than ``LIVE_EVENTS_KEPT`` forgotten (the pages have read them; a
+    reconnecting page is served from its serving process's memory)."""
+    return app.write(live_events.expire, app.clock.now() - LIVE_EVENTS_KEPT)
+
+
 def _poll(app: App) -> int:
     """The transcript folder; a problem there never holds up the queues."""
     try:
@@ -69,15 +92,19 @@ def _poll(app: App) -> int:
 
 
 def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> None:
-    next_routing = 0.0
+    next_routing = next_expiry = 0.0
     while not stop.is_set():
         try:
-            busy = _poll(app) + drain(app, stop) + deliver(app, stop) + fetch(app, stop)
+            busy = (_poll(app) + drain(app, stop) + hand_over_chats(app) + deliver(app, stop)
+                    + fetch(app, stop))
             sla_tick(app)
             fold(app)
             if time.monotonic() >= next_routing:
                 routing_tick(app)
                 next_routing = time.monotonic() + app.routing.tick_seconds
+            if time.monotonic() >= next_expiry:
+                expire_live_events(app)
+                next_expiry = time.monotonic() + 60.0
         except Exception:  # a database blip must not kill the worker: back off and retry
             log.exception("worker pass failed")
             busy = 0
@@ -112,6 +139,9 @@ def run_worker(app: App, *, once: bool = False) -> int:
                          name="instagram-reconcile", daemon=True).start()
     log.info("worker started")
     started = time.monotonic()
+    poller = start_polling(app, stop)  # Telegram's getUpdates, under its lease
     worker_loop(app, stop)
+    if poller is not None:
+        poller.join(timeout=app.settings.telegram_poll_timeout + 20)
     log.info("worker stopped after %.0f s", time.monotonic() - started)
     return 0

@@ -46,6 +46,10 @@ class Message(Base):
     # The ingest rule that put an inbound message on its ticket (``follow_up``, ``same_topic``,
     # ``created`` ...): a message processed late re-decides the follow-ups sent after it.
     grouping: Mapped[str | None] = mapped_column(sa.String(32))
+    # The complaint topics the message names, best first, each with its score
+    # ([["nik", 0.72], ["gelombang", 0.12]]): the problem and, after it, the context it was
+    # named with (domain.topics).  NULL: no topic words (a follow-up), or not inbound.
+    topics: Mapped[list[list[Any]] | None] = mapped_column(Json)
     attachments: Mapped[list[dict[str, Any]]] = mapped_column(Json, default=list)
     # The sender's channel identity as received (address, chat id ...): where a reply goes.
     sender: Mapped[dict[str, Any] | None] = mapped_column(Json)

@@ -8,9 +8,11 @@ import sqlalchemy as sa
 
 from ticketing.models import (AgentProfile, ApiToken, AttachmentFetch, AuditEvent, Cursor, Lease,
                               MessageRevision, PaceSlot, Customer, Identity, Incident,
-                              InboxItem, LoginThrottle, Message, Notification, OutboxItem,
+                              InboxItem, LiveEvent, LoginThrottle, Message, Notification,
+                              OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
-                              TicketSignature, User)
+                              TicketSignature, User, WebchatSession)
+from ticketing.models.link import LinkChallenge
 from ticketing.models.report import report_rollup_delta as report_rollup_delta
 
 
@@ -38,5 +40,8 @@ report_repeat_tickets = _t(ReportRepeatTicket)
 leases = _t(Lease)
 cursors = _t(Cursor)
 pace_slots = _t(PaceSlot)
+link_challenges = _t(LinkChallenge)
 attachment_fetches = _t(AttachmentFetch)
 message_revisions = _t(MessageRevision)
+webchat_sessions = _t(WebchatSession)
+live_events = _t(LiveEvent)

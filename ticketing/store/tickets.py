@@ -187,6 +187,19 @@ def tickets_by_id(conn: sa.Connection, ids: Iterable[int]) -> dict[int, TicketSt
     return out
 
 
+_FINGERPRINTS = (sa.select(tickets.c.id, tickets.c.fingerprint)
+                 .where(tickets.c.id.in_(sa.bindparam("ids", expanding=True))))
+
+
+def fingerprints(conn: sa.Connection, ids: Iterable[int]) -> dict[int, str]:
+    """The stored complaint words of these tickets (one look-up by primary key)."""
+    out: dict[int, str] = {}
+    for chunk in _chunks(sorted(set(ids))):
+        out.update({int(r.id): r.fingerprint or ""
+                    for r in conn.execute(_FINGERPRINTS, {"ids": list(chunk)})})
+    return out
+
+
 def locked_ticket(conn: sa.Connection, ticket_id: int) -> Any:
     """One ticket's row, locked for this transaction on PostgreSQL (SQLite's write
     transaction is exclusive already)."""

@@ -57,6 +57,8 @@ class Batch:
     # services.ingest.late's read of a customer's stored timeline: (since, tickets, rows)
     late_rows: dict[int, tuple[dt.datetime, frozenset[int], list[Any]]] = field(
         default_factory=dict)
+    # services.ingest.grouping's read of stored tickets' complaint words (ticket id → words)
+    fingerprints: dict[int, str] = field(default_factory=dict)
     events: list[Event] = field(default_factory=list)
     merges: list[tuple[int, int, dict[str, Any]]] = field(default_factory=list)
     merged_customers: set[int] = field(default_factory=set)

@@ -26,6 +26,13 @@ class Evidence:
     topic: str
     topic_score: float
     topic_evidence: str
+    # Every topic the message names substantially, best first, with its score ("waktu ikut
+    # gelombang 40 NIK saya ditolak": nik first, gelombang after), and the follow-up marker it
+    # uses ("saya ulangi"): what services.ingest.grouping relates it to open tickets by.
+    topic_candidates: tuple[tuple[str, float], ...] = ()
+    follow_up: str = ""
+    named: bool = True  # the topic is stated as a problem, not only as context (domain.topics)
+    context_topics: tuple[str, ...] = ()  # candidates named only as context
     citizen_text: str = ""
     # Incident look-alike signature, computed here (the pure, parallel half) not at write time.
     fingerprint: str = ""
@@ -53,6 +60,8 @@ def gather(msg: InboundMessage, policy: EvidencePolicy) -> Evidence:
     keys = tuple(band_keys(text)) if topical else ()
     return Evidence(identifiers=tuple(found.values()), topic=match.topic,
                     topic_score=match.score, topic_evidence=match.evidence, citizen_text=text,
+                    topic_candidates=match.candidates, follow_up=match.follow_up,
+                    named=match.named, context_topics=match.context,
                     fingerprint=fingerprint(text) if topical else "",
                     band_keys=(*keys, cluster) if cluster is not None else keys,
                     cluster_key=cluster)

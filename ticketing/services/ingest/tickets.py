@@ -13,13 +13,15 @@ from ticketing.domain.lifecycle import (ACTIVE_STATUSES, Direction, Priority, Ti
                                         after_customer_message)
 from ticketing.domain.message import Automation, InboundMessage
 from ticketing.services.ingest.batch import Batch
+from ticketing.services.ingest.grouping import related_ticket
 from ticketing.services.ingest.late import (is_late, redecide_follow_ups, vague_target,
                                             written_before_resolution)
 from ticketing.services.ingest.work import Work
 from ticketing.services.sla import opening_clocks
 from ticketing.store import tickets as q
 
-SENDER_FIELDS = ("name", "email", "phone", "telegram_id", "instagram_id", "instagram_username")
+SENDER_FIELDS = ("name", "email", "phone", "telegram_id", "instagram_id", "instagram_username",
+                 "webchat_id")
 
 
 def merge_duplicate_tickets(batch: Batch) -> None:
@@ -108,9 +110,12 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         elif not vague:
             same = [t for t in candidates if t.topic == ev.topic]
             vague_ones = [t for t in candidates if t.topic == policy.evidence.fallback_topic]
+            related = None if same else related_ticket(batch, ev, candidates)
             if same:
                 target, why = same[0], {"rule": "same_topic", "topic": ev.topic,
                                         "evidence": ev.topic_evidence}
+            elif related is not None:
+                target, why = related
             elif waiting:
                 target, why = waiting[0], {"rule": "answer_to_pending", "topic": ev.topic}
             elif vague_ones:
@@ -122,7 +127,8 @@ def decide_ticket(batch: Batch, work: Work) -> None:
             id=tid, customer_id=cid, status=TicketStatus.NEW, topic=ev.topic,
             channel=str(msg.channel), subject=(msg.subject or msg.body[:120])[:300] or None,
             created_at=batch.now, first_message_at=msg.sent_at, last_message_at=msg.sent_at,
-            last_customer_message_at=None, message_count=0, is_new=True)
+            last_customer_message_at=None, message_count=0, is_new=True,
+            fingerprint=ev.fingerprint or None)
         if policy.sla is not None:
             target.sla = opening_clocks(policy.sla, channel=target.channel, topic=target.topic,
                                         priority=Priority.NORMAL, team=None,
@@ -191,7 +197,8 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         "extra": {**msg.extra, **({"instagram_kind": msg.instagram_kind}
                                   if msg.instagram_kind else {})},
         "sender": {k: v for k in SENDER_FIELDS if (v := getattr(msg.sender, k))},
-        "raw_id": work.raw.id, "grouping": str(why.get("rule") or "")[:32] or None})
+        "raw_id": work.raw.id, "grouping": str(why.get("rule") or "")[:32] or None,
+        "topics": [[t, s] for t, s in ev.topic_candidates] or None})
     if work.outcome == "appended":
         batch.record(MessageAppended(at=batch.now, ticket_id=target.id, customer_id=cid,
                                      message_id=work.message_id, details=why))
