@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0033_search'
-down_revision: str | None = '0027_webchat'
+down_revision: str | None = '0031_topics'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
