@@ -18,7 +18,6 @@ from ticketing.services.outbox import deliver_due
 from ticketing.services.webchat_delivery import hand_over, hand_over_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
 from ticketing.entrypoints.telegram import start_polling, yield_to_poller
-from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
 from ticketing.entrypoints.transcript_folder import poll_transcripts
 from ticketing.store import live as live_events
 from ticketing.store.rollup import fold as fold_rollup
@@ -133,7 +132,9 @@ def run_worker(app: App, *, once: bool = False) -> int:
     settle_for_throughput(app)
     s = app.settings
     if s.instagram_accounts or (s.instagram_reconcile_dms and s.meta_access_token):
-        # blocking instaloader / Graph API calls: a thread of their own
+        # blocking instaloader / Graph API calls: a thread of their own; imported only here, so
+        # a desk without Instagram reconciliation never loads instaloader
+        from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
         threading.Thread(target=poll_instagram, args=(app, stop),
                          name="instagram-reconcile", daemon=True).start()
     log.info("worker started")
