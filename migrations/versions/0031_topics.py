@@ -4,7 +4,7 @@
 registration wave: both are recorded on the message, best first, each with its score.
 
 Revision ID: 0031_topics
-Revises: 0026_telegram
+Revises: 0027_webchat
 Create Date: 2026-12-06 01:50:00
 """
 
@@ -17,7 +17,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = '0031_topics'
-down_revision: str | None = '0026_telegram'
+down_revision: str | None = '0027_webchat'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
