@@ -4,7 +4,7 @@
 registration wave: both are recorded on the message, best first, each with its score.
 
 Revision ID: 0031_topics
-Revises: 0026_telegram
+Revises: 0027_webchat
 Create Date: 2026-12-06 01:50:00
 """
 
