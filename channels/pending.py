@@ -1,18 +1,10 @@
-"""PLACEHOLDER capabilities for channels that are not built yet: Telegram (issue 12), web chat
-(issue 13) and Instagram (issue 14).  Each declares "cannot send yet", so no reply is ever
-queued for them (and none silently fails); the channel's own issue replaces its entry here with
-its package's ``capability.py`` and a sender.  What they will declare, for reference:
-Telegram: no reply window, 4096 characters; Instagram: 24 hours after the citizen's last
-message (Meta), 1000 characters; web chat: while the citizen's session lasts."""
+"""Capabilities for channels that are declared but not built yet.  None is left: e-mail, phone,
+Telegram, web chat and Instagram each declare their own in their package's ``capability.py``.
+A future channel starts here with ``cannot_send(...)`` so no reply is ever queued for it (and
+none silently fails) until its sender exists."""
 
 from __future__ import annotations
 
-from ticketing.domain.channels import ChannelCapability, cannot_send
+from ticketing.domain.channels import ChannelCapability
 
-_NOT_YET = "kanal ini belum bisa mengirim balasan (this channel cannot send yet: issue {})"
-
-PENDING: tuple[ChannelCapability, ...] = (
-    cannot_send("telegram", "Telegram", _NOT_YET.format(12)),
-    cannot_send("webchat", "Web chat", _NOT_YET.format(13)),
-    cannot_send("instagram", "Instagram", _NOT_YET.format(14)),
-)
+PENDING: tuple[ChannelCapability, ...] = ()

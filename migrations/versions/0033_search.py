@@ -20,7 +20,7 @@ Autogenerate sees neither the FTS5 table nor the expression index nor triggers:
 ``store.migrate.OUTSIDE_MODELS`` names them and ``tests/test_migrations.py`` checks they exist.
 
 Revision ID: 0033_search
-Revises: 0025
+Revises: 0027_webchat
 Create Date: 2026-12-06 00:40:00
 """
 
@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0033_search'
-down_revision: str | None = '0025'
+down_revision: str | None = '0027_webchat'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -62,7 +62,8 @@ def test_a_reply_on_a_channel_that_cannot_send_is_refused_before_queueing(
     assert r.status_code == 409, r.text
     error = r.json()["error"]
     assert error["code"] == "channel_unavailable"
-    assert error["message"].startswith("Web chat: kanal ini belum bisa mengirim balasan")
+    # Posted through the API, the message has no chat session to answer to.
+    assert error["message"].startswith("Web chat: alamat Web chat warga tidak diketahui")
     assert error["options"] == [{"channel": "webchat", "label": "Web chat", "possible": False,
                                  "reason": error["options"][0]["reason"], "call_back": False,
                                  "default": False}]

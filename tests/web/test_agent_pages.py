@@ -100,10 +100,11 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
     page.click(f"#mine tr[data-ticket='{tid}'] a")
     assert page.url == f"{live_url}/tickets/{tid}"
 
-    # The channels the citizen wrote on: web chat cannot send yet (disabled, with why), e-mail
+    # The channels the citizen wrote on: web chat has no session to answer (the message came
+    # through the API: disabled, with why), e-mail
     # (where they last wrote) is chosen.
     assert page.locator("#reply-channels input[value=webchat]").is_disabled()
-    assert "belum bisa mengirim" in page.locator("#reply-channels").inner_text()
+    assert "tidak diketahui" in page.locator("#reply-channels").inner_text()
     assert page.locator("#reply-channels input[value=email]").is_checked()
     answer = "Baik kak, kami cek dulu.\nMohon ditunggu <i>ya</i>."
     page.fill("#reply-form textarea[name=body]", answer)

@@ -48,7 +48,7 @@ def test_a_reply_on_a_channel_that_cannot_send_is_refused_on_the_page(
     assert response.status == 409
     page.set_content(response.text())
     error = page.locator("#error").inner_text()
-    assert error.startswith("Tidak bisa dilakukan: Web chat: kanal ini belum bisa mengirim")
+    assert error.startswith("Tidak bisa dilakukan: Web chat: alamat Web chat warga tidak")
     assert _rows(app, tables.outbox, tid) == []
     assert [m.direction for m in _rows(app, tables.messages, tid)] == ["in"]
     assert dialogs == []

@@ -37,6 +37,9 @@ class ChannelCapability:
     # sends on the channel (Telegram: 30 per second).  None: no pacing.
     pace_per_recipient: float | None = None
     pace_overall: float | None = None
+    # The channel's own transport delivers its rows (web chat: the socket the citizen holds
+    # open in the web process); the outbox worker leaves them alone.
+    live: bool = False
 
 
 def cannot_send(channel: str, label: str, reason: str, *,

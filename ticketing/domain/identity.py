@@ -31,6 +31,8 @@ class IdentityKind(StrEnum):
     TELEGRAM = "telegram"
     INSTAGRAM = "instagram"
     INSTAGRAM_USERNAME = "instagram_username"
+    # A web chat session (its public id): the one browser conversation, resumable by its token.
+    WEBCHAT = "webchat"
 
 
 # Usernames can be changed and then taken by someone else: shown and searched, never used to link.
@@ -133,6 +135,7 @@ def normalize_email(raw: str) -> str | None:
 
 _ID_RE: Final = re.compile(r"^\d{1,20}$")
 _USERNAME_RE: Final = re.compile(r"^[a-z0-9._]{1,30}$")
+_SESSION_RE: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
 
 def normalize_identifier(kind: IdentityKind, raw: str) -> str | None:
@@ -146,13 +149,16 @@ def normalize_identifier(kind: IdentityKind, raw: str) -> str | None:
         name = raw.strip().lstrip("@").lower()
         return name if _USERNAME_RE.match(name) else None
     value = raw.strip()
+    if kind is IdentityKind.WEBCHAT:
+        return value if _SESSION_RE.match(value) else None
     return value if _ID_RE.match(value) else None
 
 
 def sender_identifiers(sender: Sender) -> list[Identifier]:
     fields = ((IdentityKind.EMAIL, sender.email), (IdentityKind.PHONE, sender.phone),
               (IdentityKind.TELEGRAM, sender.telegram_id), (IdentityKind.INSTAGRAM, sender.instagram_id),
-              (IdentityKind.INSTAGRAM_USERNAME, sender.instagram_username))
+              (IdentityKind.INSTAGRAM_USERNAME, sender.instagram_username),
+              (IdentityKind.WEBCHAT, sender.webchat_id))
     out: list[Identifier] = []
     for kind, raw in fields:
         value = normalize_identifier(kind, raw) if raw else None
@@ -165,7 +171,8 @@ def sender_identifiers(sender: Sender) -> list[Identifier]:
 ADDRESS_KINDS: Final = {"email": IdentityKind.EMAIL, "phone": IdentityKind.PHONE,
                         "telegram_id": IdentityKind.TELEGRAM,
                         "instagram_id": IdentityKind.INSTAGRAM,
-                        "instagram_username": IdentityKind.INSTAGRAM_USERNAME}
+                        "instagram_username": IdentityKind.INSTAGRAM_USERNAME,
+                        "webchat_id": IdentityKind.WEBCHAT}
 
 
 def address_identity(key: str, raw: object) -> tuple[IdentityKind, str] | None:

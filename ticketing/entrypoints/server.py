@@ -22,6 +22,7 @@ from ticketing.app import App, build_app, settle_for_throughput
 from ticketing.services.intake import GroupCommitSink
 from ticketing.settings import load_settings
 from ticketing.entrypoints.web import install as install_pages
+from ticketing.entrypoints import webchat
 from ticketing.entrypoints.worker import run_worker
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,13 @@ def _worker_process(config_dir: str, parent: int) -> None:
 def create_http_app(app: App, *, on_shutdown: Callable[[], None] | None = None) -> FastAPI:
     """The REST API and the staff pages in one ASGI app (the two driver packages know nothing
     of each other; this is where they meet)."""
-    http = create_api(app, on_shutdown=on_shutdown)
+    def stop() -> None:
+        webchat.close(http)
+        if on_shutdown is not None:
+            on_shutdown()
+    http = create_api(app, on_shutdown=stop)
     install_pages(http)
+    webchat.install(http, app)
     return http
 
 
@@ -85,7 +91,7 @@ def serve(app: App) -> int:
 
     print(f"ticketing: web app and API on http://{s.http_host}:{s.http_port}/ "
           f"(OpenAPI at /openapi.json, health at /healthz; staff sign in at /login, the SLA "
-          f"report is /reports/sla)\n"
+          f"report is /reports/sla; citizens chat at /chat)\n"
           f"ticketing: SMTP listener on {s.smtp_host}:{s.smtp_port} for "
           f"{', '.join(s.smtp_domains)}; worker process {worker.pid}", flush=True)
     try:

@@ -15,7 +15,10 @@ from ticketing.app import App, settle_for_throughput
 from ticketing.services.ingest import run_pending
 from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
+from ticketing.services.webchat_delivery import hand_over, hand_over_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
+from ticketing.entrypoints.telegram import start_polling, yield_to_poller
+from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
 from ticketing.entrypoints.transcript_folder import poll_transcripts
 from ticketing.store import live as live_events
 from ticketing.store.rollup import fold as fold_rollup
@@ -31,6 +34,7 @@ def drain(app: App, stop: threading.Event | None = None) -> int:
             app.uow, policy=app.ingest_policy, clock=app.clock,
             batch_size=app.settings.ingest_batch_size)):
         total += n
+        yield_to_poller()  # the Telegram poller's commit, between two batches
     return total
 
 
@@ -41,6 +45,15 @@ def deliver(app: App, stop: threading.Event | None = None) -> int:
             app.uow, app.senders, app.clock, capabilities=app.capabilities)):
         total += n
     return total
+
+
+def hand_over_chats(app: App) -> int:
+    """Web chat replies nobody received for a while continue by e-mail."""
+    now = app.clock.now()
+    after = dt.timedelta(minutes=app.settings.webchat_email_after_minutes)
+    if not app.read(hand_over_due, now=now, after=after):
+        return 0
+    return app.write(hand_over, now=now, after=after, from_address=app.settings.support_address)
 
 
 def fetch(app: App, stop: threading.Event | None = None) -> int:
@@ -83,7 +96,8 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
     next_routing = next_expiry = 0.0
     while not stop.is_set():
         try:
-            busy = _poll(app) + drain(app, stop) + deliver(app, stop) + fetch(app, stop)
+            busy = (_poll(app) + drain(app, stop) + hand_over_chats(app) + deliver(app, stop)
+                    + fetch(app, stop))
             sla_tick(app)
             fold(app)
             if time.monotonic() >= next_routing:
@@ -117,8 +131,16 @@ def run_worker(app: App, *, once: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     settle_for_throughput(app)
+    s = app.settings
+    if s.instagram_accounts or (s.instagram_reconcile_dms and s.meta_access_token):
+        # blocking instaloader / Graph API calls: a thread of their own
+        threading.Thread(target=poll_instagram, args=(app, stop),
+                         name="instagram-reconcile", daemon=True).start()
     log.info("worker started")
     started = time.monotonic()
+    poller = start_polling(app, stop)  # Telegram's getUpdates, under its lease
     worker_loop(app, stop)
+    if poller is not None:
+        poller.join(timeout=app.settings.telegram_poll_timeout + 20)
     log.info("worker stopped after %.0f s", time.monotonic() - started)
     return 0

@@ -101,3 +101,6 @@ class Ticket(Base):
     # (urgent 0 … low 3): together with the id (creation order) the queue's order.
     queue_due_at: Mapped[dt.datetime | None]
     priority_rank: Mapped[int] = mapped_column(sa.SmallInteger, default=2, server_default="2")
+    # The citizen's 1–5 rating at the end of a chat (web chat), and when it was given.
+    rating: Mapped[int | None] = mapped_column(sa.SmallInteger)
+    rated_at: Mapped[dt.datetime | None]

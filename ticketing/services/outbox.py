@@ -43,7 +43,7 @@ MAX_PACE_WAIT = dt.timedelta(seconds=2)
 # as responses.
 RESPONSE_KINDS = ("reply",)
 
-__all__ = ["Sender", "deliver_due", "enqueue", "mark_bounced"]
+__all__ = ["Sender", "deliver_due", "enqueue", "mark_bounced", "settle_sent"]
 
 
 def enqueue(conn: sa.Connection, *, ticket_id: int | None, message_id: int | None, channel: str,
@@ -64,10 +64,13 @@ def backoff(attempts: int, *, base: float = 30.0, cap: float = 3600.0,
     return dt.timedelta(seconds=(rng or random).uniform(ceiling / 2, ceiling))
 
 
-def _lease(uow: Transactions, clock: Clock, limit: int) -> list[Delivery]:
+def _lease(uow: Transactions, clock: Clock, limit: int,
+           live: tuple[str, ...] = ()) -> list[Delivery]:
     now = clock.now()
     due = sa.or_(sa.and_(outbox.c.status == "pending", outbox.c.next_attempt_at <= now),
                  sa.and_(outbox.c.status == "sending", outbox.c.next_attempt_at <= now))
+    if live:  # delivered by the channel's own transport (``ChannelCapability.live``)
+        due = sa.and_(due, outbox.c.channel.not_in(live))
     stmt = (sa.select(outbox.c.id, outbox.c.channel, outbox.c.kind, outbox.c.recipient,
                       outbox.c.payload).where(due).order_by(outbox.c.next_attempt_at)
             .limit(limit))
@@ -89,7 +92,8 @@ def deliver_due(uow: Transactions, senders: Mapping[str, Sender], clock: Clock, 
     settlement is its own short transaction from ``uow`` (no transaction stays open while a
     channel is talked to).  ``capabilities`` bring each channel's pacing (``pace_slots``,
     shared by all workers) and its reply address (to mark an unreachable citizen)."""
-    leased = _lease(uow, clock, limit)
+    live = tuple(sorted(c.channel for c in (capabilities or {}).values() if c.live))
+    leased = _lease(uow, clock, limit, live)
     for item in leased:
         sender = senders.get(item.channel)
         if sender is None:  # nothing is queued for a channel that cannot send: say so, once
@@ -152,25 +156,32 @@ def _settle_sent(uow: Transactions, item: Delivery, external_id: str | None,
     """The channel accepted it: a reply reaches the citizen now, so it is the ticket's first
     response if there was none, and its clocks are looked at again now (one ticket, by key)."""
     with uow.write() as conn:
-        row = conn.execute(outbox.update().where(outbox.c.id == item.outbox_id).values(
-            status="sent", sent_at=now, last_error=None,
-            external_id=external_id or item.payload.get("message_id"))
-            .returning(outbox.c.ticket_id, outbox.c.message_id)).one()
-        if external_id and row.message_id is not None:
-            # The provider's id of what we sent (a Telegram message id, an Instagram mid): the
-            # citizen's reply to it, or the echo of it, threads back to this message.
-            conn.execute(messages.update().where(messages.c.id == row.message_id,
-                                                 messages.c.external_id.is_(None))
-                         .values(external_id=external_id))
-        if item.kind not in RESPONSE_KINDS or row.message_id is None:
-            return
+        settle_sent(conn, item, external_id, now)
+
+
+def settle_sent(conn: sa.Connection, item: Delivery, external_id: str | None,
+                now: dt.datetime) -> None:
+    """``_settle_sent`` inside the caller's transaction (a live transport settles what it
+    delivered itself, several rows in one transaction)."""
+    row = conn.execute(outbox.update().where(outbox.c.id == item.outbox_id).values(
+        status="sent", sent_at=now, last_error=None,
+        external_id=external_id or item.payload.get("message_id"))
+        .returning(outbox.c.ticket_id, outbox.c.message_id)).one()
+    if external_id and row.message_id is not None:
+        # The provider's id of what we sent (a Telegram message id, an Instagram mid): the
+        # citizen's reply to it, or the echo of it, threads back to this message.
         conn.execute(messages.update().where(messages.c.id == row.message_id,
-                                             messages.c.delivered_at.is_(None))
-                     .values(delivered_at=now))
-        if row.ticket_id is not None:
-            conn.execute(tickets.update().where(tickets.c.id == row.ticket_id).values(
-                first_response_at=sa.func.coalesce(tickets.c.first_response_at, now),
-                reply_failed_at=None, sla_check_at=now))
+                                             messages.c.external_id.is_(None))
+                     .values(external_id=external_id))
+    if item.kind not in RESPONSE_KINDS or row.message_id is None:
+        return
+    conn.execute(messages.update().where(messages.c.id == row.message_id,
+                                         messages.c.delivered_at.is_(None))
+                 .values(delivered_at=now))
+    if row.ticket_id is not None:
+        conn.execute(tickets.update().where(tickets.c.id == row.ticket_id).values(
+            first_response_at=sa.func.coalesce(tickets.c.first_response_at, now),
+            reply_failed_at=None, sla_check_at=now))
 
 
 def _retry(uow: Transactions, item: Delivery, error: str, when: dt.datetime | None, *,

@@ -10,7 +10,8 @@ from ticketing.models import (AgentProfile, ApiToken, AttachmentFetch, AuditEven
                               MessageRevision, PaceSlot, Customer, Identity, Incident,
                               InboxItem, LiveEvent, LoginThrottle, Message, Notification, OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
-                              TicketSignature, User)
+                              TicketSignature, User, WebchatSession)
+from ticketing.models.link import LinkChallenge
 from ticketing.models.report import report_rollup_delta as report_rollup_delta
 
 
@@ -38,6 +39,8 @@ report_repeat_tickets = _t(ReportRepeatTicket)
 leases = _t(Lease)
 cursors = _t(Cursor)
 pace_slots = _t(PaceSlot)
+link_challenges = _t(LinkChallenge)
 attachment_fetches = _t(AttachmentFetch)
 message_revisions = _t(MessageRevision)
 live_events = _t(LiveEvent)
+webchat_sessions = _t(WebchatSession)

@@ -26,6 +26,7 @@ def install(http: FastAPI) -> None:
     from ticketing.entrypoints.web import pages
     from ticketing.entrypoints.web.agent_routes import router as agent_router
     from ticketing.entrypoints.web.live import router as live_router
+    from ticketing.entrypoints.web.chat_presence import router as chat_router
     from ticketing.entrypoints.web.routes import router
     from ticketing.entrypoints.web.search_routes import router as search_router
     from ticketing.entrypoints.web.session import html
@@ -34,6 +35,7 @@ def install(http: FastAPI) -> None:
     http.include_router(agent_router)
     http.include_router(search_router)
     http.include_router(live_router)
+    http.include_router(chat_router)
     _stop_live_events_on_shutdown(http)
     ours = {getattr(r, "endpoint", None) for r in (*router.routes, *agent_router.routes,
                                                    *search_router.routes)}

@@ -28,7 +28,7 @@ from ticketing.domain.lifecycle import ACTIVE_STATUSES
 from ticketing.services import downloads, merging, relations, replies, routing, updates, views
 from ticketing.services.accounts import Principal
 from ticketing.entrypoints import jobs
-from ticketing.entrypoints.web import agent_html, pages
+from ticketing.entrypoints.web import agent_html, chat_presence, pages
 from ticketing.entrypoints.web.session import (WORK_ROLES, core, html, same_origin, to_login,
                                    viewer)
 
@@ -48,7 +48,7 @@ REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
     (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
 FOREIGN_FORM = "Formulir dari situs lain ditolak."
 MY_TICKETS = ",".join(sorted(ACTIVE_STATUSES))
-FIELDS = ("body", "status", "topic", "source", "channel", "reached")
+FIELDS = ("body", "status", "topic", "source", "channel", "reached", "public")
 
 
 def _refusal(exc: TicketingError) -> tuple[int, str]:
@@ -138,8 +138,13 @@ async def _ticket(request: Request, who: Principal, ticket_id: int, *,
         return _not_found(who, f"#{ticket_id}")
     classifier = app.evidence_policy.classifier
     topics = [(name, classifier.label(name)) for name in classifier.topics]
-    return html(agent_html.ticket_page(who=who, ticket=ticket, notice=notice, error=error,
-                                       drafts=drafts, related=related, topics=topics), status)
+    chat = await run_in_threadpool(chat_presence.seen_by_desk, app, ticket_id)
+    page = html(agent_html.ticket_page(who=who, ticket=ticket, notice=notice, error=error,
+                                       drafts=drafts, related=related, topics=topics,
+                                       chat=chat_presence.section(ticket_id, chat)), status)
+    if chat is not None:
+        page.headers["Content-Security-Policy"] = chat_presence.SCRIPT_CSP
+    return page
 
 
 @router.get("/tickets/{raw_id}")
@@ -183,7 +188,8 @@ def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) 
                                        from_address=app.settings.support_address,
                                        capabilities=app.capabilities,
                                        channel=fields.get("channel") or None,
-                                       status=fields.get("status") or None)
+                                       status=fields.get("status") or None,
+                                       public=fields.get("public") == "1")
 
 
 def _call_back(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:

@@ -19,7 +19,8 @@ from ticketing.services.ingest.work import Work
 from ticketing.services.sla import opening_clocks
 from ticketing.store import tickets as q
 
-SENDER_FIELDS = ("name", "email", "phone", "telegram_id", "instagram_id", "instagram_username")
+SENDER_FIELDS = ("name", "email", "phone", "telegram_id", "instagram_id", "instagram_username",
+                 "webchat_id")
 
 
 def merge_duplicate_tickets(batch: Batch) -> None:

@@ -1,0 +1,143 @@
+"""The desk's replies on the web chat: pushed over the open socket and counted as a response
+when written there; queued for the next connection (the outbox worker leaves them alone);
+continued by e-mail after the configured time; and the long-polling fallback."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from websockets.sync.client import connect
+
+from ticketing.app import App
+from ticketing.entrypoints.worker import deliver, hand_over_chats
+from ticketing.services.accounts import Principal, Role
+from ticketing.services.clock import FixedClock
+from ticketing.store import tables
+from tests.channels.webchat.conftest import start, ws_url
+from tests.channels.webchat.test_protocol import frames_until, send
+from tests.helpers import AcceptingProvider, reply
+from tests.routing_helpers import agent
+
+o, t, m = tables.outbox, tables.tickets, tables.messages
+
+
+def _agent(app: App) -> Principal:
+    uid = agent(app)
+    return Principal(user_id=uid, email="a@example.id", name="Petugas Ani", role=Role.AGENT)
+
+
+def _outbox(app: App, ticket_id: int) -> list[Any]:
+    with app.engine.connect() as conn:
+        return list(conn.execute(sa.select(o.c.channel, o.c.status, o.c.kind, o.c.sent_at)
+                                 .where(o.c.ticket_id == ticket_id, o.c.kind == "reply")))
+
+
+def settled(app: App, ticket_id: int) -> list[Any]:
+    """The outbox rows once the web process has settled them (it writes the frame first, then
+    settles): waits for that effect, bounded, not for a time."""
+    for _ in range(200):
+        rows = _outbox(app, ticket_id)
+        if rows and all(r.status != "pending" for r in rows):
+            return rows
+        threading.Event().wait(0.025)
+    return _outbox(app, ticket_id)
+
+
+def _first_response(app: App, ticket_id: int) -> Any:
+    with app.engine.connect() as conn:
+        return conn.execute(sa.select(t.c.first_response_at).where(t.c.id == ticket_id)
+                            ).scalar_one()
+
+
+def test_a_reply_reaches_the_open_socket_and_counts_then(app: App, live_url: str) -> None:
+    s = start(live_url)
+    who = _agent(app)
+    with connect(ws_url(live_url, s["session"])) as ws:
+        frames_until(ws, "history")
+        send(ws, "c1", "Akun saya terblokir setelah ganti HP")
+        ack, _ = frames_until(ws, "ack", client_id="c1")
+        out = reply(app, ack["ticket_id"], "Baik, kami buka blokirnya <b>sekarang</b>.",
+                    by=who, delivered=False)
+        pushed, _ = frames_until(ws, "message")
+        assert pushed == {"type": "message", "from": "agent", "id": out["message_id"],
+                          "text": "Baik, kami buka blokirnya <b>sekarang</b>.",
+                          "author": who.name, "sent_at": pushed["sent_at"]}
+    [row] = settled(app, ack["ticket_id"])
+    assert (row.channel, row.status) == ("webchat", "sent")
+    assert _first_response(app, ack["ticket_id"]) == app.clock.now()
+
+
+def test_a_reply_waits_for_the_next_connection(app: App, live_url: str) -> None:
+    s = start(live_url)
+    who = _agent(app)
+    with connect(ws_url(live_url, s["session"])) as ws:
+        frames_until(ws, "history")
+        send(ws, "c1", "Insentif saya belum cair")
+        ack, _ = frames_until(ws, "ack", client_id="c1")
+    tid = ack["ticket_id"]
+    out = reply(app, tid, "Sedang kami cek.", by=who, delivered=False)
+    provider = AcceptingProvider()
+    app.senders["webchat"] = provider  # even with a sender, the worker leaves live rows
+    deliver(app)
+    assert provider.sent == [] and _outbox(app, tid)[0].status == "pending"
+    assert _first_response(app, tid) is None  # not reached yet: no response
+    with connect(ws_url(live_url, s["session"])) as ws:
+        history, _ = frames_until(ws, "history")
+    assert [(h["from"], h["text"]) for h in history["messages"]] == [
+        ("citizen", "Insentif saya belum cair"), ("agent", "Sedang kami cek.")]
+    assert history["messages"][1]["id"] == out["message_id"]
+    assert settled(app, tid)[0].status == "sent"
+    assert _first_response(app, tid) is not None
+
+
+def test_an_unreceived_reply_continues_by_email_after_a_while(app: App, clock: FixedClock,
+                                                              live_url: str) -> None:
+    with_mail = start(live_url, email="budi@example.id")
+    without = start(live_url)
+    who = _agent(app)
+    tickets = []
+    for s in (with_mail, without):
+        with connect(ws_url(live_url, s["session"])) as ws:
+            frames_until(ws, "history")
+            send(ws, "c1", "Sertifikat pelatihan saya belum terbit")
+            tickets.append(frames_until(ws, "ack", client_id="c1")[0]["ticket_id"])
+    for tid in tickets:
+        reply(app, tid, "Sertifikat terbit besok.", by=who, delivered=False)
+    assert hand_over_chats(app) == 0  # not yet
+    clock.advance(minutes=app.settings.webchat_email_after_minutes + 1)
+    assert hand_over_chats(app) == 1
+    mail = AcceptingProvider()
+    from ticketing.services.outbox import deliver_due
+    deliver_due(app.uow, {"email": mail}, app.clock, capabilities=app.capabilities)
+    [sent] = [d for d in mail.sent if d.kind == "reply"]
+    assert sent.recipient["email"] == "budi@example.id"
+    assert "Sertifikat terbit besok." in sent.payload["body"]
+    assert f"T-{tickets[0]:06d}" in sent.payload["subject"]
+    assert _outbox(app, tickets[0])[0][:2] == ("email", "sent")
+    assert _first_response(app, tickets[0]) is not None
+    assert _outbox(app, tickets[1])[0][:2] == ("webchat", "pending")  # no e-mail: it waits
+
+
+def test_long_polling_fallback_sends_and_receives(app: App, live_url: str) -> None:
+    s = start(live_url)
+    who = _agent(app)
+    params = {"session": s["session"]}
+    first = httpx.get(f"{live_url}/channels/webchat/poll", params={**params, "first": "1"})
+    assert [f["type"] for f in first.json()["frames"]][:1] == ["history"]
+    frame = {"type": "message", "client_id": "p1", "text": "WebSocket diblokir kantor saya"}
+    r = httpx.post(f"{live_url}/channels/webchat/messages", params=params, json=frame)
+    [ack] = [f for f in r.json()["frames"] if f["type"] == "ack"]
+    assert ack["client_id"] == "p1" and ack["id"]
+    again = httpx.post(f"{live_url}/channels/webchat/messages", params=params, json=frame)
+    assert [f["duplicate"] for f in again.json()["frames"] if f["type"] == "ack"] == [True]
+    reply(app, ack["ticket_id"], "Tidak apa-apa, lewat sini juga bisa.", by=who,
+          delivered=False)
+    got = httpx.get(f"{live_url}/channels/webchat/poll", params={**params, "wait": "5"},
+                    timeout=10)
+    assert [f["text"] for f in got.json()["frames"]] == ["Tidak apa-apa, lewat sini juga bisa."]
+    assert _outbox(app, ack["ticket_id"])[0].status == "sent"
+    empty = httpx.get(f"{live_url}/channels/webchat/poll", params={**params, "wait": "0"})
+    assert empty.json()["frames"] == []
