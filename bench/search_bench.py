@@ -4,7 +4,7 @@ against the old way to look for words measured in the same run (``GET /api/v1/ti
 
 Seeds ``--tickets`` tickets (one citizen each, a phone identity each, a NIK for a third) with
 three messages each (citizen, reply, citizen) of Indonesian complaint text drawn from the
-topics' vocabulary, slang and typos, at revision 0025 (before the index), then upgrades to head:
+topics' vocabulary, slang and typos, at the revision before 0033 (before the index), then upgrades to head:
 the migration's backfill builds the index (timed).  Then runs each query kind ``--repeat``
 times through the use case the API runs (``services.search``: read the query, look up, load the
 page, mask for an agent), warm, one at a time.
@@ -76,7 +76,7 @@ def nik(i: int) -> str:
 
 
 def seed(engine: sa.Engine, tickets: int, rng: random.Random) -> dict[str, list[str]]:
-    """Rows straight into the 0025 schema (no index yet), in chunks."""
+    """Rows straight into the schema before 0033 (no index yet), in chunks."""
     pg = engine.dialect.name == "postgresql"
     stamp = NOW if pg else NOW.replace(tzinfo=None).isoformat(" ")
     phones, niks = [], []
@@ -148,7 +148,10 @@ def run(kind: str, tickets: int, repeat: int) -> dict[str, Any]:
     url, drop = database(kind, f"bench_search_{tickets}")
     engine = make_engine(url)
     try:
-        migrate.upgrade(engine, "0025")
+        from alembic.script import ScriptDirectory
+        before = ScriptDirectory.from_config(migrate.alembic_config(url)).get_revision(
+            "0033_search").down_revision
+        migrate.upgrade(engine, str(before))
         t0 = time.perf_counter()
         found = seed(engine, tickets, rng)
         seeded = time.perf_counter() - t0

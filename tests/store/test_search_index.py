@@ -31,9 +31,18 @@ def _hits(engine: sa.Engine, q: str) -> list[int]:
         return [m for m, _t in store.text_hits(conn, query.groups, cap=10)]
 
 
+def before_search(url: str) -> str:
+    """The revision migration 0033 follows (rechained as main moves on)."""
+    from alembic.script import ScriptDirectory
+    script = ScriptDirectory.from_config(migrate.alembic_config(url)).get_revision("0033_search")
+    assert script is not None and isinstance(script.down_revision, str)
+    return script.down_revision
+
+
 def test_0033_backfills_the_index_and_downgrades(empty_url: str) -> None:  # noqa: F811
     engine = make_engine(empty_url)
-    migrate.upgrade(engine, "0025")
+    previous = before_search(empty_url)
+    migrate.upgrade(engine, previous)
     at = "2026-03-01 00:00:00"
     with engine.begin() as conn:
         conn.execute(sa.text(f"INSERT INTO customers (id, created_at) VALUES (1, '{at}')"))
@@ -56,7 +65,7 @@ def test_0033_backfills_the_index_and_downgrades(empty_url: str) -> None:  # noq
     cfg = migrate.alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0025")
+        command.downgrade(cfg, previous)
     assert _live_triggers(engine) == set()
     migrate.upgrade(engine)
     assert _hits(engine, "otp") == [2] and _drift(engine) == []
