@@ -32,6 +32,7 @@ from ticketing.services.routing import AgentCache
 from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
 from channels.email.capability import CAPABILITY as EMAIL_CAPABILITY
+from channels.email.mailbox import DevMailbox
 from channels.email.send import make_sender as make_email_sender
 from channels.pending import PENDING
 from channels.phone.capability import CAPABILITY as PHONE_CAPABILITY
@@ -177,7 +178,15 @@ class App:
     @cached_property
     def senders(self) -> dict[str, Sender]:
         """Outbound adapters by channel, for the outbox worker."""
-        return {"email": make_email_sender(self.settings.outbound_smtp_url)}
+        return {"email": make_email_sender(self.settings.outbound_smtp_url,
+                                           mailbox=self.dev_mailbox)}
+
+    @cached_property
+    def dev_mailbox(self) -> DevMailbox | None:
+        """Where outgoing mail lands when no relay is configured (``make run``), else None."""
+        if self.settings.outbound_smtp_url:
+            return None
+        return DevMailbox(self.settings.dev_mailbox_dir)
 
     @cached_property
     def fetchers(self) -> dict[str, Fetcher]:
