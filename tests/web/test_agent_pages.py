@@ -69,7 +69,8 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
     uid = agent(app, email="ani@example.id")
     _sign_in(page, live_url, "ani@example.id")
     assert page.url == f"{live_url}/queue"  # an agent's home
-    assert page.locator("#nav a").all_inner_texts() == ["Antrian"]
+    # No SMTP relay in the tests: the dev mailbox is on (issue 15).
+    assert page.locator("#nav a").all_inner_texts() == ["Antrian", "Dev mailbox"]
     waiting = page.locator(f"#waiting tr[data-ticket='{tid}']")
     assert waiting.count() == 1
     assert "webchat" in waiting.inner_text() and "akun" in waiting.inner_text()
@@ -150,9 +151,13 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
 def test_citizen_markup_is_shown_as_text_and_runs_nothing(
         app: App, live_url: str, page: Any, dialogs: list[str]) -> None:
     tid = _citizen_ticket(app)
+    # A subject is the complaint's first sentence (issue 15): markup written there is shown.
+    ingest_one(app, message(f"OTP {SCRIPT} {IMG} tidak masuk", channel="webchat",
+                            name="Sari", phone="0813-1111-2222"))
     agent(app, email="ani@example.id")
     _sign_in(page, live_url, "ani@example.id")
     assert SCRIPT in page.locator("#waiting").inner_text()  # the subject, in the queue
+    assert IMG in page.locator("#waiting").inner_text() and dialogs == []
     page.goto(f"{live_url}/tickets/{tid}")
     body = page.locator("#conversation article").first.locator(".body").inner_text()
     assert SCRIPT in body and IMG in body

@@ -23,14 +23,17 @@ def install(http: FastAPI) -> None:
     from ticketing.entrypoints.web import pages
     from ticketing.entrypoints.web.agent_routes import router as agent_router
     from ticketing.entrypoints.web.desk_routes import router as desk_router
+    from ticketing.entrypoints.web.queue_routes import router as queue_router
     from ticketing.entrypoints.web.routes import router
     from ticketing.entrypoints.web.session import html
 
     http.include_router(router)
     http.include_router(agent_router)
     http.include_router(desk_router)
+    http.include_router(queue_router)
     ours = {getattr(r, "endpoint", None)
-            for r in (*router.routes, *agent_router.routes, *desk_router.routes)}
+            for r in (*router.routes, *agent_router.routes, *desk_router.routes,
+                      *queue_router.routes)}
     before = http.exception_handlers.get(Exception)
 
     async def crash(request: Request, exc: Exception) -> Response:

@@ -74,49 +74,6 @@ def _not_found(who: Principal, ticket: str) -> Response:
                                  who=who), 404)
 
 
-# ---------------------------------------------------------------- the queue
-
-
-def _queue_data(app: App, who: Principal) -> tuple[dict[str, Any], dict[str, Any]]:
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        waiting = routing.waiting_for(conn, who.user_id, config=app.routing)
-        mine = views.list_tickets(conn, who, status=MY_TICKETS, assignee="me", limit=100)
-    return waiting, mine
-
-
-async def _queue(request: Request, who: Principal, *, notice: str | None = None,
-                 error: str | None = None, status: int = 200) -> Response:
-    waiting, mine = await run_in_threadpool(_queue_data, core(request), who)
-    return html(agent_html.queue_page(who=who, waiting=waiting, mine=mine, notice=notice,
-                                      error=error), status)
-
-
-@router.get("/queue")
-async def queue_page(request: Request, claim: str | None = None) -> Response:
-    who = await _worker(request)
-    if isinstance(who, Response):
-        return who
-    return await _queue(request, who, notice=NOTHING_TO_CLAIM if claim == "none" else None)
-
-
-@router.post("/queue/claim")
-async def claim(request: Request) -> Response:
-    if not same_origin(request):
-        return html(pages.error_page("Ditolak", FOREIGN_FORM), 403)
-    who = await _worker(request, "/queue")
-    if isinstance(who, Response):
-        return who
-    app = core(request)
-    try:
-        got = await run_in_threadpool(jobs.claim_next, app, who.user_id)
-    except TicketingError as exc:
-        status, message = _refusal(exc)
-        return await _queue(request, who, error=message, status=status)
-    if got is None:
-        return RedirectResponse("/queue?claim=none", status_code=303)
-    return RedirectResponse(f"/tickets/{got.id}?done=claimed", status_code=303)
-
-
 # ---------------------------------------------------------------- one ticket
 
 
