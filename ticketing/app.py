@@ -19,6 +19,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 import sqlalchemy as sa
 
 from ticketing.domain.calendar import calendars_from_config
+from ticketing.domain.canned import CannedReply
+from ticketing.domain.canned import parse as parse_canned
 from ticketing.domain.errors import InvalidInput
 from ticketing.domain.routing import RoutingConfig, routing_config_from
 from ticketing.domain.sla_policy import sla_config_from
@@ -123,6 +125,18 @@ class App:
                     if self.settings.sla_escalation_email else None)
             return SlaSetup(config=sla_config_from(doc, list(calendars)), calendars=calendars,
                             mail=mail)
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: {exc}") from exc
+
+    @cached_property
+    def canned_replies(self) -> tuple[CannedReply, ...]:
+        """The ticket page's canned replies and macros (``config/canned_replies.toml``;
+        none when the file is absent)."""
+        path = self.config_dir / "canned_replies.toml"
+        if not path.exists():
+            return ()
+        try:
+            return parse_canned(read_toml(path))
         except ValueError as exc:
             raise InvalidInput(f"{path}: {exc}") from exc
 

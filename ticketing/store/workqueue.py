@@ -94,3 +94,12 @@ def choices(conn: sa.Connection) -> dict[str, list[str]]:
         sa.select(users.c.email).where(users.c.role.in_(("agent", "supervisor")))
         .order_by(users.c.email).limit(500)).scalars()]
     return out
+
+
+def newer_from_others(conn: sa.Connection, ticket_id: int, seen: int, user_id: int) -> bool:
+    """A citizen message or someone else's reply on the ticket after message ``seen``."""
+    m = tables.messages
+    return conn.execute(sa.select(m.c.id).where(
+        m.c.ticket_id == ticket_id, m.c.id > seen, m.c.direction != "note",
+        sa.or_(m.c.author_user_id.is_(None), m.c.author_user_id != user_id)).limit(1)
+    ).first() is not None

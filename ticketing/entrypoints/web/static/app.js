@@ -78,5 +78,27 @@
     } else if (e.key === "r") { focus("reply-body"); }
     else if (e.key === "t") { focus("note-body"); }
   });
+  // The ticket page: who else has it open (a ping every 20 s), and canned replies chosen
+  // from the select without pressing "Pakai" (the form works without script too).
+  var viewers = document.getElementById("viewers");
+  if (viewers) {
+    var ping = function () {
+      fetch("/tickets/" + viewers.dataset.ticket + "/viewing", {method: "POST", credentials: "same-origin"})
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) { return; }
+          viewers.querySelector(".names").textContent = data.viewers.join(", ");
+          viewers.hidden = data.viewers.length === 0;
+        }).catch(function () {});
+    };
+    setInterval(ping, 20000);
+  }
+  var cannedSelect = document.getElementById("canned");
+  if (cannedSelect) {
+    cannedSelect.addEventListener("change", function () {
+      cannedSelect.form.querySelectorAll("label.missing").forEach(function (l) { l.remove(); });
+      cannedSelect.form.submit();
+    });
+  }
   window.ticketing = window.ticketing || {};
 })();
