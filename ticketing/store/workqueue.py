@@ -103,3 +103,10 @@ def newer_from_others(conn: sa.Connection, ticket_id: int, seen: int, user_id: i
         m.c.ticket_id == ticket_id, m.c.id > seen, m.c.direction != "note",
         sa.or_(m.c.author_user_id.is_(None), m.c.author_user_id != user_id)).limit(1)
     ).first() is not None
+
+
+def latest_ticket_at(conn: sa.Connection) -> dt.datetime | None:
+    value = conn.execute(sa.select(sa.func.max(t.c.created_at))).scalar()
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value
