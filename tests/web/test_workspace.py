@@ -136,3 +136,61 @@ def test_queue_refuses_bad_filters_foreign_forms_and_agents_bulk(app: App,
         assert client.post("/presence/heartbeat").json() == {"status": "online"}
         assert client.get("/dev/mailbox/../../etc/passwd").status_code == 404
         assert client.get("/dev/mailbox/x.eml").status_code == 404
+
+
+def test_canned_reply_asks_for_a_missing_value_and_a_stale_view_is_held(
+        app: App, live_url: str, browser: Any, page: Any, dialogs: list[str]) -> None:
+    got = ingest_one(app, message("Halo kak, kode OTP tidak pernah masuk ke HP saya",
+                                  channel="email", name=f"Sari {SCRIPT}",
+                                  email="sari@example.id"))
+    tid = int(got.ticket_id or 0)
+    agent(app, email="ani@example.id")
+    agent(app, role="supervisor", email="sri@example.id")
+    _sign_in(page, live_url, "ani@example.id", f"/login?next=/tickets/{tid}")
+    # The topic's canned reply is offered; choosing it fills what the ticket knows and asks
+    # for the rest (the phone number is not filled in from personal data).
+    assert page.locator("#canned option[value=otp]").count() == 1
+    with page.expect_navigation():
+        page.select_option("#canned", "otp")
+    body = page.locator("#reply-body").input_value()
+    assert f"T-{tid:06d}" in body and "{nomor_hp}" in body
+    assert page.locator("input[data-variable=nomor_hp]").count() == 1
+    page.fill("input[data-variable=nomor_hp]", "0812 0000 1111")
+    with page.expect_navigation():
+        page.click("#canned-form button[type=submit]")
+    body = page.locator("#reply-body").input_value()
+    assert "0812 0000 1111" in body and "{" not in body
+    assert page.locator("#reply-form select[name=status]").input_value() == "pending_customer"
+    # A second user opens the ticket: the first one's page shows them as a viewer.
+    other = browser.new_context(locale="id-ID").new_page()
+    _sign_in(other, live_url, "sri@example.id", f"/login?next=/tickets/{tid}")
+    page.reload()
+    assert "sri@example.id" in page.locator("#viewers").inner_text()
+    # The second user replies first; the first one's reply, written on the older view, is held.
+    other.fill("#reply-body", "Dari supervisor.")
+    with other.expect_navigation():
+        other.click("#reply-form button[type=submit]")
+    page.fill("#reply-body", body)
+    with page.expect_navigation():
+        page.click("#reply-form button[type=submit]")
+    assert page.locator("#stale-warning").count() == 1
+    assert page.locator("#reply-body").input_value() == body  # kept, not lost
+    assert "Dari supervisor." in page.locator("#conversation").inner_text()
+    with page.expect_navigation():
+        page.click("#reply-form button[type=submit]")  # "Kirim tetap", after reading
+    assert page.url.endswith("?done=reply")
+    assert body.split("\n")[0] in page.locator("#conversation").inner_text()
+    assert dialogs == []
+    other.context.close()
+
+
+def test_ticket_page_in_english_and_agents_see_no_technical_reason(
+        app: App, live_url: str, page: Any) -> None:
+    got = ingest_one(app, message("OTP tidak masuk", channel="email", email="a@example.id"))
+    agent(app, email="ani@example.id")
+    _sign_in(page, live_url, "ani@example.id", f"/login?next=/tickets/{got.ticket_id}")
+    page.click("#lang-switch a")
+    assert page.locator("#reply-form h3").inner_text() == "Reply to the citizen"
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.click("#lang-switch a")
+    assert page.locator("#reply-form h3").inner_text() == "Balas warga"

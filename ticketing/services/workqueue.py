@@ -46,8 +46,8 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def queue_list(conn: sa.Connection, viewer: Principal, filters: Mapping[str, Sequence[str]], *,
-               now: dt.datetime, sort: str = "due", page: int = 1, per_page: int = 25
-               ) -> dict[str, Any]:
+               now: dt.datetime, sort: str = "due", page: int = 1, per_page: int = 25,
+               with_choices: bool = True) -> dict[str, Any]:
     checked = _checked(filters)
     if sort not in workqueue.SORTS:
         raise InvalidInput(f"sort: one of {', '.join(workqueue.SORTS)}")
@@ -65,4 +65,4 @@ def queue_list(conn: sa.Connection, viewer: Principal, filters: Mapping[str, Seq
     pages = max(1, -(-got["total"] // per_page))
     return {"items": rows, "total": got["total"], "by_state": got["by_state"], "page": page,
             "pages": pages, "per_page": per_page, "sort": sort, "filters": checked,
-            "choices": workqueue.choices(conn)}
+            "choices": workqueue.choices(conn) if with_choices else {}}
