@@ -1,5 +1,5 @@
-"""PLACEHOLDER capabilities for channels that are not built yet: Telegram (issue 12), web chat
-(issue 13) and Instagram (issue 14).  Each declares "cannot send yet", so no reply is ever
+"""PLACEHOLDER capabilities for channels that are not built yet: web chat
+(issue 13) and Instagram (issue 14) (Telegram, issue 12, is ``channels/telegram``).  Each declares "cannot send yet", so no reply is ever
 queued for them (and none silently fails); the channel's own issue replaces its entry here with
 its package's ``capability.py`` and a sender.  What they will declare, for reference:
 Telegram: no reply window, 4096 characters; Instagram: 24 hours after the citizen's last
@@ -12,7 +12,5 @@ from ticketing.domain.channels import ChannelCapability, cannot_send
 _NOT_YET = "kanal ini belum bisa mengirim balasan (this channel cannot send yet: issue {})"
 
 PENDING: tuple[ChannelCapability, ...] = (
-    cannot_send("telegram", "Telegram", _NOT_YET.format(12)),
     cannot_send("webchat", "Web chat", _NOT_YET.format(13)),
-    cannot_send("instagram", "Instagram", _NOT_YET.format(14)),
 )

@@ -9,12 +9,13 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import time
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 
 import sqlalchemy as sa
 
@@ -24,12 +25,14 @@ from ticketing.domain.canned import parse as parse_canned
 from ticketing.domain.errors import InvalidInput
 from ticketing.domain.routing import RoutingConfig, routing_config_from
 from ticketing.domain.sla_policy import sla_config_from
+from ticketing.domain.text import Role
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.clock import Clock, SystemClock
 from ticketing.domain.channels import API as API_CAPABILITY
 from ticketing.domain.channels import ChannelCapability
 from ticketing.services.ports import Fetcher, Sender
 from ticketing.services.escalation import EscalationMail
+from ticketing.services.intake import GroupCommitSink
 from ticketing.services.routing import AgentCache
 from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
@@ -37,16 +40,33 @@ from channels.email.capability import CAPABILITY as EMAIL_CAPABILITY
 from channels.email.mailbox import DevMailbox
 from channels.email.send import make_sender as make_email_sender
 from channels.pending import PENDING
+from channels.telegram.bot import BotRunner, make_bot
+from channels.telegram.capability import CAPABILITY as TELEGRAM_CAPABILITY
+from channels.telegram.capability import OFF as TELEGRAM_OFF
+from channels.telegram.parse import CONTENT_TYPE as TELEGRAM_CONTENT_TYPE
+from channels.telegram.parse import parse_update
+from channels.telegram.send import TelegramFetcher, TelegramSender
 from channels.phone.capability import CAPABILITY as PHONE_CAPABILITY
 from channels.email.server import CONTENT_TYPE as EMAIL_CONTENT_TYPE
+from channels.instagram.capability import capability as instagram_capability
+from channels.instagram.events import CONTENT_TYPE as INSTAGRAM_CONTENT_TYPE
+from channels.instagram.fetch import make_fetcher as make_instagram_fetcher
+from channels.instagram.parse import parse_event as parse_instagram_event
+from channels.instagram.send import make_sender as make_instagram_sender
 from channels.phone.parse import CONTENT_TYPE as TRANSCRIPT_CONTENT_TYPE
 from channels.phone.parse import parse_transcript
+from channels.phone.roles import RoleHints, channel_roles_from
+from ticketing.domain.message import Ignored, InboundMessage
 from ticketing.services.ingest import (NORMALIZED_JSON, AckPolicy, EvidencePolicy, IngestPolicy,
                                        parse_normalized_bytes)
 from ticketing.services.ingest.acknowledge import AckText
+from ticketing.services.ingest.policy import CommandHandler
+from ticketing.services.commands import CommandSetup, answer_command
+from ticketing.domain.message import Command
 from ticketing.settings import Settings, load_settings
 from ticketing.store.attachments import FileAttachmentStore
 from ticketing.store.db import Transactions, make_engine
+from ticketing.store.staff import staff_names
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -104,8 +124,11 @@ class App:
 
     @cached_property
     def ingest_policy(self) -> IngestPolicy:
+        self.channel_roles  # noqa: B018 - a bad setting stops start-up, not every call later
         parsers = {NORMALIZED_JSON: parse_normalized_bytes, EMAIL_CONTENT_TYPE: parse_email,
-                   TRANSCRIPT_CONTENT_TYPE: parse_transcript}
+                   TRANSCRIPT_CONTENT_TYPE: self.parse_transcript,
+                   TELEGRAM_CONTENT_TYPE: parse_update,
+                   INSTAGRAM_CONTENT_TYPE: parse_instagram_event}
         return IngestPolicy(evidence=self.evidence_policy, parsers=parsers,
                             dedup_window=dt.timedelta(days=self.settings.dedup_window_days),
                             acknowledgement=self.ack_policy,
@@ -113,7 +136,48 @@ class App:
                             attachment_extractors={EMAIL_CONTENT_TYPE: attachment_blobs},
                             max_attachment_bytes=self.settings.max_attachment_bytes,
                             sla=self.sla_setup, routing=self.routing,
-                            regroup_late=self.settings.ingest_regroup_late)
+                            regroup_late=self.settings.ingest_regroup_late,
+                            commands=self.command_handler)
+
+    @cached_property
+    def command_handler(self) -> CommandHandler:
+        """Answers to requests to a chat bot (/start, /status, /bantuan, a link code)."""
+        setup = CommandSetup(capabilities=self.capabilities,
+                             from_address=self.settings.support_address, sla=self.sla_setup,
+                             first_response_hours=self.settings.first_response_hours,
+                             max_attachment_bytes=self.settings.max_attachment_bytes)
+
+        def handle(conn: sa.Connection, command: Command, now: dt.datetime) -> None:
+            answer_command(conn, command, now, setup=setup)
+        return handle
+
+    @cached_property
+    def channel_roles(self) -> dict[str, Role]:
+        try:
+            return channel_roles_from(self.settings.phone_channel_roles)
+        except ValueError as exc:
+            raise InvalidInput(f"setting phone_channel_roles: {exc}") from exc
+
+    def role_hints(self) -> RoleHints:
+        """The desk's speaker hints for call transcripts: the configured channel roles and
+        agent names plus the active staff users' names (re-read at most once a minute, so a new
+        agent is recognised without a restart)."""
+        now = time.monotonic()
+        cached = self.__dict__.get("_role_hints")
+        if cached is not None and now - cached[0] < 60:
+            return cast(RoleHints, cached[1])
+        try:
+            staff = self.read(staff_names)
+        except sa.exc.SQLAlchemyError:  # the names are a help, never a reason to stop ingest
+            log.warning("staff names unavailable for transcript speaker roles", exc_info=True)
+            staff = []
+        hints = RoleHints.build(agent_names=(*self.settings.phone_agent_names, *staff),
+                                channel_roles=self.channel_roles)
+        self.__dict__["_role_hints"] = (now, hints)
+        return hints
+
+    def parse_transcript(self, raw: bytes, meta: Mapping[str, Any]) -> InboundMessage | Ignored:
+        return parse_transcript(raw, meta, self.role_hints())
 
     @cached_property
     def sla_setup(self) -> SlaSetup:
@@ -186,14 +250,24 @@ class App:
     def capabilities(self) -> dict[str, ChannelCapability]:
         """What each channel can do for a reply, as the channel declares it (a table keyed by
         channel, like the parsers); every channel that can send has a sender below."""
-        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, API_CAPABILITY)
+        telegram = TELEGRAM_CAPABILITY if self.settings.telegram_token else TELEGRAM_OFF
+        instagram = instagram_capability(human_agent=self.settings.meta_human_agent)
+        declared = (EMAIL_CAPABILITY, PHONE_CAPABILITY, *PENDING, telegram, instagram,
+                    API_CAPABILITY)
         return {c.channel: c for c in declared}
 
     @cached_property
     def senders(self) -> dict[str, Sender]:
         """Outbound adapters by channel, for the outbox worker."""
-        return {"email": make_email_sender(self.settings.outbound_smtp_url,
-                                           mailbox=self.dev_mailbox)}
+        s = self.settings
+        out: dict[str, Sender] = {
+            "email": make_email_sender(s.outbound_smtp_url, mailbox=self.dev_mailbox),
+            "instagram": make_instagram_sender(
+                graph_url=s.meta_graph_url, access_token=s.meta_access_token,
+                account_id=s.instagram_account_id, human_agent=s.meta_human_agent)}
+        if self.telegram is not None:
+            out["telegram"] = TelegramSender(self.telegram, self.attachment_store.read)
+        return out
 
     @cached_property
     def dev_mailbox(self) -> DevMailbox | None:
@@ -205,9 +279,30 @@ class App:
     @cached_property
     def fetchers(self) -> dict[str, Fetcher]:
         """Attachment fetchers by channel, for attachments a channel only referenced."""
-        return {}
+        out: dict[str, Fetcher] = {"instagram": make_instagram_fetcher()}
+        if self.telegram is not None:
+            out["telegram"] = TelegramFetcher(self.telegram)
+        return out
+
+    @cached_property
+    def telegram(self) -> BotRunner | None:
+        """The Bot API client (python-telegram-bot on its own event loop); None: no token."""
+        s = self.settings
+        if not s.telegram_token:
+            return None
+        return BotRunner(make_bot(s.telegram_token, s.telegram_api_url,
+                                  poll_timeout=s.telegram_poll_timeout + 15))
+
+    @cached_property
+    def raw_sink(self) -> GroupCommitSink:
+        """Where webhook transports commit raw bodies (one writer thread, group commits)."""
+        return GroupCommitSink(self.uow, self.clock)
 
     def close(self) -> None:
+        if "telegram" in self.__dict__ and self.telegram is not None:
+            self.telegram.close()
+        if "raw_sink" in self.__dict__:
+            self.raw_sink.close()
         if "engine" in self.__dict__:
             self.engine.dispose()
 

@@ -36,13 +36,36 @@ class Settings:
     dev_mailbox_dir: str = "./var/mailbox"
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org"
+    telegram_webhook_url: str = ""  # set: webhook mode; empty: the worker long-polls
     telegram_webhook_secret: str = ""
+    telegram_poll_timeout: int = 25  # seconds a getUpdates call waits for updates
     meta_app_secret: str = ""
     meta_verify_token: str = ""
+    meta_access_token: str = ""
     meta_graph_url: str = "https://graph.facebook.com/v21.0"
+    # The app has Meta's human_agent permission: DMs up to 7 days after the citizen's last
+    # message, tagged HUMAN_AGENT (else 24 hours).
+    meta_human_agent: bool = False
+    meta_webhook_max_bytes: int = 1024 * 1024
+    instagram_account_id: str = "me"  # the professional account whose /messages we post to
     instagram_accounts: tuple[str, ...] = ()
+    # The reconciliation poller (instaloader): the login whose saved session it uses (the file
+    # ``{instagram_session_dir}/session-{login}``, made by ``instaloader --login``), how often
+    # it runs and how many recent posts of each account it reads.
+    instagram_login: str = ""
+    instagram_session_dir: str = "./var/instagram"
+    instagram_poll_seconds: int = 300
+    instagram_max_posts: int = 12
+    # Also read the recent DMs through the Graph API's conversations endpoint (what the
+    # webhook missed); needs meta_access_token.
+    instagram_reconcile_dms: bool = True
     transcript_dir: str = "./var/transcripts"
     transcript_max_bytes: int = 5 * 1024 * 1024
+    # Call transcripts' speaker roles (channels.phone.roles): AWS channel identification's
+    # channels ("ch_0=agent,ch_1=caller"), and names of agents (besides the staff users' own
+    # names) that Teams/Zoom transcripts show as named voices.
+    phone_channel_roles: str = ""
+    phone_agent_names: tuple[str, ...] = ()
     attachment_dir: str = "./var/attachments"
     max_attachment_bytes: int = 10 * 1024 * 1024
     dedup_window_days: int = 14

@@ -29,36 +29,27 @@ from typing import Any, Final
 
 from channels.email.automated import (auto_reason, automation_of, delivery_report, message_ids,
                                       receipt_of)
-from channels.email.charset import decode_words, header_text
+from channels.email.charset import declared_charsets, decode_words
 from channels.email.mime import Walk, clean, header_map, walk_part
-from channels.email.reply import is_client_boilerplate, parse_reply
+from channels.email.reply import ReplyParts, is_client_boilerplate, parse_reply
+from channels.email.sender import SenderChoice, mailboxes, pick_sender
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.message import (MAX_BODY_CHARS, Attachment, Channel, DeliveryReport, Ignored,
                                       InboundMessage, Sender, ThreadRef)
 from ticketing.domain.threading import find_ticket_token
 
-_ADDR_RE: Final = re.compile(r"[^\s<>\"(),;:\[\]]+@[^\s<>\"(),;:\[\]]+")
 _FORWARD_SUBJECT_RE: Final = re.compile(r"^\s*(?:fwd?|tr|trs|teruskan|wg|rv|fw)\s*:", re.IGNORECASE)
 _MAIL_HEADERS: Final = frozenset({"to", "cc", "subject", "date", "message-id", "received",
                                   "mime-version", "content-type"})
 _MAX_IDS: Final = 50
+_REPORTS: Final = frozenset({"bounce", "returned-copy", "feedback-report", "read-receipt"})
 _MAX_ID_CHARS: Final = 490
 
 
 # --- headers -------------------------------------------------------------------------------------
 
 def _addresses(values: list[str]) -> list[tuple[str, str]]:
-    pairs: list[tuple[str, str]] = []
-    for value in values:
-        try:
-            parsed = email.utils.getaddresses([value])
-        except (ValueError, TypeError, IndexError):
-            parsed = []
-        good = [(name, addr) for name, addr in parsed if "@" in addr]
-        if not good:
-            good = [("", addr) for addr in _ADDR_RE.findall(value)]
-        pairs.extend((clean(decode_words(name)).strip(), addr.strip().lower()) for name, addr in good)
-    return pairs
+    return [(clean(decode_words(name)).strip(), addr) for name, addr in mailboxes(values)]
 
 
 def _parse_date(value: str | None) -> dt.datetime | None:
@@ -137,40 +128,52 @@ def parse_email(raw: bytes, meta: Mapping[str, Any]) -> InboundMessage | Ignored
 
 def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     msg = email.message_from_bytes(data, policy=compat32)
-    headers = header_map(msg)
+    hints = declared_charsets(msg) if not data.isascii() else ()  # only raw 8-bit needs them
+    headers = header_map(msg, hints)
     if not headers:
         raise MalformedPayload("not an email: no header block")
     envelope_from = meta.get("mail_from")
     envelope = envelope_from.strip().strip("<>") if isinstance(envelope_from, str) else None
-    name, address, sender_source = _sender(headers, envelope)
+    name, address, sender_source, choice = _sender(headers, envelope)
     if len(address) > 320:
         raise MalformedPayload("From address is longer than 320 characters")
     sent_at, date_source = _sent_at(headers, meta)
-    subject = clean(decode_words((headers.get("subject") or [""])[0])).strip() or None
+    header_notes: list[str] = []
+    subject = clean(decode_words((headers.get("subject") or [""])[0], header_notes)).strip() or None
 
-    walk = Walk()
+    walk = Walk(hints=hints)
     walk_part(msg, walk, 0, False)
     full_text = clean("\n\n".join(t.strip("\n") for t in walk.texts if t.strip()))
     truncated = len(full_text) > MAX_BODY_CHARS
     full_text = full_text[:MAX_BODY_CHARS]
 
-    parts = parse_reply(full_text, forward_hint=bool(subject and _FORWARD_SUBJECT_RE.match(subject)))
+    in_reply_all = message_ids((headers.get("in-reply-to") or [""])[0])[:_MAX_IDS]
+    references = list(reversed(message_ids(" ".join(headers.get("references", [])))))[:_MAX_IDS]
+    report_type = _report_type(msg, walk)
+    auto = auto_reason({k: [decode_words(v) if "=?" in v else v for v in vs]
+                        for k, vs in headers.items()},
+                       sender=address, envelope_from=envelope, report_type=report_type,
+                       subject=subject or "", returned_ids=walk.original_ids)
+
+    if auto in _REPORTS:  # a server's report quotes headers and text: all of it is the report
+        # (but not the copy of our message it returns, which stays an attachment)
+        own = clean("\n\n".join(t.strip("\n") for n, t in enumerate(walk.texts)
+                                 if t.strip() and n not in walk.carried))[:MAX_BODY_CHARS]
+        parts = ReplyParts(new_text=own.strip("\n"), signature="", quoted="", forwarded=False)
+    else:
+        parts = parse_reply(full_text,
+                            forward_hint=bool(subject and _FORWARD_SUBJECT_RE.match(subject)))
+    if auto in _REPORTS and not parts.new_text.strip():  # the server wrote only the report
+        parts = ReplyParts(new_text=clean("\n\n".join(walk.status_text).strip())[:MAX_BODY_CHARS],
+                           signature="", quoted="", forwarded=False)
     kept_signature = "\n".join(line for line in parts.signature.split("\n")
                                if not is_client_boilerplate(line)).strip()
     body = "\n\n".join(p for p in (parts.new_text, kept_signature) if p)
-
-    in_reply_all = message_ids((headers.get("in-reply-to") or [""])[0])[:_MAX_IDS]
-    references = list(reversed(message_ids(" ".join(headers.get("references", [])))))[:_MAX_IDS]
-    report_type = None
-    if msg.get_content_type() == "multipart/report":
-        report_type = str(msg.get_param("report-type", "") or "").lower() or "delivery-status"
-    auto = auto_reason({k: [decode_words(v) for v in vs] for k, vs in headers.items()},
-                       sender=address, envelope_from=envelope, report_type=report_type,
-                       subject=subject or "")
     extra: dict[str, Any] = {
         "full_text": full_text,
         "quoted": parts.quoted,
         "signature": parts.signature,
+        "footer": parts.footer,
         "html": walk.html,
         "forwarded": parts.forwarded or walk.forwarded,
         "in_reply_to_all": in_reply_all,
@@ -180,15 +183,23 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
         "envelope_from": envelope,
         "envelope_to": _envelope_to(meta),
         "date_source": date_source,
-        "defects": sorted(set(walk.defects)),
+        "defects": sorted(set(walk.defects + header_notes)),
     }
     if truncated:
         extra["truncated"] = True
     if sender_source != "from":
         extra["sender_source"] = sender_source  # the view notes it: not the citizen's own From
+    if choice is not None and choice.warnings:
+        # Spoofing signals for staff: a display name that is another address, several From
+        # mailboxes.  The identity is still the mailbox; the view shows the warning.
+        extra["sender_warnings"] = list(choice.warnings)
+        if choice.claimed:
+            extra["sender_claimed"] = choice.claimed
+        if len(choice.all_from) > 1:
+            extra["from_all"] = list(choice.all_from[:20])
     in_reply_to = in_reply_all[0] if in_reply_all else None
     report: DeliveryReport | None = None
-    if auto == "bounce":
+    if auto in _REPORTS and auto != "read-receipt":
         report = delivery_report("\n".join(walk.status_text), walk.original_ids, in_reply_to,
                                  full_text)
     elif auto == "read-receipt":
@@ -204,7 +215,9 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
                          references=tuple(clean(r) for r in references),
                          ticket=find_ticket_token(subject)),
         automation=automation_of(auto, report_type=report_type,
-                                 action=report.action if report else None),
+                                 action=report.action if report else None,
+                                 status=report.status if report else None,
+                                 subject=subject or ""),
         automation_reason=auto,
         report=report,
         attachments=tuple(walk.attachments),
@@ -212,27 +225,51 @@ def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
     )
 
 
-def _sender(headers: dict[str, list[str]], envelope: str | None) -> tuple[str, str, str]:
-    """(name, address, source) of the sender: the From header's first address; without one, the
-    SMTP envelope sender (MAIL FROM, from the transport's meta), source "envelope".  A null
-    reverse-path (``<>``, a bounce's) names nobody."""
-    senders = _addresses(headers.get("from", []))
-    if senders:
-        return senders[0][0], senders[0][1], "from"
+def _sender(headers: dict[str, list[str]], envelope: str | None
+            ) -> tuple[str, str, str, SenderChoice | None]:
+    """(name, address, source, choice) of the sender: the From header's mailbox
+    (``sender.pick_sender``); without one, the SMTP envelope sender (MAIL FROM, from the
+    transport's meta), source "envelope".  A null reverse-path (``<>``, a bounce's) names
+    nobody."""
+    choice = pick_sender(headers.get("from", []), headers.get("sender", []),
+                         lambda name: clean(decode_words(name)).strip())
+    if choice is not None:
+        return choice.name, choice.address, "from", choice
     # Only for something that is mail at all (bytes whose "headers" are none of these are not).
     fallback = _addresses([envelope]) if envelope and _MAIL_HEADERS & headers.keys() else []
     if fallback:
-        return "", fallback[0][1], "envelope"
+        return "", fallback[0][1], "envelope", None
     raise MalformedPayload("From header has no email address" if "from" in headers
                            else "no From header")
+
+
+_REPORT_OF_PART: Final = {"message/delivery-status": "delivery-status",
+                          "message/global-delivery-status": "delivery-status",
+                          "message/feedback-report": "feedback-report",
+                          "message/disposition-notification": "disposition-notification",
+                          "message/global-disposition-notification": "disposition-notification"}
+
+
+def _report_type(msg: Message, walk: Walk) -> str | None:
+    """The report a mail is: a top-level ``multipart/report``'s ``report-type``, else the kind of
+    report part found inside another multipart (OpenSMTPD sends DSNs as multipart/mixed)."""
+    if msg.get_content_type() == "multipart/report":
+        declared = str(msg.get_param("report-type", "") or "").strip().lower()
+        if declared:
+            return declared
+    for ctype in walk.report_parts:
+        if ctype in _REPORT_OF_PART:
+            return _REPORT_OF_PART[ctype]
+    return "delivery-status" if msg.get_content_type() == "multipart/report" else None
 
 
 def attachment_blobs(raw: bytes) -> list[tuple[Attachment, bytes]]:
     """Each attachment (as ``parse_email`` describes it) with its decoded bytes, for the
     attachment store.  Never raises: an unreadable message simply has none."""
     try:
-        walk = Walk()
-        walk_part(email.message_from_bytes(bytes(raw), policy=compat32), walk, 0, False)
+        msg = email.message_from_bytes(bytes(raw), policy=compat32)
+        walk = Walk(hints=declared_charsets(msg))
+        walk_part(msg, walk, 0, False)
     except Exception:
         return []
     return list(zip(walk.attachments, walk.blobs, strict=True))

@@ -5,18 +5,27 @@ the signature block, and which are the history their mail client quoted.  A *for
 history: the forwarded mail is what the citizen is sending us, so it stays in the new text and the
 result says ``forwarded``.  Pure text rules, no email parsing; never raises.
 
-Recognised (Indonesian and English):
+Recognised, in the languages of ``reply_lang.py`` (Indonesian, English, Russian, French,
+German, Spanish, Dutch, Portuguese, Japanese, Italian and more):
 * attributions — Gmail ``Pada <tanggal> <nama> <email> menulis:`` / ``On <date> <name> <email>
-  wrote:`` (also wrapped over up to three lines), Yahoo's ``On Monday, June 3, 2024, 10:15 AM GMT+7,
-  Name <email> wrote:`` and the old Gmail ``2014-06-03 10:15 GMT+07:00 Name <email>:``;
-* Outlook — ``-----Original Message-----`` / ``-----Pesan Asli-----``, ``From:``/``Dari:`` header
-  blocks (with ``Sent:``/``Dikirim:``, ``To:``/``Kepada:``, ``Subject:``/``Perihal:``) and the
-  ``________________________________`` rule above them;
+  wrote:`` / ``Le ... a écrit :`` / ``Am ... schrieb Name <email>:`` (wrapped over up to three
+  lines), Gmail's verb-less ``<date> <name> <email>:`` (Japanese, Russian), Thunderbird's
+  ``On 03/06/2024 10:15, Name wrote:``, Yahoo's run-on ``... menulis:   text``, Apple Mail's
+  ``On 3 Jun 2024, at 10:15, Name <email> wrote:`` and the old Gmail ``2014-06-03 ... <email>:``;
+  an attribution needs an address or a time, so a sentence ending in "menulis:" is text;
+* Outlook desktop and web — ``-----Original Message-----`` in any of those languages (also
+  Android's ``-------- Original message --------``), ``From:``/``Dari:``/``Von:``/``De :``/``От:``
+  header blocks (two more fields and an address or time among them) and the ``____``/``----``
+  rule above them (a block that opens the text, with nothing above it, is a formal letter's
+  heading — "Dari:/Kepada:/Perihal:" — and stays text);
 * ``>``-prefixed runs (two lines or more, or right after an attribution), bottom-posting included;
-* forwards — ``---------- Forwarded message ---------``, ``---------- Pesan yang diteruskan
-  ---------``, Yahoo's ``----- Pesan yang Diteruskan -----``, Apple's ``Begin forwarded message:``;
+* forwards — ``---------- Forwarded message ---------`` and its translations, Apple's ``Begin
+  forwarded message:``;
 * signatures — a ``-- `` / ``--`` line, and client lines such as ``Sent from my iPhone``,
-  ``Dikirim dari Yahoo Mail di Android``, ``Get Outlook for Android``, within the last 15 lines.
+  ``Dikirim dari Yahoo Mail di Android``, ``Von meinem iPhone gesendet``, ``iPhoneから送信``,
+  within the last 15 lines;
+* mailing-list footers (Mailman's ``listinfo`` block, Google Groups' "You received this
+  message because ..."), kept apart as ``footer``.
 """
 
 from __future__ import annotations
@@ -25,31 +34,11 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
-_SEPARATOR_RE: Final = re.compile(
-    r"^\s*-{3,}\s*(original message|pesan asli|pesan aslinya|pesan semula)\s*-{3,}\s*$",
-    re.IGNORECASE)
-_FORWARD_RE: Final = re.compile(
-    r"^\s*(?:-{2,}\s*(?:forwarded message|pesan yang diteruskan|pesan terusan|pesan diteruskan)"
-    r"\s*-{2,}|(?:begin forwarded message|mulai pesan yang diteruskan|awal pesan yang diteruskan)"
-    r"\s*:)\s*$", re.IGNORECASE)
-_ATTR_START_RE: Final = re.compile(r"^\s*(?:pada|on|le|am|el|em)\b", re.IGNORECASE)
-_ATTR_END_RE: Final = re.compile(
-    r"(?:menulis|wrote|a écrit|schrieb|escribió|escreveu)\s*:\s*$", re.IGNORECASE)
-_INLINE_ATTR_RE: Final = re.compile(
-    r"<[^<>\s]{1,200}@[^<>\s]{1,200}>\s*(?:menulis|wrote)\s*:\s{2,}\S", re.IGNORECASE)
-_ATTR_EVIDENCE_RE: Final = re.compile(r"@|\d{1,2}[:.]\d{2}")
-_OLD_GMAIL_RE: Final = re.compile(r"^\s*\d{4}-\d{2}-\d{2} .{0,80}<[^<>\s]+@[^<>\s]+>\s*:\s*$")
-_RULE_RE: Final = re.compile(r"^\s*_{10,}\s*$")
-_FROM_RE: Final = re.compile(r"^\s*\*?(?:from|dari|von|de)\s*:\*?\s*\S", re.IGNORECASE)
-_FIELD_RE: Final = re.compile(
-    r"^\s*\*?(?:sent|dikirim|date|tanggal|to|kepada|cc|subject|perihal|subjek|hal|terkirim"
-    r"|gesendet|an|betreff)\s*:", re.IGNORECASE)
-_QUOTED_RE: Final = re.compile(r"^\s{0,3}>")
-_SIG_DELIM_RE: Final = re.compile(r"^(?:--|—|– )\s*$")
-_DEVICE_RE: Final = re.compile(
-    r"^\s*(?:sent from|dikirim dari|get outlook for|dapatkan outlook untuk|sent via|"
-    r"diketik dari|sent using|dikirim menggunakan|dikirim via)\b", re.IGNORECASE)
+from channels.email import reply_lang as L
+
 _SIG_WINDOW: Final = 15
+_MAYBE_HEADER_RE: Final = re.compile(r"[:：@<\d]|^\s*[-_=—–*]")
+_FOOTER_WINDOW: Final = 12
 _MAX_ATTR_CHARS: Final = 400
 
 
@@ -59,45 +48,54 @@ class ReplyParts:
     signature: str
     quoted: str
     forwarded: bool
+    footer: str = ""  # a mailing list's footer (Mailman, Google Groups, unsubscribe blocks)
 
 
 def _attribution_len(lines: list[str], i: int) -> int:
     """Number of lines of an attribution starting at ``lines[i]`` (0 when there is none)."""
     line = lines[i]
-    if len(line) > _MAX_ATTR_CHARS:
+    if len(line) > _MAX_ATTR_CHARS or not line.strip():
         return 0
-    if _OLD_GMAIL_RE.match(line):
+    if L.OLD_GMAIL_RE.match(line):
         return 1
-    if _ATTR_START_RE.match(line) and _INLINE_ATTR_RE.search(line):
-        return 1  # Yahoo's text part runs the quoted text on after "menulis:   "
-    if _ATTR_START_RE.match(line):
-        joined = ""
-        for k in range(3):
-            if i + k >= len(lines) or len(lines[i + k]) > _MAX_ATTR_CHARS:
-                return 0
-            joined = f"{joined} {lines[i + k]}"
-            if _ATTR_END_RE.search(lines[i + k]):
-                return k + 1 if _ATTR_EVIDENCE_RE.search(joined) else 0
-            if not lines[i + k].strip():
-                return 0
-        return 0
-    if _ATTR_END_RE.search(line) and "@" in line:
-        return 1  # "Budi <budi@x.id> menulis:" without an opening word
+    if L.ATTR_START_RE.match(line) and L.INLINE_ATTR_RE.search(line):
+        return 1
+    joined = ""
+    for k in range(3):  # wrapped by the client over up to three lines
+        if i + k >= len(lines) or len(lines[i + k]) > _MAX_ATTR_CHARS or not lines[i + k].strip():
+            return 0
+        if k and (L.QUOTED_RE.match(lines[i + k]) or not L.ATTR_START_RE.match(line)):
+            return 0  # only a line that starts like an attribution may continue on the next
+        joined = f"{joined} {lines[i + k].strip()}"
+        if not joined.rstrip().endswith((":", "：")):
+            continue
+        found = (L.ATTR_VERB_RE.search(joined) and L.ATTR_EVIDENCE_RE.search(joined)) or (
+            L.ATTR_ADDRESS_END_RE.search(joined) and L.ATTR_DATE_RE.search(joined)
+            and (k or L.ATTR_START_RE.match(line)))
+        # "Am heutigen Tage\nAm So., 1. Jan. ... schrieb": the attribution starts at the later
+        # line that can start one alone; the first is the citizen's.
+        if found and k and L.ATTR_START_RE.match(lines[i + 1]) and _attribution_len(lines, i + 1):
+            return 0
+        return k + 1 if found else 0
     return 0
 
 
 def _outlook_block(lines: list[str], i: int) -> bool:
-    if not _FROM_RE.match(lines[i]):
+    """``From:``/``Dari:``/``Von:``... followed by three header fields, or by two with an address
+    or a time among them."""
+    if not L.FROM_RE.match(lines[i]):
         return False
-    following = lines[i + 1:i + 6]
-    return sum(1 for nxt in following if _FIELD_RE.match(nxt)) >= 2
+    following = lines[i + 1:i + 7]
+    fields = [nxt for nxt in following if L.FIELD_RE.match(nxt)]
+    return len(fields) >= 3 or (len(fields) == 2 and any(L.ATTR_EVIDENCE_RE.search(x)
+                                                         for x in [lines[i], *fields]))
 
 
 def _header_len(lines: list[str], i: int) -> int:
     """Lines taken by a quote header (attribution, separator, Outlook block) at ``i``; 0 if none."""
-    if _SEPARATOR_RE.match(lines[i]):
+    if L.SEPARATOR_RE.match(lines[i]):
         return 1
-    if _RULE_RE.match(lines[i]):
+    if L.RULE_RE.match(lines[i]):
         for k in range(i + 1, min(i + 3, len(lines))):
             if lines[k].strip():
                 return 1 if _outlook_block(lines, k) else 0
@@ -111,7 +109,7 @@ def _quoted_run_end(lines: list[str], i: int) -> int:
     """End (exclusive) of the run of ``>`` lines and blank lines starting at ``i``."""
     j = i
     last = i
-    while j < len(lines) and (_QUOTED_RE.match(lines[j]) or not lines[j].strip()):
+    while j < len(lines) and (L.QUOTED_RE.match(lines[j]) or not lines[j].strip()):
         if lines[j].strip():
             last = j + 1
         j += 1
@@ -123,8 +121,34 @@ def _split_signature(lines: list[str]) -> tuple[list[str], list[str]]:
     while end and not lines[end - 1].strip():
         end -= 1
     for k in range(max(0, end - _SIG_WINDOW), end):
-        if k > 0 and (_SIG_DELIM_RE.match(lines[k]) or _DEVICE_RE.match(lines[k])):
+        if k > 0 and (L.SIG_DELIM_RE.match(lines[k]) or L.DEVICE_RE.match(lines[k])):
             return lines[:k], lines[k:end]
+    return lines, []
+
+
+def _split_footer(lines: list[str]) -> tuple[list[str], list[str]]:
+    """A mailing-list footer among the last lines: from the rule or ``--`` line above it (or
+    its paragraph's start) to the end."""
+    end = len(lines)
+    while end and not lines[end - 1].strip():
+        end -= 1
+    for k in range(max(0, end - _FOOTER_WINDOW), end):
+        if L.QUOTED_RE.match(lines[k]) or not L.LIST_FOOTER_RE.search(lines[k]):
+            continue
+        start = k
+        while start > 0 and lines[start - 1].strip() and k - start < 6:
+            start -= 1
+        above = start - 1
+        while above >= 0 and not lines[above].strip():
+            above -= 1
+        if above >= 0 and (L.RULE_RE.match(lines[above]) or L.SIG_DELIM_RE.match(lines[above])):
+            start = above
+        elif start < len(lines) and (L.RULE_RE.match(lines[start]) or
+                                     L.SIG_DELIM_RE.match(lines[start])):
+            pass
+        if start == 0:
+            return lines, []  # nothing but the footer: keep it as the text
+        return lines[:start], lines[start:end]
     return lines, []
 
 
@@ -137,16 +161,24 @@ def parse_reply(text: str, *, forward_hint: bool = False) -> ReplyParts:
     """Split ``text``; with ``forward_hint`` (the subject says Fwd:/Teruskan:) the first quote
     header is read as the start of a forward (Outlook forwards look exactly like its replies)."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines, footer = _split_footer(lines)
     new: list[str] = []
     quoted: list[str] = []
     forward: list[str] = []
     i = 0
     while i < len(lines):
         line = lines[i]
-        if _FORWARD_RE.match(line):
+        if L.FORWARD_RE.match(line):
             forward = lines[i:]
             break
-        header = _header_len(lines, i)
+        # Every quote header has a colon, an address, a bracket, a digit or a rule character:
+        # ordinary prose lines skip the dozen patterns below.
+        header = _header_len(lines, i) if _MAYBE_HEADER_RE.search(line) else 0
+        if header and not forward_hint and L.FROM_RE.match(line) and \
+                not any(x.strip() for x in new):
+            # "Dari:/Kepada:/Perihal:" opening the text is a formal letter's heading (an
+            # Outlook reply has the citizen's text above its block, or a separator line).
+            header = 0
         if header and forward_hint:
             forward = lines[i:]
             break
@@ -155,14 +187,14 @@ def parse_reply(text: str, *, forward_hint: bool = False) -> ReplyParts:
             nxt = after
             while nxt < len(lines) and not lines[nxt].strip():
                 nxt += 1
-            if nxt < len(lines) and _QUOTED_RE.match(lines[nxt]):
+            if nxt < len(lines) and L.QUOTED_RE.match(lines[nxt]):
                 end = _quoted_run_end(lines, nxt)
                 quoted.extend(lines[i:end])
                 i = end
                 continue
             quoted.extend(lines[i:])
             break
-        if _QUOTED_RE.match(line):
+        if L.QUOTED_RE.match(line):
             end = _quoted_run_end(lines, i)
             if sum(1 for q in lines[i:end] if q.strip()) >= 2:
                 quoted.extend(lines[i:end])
@@ -173,7 +205,7 @@ def parse_reply(text: str, *, forward_hint: bool = False) -> ReplyParts:
     body, signature = _split_signature(new)
     new_text = "\n\n".join(part for part in (_join(body), _join(forward)) if part)
     return ReplyParts(new_text=new_text, signature=_join(signature), quoted=_join(quoted),
-                      forwarded=bool(forward))
+                      forwarded=bool(forward), footer=_join(footer))
 
 
 def split_reply(text: str) -> tuple[str, str, str]:
@@ -184,4 +216,4 @@ def split_reply(text: str) -> tuple[str, str, str]:
 
 def is_client_boilerplate(line: str) -> bool:
     """A mail client's own line ("Sent from my iPhone"): no evidence about the writer."""
-    return bool(_DEVICE_RE.match(line))
+    return bool(L.DEVICE_RE.match(line))

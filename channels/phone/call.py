@@ -10,10 +10,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.text import Role
+
+if TYPE_CHECKING:
+    from channels.phone.roles import RoleReport
 
 __all__ = ["CallMeta", "CallTurn", "Role", "Transcript", "decode_text", "role_of", "stamp_ms"]
 
@@ -40,9 +43,11 @@ class CallMeta:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Transcript:
-    format: str  # text / webvtt / srt / aws-transcribe / contact-lens
+    format: str  # text / webvtt / srt / aws-transcribe / call-analytics / contact-lens
     turns: tuple[CallTurn, ...]
     meta: CallMeta = field(default_factory=CallMeta)
+    roles: RoleReport | None = None  # how each speaker's role was decided (``roles.resolve``)
+    skipped_cues: int = 0  # cues dropped for an unreadable timing line (WebVTT/SRT)
 
 
 # --- text decoding ---------------------------------------------------------------------------
@@ -68,7 +73,9 @@ def decode_text(raw: bytes) -> str:
 
 # First word of a speaker label, lower-cased.  The Indonesian labels are what our own desk
 # exports; the English ones come from vendor tools (Contact Lens uses AGENT / CUSTOMER).
-AGENT_WORDS: Final = frozenset({"petugas", "agen", "agent", "cs", "operator", "officer", "admin"})
+# Contact Lens also names SUPERVISOR, SYSTEM and CUSTOM_BOT participants: the desk's side.
+AGENT_WORDS: Final = frozenset({"petugas", "agen", "agent", "cs", "operator", "officer", "admin",
+                                "supervisor", "system", "custom", "bot", "ivr"})
 CALLER_WORDS: Final = frozenset({"pelapor", "penelepon", "penelpon", "caller", "customer",
                                  "pelanggan", "warga", "peserta", "nasabah"})
 LABEL_PATTERN: Final = "|".join(sorted(AGENT_WORDS | CALLER_WORDS, key=len, reverse=True))
@@ -87,19 +94,21 @@ def role_of(label: str) -> Role | None:
 
 # --- clock stamps ----------------------------------------------------------------------------
 
-_STAMP_RE: Final = re.compile(r"^(?:(\d{1,3}):)?(\d{1,2}):(\d{2})(?:[.,](\d{1,3}))?$")
+# Every form seen in the wild: WebVTT ``00:00:01.000`` and ``00:01.000``, SRT ``00:00:01,000``,
+# Teams' unpadded ``0:0:1.5``, Google Meet / YouTube SBV ``0:00:01.000``, fractions of 1-6
+# digits (kept to the millisecond), and hours past 99 on long recordings.
+_STAMP_RE: Final = re.compile(r"^(?:(\d{1,4}):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,9}))?$")
 
 
 def stamp_ms(text: str) -> int:
-    """``hh:mm:ss.mmm`` / ``mm:ss.mmm`` (WebVTT) or ``hh:mm:ss,mmm`` (SRT) or ``[00:00:04]``
-    → milliseconds."""
+    """``h:m:s.f`` in any of the forms above (or ``[00:00:04]``'s inside) → milliseconds."""
     found = _STAMP_RE.match(text.strip())
     if found is None:
         raise MalformedPayload(f"not a time stamp: {text.strip()[:30]!r}")
     hours, minutes, seconds, frac = found.groups()
     if int(minutes) > 59 or int(seconds) > 59:
         raise MalformedPayload(f"not a time stamp: {text.strip()[:30]!r}")
-    millis = int((frac or "0").ljust(3, "0"))
+    millis = int((frac or "0")[:3].ljust(3, "0"))
     return ((int(hours or 0) * 60 + int(minutes)) * 60 + int(seconds)) * 1000 + millis
 
 

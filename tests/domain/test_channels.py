@@ -7,6 +7,7 @@ import datetime as dt
 from channels.email.capability import CAPABILITY as EMAIL
 from channels.pending import PENDING
 from channels.phone.capability import CAPABILITY as PHONE
+from channels.telegram.capability import OFF as TELEGRAM_OFF
 from ticketing.domain.channels import (API, ChannelCapability, ChannelUse, refusal,
                                        reply_options)
 
@@ -15,7 +16,7 @@ NOW = dt.datetime(2026, 3, 2, 12, 0, tzinfo=dt.UTC)
 META = ChannelCapability(channel="instagram", label="Instagram", can_send=True,
                          max_text=1000, reply_window=dt.timedelta(hours=24),
                          address_key="instagram_id")
-TABLE = {c.channel: c for c in (EMAIL, PHONE, *PENDING, API)}
+TABLE = {c.channel: c for c in (EMAIL, PHONE, *PENDING, TELEGRAM_OFF, API)}
 
 
 def use(channel: str, hours_ago: float, **sender: str) -> ChannelUse:
@@ -46,7 +47,7 @@ def test_channels_that_cannot_send_say_why_and_phone_offers_a_call_back() -> Non
         ("phone", False, True), ("telegram", False, False), ("api", False, False),
         ("fax", False, False)]
     assert all(o.reason for o in options)
-    assert "issue 12" in (options[1].reason or "")
+    assert "TICKETING_TELEGRAM_TOKEN" in (options[1].reason or "")
     assert refusal(options[0], options).endswith("catat telepon balik (log a call back)")
 
 

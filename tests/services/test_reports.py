@@ -40,7 +40,7 @@ def test_served_rates_breaches_and_backlog(app: App, clock: FixedClock) -> None:
         conn.execute(tables.tickets.update().where(tables.tickets.c.id == served.ticket_id)
                      .values(assignee_id=1))
     clock.at = dt.datetime(2026, 3, 2, 15, 0, tzinfo=WIB).astimezone(dt.UTC)
-    # Telegram cannot send yet: the late answer is refused before it is queued.
+    # Telegram has no bot token here: the late answer is refused before it is queued.
     with pytest.raises(ReplyRefused, match="Telegram"):
         reply(app, late.ticket_id or 0, "Maaf terlambat.", by=agent)
     sla_tick(app)

@@ -55,7 +55,7 @@ def _tickets(app: App, clock: FixedClock) -> None:
         conn.execute(tables.tickets.update().where(tables.tickets.c.id == served.ticket_id)
                      .values(assignee_id=agent_id))
     clock.at = dt.datetime(2026, 3, 2, 15, 0, tzinfo=WIB).astimezone(dt.UTC)
-    # Telegram cannot send yet: the late answer is refused before it is queued.
+    # Telegram has no bot token here: the late answer is refused before it is queued.
     with pytest.raises(ReplyRefused, match="Telegram"):
         reply(app, late.ticket_id or 0, "Maaf terlambat.", by=agent)
     sla_tick(app)

@@ -303,6 +303,17 @@ class MessageRevised(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class InboundIgnored(Event):
+    """A payload a channel delivered that is deliberately not a message (a group chat, a
+    channel post, another bot, an update kind we do not take): kept in the inbox, not acted on."""
+
+    KIND = "inbound.ignored"
+    channel: str
+    inbox_id: int
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AcknowledgementSuppressed(Event):
     KIND = "acknowledgement.suppressed"
     reason: str

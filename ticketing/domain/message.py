@@ -120,6 +120,9 @@ class InboundMessage:
     instagram_kind: str | None = None
     attachments: tuple[Attachment, ...] = ()
     revision: Revision | None = None
+    # Messages of different citizens with the same cluster key are one incident, whatever their
+    # words (comments under one Instagram post); a channel's key, never shown.
+    cluster: str | None = None
     # Unknown top-level fields are kept, never fatal (the contract says so); channel data the
     # core never reads.
     extra: dict[str, Any] = field(default_factory=dict)
@@ -141,6 +144,22 @@ class Ignored:
     """Known input that is deliberately not a message (a read receipt, an echo of our own send)."""
 
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Command:
+    """A request to the bot rather than a message to the desk (``/start``, ``/status``,
+    ``/bantuan``, a verification code typed back): answered by the desk's command handler on the
+    same channel, never a ticket message.  ``argument``: what follows the command (a deep-link
+    payload, the code); ``language``: the citizen's interface language (``id`` / ``en``)."""
+
+    channel: Channel
+    external_id: str
+    sent_at: dt.datetime
+    sender: Sender
+    name: str
+    argument: str = ""
+    language: str = "id"
 
 
 _KNOWN = {"channel", "external_id", "sent_at", "sender", "subject", "body", "in_reply_to",

@@ -71,6 +71,13 @@ def band_keys(text: str) -> list[int]:
     return keys
 
 
+def cluster_key(cluster: str) -> int:
+    """The signed 64-bit band key of a channel's cluster (``InboundMessage.cluster``): stored
+    beside the MinHash keys, so the same indexed look-up finds the cluster's earlier tickets."""
+    return int.from_bytes(hashlib.blake2b(f"cluster:{cluster}".encode(), digest_size=8)
+                          .digest(), "big", signed=True)
+
+
 def text_similarity(a: str, b: str) -> float:
     """0..1, order-insensitive, on the complaint words only."""
     return float(fuzz.token_set_ratio(" ".join(complaint_tokens(a)),

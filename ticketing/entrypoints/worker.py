@@ -15,6 +15,8 @@ from ticketing.services.ingest import run_pending
 from ticketing.services.fetching import fetch_pending
 from ticketing.services.outbox import deliver_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
+from ticketing.entrypoints.telegram import start_polling, yield_to_poller
+from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
 from ticketing.entrypoints.transcript_folder import poll_transcripts
 from ticketing.store.rollup import fold as fold_rollup
 
@@ -29,6 +31,7 @@ def drain(app: App, stop: threading.Event | None = None) -> int:
             app.uow, policy=app.ingest_policy, clock=app.clock,
             batch_size=app.settings.ingest_batch_size)):
         total += n
+        yield_to_poller()  # the Telegram poller's commit, between two batches
     return total
 
 
@@ -103,8 +106,16 @@ def run_worker(app: App, *, once: bool = False) -> int:
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
     settle_for_throughput(app)
+    s = app.settings
+    if s.instagram_accounts or (s.instagram_reconcile_dms and s.meta_access_token):
+        # blocking instaloader / Graph API calls: a thread of their own
+        threading.Thread(target=poll_instagram, args=(app, stop),
+                         name="instagram-reconcile", daemon=True).start()
     log.info("worker started")
     started = time.monotonic()
+    poller = start_polling(app, stop)  # Telegram's getUpdates, under its lease
     worker_loop(app, stop)
+    if poller is not None:
+        poller.join(timeout=app.settings.telegram_poll_timeout + 20)
     log.info("worker stopped after %.0f s", time.monotonic() - started)
     return 0

@@ -7,6 +7,7 @@ from ticketing.models.channel_state import (AttachmentFetch, Cursor, Lease, Mess
                                             PaceSlot)
 from ticketing.models.customer import Customer, Identity
 from ticketing.models.incident import Incident, TicketSignature
+from ticketing.models.link import LinkChallenge
 from ticketing.models.message import Message
 from ticketing.models.notification import Notification
 from ticketing.models.queue import InboxItem, OutboxItem
@@ -16,6 +17,6 @@ from ticketing.models.user import ApiToken, LoginThrottle, User
 
 __all__ = ["AgentProfile", "ApiToken", "AttachmentFetch", "AuditEvent", "Base", "Cursor",
            "Lease", "MessageRevision", "PaceSlot", "Customer", "Identity", "Incident",
-           "InboxItem", "LoginThrottle", "Message", "Notification", "OutboxItem",
+           "InboxItem", "LinkChallenge", "LoginThrottle", "Message", "Notification", "OutboxItem",
            "ReportCustomerTickets", "ReportRepeatTicket", "ReportRollup", "Ticket",
            "TicketSignature", "User"]

@@ -168,11 +168,14 @@ def _refuse(option: ReplyOption, options: list[ReplyOption]) -> ReplyRefused:
 
 def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Principal,
                     now: dt.datetime, from_address: str, capabilities: Capabilities,
-                    channel: str | None = None, status: str | None = None) -> dict[str, Any]:
+                    channel: str | None = None, status: str | None = None,
+                    public: bool = False) -> dict[str, Any]:
     """Queue a reply on ``channel`` (default: the channel of the citizen's last message on this
     ticket).  A channel that cannot deliver it now is refused here, before anything is queued
     (``ReplyRefused``: 409 with the reason and the possible channels).  The reply counts as a
-    response when its channel's provider accepts it (``outbox``), not now."""
+    response when its channel's provider accepts it (``outbox``), not now.  ``public``: answer
+    where everyone reads it when the channel has such a place (an Instagram comment thread);
+    the channel's sender decides, and refuses personal data there."""
     ticket = _locked_ticket(conn, ticket_id)
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict("the ticket is closed")
@@ -203,6 +206,8 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
         "subject": reply_subject(ticket_id, last_in.subject or ticket.subject),
         "ticket_tag": ticket_tag(ticket_id),
     }
+    if public:
+        payload["public"] = True
     message_id = conn.execute(m.insert().values(
         ticket_id=ticket_id, customer_id=ticket.customer_id, direction=Direction.OUT,
         channel=channel, external_id=external_id, in_reply_to=last_in.external_id,

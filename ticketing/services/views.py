@@ -96,7 +96,8 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal, *,
 
     ticket["messages"] = [{
         "id": r.id, "channel": r.channel, "direction": r.direction,
-        "author": r.email or r.author_name, "subject": r.subject,
+        "author": r.email or r.author_name,
+        "subject": shown(r.subject, r.direction) if r.subject else None,
         "body": shown(r.body, r.direction),
         # The whole original (quoted history, signature) stays available to agents.
         "full_text": shown(str((r.extra or {}).get("full_text")), r.direction)
@@ -105,6 +106,14 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal, *,
         # Where the sender's address came from when it is not the message's own From
         # ("envelope": the SMTP MAIL FROM of a mail without one).
         "sender_source": (r.extra or {}).get("sender_source") or None,
+        # A call transcript: how each speaker's role was decided, ``inferred`` when guessed
+        # from the content rather than stated by the file or the desk's configuration.
+        # Spoofing signals the channel saw (e-mail: a display name that is another address,
+        # several From mailboxes), with the address the display name claims.
+        "sender_warnings": list((r.extra or {}).get("sender_warnings") or []) or None,
+        "sender_claimed": shown(str((r.extra or {}).get("sender_claimed")), r.direction)
+        if (r.extra or {}).get("sender_claimed") else None,
+        "speaker_roles": _speaker_roles((r.extra or {}).get("speaker_roles"), private),
         "delivery": _delivery(r),
         "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
         "sent_at": r.sent_at.isoformat(), "external_id": r.external_id,
@@ -128,6 +137,18 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal, *,
         ticket["reply_options"] = reply_channels(conn, ticket_id, capabilities=capabilities,
                                                  now=now)
     return ticket
+
+
+def _speaker_roles(report: Any, private: bool) -> dict[str, Any] | None:
+    """A transcript's speaker roles as stored; a speaker label can be a phone number (a Zoom
+    dial-in), so labels are masked like the body for viewers who may not see personal data."""
+    if not isinstance(report, dict):
+        return None
+    if not private:
+        return report
+    speakers = [{**s, "speaker": redact(str(s.get("speaker")))}
+                for s in report.get("speakers") or [] if isinstance(s, dict)]
+    return {**report, "speakers": speakers}
 
 
 def _delivery(r: Any) -> dict[str, Any] | None:

@@ -39,3 +39,7 @@ class FileAttachmentStore:
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).exists()
+
+    def read(self, sha256: str) -> bytes:
+        """The bytes kept under this digest (``FileNotFoundError`` if there are none)."""
+        return self.path(sha256).read_bytes()

@@ -11,6 +11,7 @@ from ticketing.models import (AgentProfile, ApiToken, AttachmentFetch, AuditEven
                               InboxItem, LoginThrottle, Message, Notification, OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
                               TicketSignature, User)
+from ticketing.models.link import LinkChallenge
 from ticketing.models.report import report_rollup_delta as report_rollup_delta
 
 
@@ -38,5 +39,6 @@ report_repeat_tickets = _t(ReportRepeatTicket)
 leases = _t(Lease)
 cursors = _t(Cursor)
 pace_slots = _t(PaceSlot)
+link_challenges = _t(LinkChallenge)
 attachment_fetches = _t(AttachmentFetch)
 message_revisions = _t(MessageRevision)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from channels.phone import parse_transcript, read_transcript
+from channels.phone.roles import RoleHints, channel_roles_from
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.claimed import claimed_identifiers
 from ticketing.domain.identity import IdentityKind
@@ -102,23 +103,35 @@ def word(content: str, start: str, end: str, speaker: str | None = None) -> dict
 PUNCT = {"type": "punctuation", "alternatives": [{"confidence": "0.0", "content": "."}]}
 
 
-def test_aws_speaker_on_items_and_agent_speaker_override() -> None:
-    raw = aws([word("Halo", "0.5", "0.9", "spk_1"), PUNCT, word("Selamat", "1.2", "1.6", "spk_0"),
-               word("pagi", "1.61", "1.9", "spk_0"), PUNCT])
+def test_aws_caller_heard_first_is_the_caller_and_agent_speaker_overrides() -> None:
+    raw = aws([word("Halo", "0.5", "0.9", "spk_1"), word("OTP", "1.0", "1.2", "spk_1"),
+               word("saya", "1.2", "1.4", "spk_1"), word("tidak", "1.4", "1.6", "spk_1"),
+               word("masuk", "1.6", "1.9", "spk_1"), PUNCT,
+               *[word(w, f"{2 + i / 10:.2f}", f"{2.05 + i / 10:.2f}", "spk_0") for i, w in
+                 enumerate("Selamat pagi layanan pengaduan Prakerja ada yang bisa dibantu".split())],
+               PUNCT])
     first = read_transcript(raw)
-    assert [(x.role, x.text) for x in first.turns] == [(AGENT, "Halo."),
-                                                       (CALLER, "Selamat pagi.")]
-    assert (first.turns[1].start_ms, first.turns[1].end_ms) == (1_200, 1_900)
-    told = read_transcript(raw, agent_speaker="spk_0")
-    assert [x.role for x in told.turns] == [CALLER, AGENT]
+    assert [(x.role, x.text) for x in first.turns] == [
+        (CALLER, "Halo OTP saya tidak masuk."),
+        (AGENT, "Selamat pagi layanan pengaduan Prakerja ada yang bisa dibantu.")]
+    assert first.roles is not None and first.roles.inferred
+    assert (first.turns[1].start_ms, first.turns[1].end_ms) == (2_000, 2_850)
+    told = read_transcript(raw, hints="spk_1")
+    assert [x.role for x in told.turns] == [AGENT, CALLER]
+    assert told.roles is not None and told.roles.method == "agent_speaker"
 
 
-def test_aws_channel_labels() -> None:
+def test_aws_channel_labels_take_the_configured_channel_roles() -> None:
     raw = aws([word("Halo", "0.5", "0.9"), word("pagi", "1.0", "1.3")],
               channel_labels={"channels": [
                   {"channel_label": "ch_0", "items": [{"start_time": "0.5"}]},
                   {"channel_label": "ch_1", "items": [{"start_time": "1.0"}]}]})
-    assert [x.role for x in read_transcript(raw).turns] == [AGENT, CALLER]
+    hints = RoleHints.build(channel_roles=channel_roles_from("ch_0=caller,ch_1=agent"))
+    told = read_transcript(raw, hints)
+    assert [x.role for x in told.turns] == [CALLER, AGENT]
+    assert told.roles is not None and told.roles.method == "channel_roles"
+    with pytest.raises(MalformedPayload, match="cannot tell the agent from the caller"):
+        read_transcript(raw)  # "Halo" / "pagi": nothing to go on, and never by order
 
 
 def test_contact_lens_participants_and_offsets() -> None:
@@ -204,7 +217,6 @@ META = {"caller": "081234567002", "received_at": "2026-03-04T00:00:00+00:00"}
     (b"Petugas: halo\nPelapor: \xff\xfe sembunyi\n", "not UTF-8"),
     (b'{"jobName": "x", "results": {"items": [', "invalid or truncated JSON"),
     (b"WEBVTT\n\nNOTE nothing was said\n", "no cues"),
-    (b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Budi>halo</v>\n", "unknown speaker"),
     (b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nhalo\n", "has no speaker"),
     (b"1\n00:00:01,000 --> 00:00:0x,000\nPelapor: halo\n", "bad timing line"),
     (b"Halo min, OTP saya tidak masuk.\n", "unknown transcript format"),

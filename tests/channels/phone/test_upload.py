@@ -97,3 +97,25 @@ def test_auth_roles_size_and_form_checks(app: App, client: TestClient) -> None:
     assert r.status_code == 413 and r.json()["error"]["code"] == "payload_too_large"
     with app.engine.connect() as conn:
         assert conn.execute(sa.select(sa.func.count()).select_from(tables.inbox)).scalar() == 0
+
+
+def test_upload_names_the_agents_speaker_label(app: App, client: TestClient) -> None:
+    raw = (b'{"jobName": "up-1", "results": {"items": ['
+           b'{"type": "pronunciation", "start_time": "0.1", "end_time": "0.4", '
+           b'"speaker_label": "spk_0", "alternatives": [{"content": "Halo"}]}, '
+           b'{"type": "pronunciation", "start_time": "0.5", "end_time": "0.9", '
+           b'"speaker_label": "spk_1", "alternatives": [{"content": "pagi"}]}]}}')
+    headers = auth(app, "supervisor")
+    form = {"caller": "081234567002", "started_at": "2026-03-02T09:00:00+07:00"}
+    refused = client.post(URL, files=upload("call.json", raw), data=form, headers=headers)
+    assert refused.status_code == 422  # "Halo" / "pagi": nothing tells who is who
+    assert "cannot tell the agent from the caller" in refused.json()["error"]["message"]
+    told = client.post(URL, files=upload("call.json", raw),
+                       data={**form, "agent_speaker": "spk_1"}, headers=headers)
+    assert told.status_code == 201, told.text
+    assert told.json()["requeued"] is True
+    with app.engine.connect() as conn:
+        msg = conn.execute(sa.select(tables.messages.c.body, tables.messages.c.extra)
+                           .where(tables.messages.c.id == told.json()["message_id"])).one()
+    assert msg.body == "Penelepon: Halo\nAgen: pagi"
+    assert msg.extra["speaker_roles"]["method"] == "agent_speaker"

@@ -9,9 +9,11 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from ticketing.entrypoints.api import errors
+from ticketing.entrypoints.api.instagram import router as instagram_router
 from ticketing.entrypoints.api.phone import router as phone_router
 from ticketing.entrypoints.api.queue import router as queue_router
 from ticketing.entrypoints.api.routes import router
+from ticketing.entrypoints.api.telegram import TelegramWebhook
 from ticketing.entrypoints.api.users import router as users_router
 from ticketing.app import App
 from ticketing.services.metrics import render_metrics
@@ -21,6 +23,9 @@ def create_api(core: App, *, on_shutdown: Callable[[], None] | None = None) -> F
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
+        raw_sink = getattr(api.state, "raw_sink", None)
+        if raw_sink is not None:  # the webhooks' group-commit writer
+            raw_sink.close()
         if on_shutdown is not None:  # runs on SIGTERM too, before uvicorn exits
             on_shutdown()
 
@@ -31,7 +36,9 @@ def create_api(core: App, *, on_shutdown: Callable[[], None] | None = None) -> F
     api.include_router(router)
     api.include_router(queue_router)
     api.include_router(phone_router)
+    api.include_router(instagram_router)
     api.include_router(users_router)
+    api.add_middleware(TelegramWebhook, core=core, state=api.state)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -67,11 +67,14 @@ async def _read_limited(upload: UploadFile, limit: int) -> bytes:
 async def upload_transcript(
         request: Request,
         who: Annotated[Principal, Depends(require(Role.ADMIN, Role.SUPERVISOR))],
-        file: Annotated[UploadFile, File(description="plain text, WebVTT, SRT, AWS Transcribe "
-                                                     "JSON or Contact Lens JSON")],
+        file: Annotated[UploadFile, File(description="plain text, WebVTT, SRT, AWS Transcribe, "
+                                                     "Call Analytics or Contact Lens JSON")],
         caller: Annotated[str | None, Form(description="the caller's phone number")] = None,
         started_at: Annotated[str | None, Form(description="call start, ISO 8601 "
                                                            "(no offset: WIB)")] = None,
+        agent_speaker: Annotated[str | None, Form(
+            description="the speaker label that is the desk's agent (e.g. spk_1), when the "
+                        "file does not say")] = None,
 ) -> JSONResponse:
     """One call per file.  201 ``{"inbox_id", "outcome": "created|appended", "ticket_id",
     "message_id", "customer_id"}``; 200 with ``duplicate`` for a file already received."""
@@ -89,9 +92,12 @@ async def upload_transcript(
     data = await _read_limited(file, limit)
     delivery = transcript_delivery(data, filename=file.filename, caller=phone, started_at=started,
                                    received_at=app.clock.now(), source="upload")
-    payload = dataclasses.replace(delivery, meta={**delivery.meta, "user": who.user_id})
+    speaker = {"agent_speaker": agent_speaker.strip()[:200]} \
+        if agent_speaker and agent_speaker.strip() else {}
+    payload = dataclasses.replace(delivery, meta={**delivery.meta, "user": who.user_id,
+                                                  **speaker})
     corrected = {"caller": phone, "started_at": started.isoformat() if started else None,
-                 "user": who.user_id}
+                 "user": who.user_id, **speaker}
     outcome, requeued = await run_in_threadpool(_store_or_retry, app, payload, corrected, who)
     if outcome.outcome in ("rejected", "failed"):
         reason = outcome.error or "quarantined earlier"

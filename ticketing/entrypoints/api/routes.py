@@ -199,6 +199,9 @@ class ReplyRequest(BaseModel):
     channel: str | None = Field(default=None, max_length=20, description=(
         "a channel the citizen wrote on (see reply-options); default: the channel of their "
         "last message on this ticket"))
+    public: bool = Field(default=False, description=(
+        "answer in public where the channel has such a place (an Instagram comment thread); "
+        "default: privately (a comment gets a private reply by DM)"))
 
 
 class CallBackRequest(BaseModel):
@@ -222,7 +225,7 @@ async def reply(request: Request, ticket_id: RowId, body: ReplyRequest,
     result: dict[str, Any] = await run_in_threadpool(
         app.write, replies.reply_to_ticket, ticket_id, body.body, by=who, now=app.clock.now(),
         from_address=app.settings.support_address, capabilities=app.capabilities,
-        channel=body.channel, status=body.status)
+        channel=body.channel, status=body.status, public=body.public)
     return result
 
 

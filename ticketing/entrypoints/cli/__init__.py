@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from ticketing.app import build_app
 from ticketing.domain.errors import TicketingError
-from ticketing.entrypoints.cli import inbox, ingest, operations, reports, sla, staff
+from ticketing.entrypoints.cli import inbox, ingest, operations, reports, sla, staff, telegram
 from ticketing.entrypoints.cli.ingest import jsonl_payloads
 
 __all__ = ["jsonl_payloads", "main", "parser"]
@@ -23,7 +23,7 @@ __all__ = ["jsonl_payloads", "main", "parser"]
 log = logging.getLogger("ticketing")
 
 # In the order `ticketing --help` lists them.
-GROUPS = (operations, staff, ingest, inbox, sla, reports)
+GROUPS = (operations, staff, ingest, inbox, sla, reports, telegram)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -143,6 +143,12 @@ def _message(tid: int, m: Mapping[str, Any]) -> str:
     if m.get("sender_source") == "envelope":
         auto += (' · <span class="envelope-sender" title="Surel tanpa kepala From:">'
                  'pengirim dari amplop SMTP</span>')
+    auto += _speaker_roles(m.get("speaker_roles"))
+    if m.get("sender_warnings"):
+        claimed = f' mengaku {_text(m.get("sender_claimed"))}' if m.get("sender_claimed") else ""
+        auto += (' · <strong class="sender-warning" title="'
+                 f'{escape(", ".join(map(str, m["sender_warnings"])))}">'
+                 f'⚠ pengirim mungkin dipalsukan{claimed}</strong>')
     return (f'<article class="msg msg-{escape(direction)}" id="m-{int(m["id"])}" '
             f'data-direction="{escape(direction)}"><div class="meta">'
             f'<strong>{_label(DIRECTION, direction)}</strong> · {_text(m.get("channel"))} · '
@@ -152,6 +158,26 @@ def _message(tid: int, m: Mapping[str, Any]) -> str:
                if m.get("subject") and direction == "in" else "")
             + f'<div class="body">{escape(str(m.get("body") or ""))}</div>'
             f"{_attachments(tid, m)}{full}</article>")
+
+
+_ROLE_WAYS = {"stated": "dinyatakan berkas",
+              "participant_role": "dinyatakan berkas (ParticipantRole)", "labels": "label pembicara", "agent_speaker": "ditentukan saat unggah",
+              "channel_roles": "pemetaan kanal audio", "agent_names": "nama petugas",
+              "other_speaker": "pembicara lain", "content": "ditebak dari isi percakapan"}
+
+
+def _speaker_roles(report: Any) -> str:
+    """How a call's speakers got their roles; a guess from the content is shown plainly."""
+    if not isinstance(report, Mapping):
+        return ""
+    who = ", ".join(f'{escape(str(s.get("speaker")))} → '
+                    f'{"petugas" if s.get("role") == "agent" else "penelepon"}'
+                    for s in report.get("speakers") or [] if isinstance(s, Mapping))
+    way = escape(_ROLE_WAYS.get(str(report.get("method")), str(report.get("method"))))
+    if report.get("inferred"):
+        return (f' · <strong class="roles-inferred" title="{who}">peran pembicara ditebak dari '
+                f'isi percakapan: {who}</strong>')
+    return f' · <span class="roles" title="{who}">peran pembicara: {way}</span>'
 
 
 def _clock(name: str, clock: Mapping[str, Any]) -> str:

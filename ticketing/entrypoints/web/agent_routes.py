@@ -51,7 +51,8 @@ REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
     (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
 FOREIGN_FORM = "Formulir dari situs lain ditolak."
 MY_TICKETS = ",".join(sorted(ACTIVE_STATUSES))
-FIELDS = ("body", "status", "topic", "source", "channel", "reached", "seen", "confirm")
+FIELDS = ("body", "status", "topic", "source", "channel", "reached", "public", "seen",
+          "confirm")
 
 
 def _refusal(exc: TicketingError) -> tuple[int, str]:
@@ -153,14 +154,16 @@ def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) 
         if seen is not None and (confirmed is None or confirmed < seen) and \
                 workqueue.newer_from_others(conn, ticket_id, seen, who.user_id):
             raise StaleView("newer messages since this view")
-        if confirmed is not None and workqueue.newer_from_others(conn, ticket_id, confirmed, who.user_id):
+        if confirmed is not None and workqueue.newer_from_others(conn, ticket_id, confirmed,
+                                                                 who.user_id):
             raise StaleView("newer messages since this view")
         out = replies.reply_to_ticket(conn, ticket_id, body, by=who,
                                       now=app.clock.now(),
                                       from_address=app.settings.support_address,
                                       capabilities=app.capabilities,
                                       channel=fields.get("channel") or None,
-                                      status=fields.get("status") or None)
+                                      status=fields.get("status") or None,
+                                      public=fields.get("public") == "1")
         if fields.get("topic"):
             updates.update_ticket(conn, ticket_id, {"topic": fields["topic"]}, by=who,
                                   topics=app.evidence_policy.classifier.topics,

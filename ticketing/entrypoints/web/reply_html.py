@@ -36,9 +36,14 @@ def reply_form(tid: int, replies: Mapping[str, Any], *, draft: str, after: str) 
                "Tidak ada kanal yang bisa mengirim balasan ke warga saat ini.")
         return (f'<div id="reply-form"><h3>Balas warga</h3><ul id="reply-channels">{choices}'
                 f'</ul><p id="reply-impossible">{escape(why)}</p></div>')
+    # A comment can be answered where everyone reads it (never with personal data: the sender
+    # refuses a NIK, phone or e-mail there); privately by DM otherwise.
+    public = ('<p><label><input type="checkbox" name="public" value="1"> Balas komentar '
+              'Instagram secara publik (tanpa data pribadi); tanpa centang: balasan pribadi lewat '
+              'DM</label></p>') if any(o.get("channel") == "instagram" for o in possible) else ""
     return f"""
 <form method="post" action="/tickets/{tid}/reply" id="reply-form"><h3>Balas warga</h3>
-<fieldset><legend>Kirim lewat</legend><ul id="reply-channels">{choices}</ul></fieldset>
+<fieldset><legend>Kirim lewat</legend><ul id="reply-channels">{choices}</ul></fieldset>{public}
 <p><textarea name="body" rows="6" required maxlength="100000"
 aria-label="Balasan">{escape(draft)}</textarea></p>
 <p><label>Lalu status <select name="status"><option value="">tidak berubah</option>{after}

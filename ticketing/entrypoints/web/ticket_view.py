@@ -6,6 +6,7 @@ words for stored values."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from html import escape
 from typing import Any
 
 from fastapi import Request
@@ -17,7 +18,7 @@ from ticketing.domain.lifecycle import ALLOWED, TicketStatus
 from ticketing.domain.zones import WIB
 from ticketing.services import relations, views
 from ticketing.services.accounts import Principal, Role
-from ticketing.entrypoints.web import related_html, viewing
+from ticketing.entrypoints.web import agent_html, related_html, viewing
 from ticketing.entrypoints.web.labels import PRIORITY, STATUS
 from ticketing.entrypoints.web.templating import N_, language
 
@@ -67,7 +68,7 @@ def context(request: Request, app: App, who: Principal, ticket: dict[str, Any],
     tid = int(ticket["ticket_id"])
     order = params.get("order") or request.cookies.get(ORDER_COOKIE) or "old"
     order = order if order in ("old", "new") else "old"
-    messages = list(ticket.get("messages") or [])
+    messages = [{**m, "extra_meta": Markup(_extra_meta(m))} for m in ticket.get("messages") or []]
     if order == "new":
         messages.reverse()
     lang = language(request)
@@ -105,6 +106,19 @@ def context(request: Request, app: App, who: Principal, ticket: dict[str, Any],
         "status_labels": STATUS, "priority_labels": PRIORITY, "direction_labels": DIRECTION,
         "clock_labels": CLOCK, "delivery_labels": DELIVERY, "identity_labels": IDENTITY,
     }
+
+
+def _extra_meta(m: Mapping[str, Any]) -> str:
+    """How a call's speakers got their roles, and a mail sender that may be forged (escaped
+    HTML from ``agent_html``, as the page showed them before the templates)."""
+    out = agent_html._speaker_roles(m.get("speaker_roles"))
+    if m.get("sender_warnings"):
+        claimed = (f' mengaku {escape(str(m.get("sender_claimed")))}'
+                   if m.get("sender_claimed") else "")
+        out += (' · <strong class="sender-warning" title="'
+                f'{escape(", ".join(map(str, m["sender_warnings"])))}">'
+                f'⚠ pengirim mungkin dipalsukan{claimed}</strong>')
+    return out
 
 
 def _titled(related: dict[str, Any], classifier: Any) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from ticketing.domain.claimed import claimed_identifiers
 from ticketing.domain.identity import LINKING_KINDS, Identifier, sender_identifiers
 from ticketing.domain.message import InboundMessage
-from ticketing.domain.similarity import band_keys, fingerprint
+from ticketing.domain.similarity import band_keys, cluster_key, fingerprint
 from ticketing.domain.text import citizen_text
 from ticketing.domain.topics import TopicClassifier
 
@@ -30,6 +30,8 @@ class Evidence:
     # Incident look-alike signature, computed here (the pure, parallel half) not at write time.
     fingerprint: str = ""
     band_keys: tuple[int, ...] = ()
+    # The message's cluster (``InboundMessage.cluster``) as a band key, also in ``band_keys``.
+    cluster_key: int | None = None
 
     def is_vague(self, policy: EvidencePolicy) -> bool:
         """No topic words at all: a follow-up such as "gimana kak, belum ada kabar?"."""
@@ -47,7 +49,10 @@ def gather(msg: InboundMessage, policy: EvidencePolicy) -> Evidence:
         found.setdefault((str(ident.kind), ident.value), ident)
     match = policy.classifier.classify(f"{msg.subject or ''}\n{text}")
     topical = match.topic != policy.fallback_topic
+    cluster = cluster_key(msg.cluster) if msg.cluster else None
+    keys = tuple(band_keys(text)) if topical else ()
     return Evidence(identifiers=tuple(found.values()), topic=match.topic,
                     topic_score=match.score, topic_evidence=match.evidence, citizen_text=text,
                     fingerprint=fingerprint(text) if topical else "",
-                    band_keys=tuple(band_keys(text)) if topical else ())
+                    band_keys=(*keys, cluster) if cluster is not None else keys,
+                    cluster_key=cluster)

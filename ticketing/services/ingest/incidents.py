@@ -33,15 +33,16 @@ def link_incidents(batch: Batch) -> None:
     fallback = batch.policy.evidence.fallback_topic
     fresh = [(w, batch.live_ticket(w.ticket_id)) for w in batch.works
              if w.outcome == "created" and w.ticket_id is not None]
-    fresh = [(w, t) for w, t in fresh if t.id == w.ticket_id and t.topic != fallback]
+    fresh = [(w, t) for w, t in fresh if t.id == w.ticket_id
+             and (t.topic != fallback or w.evidence.cluster_key is not None)]
     if not fresh:
         return
-    keyed: list[tuple[q.TicketState, list[int]]] = []
+    keyed: list[tuple[q.TicketState, list[int], int | None]] = []
     for work, ticket in fresh:
         ticket.fingerprint = work.evidence.fingerprint
-        keyed.append((ticket, list(work.evidence.band_keys)))
-    horizon = min(t.first_message_at for t, _ in keyed) - WINDOW
-    wanted = sorted({k for _, ks in keyed for k in ks})
+        keyed.append((ticket, list(work.evidence.band_keys), work.evidence.cluster_key))
+    horizon = min(t.first_message_at for t, _, _ in keyed) - WINDOW
+    wanted = sorted({k for _, ks, _ in keyed for k in ks})
     early = batch.incident_candidates
     if early is not None and early.horizon <= horizon and early.keys.issuperset(wanted):
         known = {k: list(v) for k, v in early.known.items()}
@@ -50,7 +51,8 @@ def link_incidents(batch: Batch) -> None:
     new_incidents: dict[int, dict[str, Any]] = {}
     joined: dict[int, int] = {}  # persisted ticket id → incident id it now belongs to
     rows: list[dict[str, Any]] = []
-    for ticket, keys in keyed:
+    for ticket, keys, cluster in keyed:
+        best, best_score = _same_cluster(ticket, known.get(cluster, ()) if cluster else ()), 1.0
         seen: dict[int, dict[str, Any]] = {}
         for key in keys:
             for cand in known.get(key, ()):
@@ -59,10 +61,10 @@ def link_incidents(batch: Batch) -> None:
                          if c["customer_id"] != ticket.customer_id and c["topic"] == ticket.topic
                          and abs(c["seen_at"] - ticket.first_message_at) <= WINDOW),
                         key=lambda c: c["seen_at"], reverse=True)[:CANDIDATES_PER_TICKET]
-        best, best_score = None, 0.0
         found = process.extractOne(ticket.fingerprint or "",
                                    [c["fingerprint"] or "" for c in ranked],
-                                   scorer=fuzz.token_set_ratio, score_cutoff=THRESHOLD * 100)
+                                   scorer=fuzz.token_set_ratio, score_cutoff=THRESHOLD * 100) \
+            if best is None and ticket.fingerprint else None
         if found is not None:
             best, best_score = ranked[found[2]], float(found[1]) / 100.0
         if best is not None and best_score >= THRESHOLD:
@@ -70,7 +72,8 @@ def link_incidents(batch: Batch) -> None:
             if incident is None:
                 incident = batch.ids.one(incidents)
                 new_incidents[incident] = {
-                    "id": incident, "topic": ticket.topic, "label": best["fingerprint"],
+                    "id": incident, "topic": ticket.topic,
+                    "label": best["fingerprint"] or ticket.fingerprint or "",
                     "ticket_count": 1, "first_seen_at": best["seen_at"],
                     "last_seen_at": best["seen_at"], "created_at": batch.now}
                 if best.get("state") is not None:
@@ -99,6 +102,14 @@ def link_incidents(batch: Batch) -> None:
     batch.new_signatures.extend(rows)
 
 
+def _same_cluster(ticket: q.TicketState, candidates: Any) -> dict[str, Any] | None:
+    """The latest ticket of another citizen in the same cluster (comments under one post)
+    within the window: an incident whatever the words."""
+    same = [c for c in candidates if c["customer_id"] != ticket.customer_id
+            and abs(c["seen_at"] - ticket.first_message_at) <= WINDOW]
+    return max(same, key=lambda c: c["seen_at"]) if same else None
+
+
 def early_candidates(batch: Batch) -> tuple[str, tuple[Any, ...]] | None:
     """PostgreSQL, a live channel's batch of a message or few: the candidates its tickets would
     meet if they turn out new, read before the decision in the round trip that takes the locks
@@ -107,7 +118,8 @@ def early_candidates(batch: Batch) -> tuple[str, tuple[Any, ...]] | None:
     if not has_row_locks(batch.conn) or len(batch.works) > SMALL_BLOCK:
         return None
     fallback = batch.policy.evidence.fallback_topic
-    works = [w for w in batch.active() if w.evidence.topic != fallback and w.evidence.band_keys]
+    works = [w for w in batch.active() if w.evidence.band_keys
+             and (w.evidence.topic != fallback or w.evidence.cluster_key is not None)]
     if not works:
         return None
     keys = sorted({k for w in works for k in w.evidence.band_keys})

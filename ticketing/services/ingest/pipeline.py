@@ -22,7 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 import sqlalchemy as sa
 
 from ticketing.domain.errors import MalformedPayload
-from ticketing.domain.message import Ignored
+from ticketing.domain.events import InboundIgnored
+from ticketing.domain.message import Command, Ignored
 from ticketing.services.clock import Clock
 from ticketing.services.ingest.acknowledge import acknowledge
 from ticketing.services.ingest.batch import Batch
@@ -38,6 +39,7 @@ from ticketing.services.ingest.route import step_auto_assign, step_route_new_tic
 from ticketing.services.ingest.tickets import decide_ticket, merge_duplicate_tickets
 from ticketing.services.ingest.work import Outcome, Prepared, Work
 from ticketing.store import bulk, reachability
+from ticketing.store.audit import record
 from ticketing.store import inbox as inbox_store
 from ticketing.store import tickets as q
 from ticketing.store.locking import has_row_locks
@@ -56,7 +58,7 @@ def prepare(claimed: Sequence[inbox_store.Claimed], policy: IngestPolicy) -> lis
         _parse(work, policy)
         evidence = gather(work.msg, policy.evidence) if work.msg is not None else None
         out.append(Prepared(raw_id=raw.id, msg=work.msg, outcome=work.outcome,
-                            error=work.error, evidence=evidence))
+                            error=work.error, evidence=evidence, command=work.command))
     return out
 
 
@@ -76,6 +78,8 @@ def _parse(work: Work, policy: IngestPolicy) -> None:
         return
     if isinstance(parsed, Ignored):
         work.outcome, work.error = "ignored", parsed.reason
+    elif isinstance(parsed, Command):
+        work.outcome, work.command = "command", parsed
     else:
         work.msg = parsed
 
@@ -188,6 +192,19 @@ def step_acknowledge(batch: Batch) -> None:
     acknowledge(batch, batch.policy.acknowledgement)
 
 
+def step_answer_commands(batch: Batch) -> None:
+    """Requests to a bot (``/start``, ``/status`` ...) are answered by the handler the
+    composition root wired in, in this transaction; without one they are ignored, saying so."""
+    handler = batch.policy.commands
+    for work in batch.works:
+        if work.command is None or work.outcome != "command":
+            continue
+        if handler is None:
+            work.outcome, work.error = "ignored", f"no command handler (/{work.command.name})"
+            continue
+        handler(batch.conn, work.command, batch.now)
+
+
 # Run inside the write transaction, after ``prepare``.
 STEPS: Sequence[Callable[[Batch], None]] = (
     step_find_revised,
@@ -202,6 +219,7 @@ STEPS: Sequence[Callable[[Batch], None]] = (
     step_write,
     step_auto_assign,
     step_acknowledge,
+    step_answer_commands,
 )
 
 
@@ -221,7 +239,7 @@ def process_claimed(conn: sa.Connection, claimed: Sequence[inbox_store.Claimed],
     works = []
     for raw in claimed:
         p = done[raw.id]
-        work = Work(raw=raw, msg=p.msg, outcome=p.outcome, error=p.error)
+        work = Work(raw=raw, msg=p.msg, outcome=p.outcome, error=p.error, command=p.command)
         if p.evidence is not None:
             work.evidence = p.evidence
         works.append(work)
@@ -251,4 +269,9 @@ def _finish_works(conn: sa.Connection, batch: Batch, now: dt.datetime) -> list[O
                                 if work.customer_id else None,
                                 error=work.error))
     inbox_store.finish(conn, finished, now)
+    ignored = [InboundIgnored(at=now, channel=w.raw.channel, inbox_id=w.raw.id,
+                              reason=(w.error or "")[:300])
+               for w in batch.works if w.outcome == "ignored" and w.msg is None]
+    if ignored:
+        record(conn, ignored)
     return outcomes

@@ -10,15 +10,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
 from ticketing.domain.errors import MalformedPayload
-from ticketing.domain.message import Ignored, InboundMessage, parse_normalized
+from ticketing.domain.message import Command, Ignored, InboundMessage, parse_normalized
 from ticketing.domain.routing import RoutingConfig
 from ticketing.services.ingest.acknowledge import AckPolicy
 from ticketing.services.ingest.evidence import EvidencePolicy
 from ticketing.services.ports import AttachmentExtractor, AttachmentSink
 from ticketing.services.sla import SlaSetup
 
-Parser = Callable[[bytes, Mapping[str, Any]], InboundMessage | Ignored]
+Parser = Callable[[bytes, Mapping[str, Any]], InboundMessage | Ignored | Command]
+# Answers a request to a bot (``Command``) in the ingest transaction (its reply into the outbox).
+CommandHandler = Callable[[sa.Connection, Command, dt.datetime], None]
 NORMALIZED_JSON = "application/vnd.ticketing.message+json"
 
 
@@ -47,3 +51,4 @@ class IngestPolicy:
     sla: SlaSetup | None = None
     routing: RoutingConfig | None = None
     regroup_late: bool = True  # services.ingest.late
+    commands: CommandHandler | None = None

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ticketing.domain.message import InboundMessage
+from ticketing.domain.message import Command, InboundMessage
 from ticketing.services.ingest.evidence import Evidence
 from ticketing.store.inbox import Claimed
 
@@ -28,6 +28,7 @@ class Work:
     attachment_notes: dict[str, str] = field(default_factory=dict)  # sha256 → stored / why not
     # An edit or take-back: the message it changes (stored: its id; in this batch: its work).
     revises: Work | int | None = None
+    command: Command | None = None  # a request to a bot, answered instead of stored
 
     def reject(self, reason: str) -> None:
         self.outcome, self.error = "rejected", reason
@@ -43,12 +44,13 @@ class Prepared:
     outcome: str | None
     error: str | None
     evidence: Evidence | None
+    command: Command | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
     raw_id: int
-    outcome: str  # created / appended / revised / duplicate / ignored / rejected / failed
+    outcome: str  # created / appended / revised / duplicate / ignored / command / rejected / failed
     ticket_id: int | None = None
     message_id: int | None = None
     customer_id: int | None = None

@@ -1,0 +1,174 @@
+"""Out through the Bot API: the outbox's sender (``sendMessage`` / ``sendPhoto`` /
+``sendDocument``) and the attachment fetcher (``getFile`` and the file download), both on the
+real python-telegram-bot, with Telegram's errors translated into the core's:
+
+* ``RetryAfter`` (429) → ``RateLimited(retry_after)``: the outbox puts the row back due then;
+* ``Forbidden`` (403: the citizen blocked the bot, deactivated) and "chat not found" →
+  ``RecipientRejected(unreachable=True)``: the address is marked, the reply box offers others;
+* any other ``BadRequest`` (400) → ``RecipientRejected`` (permanent: sending it again fails);
+* timeouts and network errors → ``ChannelUnavailable`` (temporary: retried with backoff).
+
+Returning means Telegram answered ``ok``: that instant is when a reply counts as a response.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import mimetypes
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+from telegram import Bot, InputFile, ReplyParameters
+from telegram.warnings import PTBDeprecationWarning
+from telegram.error import (BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError,
+                            TimedOut)
+
+from channels.telegram.bot import BotRunner
+from channels.telegram.parse import MAX_TEXT
+from ticketing.domain.errors import (ChannelUnavailable, RateLimited, RecipientRejected,
+                                     TooLarge)
+from ticketing.services.ports import Delivery
+
+# Within one delivery split into several messages, a 429 after the first part is waited out
+# here (the parts already sent must not go again) when Telegram asks for at most this long.
+_MAX_INLINE_WAIT = 30.0
+_GONE = ("chat not found", "user not found", "peer_id_invalid", "user is deactivated")
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Telegram's limit is 4096 characters a message: cut at the last paragraph, line or word
+    break before it (a hard cut only in a 4096-character word)."""
+    parts: list[str] = []
+    rest = text.strip()
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = max(window.rfind("\n\n"), window.rfind("\n"), window.rfind(" "))
+        if cut < limit // 2:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    if rest or not parts:
+        parts.append(rest)
+    return parts
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # 22.x: an int retry_after is deprecated for timedelta
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        value: Any = exc.retry_after
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def translate(exc: TelegramError) -> Exception:
+    """A Bot API error as the core's error."""
+    if isinstance(exc, RetryAfter):
+        return RateLimited(f"Telegram: {exc}", retry_after=retry_seconds(exc))
+    if isinstance(exc, Forbidden):
+        return RecipientRejected(f"Telegram 403: {exc.message}", unreachable=True)
+    if isinstance(exc, BadRequest):
+        gone = any(g in exc.message.lower() for g in _GONE)
+        return RecipientRejected(f"Telegram 400: {exc.message}", unreachable=gone)
+    if isinstance(exc, (TimedOut, NetworkError)):
+        return ChannelUnavailable(f"Telegram unreachable: {type(exc).__name__}: {exc}")
+    return ChannelUnavailable(f"Telegram: {type(exc).__name__}: {exc}")
+
+
+def _chat_and_message(value: Any) -> tuple[int, int] | None:
+    head, _, tail = str(value or "").partition(":")
+    try:
+        return int(head), int(tail.partition(":")[0])
+    except ValueError:
+        return None
+
+
+class TelegramSender:
+    """The outbox's sender for ``telegram``.  ``files``: reads an attachment's bytes by its
+    sha256 from the attachment store (for ``payload["attachments"]``: ``sha256``,
+    ``filename``, ``content_type``); ``gap``: seconds between the parts of one delivery (the
+    per-chat pace the outbox holds between deliveries)."""
+
+    def __init__(self, runner: BotRunner, files: Callable[[str], bytes] | None = None, *,
+                 gap: float = 1.0) -> None:
+        self.runner, self.files, self.gap = runner, files, gap
+
+    def __call__(self, delivery: Delivery) -> str | None:
+        raw_chat = delivery.recipient.get("telegram_id")
+        try:
+            chat_id = int(str(raw_chat))
+        except ValueError as exc:
+            raise RecipientRejected(f"no Telegram chat id ({raw_chat!r})") from exc
+        payload = delivery.payload
+        thread = _chat_and_message(payload.get("in_reply_to"))
+        reply_to = thread[1] if thread and thread[0] == chat_id else None
+        parts = split_text(str(payload.get("body") or ""))
+        files = [dict(a) for a in payload.get("attachments") or () if isinstance(a, dict)]
+        last: list[int] = []
+
+        async def send(bot: Bot) -> None:
+            steps: list[Callable[[], Any]] = [
+                *(self._text(bot, chat_id, p, reply_to if i == 0 else None)
+                  for i, p in enumerate(parts) if p or not files),
+                *(self._file(bot, chat_id, f) for f in files)]
+            for n, step in enumerate(steps):
+                if n:
+                    await asyncio.sleep(self.gap)
+                while True:
+                    try:
+                        message = await step()
+                        break
+                    except RetryAfter as exc:
+                        if not last or retry_seconds(exc) > _MAX_INLINE_WAIT:
+                            raise
+                        await asyncio.sleep(retry_seconds(exc))
+                last.append(message.message_id)
+
+        try:
+            self.runner.call(send)
+        except TelegramError as exc:
+            raise translate(exc) from exc
+        return f"{chat_id}:{last[-1]}" if last else None
+
+    @staticmethod
+    def _text(bot: Bot, chat_id: int, text: str, reply_to: int | None) -> Callable[[], Any]:
+        thread = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
+                  if reply_to is not None else None)
+        return lambda: bot.send_message(chat_id, text, reply_parameters=thread)
+
+    def _file(self, bot: Bot, chat_id: int, entry: dict[str, Any]) -> Callable[[], Any]:
+        if self.files is None:
+            raise RecipientRejected("no attachment store for Telegram attachments")
+        data = self.files(str(entry.get("sha256")))
+        name = str(entry.get("filename") or "lampiran")
+        upload = InputFile(data, filename=name)
+        if str(entry.get("content_type") or "").startswith("image/"):
+            return lambda: bot.send_photo(chat_id, upload)
+        return lambda: bot.send_document(chat_id, upload)
+
+
+class TelegramFetcher:
+    """``getFile`` then the download, for attachments the parser only referenced (the
+    ``file_id``).  Over ``max_bytes`` (from ``getFile``'s size, else the bytes read) is
+    ``TooLarge``; Telegram's own "file is too big" (bots may download 20 MB) too."""
+
+    def __init__(self, runner: BotRunner) -> None:
+        self.runner = runner
+
+    def __call__(self, locator: str, max_bytes: int) -> tuple[bytes, str | None]:
+        async def fetch(bot: Bot) -> tuple[bytes, str | None]:
+            file = await bot.get_file(locator)
+            if file.file_size is not None and file.file_size > max_bytes:
+                raise TooLarge(f"{file.file_size} bytes")
+            data = bytes(await file.download_as_bytearray())
+            ctype = mimetypes.guess_type(file.file_path or "")[0]
+            return data, ctype
+        try:
+            return self.runner.call(fetch)
+        except BadRequest as exc:
+            if "too big" in exc.message.lower():
+                raise TooLarge(f"Telegram: {exc.message}") from exc
+            raise RecipientRejected(f"Telegram: {exc.message}") from exc
+        except TelegramError as exc:
+            raise translate(exc) from exc
+

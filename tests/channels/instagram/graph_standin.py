@@ -1,0 +1,107 @@
+"""A local stand-in for Meta's Graph API (the parts the sender uses), on a loopback port:
+``POST /{account}/messages``, ``POST /{comment}/replies``, ``GET /{account}`` and
+``GET /{account}/conversations``.  It records every request and
+answers as Meta does for the recipient or token it is given:
+
+* token ``expired`` → 400 code 190 (OAuthException); recipient ``limited`` → 400 code 4;
+* recipient ``outside`` → 400 code 10 / 2018278 unless the message is tagged ``HUMAN_AGENT``;
+* recipient ``gone`` → 400 code 551 ("This person isn't available right now");
+* text over 1,000 characters → 400 code 100 (length);
+* anything else → 200 with a fresh ``message_id`` (or comment ``id``)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+ACCOUNT = "17841400000000001"
+
+
+class GraphStandIn:
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        # What GET /{account}/conversations answers (Meta's shape, field expansion applied).
+        self.conversations: list[dict[str, Any]] = []
+        self.token_expired = False
+        self._ids = itertools.count(1)
+        standin = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_: Any) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                token = (self.headers.get("authorization") or "").removeprefix("Bearer ")
+                standin.requests.append({"path": self.path, "body": None, "token": token})
+                if token == "expired":
+                    status, answer = standin._error(190, "Error validating access token", 463)
+                elif "/conversations" in self.path:
+                    status, answer = 200, {"data": standin.conversations}
+                else:
+                    status, answer = 200, {"id": ACCOUNT}
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_POST(self) -> None:
+                size = int(self.headers.get("content-length") or 0)
+                body = json.loads(self.rfile.read(size) or b"{}")
+                token = (self.headers.get("authorization") or "").removeprefix("Bearer ")
+                standin.requests.append({"path": self.path, "body": body, "token": token})
+                status, answer = standin.answer(self.path, body, token)
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/v21.0"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @staticmethod
+    def _error(code: int, message: str, sub: int | None = None) -> tuple[int, dict[str, Any]]:
+        return 400, {"error": {"message": message, "type": "OAuthException", "code": code,
+                               "error_subcode": sub, "fbtrace_id": "AbCdEf"}}
+
+    def answer(self, path: str, body: dict[str, Any], token: str) -> tuple[int, dict[str, Any]]:
+        if token == "expired":
+            return self._error(190, "Error validating access token: Session has expired", 463)
+        n = next(self._ids)
+        if path.endswith("/replies"):
+            return 200, {"id": f"1790000000000{n:04d}"}
+        recipient = body.get("recipient", {})
+        text = body.get("message", {}).get("text", "")
+        who = recipient.get("id")
+        if who == "limited":
+            return self._error(4, "Application request limit reached")
+        if who == "gone":
+            return self._error(551, "This person isn't available right now.", 1545041)
+        if who == "outside" and body.get("tag") != "HUMAN_AGENT":
+            return self._error(10, "This message is sent outside of allowed window.", 2018278)
+        if len(text) > 1000:
+            return self._error(100, "Length of param message[text] must be less than or "
+                                    "equal to 1000")
+        return 200, {"recipient_id": who or "9000000000000005", "message_id": f"m_sent_{n}"}
+
+    def __enter__(self) -> GraphStandIn:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def running() -> Iterator[GraphStandIn]:
+    with GraphStandIn() as standin:
+        yield standin
