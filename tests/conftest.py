@@ -114,7 +114,8 @@ def clock() -> FixedClock:
 @pytest.fixture
 def app(db_url: str, clock: FixedClock, tmp_path: Path) -> Iterator[App]:
     core = App(settings=Settings(database_url=db_url, config_dir=str(ROOT / "config"),
-                                 attachment_dir=str(tmp_path / "attachments")),
+                                 attachment_dir=str(tmp_path / "attachments"),
+                                 dev_mailbox_dir=str(tmp_path / "mailbox")),
                clock=clock)
     yield core
     core.close()

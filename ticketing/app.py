@@ -20,6 +20,8 @@ from typing import Any, Concatenate, ParamSpec, TypeVar, cast
 import sqlalchemy as sa
 
 from ticketing.domain.calendar import calendars_from_config
+from ticketing.domain.canned import CannedReply
+from ticketing.domain.canned import parse as parse_canned
 from ticketing.domain.errors import InvalidInput
 from ticketing.domain.routing import RoutingConfig, routing_config_from
 from ticketing.domain.search import SearchVocabulary
@@ -36,6 +38,7 @@ from ticketing.services.routing import AgentCache
 from ticketing.services.sla import SlaSetup
 from channels.email.parse import attachment_blobs, parse_email
 from channels.email.capability import CAPABILITY as EMAIL_CAPABILITY
+from channels.email.mailbox import DevMailbox
 from channels.email.send import make_sender as make_email_sender
 from channels.pending import PENDING
 from channels.telegram.bot import BotRunner, make_bot
@@ -204,6 +207,18 @@ class App:
             raise InvalidInput(f"{path}: {exc}") from exc
 
     @cached_property
+    def canned_replies(self) -> tuple[CannedReply, ...]:
+        """The ticket page's canned replies and macros (``config/canned_replies.toml``;
+        none when the file is absent)."""
+        path = self.config_dir / "canned_replies.toml"
+        if not path.exists():
+            return ()
+        try:
+            return parse_canned(read_toml(path))
+        except ValueError as exc:
+            raise InvalidInput(f"{path}: {exc}") from exc
+
+    @cached_property
     def routing(self) -> RoutingConfig:
         """Teams, auto-assignment and presence rules (``config/routing.toml``), checked against
         the topics the classifier knows."""
@@ -261,13 +276,20 @@ class App:
         """Outbound adapters by channel, for the outbox worker."""
         s = self.settings
         out: dict[str, Sender] = {
-            "email": make_email_sender(s.outbound_smtp_url),
+            "email": make_email_sender(s.outbound_smtp_url, mailbox=self.dev_mailbox),
             "instagram": make_instagram_sender(
                 graph_url=s.meta_graph_url, access_token=s.meta_access_token,
                 account_id=s.instagram_account_id, human_agent=s.meta_human_agent)}
         if self.telegram is not None:
             out["telegram"] = TelegramSender(self.telegram, self.attachment_store.read)
         return out
+
+    @cached_property
+    def dev_mailbox(self) -> DevMailbox | None:
+        """Where outgoing mail lands when no relay is configured (``make run``), else None."""
+        if self.settings.outbound_smtp_url:
+            return None
+        return DevMailbox(self.settings.dev_mailbox_dir)
 
     @cached_property
     def fetchers(self) -> dict[str, Fetcher]:

@@ -31,7 +31,9 @@ class Settings:
     smtp_max_bytes: int = 25 * 1024 * 1024
     smtp_max_recipients: int = 100  # RFC 5321 4.5.3.1.8's minimum; more get 452 4.5.3
     support_address: str = "pengaduan@prakerja.example.id"
-    outbound_smtp_url: str = "smtp://127.0.0.1:1025"
+    # Empty: replies go to the dev mailbox (a local folder the pages show at /dev/mailbox).
+    outbound_smtp_url: str = ""
+    dev_mailbox_dir: str = "./var/mailbox"
     telegram_token: str = ""
     telegram_api_url: str = "https://api.telegram.org"
     telegram_webhook_url: str = ""  # set: webhook mode; empty: the worker long-polls

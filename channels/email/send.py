@@ -12,7 +12,7 @@ import ssl
 from collections.abc import Mapping
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from ticketing.domain.errors import ChannelUnavailable, RecipientRejected
@@ -103,9 +103,20 @@ class SmtpRelay:
             raise ChannelUnavailable(f"relay unreachable: {exc}") from exc
 
 
-def make_sender(url: str, *, timeout: float = 30.0) -> Sender:
-    """The outbox worker's sender for the ``email`` channel."""
-    relay = SmtpRelay(url, timeout=timeout)
+class _Transport(Protocol):
+    def send(self, message: EmailMessage) -> None: ...
+
+
+def make_sender(url: str, *, timeout: float = 30.0, mailbox: _Transport | None = None) -> Sender:
+    """The outbox worker's sender for the ``email`` channel: to the relay at ``url``, or, with
+    ``url`` empty, into ``mailbox`` (the dev mailbox, ``channels.email.mailbox``)."""
+    relay: _Transport
+    if url:
+        relay = SmtpRelay(url, timeout=timeout)
+    elif mailbox is not None:
+        relay = mailbox
+    else:
+        raise ValueError("no outbound SMTP URL and no dev mailbox")
 
     def send(delivery: Delivery) -> str | None:
         if not delivery.recipient.get("email"):

@@ -70,7 +70,8 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
     uid = agent(app, email="ani@example.id")
     _sign_in(page, live_url, "ani@example.id")
     assert page.url == f"{live_url}/queue"  # an agent's home
-    assert page.locator("#nav a").all_inner_texts() == ["Antrian", "Cari"]
+    # No SMTP relay in the tests: the dev mailbox is on (issue 15).
+    assert page.locator("#nav a").all_inner_texts() == ["Antrian", "Dev mailbox"]
     waiting = page.locator(f"#waiting tr[data-ticket='{tid}']")
     assert waiting.count() == 1
     assert "webchat" in waiting.inner_text() and "akun" in waiting.inner_text()
@@ -87,7 +88,7 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
     assert articles.count() == 2
     assert [a.get_attribute("data-direction") for a in articles.all()] == ["in", "in"]
     first_meta = articles.nth(0).locator(".meta").first.inner_text()
-    assert "webchat" in first_meta and "02-03-2026 09:00 WIB" in first_meta
+    assert "webchat" in first_meta and "2 Mar 2026 09:00 WIB" in first_meta  # the locale format (issue 15)
     assert "email" in articles.nth(1).locator(".meta").first.inner_text()
     first_body = articles.nth(0).locator(".body")
     assert first_body.inner_text().startswith("Pelatihan saya tidak muncul di dashboard.")
@@ -152,9 +153,13 @@ def test_agent_claims_reads_replies_notes_changes_status_and_releases(
 def test_citizen_markup_is_shown_as_text_and_runs_nothing(
         app: App, live_url: str, page: Any, dialogs: list[str]) -> None:
     tid = _citizen_ticket(app)
+    # A subject is the complaint's first sentence (issue 15): markup written there is shown.
+    ingest_one(app, message(f"OTP {SCRIPT} {IMG} tidak masuk", channel="webchat",
+                            name="Sari", phone="0813-1111-2222"))
     agent(app, email="ani@example.id")
     _sign_in(page, live_url, "ani@example.id")
     assert SCRIPT in page.locator("#waiting").inner_text()  # the subject, in the queue
+    assert IMG in page.locator("#waiting").inner_text() and dialogs == []
     page.goto(f"{live_url}/tickets/{tid}")
     body = page.locator("#conversation article").first.locator(".body").inner_text()
     assert SCRIPT in body and IMG in body
@@ -194,7 +199,7 @@ def test_agents_see_nik_and_phone_masked_supervisors_whole(
     try:
         spv = context.new_page()
         _sign_in(spv, live_url, "spv@example.id", f"/login?next=/tickets/{tid}")
-        assert spv.locator("#nav a").all_inner_texts() == ["Antrian", "Cari", "Laporan SLA"]
+        assert spv.locator("#nav a").all_inner_texts() == ["Antrian", "Laporan SLA", "Dev mailbox"]
         assert spv.locator("#identities li[data-kind=nik] .value").inner_text() == NIK
         assert spv.locator("#identities li[data-kind=phone] .value").inner_text() == PHONE
         assert f"NIK saya {NIK_WRITTEN}" in spv.locator("#conversation").inner_text()

@@ -134,6 +134,10 @@ def test_attachments_download_from_the_ticket_page_with_the_session(
     assert gone.status == 404 and gone.headers["content-type"].startswith("text/html")
 
 
+def _open_related(page: Any) -> None:
+    page.click("#related-summary")
+
+
 def test_related_section_shows_the_incident_cluster_with_scores_as_text(
         app: App, live_url: str, page: Any, dialogs: list[str]) -> None:
     outs = [ingest_one(app, {**message(text, phone=f"08123456{i:04d}"),
@@ -143,6 +147,7 @@ def test_related_section_shows_the_incident_cluster_with_scores_as_text(
     assert len(set(tids)) == 3
     agent(app, email="ani@example.id")
     _sign_in(page, live_url, "ani@example.id", f"/login?next=/tickets/{tids[2]}")
+    _open_related(page)  # collapsed to a summary line (issue 15)
     incident = page.locator("#related #incident")
     assert incident.count() == 1
     assert page.locator("#incident-count").inner_text() == "3"
@@ -168,6 +173,7 @@ def test_supervisor_merges_two_tickets_of_one_citizen_and_unmerges(
     a, b = _two_of_one_citizen(app)
     spv = agent(app, role="supervisor", email="spv@example.id")
     _sign_in(page, live_url, "spv@example.id", f"/login?next=/tickets/{a}")
+    _open_related(page)  # collapsed to a summary line (issue 15)
     row = page.locator(f"#duplicates tr[data-ticket='{b}']")
     assert row.count() == 1
     assert float(row.locator("td.score").get_attribute("data-score") or -1) >= 0
@@ -200,6 +206,7 @@ def test_agents_get_no_merge_forms_and_a_forged_post_is_refused(
     a, b = _two_of_one_citizen(app)
     agent(app, email="ani@example.id")
     _sign_in(page, live_url, "ani@example.id", f"/login?next=/tickets/{a}")
+    _open_related(page)  # collapsed to a summary line (issue 15)
     row = page.locator(f"#duplicates tr[data-ticket='{b}']")
     assert row.count() == 1  # shown, though
     assert f"Insentif {IMG} NIK" in row.inner_text() and NIK not in page.content()  # masked

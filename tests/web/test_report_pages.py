@@ -125,16 +125,28 @@ def test_supervisor_sees_the_services_numbers_charts_and_downloads(
     _sign_in(page, live_url, "spv@example.id")
     page.goto(live_url + REPORT.format("channel"))
     expected = _service_report(app, "channel")
-    header = page.locator("#summary thead th").all_inner_texts()
+    # Indonesian headings for people; each cell keeps its key (issue 15).
+    assert page.locator("#summary thead th").all_inner_texts()[:3] == ["Kanal", "Tiket", "Warga"]
+    header = [h.get_attribute("data-key") for h in page.locator("#summary thead th").all()]
     rows = [dict(zip(header, r.locator("td").all_inner_texts()))
             for r in page.locator("#summary tbody tr").all()]
     assert [r["grp"] for r in rows] == ["email", "telegram"]
+
+    def shown(key: str, value: Any) -> str:
+        if value is None:
+            return ""
+        if key.endswith("_rate"):
+            return f"{float(value) * 100:.1f}%"
+        return f"{float(value):,.1f}" if key.endswith("_min") else str(value)
     for row, want in zip(rows, expected["groups"]):
         for key in ("tickets", "citizens", "served_rate", "first_response_p50_min",
                     "first_response_breach_rate", "resolved"):
-            assert row[key] == ("" if want[key] is None else str(want[key])), key
-    assert rows[0]["served_rate"] == "1.0" and rows[0]["first_response_p50_min"] == "60.0"
-    assert rows[1]["tickets"] == "2" and rows[1]["first_response_breach_rate"] == "1.0"
+            assert row[key] == shown(key, want[key]), key
+    assert rows[0]["served_rate"] == "100.0%" and rows[0]["first_response_p50_min"] == "60.0"
+    assert rows[1]["tickets"] == "2" and rows[1]["first_response_breach_rate"] == "100.0%"
+    # A figure links to the tickets behind it.
+    link = page.locator("#summary tbody tr").first.locator("td[data-key=tickets] a")
+    assert link.get_attribute("href") == "/queue?channel=email#all-tickets"
     assert page.locator("svg").count() >= 4
     assert page.locator("svg rect").count() > 0
     for chart in ("Pesan masuk per hari per kanal", "Tingkat terlayani",

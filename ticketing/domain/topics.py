@@ -234,6 +234,16 @@ class TopicClassifier:
     def fallback(self) -> str:
         return self._fallback
 
+    def safe_title(self, topic: str | None, text: str, *, limit: int = 6) -> str:
+        """A title for what several citizens wrote (an incident) that carries nobody's data:
+        the topic's label, then up to ``limit`` words of ``text`` that are topic vocabulary or
+        common words (never a name, a number or an address, which are neither)."""
+        words = [w for w in re.findall(r"[a-z]+", text.lower())
+                 if w in self._vocab or w in self._fuzzy_ignore]
+        kept = list(dict.fromkeys(words))[:limit]
+        head = self.label(topic) if topic else ""
+        return " · ".join(p for p in (head, " ".join(kept)) if p)
+
     def label(self, topic: str) -> str:
         return self._labels.get(topic, topic)
 

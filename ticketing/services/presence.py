@@ -142,6 +142,13 @@ def set_status(conn: sa.Connection, user_id: int, status: str, *, config: Routin
     return agent_view(conn, user_id, config)
 
 
+def status_of(conn: sa.Connection, user_id: int) -> str:
+    """The agent's presence as stored (``offline`` without a profile)."""
+    value = conn.execute(sa.select(profiles.c.status).where(profiles.c.user_id == user_id)
+                         ).scalar()
+    return str(value or Presence.OFFLINE)
+
+
 def heartbeat(conn: sa.Connection, user_id: int, *, now: dt.datetime) -> None:
     """Keeps the agent's current status alive (an offline agent stays offline)."""
     conn.execute(profiles.update().where(profiles.c.user_id == user_id)

@@ -27,6 +27,8 @@ def install(http: FastAPI) -> None:
     from ticketing.entrypoints.web.agent_routes import router as agent_router
     from ticketing.entrypoints.web.chat_presence import router as chat_router
     from ticketing.entrypoints.web.live import router as live_router
+    from ticketing.entrypoints.web.desk_routes import router as desk_router
+    from ticketing.entrypoints.web.queue_routes import router as queue_router
     from ticketing.entrypoints.web.routes import router
     from ticketing.entrypoints.web.search_routes import router as search_router
     from ticketing.entrypoints.web.session import html
@@ -37,8 +39,11 @@ def install(http: FastAPI) -> None:
     http.include_router(search_router)
     http.include_router(live_router)
     _stop_live_events_on_shutdown(http)
-    ours = {getattr(r, "endpoint", None) for r in (*router.routes, *agent_router.routes,
-                                                   *search_router.routes)}
+    http.include_router(desk_router)
+    http.include_router(queue_router)
+    ours = {getattr(r, "endpoint", None)
+            for r in (*router.routes, *agent_router.routes, *search_router.routes,
+                      *desk_router.routes, *queue_router.routes)}
     before = http.exception_handlers.get(Exception)
 
     async def crash(request: Request, exc: Exception) -> Response:

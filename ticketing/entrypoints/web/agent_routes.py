@@ -13,6 +13,7 @@ case (``services.merging``) enforces for the pages and the API alike."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -21,14 +22,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from ticketing.app import App
-from ticketing.domain import bounds
+from ticketing.domain import bounds, canned
 from ticketing.domain.errors import (Conflict, InvalidInput, NotFound, PermissionDenied,
                                      TicketingError)
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
 from ticketing.services import downloads, merging, relations, replies, routing, updates, views
 from ticketing.services.accounts import Principal
+from ticketing.store import workqueue
+from markupsafe import Markup
 from ticketing.entrypoints import jobs
-from ticketing.entrypoints.web import agent_html, chat_presence, pages
+from ticketing.entrypoints.web import chat_presence, pages, ticket_view, viewing
+from ticketing.entrypoints.web.render import render_page
 from ticketing.entrypoints.web.session import (WORK_ROLES, core, html, same_origin, to_login,
                                    viewer)
 
@@ -48,7 +52,8 @@ REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
     (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
 FOREIGN_FORM = "Formulir dari situs lain ditolak."
 MY_TICKETS = ",".join(sorted(ACTIVE_STATUSES))
-FIELDS = ("body", "status", "topic", "source", "channel", "reached", "public")
+FIELDS = ("body", "status", "topic", "source", "channel", "reached", "public", "seen",
+          "confirm")
 
 
 def _refusal(exc: TicketingError) -> tuple[int, str]:
@@ -74,77 +79,33 @@ def _not_found(who: Principal, ticket: str) -> Response:
                                  who=who), 404)
 
 
-# ---------------------------------------------------------------- the queue
-
-
-def _queue_data(app: App, who: Principal) -> tuple[dict[str, Any], dict[str, Any]]:
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        waiting = routing.waiting_for(conn, who.user_id, config=app.routing)
-        mine = views.list_tickets(conn, who, status=MY_TICKETS, assignee="me", limit=100)
-    return waiting, mine
-
-
-async def _queue(request: Request, who: Principal, *, notice: str | None = None,
-                 error: str | None = None, status: int = 200) -> Response:
-    waiting, mine = await run_in_threadpool(_queue_data, core(request), who)
-    return html(agent_html.queue_page(who=who, waiting=waiting, mine=mine, notice=notice,
-                                      error=error), status)
-
-
-@router.get("/queue")
-async def queue_page(request: Request, claim: str | None = None) -> Response:
-    who = await _worker(request)
-    if isinstance(who, Response):
-        return who
-    return await _queue(request, who, notice=NOTHING_TO_CLAIM if claim == "none" else None)
-
-
-@router.post("/queue/claim")
-async def claim(request: Request) -> Response:
-    if not same_origin(request):
-        return html(pages.error_page("Ditolak", FOREIGN_FORM), 403)
-    who = await _worker(request, "/queue")
-    if isinstance(who, Response):
-        return who
-    app = core(request)
-    try:
-        got = await run_in_threadpool(jobs.claim_next, app, who.user_id)
-    except TicketingError as exc:
-        status, message = _refusal(exc)
-        return await _queue(request, who, error=message, status=status)
-    if got is None:
-        return RedirectResponse("/queue?claim=none", status_code=303)
-    return RedirectResponse(f"/tickets/{got.id}?done=claimed", status_code=303)
-
-
 # ---------------------------------------------------------------- one ticket
 
 
-def _ticket_data(app: App, ticket_id: int, who: Principal) -> tuple[dict[str, Any],
-                                                                     dict[str, Any]]:
-    with app.engine.connect().execution_options(readonly=True) as conn, conn.begin():
-        ticket = views.get_ticket(conn, ticket_id, who, capabilities=app.capabilities,
-                                  now=app.clock.now())
-        return ticket, relations.related_tickets(conn, ticket_id, who)
+class StaleView(Conflict):
+    """A reply written on a view older than the ticket's newest message: held, not sent."""
 
 
 async def _ticket(request: Request, who: Principal, ticket_id: int, *,
                   notice: str | None = None, error: str | None = None, status: int = 200,
-                  drafts: Mapping[str, str] | None = None) -> Response:
+                  drafts: Mapping[str, str] | None = None, stale: bool = False) -> Response:
     app = core(request)
     try:
-        ticket, related = await run_in_threadpool(_ticket_data, app, ticket_id, who)
+        ticket, related, following = await run_in_threadpool(ticket_view.read, app,
+                                                             ticket_id, who)
     except NotFound:
         return _not_found(who, f"#{ticket_id}")
-    classifier = app.evidence_policy.classifier
-    topics = [(name, classifier.label(name)) for name in classifier.topics]
+    values = ticket_view.context(request, app, who, ticket, related, following, drafts or {})
     chat = await run_in_threadpool(chat_presence.seen_by_desk, app, ticket_id)
-    page = html(agent_html.ticket_page(who=who, ticket=ticket, notice=notice, error=error,
-                                       drafts=drafts, related=related, topics=topics,
-                                       chat=chat_presence.section(ticket_id, chat)), status)
-    if chat is not None:
-        page.headers["Content-Security-Policy"] = chat_presence.SCRIPT_CSP
-    return page
+    response = await render_page(request, who, "ticket.html", status=status,
+                                 title=f"Tiket #{ticket_id}", page_id="ticket", notice=notice,
+                                 error=error, stale=stale,
+                                 chat_section=Markup(chat_presence.section(ticket_id, chat)),
+                                 **values)
+    if request.query_params.get("order") in ("old", "new"):
+        response.set_cookie(ticket_view.ORDER_COOKIE, request.query_params["order"],
+                            max_age=365 * 86400, path="/", httponly=True, samesite="lax")
+    return response
 
 
 @router.get("/tickets/{raw_id}")
@@ -173,6 +134,9 @@ async def _act(request: Request, raw_id: str, done: str, action: Action,
     fields = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
     try:
         await run_in_threadpool(action, core(request), ticket_id, who, fields)
+    except StaleView:
+        return await _ticket(request, who, ticket_id, status=409, stale=True,
+                             drafts={"reply": fields.get("body", "")})
     except TicketingError as exc:
         status, message = _refusal(exc)
         drafts = {draft: fields.get("body", "")} if draft else None
@@ -182,14 +146,33 @@ async def _act(request: Request, raw_id: str, done: str, action: Action,
 
 
 def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+    """The reply, with the macro's status and topic in the same transaction (each audited by
+    its use case).  Held (``StaleView``) when a citizen message or another agent's reply came
+    after the view it was written on, unless the agent confirmed after seeing it."""
+    body = fields.get("body", "")
+    if left := canned.unfilled(body):
+        raise InvalidInput("isi dulu: " + ", ".join("{" + v + "}" for v in left))
+    seen = bounds.parse_int(fields.get("seen") or "", 0, 2**62)
+    confirmed = bounds.parse_int(fields.get("confirm") or "", 0, 2**62)
     with app.engine.begin() as conn:
-        return replies.reply_to_ticket(conn, ticket_id, fields.get("body", ""), by=who,
-                                       now=app.clock.now(),
-                                       from_address=app.settings.support_address,
-                                       capabilities=app.capabilities,
-                                       channel=fields.get("channel") or None,
-                                       status=fields.get("status") or None,
-                                       public=fields.get("public") == "1")
+        if seen is not None and (confirmed is None or confirmed < seen) and \
+                workqueue.newer_from_others(conn, ticket_id, seen, who.user_id):
+            raise StaleView("newer messages since this view")
+        if confirmed is not None and workqueue.newer_from_others(conn, ticket_id, confirmed,
+                                                                 who.user_id):
+            raise StaleView("newer messages since this view")
+        out = replies.reply_to_ticket(conn, ticket_id, body, by=who,
+                                      now=app.clock.now(),
+                                      from_address=app.settings.support_address,
+                                      capabilities=app.capabilities,
+                                      channel=fields.get("channel") or None,
+                                      status=fields.get("status") or None,
+                                      public=fields.get("public") == "1")
+        if fields.get("topic"):
+            updates.update_ticket(conn, ticket_id, {"topic": fields["topic"]}, by=who,
+                                  topics=app.evidence_policy.classifier.topics,
+                                  now=app.clock.now(), routing=app.routing)
+        return out
 
 
 def _call_back(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
@@ -287,3 +270,20 @@ async def attachment(request: Request, raw_id: str, raw_message: str,
                                      "tiket ini atau tidak disimpan.", who=who), 404)
     return FileResponse(got.path, media_type=got.media_type, filename=got.filename,
                         content_disposition_type="attachment", headers=dict(downloads.HEADERS))
+
+
+@router.post("/tickets/{raw_id}/viewing")
+async def still_viewing(request: Request, raw_id: str) -> Response:
+    """The open ticket page's ping (``app.js``): keeps this agent among the ticket's viewers
+    and answers the others, for the collision notice."""
+    if not same_origin(request):
+        return Response('{"error":"foreign origin"}', status_code=403,
+                        media_type="application/json")
+    who = await run_in_threadpool(viewer, request)
+    ticket_id = bounds.parse_id(raw_id)
+    if who is None or who.role not in WORK_ROLES or ticket_id is None:
+        return Response('{"error":"not allowed"}', status_code=403,
+                        media_type="application/json")
+    viewing.saw(ticket_id, who.email, who.name)
+    return Response(json.dumps({"viewers": viewing.others(ticket_id, who.email)}),
+                    media_type="application/json", headers={"Cache-Control": "no-store"})

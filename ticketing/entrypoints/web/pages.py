@@ -99,20 +99,22 @@ def locked_section(locked: Sequence[Mapping[str, Any]], notice: str | None = Non
 
 def report_page(*, who: Principal, start: dt.date, end: dt.date, group_by: str,
                 groups: Sequence[str], report: Mapping[str, Any] | None,
-                error: str | None = None, top: str = "") -> str:
-    """``top``: what comes before the report (``locked_section``)."""
+                error: str | None = None, top: str = "", bare: bool = False) -> str:
+    """``top``: what comes before the report (``locked_section``); ``bare``: the page's body
+    only (for the ``report.html`` template), not a whole document."""
     form = top + f"""<form method="get" action="/reports/sla" id="report-form">
 <label>Dari <input type="date" name="from" value="{start.isoformat()}" required></label>
 <label>Sampai <input type="date" name="to" value="{end.isoformat()}" required></label>
 <label>Per <select name="group_by">{_options(group_by, groups)}</select></label>
 <button type="submit">Tampilkan</button></form>"""
     if error:
-        return shell("Laporan SLA", form + f'<p class="error" role="alert">{escape(error)}</p>',
-                     who=who)
+        inner = form + f'<p class="error" role="alert">{escape(error)}</p>'
+        return inner if bare else shell("Laporan SLA", inner, who=who)
     query = {"from": start.isoformat(), "to": end.isoformat(), "group_by": group_by}
     links = " · ".join(
         f'<a id="download-{fmt}" download '
         f'href="{escape("/reports/sla?" + urlencode({**query, "format": fmt}))}">'
         f"Unduh {fmt.upper()}</a>" for fmt in ("csv", "json"))
     assert report is not None
-    return shell("Laporan SLA", f"{form}<p>{links}</p>\n{render_body(report)}", who=who)
+    inner = f"{form}<p>{links}</p>\n{render_body(report, links=True)}"
+    return inner if bare else shell("Laporan SLA", inner, who=who)

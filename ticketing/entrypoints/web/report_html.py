@@ -4,10 +4,14 @@ external assets: it can be mailed or archived), and its sections for the staff p
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from html import escape
 from typing import Any
+from urllib.parse import urlencode
+
+from babel.dates import format_date
 
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
@@ -30,6 +34,13 @@ def _bars(title: str, items: Sequence[tuple[str, float]], *, unit: str = "",
     return "".join(parts)
 
 
+def _short_day(value: str) -> str:
+    try:
+        return format_date(dt.date.fromisoformat(value[:10]), "d MMM", locale="id")
+    except ValueError:
+        return value
+
+
 def _stacked_days(volumes: Sequence[Mapping[str, Any]]) -> str:
     per_day: dict[str, dict[str, int]] = defaultdict(dict)
     channels: list[str] = []
@@ -43,7 +54,7 @@ def _stacked_days(volumes: Sequence[Mapping[str, Any]]) -> str:
     if not days:
         return "<p>Tidak ada pesan pada periode ini.</p>"
     top = max(sum(d.values()) for d in per_day.values()) or 1
-    bar, height = max(4, min(40, 600 // len(days))), 220
+    bar, height = max(8, min(40, 600 // len(days))), 220
     # Wide enough for the legend too (one entry per channel), not only for the bars.
     width = max(60 + len(days) * (bar + 4), 60 + len(channels) * 110)
     parts = [f'<svg role="img" aria-label="Pesan masuk per hari per kanal" width="{width}" '
@@ -57,11 +68,14 @@ def _stacked_days(volumes: Sequence[Mapping[str, Any]]) -> str:
             parts.append(f'<rect x="{x}" y="{y:.1f}" width="{bar}" height="{h:.1f}" '
                          f'fill="{COLOURS[j % len(COLOURS)]}"><title>{escape(day)} '
                          f'{escape(channel)}: {per_day[day].get(channel, 0)}</title></rect>')
-    last_x = 50 + (len(days) - 1) * (bar + 4)
-    parts.append(f'<text x="50" y="{height + 18}" font-size="11">{escape(days[0])}</text>')
-    if len(days) > 1:
-        parts.append(f'<text x="{max(last_x, 150)}" y="{height + 18}" font-size="11">'
-                     f'{escape(days[-1])}</text>')
+    every = max(1, -(-len(days) * 70 // max(width - 60, 1)))  # a label per ~70 px
+    for i, day in enumerate(days):
+        if i % every == 0 or i == len(days) - 1 and i % every > every // 2:
+            x = 50 + i * (bar + 4)
+            parts.append(f'<text x="{x}" y="{height + 18}" font-size="11">'
+                         f'{escape(_short_day(day))}</text>')
+    parts.append(f'<text x="0" y="12" font-size="11">{top} pesan</text>'
+                 f'<text x="0" y="{height}" font-size="11">0</text>')
     for j, channel in enumerate(channels):
         parts.append(f'<rect x="{50 + j * 110}" y="{height + 32}" width="12" height="12" '
                      f'fill="{COLOURS[j % len(COLOURS)]}"/><text x="{66 + j * 110}" '
@@ -87,32 +101,81 @@ def _distribution(report: Mapping[str, Any], measure: str, title: str) -> str:
     return _bars(title, bands, unit=" tiket")
 
 
-def render_body(report: Mapping[str, Any]) -> str:
-    """The report's sections (tables and charts), for a page or a document to wrap."""
+# Column headings for people (the keys stay in CSV and JSON, and in each cell's data-key).
+LABELS = {"grp": "Kelompok", "tickets": "Tiket", "citizens": "Warga",
+          "served_rate": "Terlayani tepat waktu", "citizens_served_rate": "Warga terlayani",
+          "first_response_breach_rate": "Respons pertama terlewat",
+          "resolution_breach_rate": "Penyelesaian terlewat",
+          "first_response_avg_min": "Respons pertama rata-rata (mnt)",
+          "first_response_p50_min": "Respons pertama median (mnt)",
+          "first_response_p90_min": "Respons pertama p90 (mnt)",
+          "resolution_avg_min": "Penyelesaian rata-rata (mnt)",
+          "resolution_p50_min": "Penyelesaian median (mnt)",
+          "resolution_p90_min": "Penyelesaian p90 (mnt)", "resolved": "Selesai"}
+GROUP_HEADINGS = {"channel": "Kanal", "topic": "Topik", "day": "Hari", "agent": "Agen",
+                  "team": "Tim"}
+# The queue filter that shows the tickets behind a group's figures (the page only).
+QUEUE_FILTER = {"channel": "channel", "topic": "topic", "team": "team"}
+
+
+def _cell(key: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if key.endswith("_rate"):
+        return f"{float(value) * 100:.1f}%"
+    if key.endswith("_min"):
+        return f"{float(value):,.1f}"
+    return str(value)
+
+
+def _day(value: str) -> str:
+    try:
+        return format_date(dt.date.fromisoformat(value[:10]), "d MMM yyyy", locale="id")
+    except ValueError:
+        return value
+
+
+def _row(g: Mapping[str, Any], group_by: str, links: bool) -> str:
+    cells = []
+    target = QUEUE_FILTER.get(group_by)
+    for key in COLUMNS:
+        shown = escape(_cell(key, g.get(key)))
+        if links and target and key in ("grp", "tickets") and g.get("grp") is not None:
+            href = "/queue?" + urlencode({target: str(g["grp"])}) + "#all-tickets"
+            shown = f'<a href="{escape(href)}" class="to-tickets">{shown}</a>'
+        cells.append(f'<td data-key="{key}">{shown}</td>')
+    return "<tr>" + "".join(cells) + "</tr>"
+
+
+def render_body(report: Mapping[str, Any], *, links: bool = False) -> str:
+    """The report's sections (tables and charts), for a page or a document to wrap;
+    ``links``: figures link to the queue filtered to the tickets behind them (the page)."""
     groups: Sequence[Mapping[str, Any]] = report["groups"]
-    head = "".join(f"<th>{escape(c)}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{escape('' if g.get(c) is None else str(g.get(c)))}"
-                                    "</td>" for c in COLUMNS) + "</tr>" for g in groups)
+    group_by = str(report["group_by"])
+    heads = {**LABELS, "grp": GROUP_HEADINGS.get(group_by, LABELS["grp"])}
+    head = "".join(f'<th data-key="{c}">{escape(heads[c])}</th>' for c in COLUMNS)
+    body = "".join(_row(g, group_by, links) for g in groups)
     backlog = "".join(f"<tr><td>{escape(str(b['channel']))}</td><td>{escape(str(b['age']))}</td>"
                       f"<td>{b['tickets']}</td></tr>" for b in report["backlog"])
     served = [(str(g["grp"]), float(g["served_rate"] or 0)) for g in groups]
     p50 = [(str(g["grp"]), float(g.get("first_response_p50_min") or 0)) for g in groups]
-    per = escape(str(report["group_by"]))
-    return f"""<p>Periode {escape(report['from'])} s.d. {escape(report['to'])} (WIB),
-dikelompokkan per {per}; dibuat {escape(report['generated_at'])}. Waktu dalam menit kerja
-(jam layanan).</p>
-<h2>Ringkasan</h2><table id="summary"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>
-<h2>Pesan masuk per hari</h2>{_stacked_days(report['volumes'])}
+    per = escape(GROUP_HEADINGS.get(group_by, group_by).lower())
+    return f"""<p>Periode {escape(_day(report['from']))} s.d. {escape(_day(report['to']))} (WIB),
+dikelompokkan per {per}; dibuat {escape(str(report['generated_at'])[:16].replace('T', ' '))}.
+Waktu dalam menit kerja (jam layanan); tingkat dalam persen.</p>
+<h2>Ringkasan</h2><div class="scroll"><table id="summary"><thead><tr>{head}</tr></thead>
+<tbody>{body}</tbody></table></div>
+<h2>Pesan masuk per hari</h2><div class="chart">{_stacked_days(report['volumes'])}</div>
 <h2>Tingkat terlayani (respons pertama tepat waktu) per {per}</h2>
-{_bars('Tingkat terlayani', served, percent=True)}
+<div class="chart">{_bars('Tingkat terlayani', served, percent=True)}</div>
 <h2>Waktu respons pertama, median (menit kerja)</h2>
-{_bars('Median respons pertama', p50, unit=' m')}
+<div class="chart">{_bars('Median respons pertama', p50, unit=' mnt')}</div>
 <h2>Sebaran waktu respons pertama</h2>
-{_distribution(report, 'first_response', 'Sebaran waktu respons pertama')}
+<div class="chart">{_distribution(report, 'first_response', 'Sebaran waktu respons pertama')}</div>
 <h2>Sebaran waktu penyelesaian</h2>
-{_distribution(report, 'resolution', 'Sebaran waktu penyelesaian')}
-<h2>Antrean saat ini</h2><table id="backlog"><thead><tr><th>kanal</th><th>umur</th><th>tiket</th>
-</tr></thead><tbody>{backlog}</tbody></table>"""
+<div class="chart">{_distribution(report, 'resolution', 'Sebaran waktu penyelesaian')}</div>
+<h2>Antrean saat ini</h2><div class="scroll"><table id="backlog"><thead><tr><th>Kanal</th>
+<th>Umur</th><th>Tiket</th></tr></thead><tbody>{backlog}</tbody></table></div>"""
 
 
 def render(report: Mapping[str, Any]) -> str:

@@ -26,6 +26,9 @@ from ticketing.domain.zones import WIB
 from ticketing.services import accounts, logins, reports
 from ticketing.services.accounts import Principal
 from ticketing.entrypoints.web import pages
+from ticketing.entrypoints.web.render import render_page
+from ticketing.store import workqueue
+from markupsafe import Markup
 from ticketing.entrypoints.web.session import (COOKIE, HEADERS, REPORT_ROLES, core, home, html,
                                                safe_next, same_origin, to_login, viewer)
 
@@ -163,7 +166,7 @@ async def sla_report_page(request: Request) -> Response:
     today = app.clock.now().astimezone(WIB).date()
     group_by = params.get("group_by") or "channel"
     fmt = params.get("format") or "html"
-    start, end = today.replace(day=1), today
+    start, end = await run_in_threadpool(_default_period, app, today)
     try:
         start = _date(params.get("from"), start, "from")
         end = _date(params.get("to"), end, "to")
@@ -173,9 +176,9 @@ async def sla_report_page(request: Request) -> Response:
             raise InvalidInput("format harus html, csv atau json")
         data = await run_in_threadpool(_report, app, start=start, end=end, group_by=group_by)
     except InvalidInput as exc:
-        return html(pages.report_page(who=who, start=start, end=end, group_by=group_by,
-                                       groups=reports.GROUPS, report=None, error=str(exc),
-                                       top=top), 422)
+        return await _report_page(request, who, pages.report_page(
+            who=who, start=start, end=end, group_by=group_by, groups=reports.GROUPS,
+            report=None, error=str(exc), top=top, bare=True), 422)
     name = f"laporan-sla-{start.isoformat()}-{end.isoformat()}-{group_by}"
     if fmt == "csv":
         return Response(reports.to_csv(data), media_type="text/csv; charset=utf-8",
@@ -186,5 +189,21 @@ async def sla_report_page(request: Request) -> Response:
                         media_type="application/json",
                         headers={**HEADERS, "Content-Disposition":
                                  f'attachment; filename="{name}.json"'})
-    return html(pages.report_page(who=who, start=start, end=end, group_by=group_by,
-                                   groups=reports.GROUPS, report=data, top=top))
+    return await _report_page(request, who, pages.report_page(
+        who=who, start=start, end=end, group_by=group_by, groups=reports.GROUPS, report=data,
+        top=top, bare=True))
+
+
+async def _report_page(request: Request, who: Principal, content: str,
+                       status: int = 200) -> Response:
+    return await render_page(request, who, "report.html", status=status, title="Laporan SLA",
+                             page_id="report", content=Markup(content))
+
+
+def _default_period(app: App, today: dt.date) -> tuple[dt.date, dt.date]:
+    """The last 30 days; when they hold no ticket, the 30 days up to the latest ticket."""
+    latest = app.read(workqueue.latest_ticket_at)
+    end = today
+    if latest is not None and latest.astimezone(WIB).date() < today - dt.timedelta(days=29):
+        end = latest.astimezone(WIB).date()
+    return end - dt.timedelta(days=29), end

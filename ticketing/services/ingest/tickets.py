@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ticketing.domain.subjects import complaint_subject
 from ticketing.domain.events import (MessageAppended, TicketCreated, TicketReopened,
                                      TicketTopicChanged)
 from ticketing.domain.lifecycle import (ACTIVE_STATUSES, Direction, Priority, TicketStatus,
@@ -125,7 +126,7 @@ def decide_ticket(batch: Batch, work: Work) -> None:
         tid = batch.ids.one(q.tickets)
         target = q.TicketState(
             id=tid, customer_id=cid, status=TicketStatus.NEW, topic=ev.topic,
-            channel=str(msg.channel), subject=(msg.subject or msg.body[:120])[:300] or None,
+            channel=str(msg.channel), subject=(msg.subject or complaint_subject(msg.body) or msg.body[:120])[:300] or None,
             created_at=batch.now, first_message_at=msg.sent_at, last_message_at=msg.sent_at,
             last_customer_message_at=None, message_count=0, is_new=True,
             fingerprint=ev.fingerprint or None)
