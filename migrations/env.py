@@ -7,6 +7,7 @@ from alembic import context
 from ticketing.models import Base
 from ticketing.settings import load_settings
 from ticketing.store.db import make_engine
+from ticketing.store.migrate import include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -16,7 +17,8 @@ def run_migrations_online() -> None:
     connection = config.attributes.get("connection")
     if connection is not None:
         context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=True, compare_type=True)
+                          render_as_batch=True, compare_type=True,
+                          include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
         return
@@ -24,7 +26,8 @@ def run_migrations_online() -> None:
     engine = make_engine(url)
     with engine.connect() as conn:
         context.configure(connection=conn, target_metadata=target_metadata,
-                          render_as_batch=True, compare_type=True)
+                          render_as_batch=True, compare_type=True,
+                          include_name=include_name)
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

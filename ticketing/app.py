@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from ticketing.domain.calendar import calendars_from_config
 from ticketing.domain.errors import InvalidInput
 from ticketing.domain.routing import RoutingConfig, routing_config_from
+from ticketing.domain.search import SearchVocabulary
 from ticketing.domain.sla_policy import sla_config_from
 from ticketing.domain.text import Role
 from ticketing.domain.topics import TopicClassifier
@@ -121,6 +122,14 @@ class App:
         except ValueError as exc:
             raise InvalidInput(f"{self.config_dir / 'topics.toml'}: {exc}") from exc
         return EvidencePolicy(classifier=classifier, fallback_topic=classifier.fallback)
+
+    @cached_property
+    def search_vocabulary(self) -> SearchVocabulary:
+        """How a staff search is read: the general slang, ``topics.toml``'s spellings and typos
+        (its ``[slang]`` table, checked by the classifier) and the classifier's typo fixes."""
+        classifier = self.evidence_policy.classifier
+        slang = read_toml(self.config_dir / "topics.toml").get("slang", {})
+        return SearchVocabulary.with_topics_slang(dict(slang), correct=classifier.correct)
 
     @cached_property
     def ingest_policy(self) -> IngestPolicy:

@@ -28,5 +28,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('messages') as batch:
-        batch.drop_column('topics')
+    # Plain ALTER TABLE ... DROP COLUMN (SQLite 3.35+): a batch copy of ``messages`` would drop
+    # its triggers (0033_search's live_messages), which that revision's downgrade then drops.
+    op.execute('ALTER TABLE messages DROP COLUMN topics')

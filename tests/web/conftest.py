@@ -86,3 +86,8 @@ def live_url(app: App) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+# Every script on a page but our own live-updates file (``/static/live.js``): an escaping test
+# counts these, and any would be injected.
+OWN_SCRIPT_EXCLUDED = 'script:not([src="/static/live.js"])'

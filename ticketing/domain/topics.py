@@ -237,6 +237,11 @@ class TopicClassifier:
     def label(self, topic: str) -> str:
         return self._labels.get(topic, topic)
 
+    def correct(self, token: str) -> str:
+        """The vocabulary's word for a typo ("insentip" -> "insentif"), else the token itself
+        (the classifier's own correction, also used by search to read a query)."""
+        return self._correct(token)
+
     # --- matching ---------------------------------------------------------------------------------
     def _correct_uncached(self, token: str) -> str:
         """Nearest vocabulary word for a typo ("insentip" -> "insentif"), or the token itself."""

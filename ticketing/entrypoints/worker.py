@@ -18,8 +18,8 @@ from ticketing.services.outbox import deliver_due
 from ticketing.services.webchat_delivery import hand_over, hand_over_due
 from ticketing.entrypoints.jobs import escalating_sla_tick, routing_tick
 from ticketing.entrypoints.telegram import start_polling, yield_to_poller
-from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
 from ticketing.entrypoints.transcript_folder import poll_transcripts
+from ticketing.store import live as live_events
 from ticketing.store.rollup import fold as fold_rollup
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,15 @@ def fold(app: App) -> int:
     return app.write(fold_rollup)
 
 
+LIVE_EVENTS_KEPT = dt.timedelta(minutes=15)
+
+
+def expire_live_events(app: App) -> int:
+    """Live events older than ``LIVE_EVENTS_KEPT`` forgotten (the pages have read them; a
+    reconnecting page is served from its serving process's memory)."""
+    return app.write(live_events.expire, app.clock.now() - LIVE_EVENTS_KEPT)
+
+
 def _poll(app: App) -> int:
     """The transcript folder; a problem there never holds up the queues."""
     try:
@@ -83,7 +92,7 @@ def _poll(app: App) -> int:
 
 
 def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> None:
-    next_routing = 0.0
+    next_routing = next_expiry = 0.0
     while not stop.is_set():
         try:
             busy = (_poll(app) + drain(app, stop) + hand_over_chats(app) + deliver(app, stop)
@@ -93,6 +102,9 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
             if time.monotonic() >= next_routing:
                 routing_tick(app)
                 next_routing = time.monotonic() + app.routing.tick_seconds
+            if time.monotonic() >= next_expiry:
+                expire_live_events(app)
+                next_expiry = time.monotonic() + 60.0
         except Exception:  # a database blip must not kill the worker: back off and retry
             log.exception("worker pass failed")
             busy = 0
@@ -120,7 +132,9 @@ def run_worker(app: App, *, once: bool = False) -> int:
     settle_for_throughput(app)
     s = app.settings
     if s.instagram_accounts or (s.instagram_reconcile_dms and s.meta_access_token):
-        # blocking instaloader / Graph API calls: a thread of their own
+        # blocking instaloader / Graph API calls: a thread of their own; imported only here, so
+        # a desk without Instagram reconciliation never loads instaloader
+        from ticketing.entrypoints.instagram_poll import poll_forever as poll_instagram
         threading.Thread(target=poll_instagram, args=(app, stop),
                          name="instagram-reconcile", daemon=True).start()
     log.info("worker started")

@@ -8,6 +8,7 @@ from ticketing.models.channel_state import (AttachmentFetch, Cursor, Lease, Mess
 from ticketing.models.customer import Customer, Identity
 from ticketing.models.incident import Incident, TicketSignature
 from ticketing.models.link import LinkChallenge
+from ticketing.models.live import LiveEvent
 from ticketing.models.message import Message
 from ticketing.models.notification import Notification
 from ticketing.models.queue import InboxItem, OutboxItem
@@ -18,6 +19,7 @@ from ticketing.models.webchat import WebchatSession
 
 __all__ = ["AgentProfile", "ApiToken", "AttachmentFetch", "AuditEvent", "Base", "Cursor",
            "Lease", "MessageRevision", "PaceSlot", "Customer", "Identity", "Incident",
-           "InboxItem", "LinkChallenge", "LoginThrottle", "Message", "Notification", "OutboxItem",
+           "InboxItem", "LinkChallenge", "LiveEvent", "LoginThrottle", "Message", "Notification",
+           "OutboxItem",
            "ReportCustomerTickets", "ReportRepeatTicket", "ReportRollup", "Ticket",
            "TicketSignature", "User", "WebchatSession"]

@@ -11,6 +11,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Made by the migrations, beyond what the models can say (autogenerate must not call them
+# drift): SQLite's FTS5 table over messages and its shadow tables, PostgreSQL's expression
+# index for full-text search (migration 0033).
+OUTSIDE_MODELS = frozenset({"messages_fts", "messages_fts_data", "messages_fts_idx",
+                            "messages_fts_docsize", "messages_fts_config",
+                            "ix_messages_search"})
+
+
+def include_name(name: str | None, type_: str, _parent: object) -> bool:
+    """Alembic's ``include_name`` hook: everything but ``OUTSIDE_MODELS``."""
+    return name not in OUTSIDE_MODELS
 
 
 def alembic_config(url: str) -> Config:

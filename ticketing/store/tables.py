@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from ticketing.models import (AgentProfile, ApiToken, AttachmentFetch, AuditEvent, Cursor, Lease,
                               MessageRevision, PaceSlot, Customer, Identity, Incident,
-                              InboxItem, LoginThrottle, Message, Notification, OutboxItem,
+                              InboxItem, LiveEvent, LoginThrottle, Message, Notification,
+                              OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
                               TicketSignature, User, WebchatSession)
 from ticketing.models.link import LinkChallenge
@@ -43,3 +44,4 @@ link_challenges = _t(LinkChallenge)
 attachment_fetches = _t(AttachmentFetch)
 message_revisions = _t(MessageRevision)
 webchat_sessions = _t(WebchatSession)
+live_events = _t(LiveEvent)

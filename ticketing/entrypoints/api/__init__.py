@@ -14,6 +14,7 @@ from ticketing.entrypoints.api.phone import router as phone_router
 from ticketing.entrypoints.api.queue import router as queue_router
 from ticketing.entrypoints.api.routes import router
 from ticketing.entrypoints.api.telegram import TelegramWebhook
+from ticketing.entrypoints.api.search import router as search_router
 from ticketing.entrypoints.api.users import router as users_router
 from ticketing.app import App
 from ticketing.services.metrics import render_metrics
@@ -39,6 +40,7 @@ def create_api(core: App, *, on_shutdown: Callable[[], None] | None = None) -> F
     api.include_router(instagram_router)
     api.include_router(users_router)
     api.add_middleware(TelegramWebhook, core=core, state=api.state)
+    api.include_router(search_router)
 
     @api.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:

@@ -7,8 +7,11 @@ JSON error body) still answers."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
@@ -23,13 +26,19 @@ def install(http: FastAPI) -> None:
     from ticketing.entrypoints.web import pages
     from ticketing.entrypoints.web.agent_routes import router as agent_router
     from ticketing.entrypoints.web.chat_presence import router as chat_router
+    from ticketing.entrypoints.web.live import router as live_router
     from ticketing.entrypoints.web.routes import router
+    from ticketing.entrypoints.web.search_routes import router as search_router
     from ticketing.entrypoints.web.session import html
 
     http.include_router(router)
     http.include_router(agent_router)
     http.include_router(chat_router)
-    ours = {getattr(r, "endpoint", None) for r in (*router.routes, *agent_router.routes)}
+    http.include_router(search_router)
+    http.include_router(live_router)
+    _stop_live_events_on_shutdown(http)
+    ours = {getattr(r, "endpoint", None) for r in (*router.routes, *agent_router.routes,
+                                                   *search_router.routes)}
     before = http.exception_handlers.get(Exception)
 
     async def crash(request: Request, exc: Exception) -> Response:
@@ -43,3 +52,17 @@ def install(http: FastAPI) -> None:
         return PlainTextResponse("Internal Server Error", status_code=500)
 
     http.add_exception_handler(Exception, crash)
+
+
+def _stop_live_events_on_shutdown(http: FastAPI) -> None:
+    inner = http.router.lifespan_context
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[Any]:
+        async with inner(app) as state:
+            yield state
+        hub = getattr(http.state, "live_hub", None)
+        if hub is not None:
+            hub.stop()
+
+    http.router.lifespan_context = lifespan

@@ -2,7 +2,8 @@
 SLA report page (form, download links, and the report's own sections from ``report_html``).
 
 Every value that comes from a person (a name, an address, a topic, a query parameter) goes
-through ``html.escape``; the pages carry no script at all."""
+through ``html.escape``; the only script is our own live-updates file, and the pages read
+without it."""
 
 from __future__ import annotations
 
@@ -23,7 +24,12 @@ FORM_STYLE = """form.inline{display:inline}label{margin-right:1rem}
 body>header{display:flex;gap:1rem;align-items:baseline;
 justify-content:space-between;border-bottom:1px solid #ccc;margin-bottom:1rem}
 nav a{margin-right:1rem}"""
-NAV = (("/queue", "Antrian", WORK_ROLES), ("/reports/sla", "Laporan SLA", REPORT_ROLES))
+NAV = (("/queue", "Antrian", WORK_ROLES), ("/search", "Cari", (*WORK_ROLES, *REPORT_ROLES)),
+       ("/reports/sla", "Laporan SLA", REPORT_ROLES))
+# The live updates (``live.py``): new tickets, citizens' messages, tickets taken, the
+# notification badge, on every signed-in page.
+LIVE_SCRIPT = '<script src="/static/live.js" defer></script>'
+
 
 
 def nav(who: Principal) -> str:
@@ -39,8 +45,9 @@ def shell(title: str, body: str, *, who: Principal | None = None, style: str = "
         account = (f'<span id="account">{escape(who.name)} ({escape(who.email)}, '
                    f'{escape(str(who.role))})</span><form class="inline" method="post" '
                    'action="/logout"><button type="submit">Keluar</button></form>')
+    script = LIVE_SCRIPT if who is not None else ""
     return f"""<!doctype html>
-<html lang="id"><head><meta charset="utf-8">
+<html lang="id"><head><meta charset="utf-8">{script}
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{escape(title)}</title><style>{STYLE}
 {FORM_STYLE}

@@ -24,7 +24,9 @@ WORK_ROLES = (Role.AGENT, Role.SUPERVISOR)  # the queue and the ticket pages
 # every door: agents see the suggestions, not the buttons, and a forged post is refused.
 MERGE_ROLES = merging.MERGE_ROLES
 HEADERS = {
+    # Scripts and streams from this site only (``/static/live.js``, ``/events``).
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; "
+                               "script-src 'self'; connect-src 'self'; "
                                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
