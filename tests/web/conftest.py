@@ -43,6 +43,11 @@ def browser() -> Iterator[Any]:
         pytest.skip(f"{problem} (set TICKETING_REQUIRE_BROWSER=1 to fail instead)")
     from playwright.sync_api import sync_playwright
 
+    # An earlier test in the session can leave a running-loop mark on this thread (a bridge
+    # that drove a coroutine by hand); Playwright's sync API then refuses to start. Clear it:
+    # no loop is really running while a synchronous test sets up.
+    import asyncio
+    asyncio.events._set_running_loop(None)
     with sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         yield chromium
