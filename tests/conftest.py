@@ -21,6 +21,10 @@ from ticketing.settings import DEFAULT_TEST_PG_URL, Settings
 from ticketing.store import migrate
 from ticketing.store.db import make_engine
 
+# The browser and live-server fixtures, for every directory: one Playwright per session (two
+# would refuse to start: Playwright's sync API marks the thread as running its loop).
+pytest_plugins = ["tests.browser"]
+
 ROOT = Path(__file__).resolve().parents[1]
 PG_URL = os.environ.get("TICKETING_TEST_PG_URL", DEFAULT_TEST_PG_URL)
 REQUIRE_PG = os.environ.get("TICKETING_REQUIRE_PG") == "1"

@@ -60,8 +60,11 @@ def parse_webchat(payload: bytes, meta: Mapping[str, Any]) -> InboundMessage:
         raise MalformedPayload("web chat delivery without its time") from exc
     if sent_at.tzinfo is None:
         raise MalformedPayload("web chat delivery time has no offset")
+    # The pre-chat form's e-mail and phone are what the citizen typed: claims, not proof (an
+    # address of someone else's must not link this chat to their tickets unverified).
     sender = Sender(name=_str(meta, "name", 200), email=_str(meta, "email", 320),
-                    phone=_str(meta, "phone", 40), webchat_id=session)
+                    phone=_str(meta, "phone", 40), webchat_id=session,
+                    unverified=frozenset({"email", "phone"}))
     first = _str(meta, "thread", 200)
     own = external_id(session, frame.client_id)
     return InboundMessage(

@@ -5,6 +5,7 @@ English for a complaint written in English."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import tomllib
 from collections.abc import Callable
 from email.message import EmailMessage
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from channels.email.server import CONTENT_TYPE
 from ticketing.app import App
 from ticketing.domain.calendar import calendars_from_config
-from ticketing.domain.service_hours import business_duration, weekly_hours
+from ticketing.domain.service_hours import business_duration, moment, weekly_hours
 from ticketing.entrypoints.worker import drain
 from ticketing.services.intake import raw_sink
 from ticketing.services.ports import RawDelivery
@@ -119,3 +120,7 @@ def test_words_for_targets_and_weeks() -> None:
         "Senin-Jumat 08.00-12.00 dan 13.00-17.00 WIT; Sabtu 08.00-12.00 WIT")
     no_holidays = dataclasses.replace(wit, holidays={})
     assert weekly_hours(no_holidays, "en").endswith("Saturday 08:00-12:00 WIT")
+    # A moment in the desk's zone, as a citizen reads it (the web chat's next opening).
+    at = dt.datetime(2026, 12, 6, 23, 0, tzinfo=dt.timezone.utc)  # Monday 08:00 in Jayapura
+    assert moment(at, wit) == "Senin, 7 Desember 2026 08.00 WIT"
+    assert moment(at, wit, "en") == "Monday, 7 December 2026 08:00 WIT"

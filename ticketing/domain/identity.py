@@ -160,10 +160,12 @@ def sender_identifiers(sender: Sender) -> list[Identifier]:
               (IdentityKind.INSTAGRAM_USERNAME, sender.instagram_username),
               (IdentityKind.WEBCHAT, sender.webchat_id))
     out: list[Identifier] = []
+    typed = {ADDRESS_KINDS[f] for f in sender.unverified if f in ADDRESS_KINDS}
     for kind, raw in fields:
         value = normalize_identifier(kind, raw) if raw else None
         if value is not None:
-            out.append(Identifier(kind=kind, value=value, source="sender"))
+            out.append(Identifier(kind=kind, value=value,
+                                  source="text" if kind in typed else "sender"))
     return out
 
 

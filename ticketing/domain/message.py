@@ -41,6 +41,9 @@ class Sender:
     instagram_id: str | None = None
     instagram_username: str | None = None
     webchat_id: str | None = None  # the web chat session's public id (set by that channel only)
+    # Fields the citizen typed and the channel did not prove (the web chat's pre-chat e-mail and
+    # phone): their identifiers are claims, like one written in the body, never the sender's.
+    unverified: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -213,8 +216,11 @@ def parse_normalized(data: Any) -> InboundMessage:
     raw_sender = data.get("sender")
     if not isinstance(raw_sender, dict):
         raise MalformedPayload("sender must be an object")
-    sender = Sender(**{k: _clean(v) if (v := _opt_str(raw_sender, k, 320)) else None
-                       for k in _SENDER_FIELDS})
+    got = {k: _clean(v) if (v := _opt_str(raw_sender, k, 320)) else None
+           for k in _SENDER_FIELDS}
+    sender = Sender(name=got["name"], email=got["email"], phone=got["phone"],
+                    telegram_id=got["telegram_id"], instagram_id=got["instagram_id"],
+                    instagram_username=got["instagram_username"])
     if not any(getattr(sender, k) for k in _SENDER_FIELDS if k != "name"):
         raise MalformedPayload("sender has no identity (email, phone, telegram_id or instagram_id)")
     body = data.get("body", "")

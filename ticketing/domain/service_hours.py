@@ -11,6 +11,7 @@ Pure: reads only the calendar it is given (no clock, files or database).
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Final
 
 from ticketing.domain.calendar import BusinessCalendar, OpeningWindow
@@ -27,6 +28,14 @@ _DAYS: Final = {
 _WORDS: Final = {
     INDONESIAN: {"and": "dan", "holidays": "di luar hari libur nasional dan cuti bersama"},
     ENGLISH: {"and": "and", "holidays": "except national public holidays and joint leave days"},
+}
+
+
+_MONTHS: Final = {
+    INDONESIAN: ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus",
+                 "September", "Oktober", "November", "Desember"),
+    ENGLISH: ("January", "February", "March", "April", "May", "June", "July", "August",
+              "September", "October", "November", "December"),
 }
 
 
@@ -50,6 +59,16 @@ def _windows(windows: tuple[OpeningWindow, ...], language: str) -> str:
     if len(spans) == 1:
         return spans[0]
     return f"{', '.join(spans[:-1])} {_WORDS[language]['and']} {spans[-1]}"
+
+
+def moment(when: dt.datetime, calendar: BusinessCalendar, language: str | None = None) -> str:
+    """A time as a citizen reads it, in the desk's zone: ``Senin, 7 Desember 2026 08.00 WIB``
+    / ``Monday, 7 December 2026 08:00 WIB``."""
+    lang = _lang(language)
+    local = when.astimezone(calendar.zone)
+    return (f"{_DAYS[lang][local.weekday()]}, {local.day} {_MONTHS[lang][local.month - 1]} "
+            f"{local.year} {_clock(local.hour * 60 + local.minute, lang)} "
+            f"{zone_name(calendar.time_zone)}")
 
 
 def weekly_hours(calendar: BusinessCalendar, language: str | None = None) -> str:

@@ -55,17 +55,9 @@ def _when(text: object) -> dt.datetime | None:
 
 def reconcile_once(app: App, posts_of: PostsOf, *, leader: Leader | None = None) -> PassResult:
     """One pass over every configured account (only by the lease's holder)."""
-    result = PassResult()
-    if leader is not None and not leader.hold():
+    result, state, now = _begin(app, NAME, leader)
+    if not result.ran:
         return result
-    now = app.clock.now()
-    with app.uow.read() as conn:
-        state: dict[str, Any] = cursors.get(conn, NAME) or {}
-    until = _when(state.get("backoff_until"))
-    if until is not None and now < until:
-        result.backoff_until = until
-        return result
-    result.ran = True
     marks: dict[str, Any] = dict(state.get("accounts") or {})
     failed_throttled = failed_other = False
     for account in app.settings.instagram_accounts:
@@ -90,18 +82,17 @@ def reconcile_once(app: App, posts_of: PostsOf, *, leader: Leader | None = None)
         result.found += len(found)
         meta = {"source": "reconcile", "account": account, "received_at": now.isoformat()}
         deliveries = [as_delivery(c, meta) for c in found]
-        result.stored += _store(app, deliveries, state, marks, now)
+        result.stored += _store(app, deliveries, NAME, {**state, "accounts": marks}, now)
         if failed_throttled:
             break  # Instagram throttles the whole login: the other accounts wait too
     result.known = result.found - result.stored
     failures = int(state.get("failures") or 0)
     if failed_throttled or failed_other:
         base = THROTTLE_BACKOFF if failed_throttled else ERROR_BACKOFF
-        wait = min(base * 2 ** min(failures, 10), MAX_BACKOFF)
-        result.backoff_until = now + wait
+        result.backoff_until = now + _backoff(base, failures)
         log.warning("instagram reconcile backs off until %s (%s)", result.backoff_until,
                     "; ".join(result.failures.values()))
-    _save(app, {**state, "accounts": marks,
+    _save(app, NAME, {**state, "accounts": marks,
                 "failures": failures + 1 if result.backoff_until else 0,
                 "backoff_until": result.backoff_until.isoformat()
                 if result.backoff_until else None,
@@ -113,17 +104,9 @@ def reconcile_dms_once(app: App, source: GraphConversations, *,
                        leader: Leader | None = None) -> PassResult:
     """One pass over the Graph API's recent conversations (the DMs the webhook missed), by
     the lease's holder; its own mark and back-off in the ``instagram-dm-reconcile`` cursor."""
-    result = PassResult()
-    if leader is not None and not leader.hold():
+    result, state, now = _begin(app, DM_NAME, leader)
+    if not result.ran:
         return result
-    now = app.clock.now()
-    with app.uow.read() as conn:
-        state: dict[str, Any] = cursors.get(conn, DM_NAME) or {}
-    until = _when(state.get("backoff_until"))
-    if until is not None and now < until:
-        result.backoff_until = until
-        return result
-    result.ran = True
     mark = _when(state.get("mark"))
     failures = int(state.get("failures") or 0)
     meta = {"source": "reconcile-dm", "received_at": now.isoformat()}
@@ -131,27 +114,46 @@ def reconcile_dms_once(app: App, source: GraphConversations, *,
         found = source.since(mark - OVERLAP if mark else None, meta)
     except Exception as exc:  # token, rate limit, Meta down: back off, never crash
         result.failures["conversations"] = f"{type(exc).__name__}: {exc}"[:300]
-        wait = min(ERROR_BACKOFF * 2 ** min(failures, 10), MAX_BACKOFF)
-        result.backoff_until = now + wait
+        result.backoff_until = now + _backoff(ERROR_BACKOFF, failures)
         log.warning("instagram DM reconcile backs off until %s: %s", result.backoff_until, exc)
-        _save_as(app, DM_NAME, {**state, "failures": failures + 1,
+        _save(app, DM_NAME, {**state, "failures": failures + 1,
                                 "backoff_until": result.backoff_until.isoformat()}, now)
         return result
     newest = max((when for when, _ in found), default=mark)
     value = {**state, "mark": newest.isoformat() if newest else None, "failures": 0,
              "backoff_until": None, "last_pass_at": now.isoformat()}
     result.found = len(found)
-    result.stored = _store(app, [d for _, d in found], value, {}, now, name=DM_NAME,
-                           value=value)
+    result.stored = _store(app, [d for _, d in found], DM_NAME, value, now)
     result.known = result.found - result.stored
     return result
 
 
-def _store(app: App, deliveries: list[Any], state: dict[str, Any], marks: dict[str, Any],
-           now: dt.datetime, *, name: str = NAME,
-           value: dict[str, Any] | None = None) -> int:
-    """The new comments and the account's mark, in one transaction; keys already in the inbox
-    (delivered by the webhook) are skipped without writing."""
+def _begin(app: App, name: str,
+           leader: Leader | None) -> tuple[PassResult, dict[str, Any], dt.datetime]:
+    """A pass's start: only the lease's holder runs, and not before its back-off ends
+    (``result.ran`` says whether to go on); the poller's cursor as it is now."""
+    result = PassResult()
+    now = app.clock.now()
+    if leader is not None and not leader.hold():
+        return result, {}, now
+    with app.uow.read() as conn:
+        state: dict[str, Any] = cursors.get(conn, name) or {}
+    until = _when(state.get("backoff_until"))
+    if until is not None and now < until:
+        result.backoff_until = until
+        return result, state, now
+    result.ran = True
+    return result, state, now
+
+
+def _backoff(base: dt.timedelta, failures: int) -> dt.timedelta:
+    return min(base * (1 << min(failures, 10)), MAX_BACKOFF)
+
+
+def _store(app: App, deliveries: list[Any], name: str, value: dict[str, Any],
+           now: dt.datetime) -> int:
+    """The new items and the poller's cursor ``value``, in one transaction; keys already in the
+    inbox (delivered by the webhook) are skipped without writing."""
     stored = 0
     with app.uow.write() as conn:
         for start in range(0, len(deliveries), KEY_CHUNK):
@@ -160,16 +162,11 @@ def _store(app: App, deliveries: list[Any], state: dict[str, Any], marks: dict[s
             fresh = [d for d in chunk if d.key not in known]
             if fresh:
                 stored += sum(s.inserted for s in inbox_store.put_many(conn, fresh, now))
-        cursors.put(conn, name, value if value is not None else {**state, "accounts": marks},
-                    now)
+        cursors.put(conn, name, value, now)
     return stored
 
 
-def _save(app: App, value: dict[str, Any], now: dt.datetime) -> None:
-    _save_as(app, NAME, value, now)
-
-
-def _save_as(app: App, name: str, value: dict[str, Any], now: dt.datetime) -> None:
+def _save(app: App, name: str, value: dict[str, Any], now: dt.datetime) -> None:
     with app.uow.write() as conn:
         cursors.put(conn, name, value, now)
 

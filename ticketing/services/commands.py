@@ -64,7 +64,7 @@ def _number(ticket_id: int) -> str:
 def _address(cmd: Command, setup: CommandSetup) -> tuple[dict[str, str], tuple[str, str] | None]:
     """Where to answer (the sender's fields) and the chat as an identity (kind, value)."""
     sender = {f.name: str(v) for f in fields(cmd.sender)
-              if (v := getattr(cmd.sender, f.name)) is not None}
+              if f.name != "unverified" and (v := getattr(cmd.sender, f.name)) is not None}
     capability = setup.capabilities.get(str(cmd.channel))
     key = capability.address_key if capability else None
     found = address_identity(key, sender.get(key)) if key else None

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from ticketing.domain.calendar import add_business_minutes, is_open
 from ticketing.domain.errors import InvalidInput, NotFound
 from ticketing.domain.identity import normalize_email, normalize_nik, normalize_phone
-from ticketing.domain.service_hours import weekly_hours, zone_name
+from ticketing.domain.service_hours import moment, weekly_hours
 from ticketing.domain.topics import TopicClassifier
 from ticketing.services.sla import SlaSetup
 from ticketing.store import webchat as store
@@ -184,10 +184,11 @@ def queue_status(conn: sa.Connection, session: ChatSession, *, sla: SlaSetup | N
                  ) -> dict[str, Any]:
     """Where the citizen stands: ``position`` among unassigned tickets waiting for a first
     response (1: next), the expected wait in minutes (position × an agent's time per chat ÷
-    agents on duty, never beyond the SLA's first-response due time), whether the desk is open
+    agents on duty, counted from the next opening when the desk is closed, never beyond the
+    SLA's first-response due time), whether the desk is open
     and, when closed, its next opening time and hours."""
     out: dict[str, Any] = {"type": "queue"}
-    calendar = None
+    calendar, starts = None, now  # when agents can start on the queue: now, or the opening
     if sla is not None:
         _, calendar = sla.policy_for(channel="webchat", topic=session.topic, priority=None,
                                      team=None)
@@ -196,9 +197,8 @@ def queue_status(conn: sa.Connection, session: ChatSession, *, sla: SlaSetup | N
         out["open"] = open_now
         if not open_now:
             opens = add_business_minutes(calendar, now, 1) - dt.timedelta(minutes=1)
-            local = opens.astimezone(calendar.zone)
-            out["opens_at"] = opens.isoformat()
-            out["opens_local"] = f"{local:%Y-%m-%d %H:%M} {zone_name(calendar.time_zone)}"
+            out["opens_at"], starts = opens.isoformat(), opens
+            out["opens_local"] = moment(opens, calendar, session.language)
             out["hours"] = weekly_hours(calendar, session.language)
     if session.ticket_id is None:
         return out
@@ -208,11 +208,12 @@ def queue_status(conn: sa.Connection, session: ChatSession, *, sla: SlaSetup | N
         out["assigned"] = me is not None and me.assignee_id is not None
         return out
     out["position"] = ahead + 1
-    wait = dt.timedelta(minutes=(ahead + 1) * minutes_per_chat / max(agents_online, 1))
+    served = starts + dt.timedelta(minutes=(ahead + 1) * minutes_per_chat
+                                   / max(agents_online, 1))
     if me.first_response_due_at is not None:
         out["due_at"] = me.first_response_due_at.isoformat()
-        wait = min(wait, max(me.first_response_due_at - now, dt.timedelta(0)))
-    out["wait_minutes"] = max(1, round(wait.total_seconds() / 60))
+        served = min(served, max(me.first_response_due_at, now))
+    out["wait_minutes"] = max(1, round((served - now).total_seconds() / 60))
     return out
 
 

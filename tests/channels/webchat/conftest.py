@@ -11,9 +11,6 @@ import httpx
 import pytest
 
 from ticketing.app import App
-from tests.web.conftest import browser, live_url, page  # noqa: F401 - fixtures
-
-__all__ = ["browser", "live_url", "page"]
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from ticketing.app import App
 from ticketing.services.clock import FixedClock
 from ticketing.store import tables
 from tests.channels.webchat.conftest import start, ws_url
+from tests.helpers import ingest_one, message
 
 m = tables.messages
 
@@ -180,3 +181,48 @@ def test_attachments_are_checked_by_their_bytes_and_size(app: App, live_url: str
         [atts] = conn.execute(sa.select(m.c.attachments).where(
             m.c.external_id == f"{s['session_id']}:a1")).scalars()
     assert atts[0]["filename"] == "bukti.pdf" and atts[0]["content_type"] == "application/pdf"
+
+
+def test_an_email_typed_in_the_form_links_the_chat_only_as_a_claim(app: App,
+                                                                    live_url: str) -> None:
+    """The pre-chat form's e-mail is what the citizen typed, not proof: a chat giving the
+    address of a citizen we know joins them for the staff's view, marked claimed, so nothing
+    of their other tickets goes to this chat unverified."""
+    known = ingest_one(app, message("Saldo insentif belum cair", channel="email",
+                                    email="sari@example.id"))
+    s = start(live_url, email="Sari@Example.id", topic="insentif")
+    with connect(ws_url(live_url, s["session"])) as ws:
+        frames_until(ws, "history")
+        send(ws, "c-1", "Saldo insentif saya belum cair")
+        ack, _ = frames_until(ws, "ack", client_id="c-1")
+    i = tables.identities
+    with app.engine.connect() as conn:
+        rows = {(r.kind, r.value): r for r in conn.execute(sa.select(i))}
+        customer = conn.execute(sa.select(tables.tickets.c.customer_id).where(
+            tables.tickets.c.id == ack["ticket_id"])).scalar_one()
+    assert customer == known.customer_id
+    assert rows[("email", "sari@example.id")].claimed_link_at is None  # her own mail: proof
+    assert rows[("webchat", s["session_id"])].claimed_link_at is not None  # the chat: a claim
+
+
+def test_the_queue_frame_counts_the_wait_from_the_next_opening(app: App, clock: FixedClock,
+                                                              live_url: str) -> None:
+    """In hours the wait is the citizen's place × an agent's time per chat; after hours it
+    starts at the desk's next opening, which the citizen reads in words."""
+    s = start(live_url, email="siti@example.id", topic="otp")  # Monday 16.00 WIB: open
+    with connect(ws_url(live_url, s["session"])) as ws:
+        frames_until(ws, "history")
+        send(ws, "c-1", "Kode OTP tidak masuk ke HP saya")
+        frames_until(ws, "ack", client_id="c-1")
+        queue, _ = frames_until(ws, "queue")
+        while "position" not in queue:
+            queue, _ = frames_until(ws, "queue")
+    assert queue["open"] is True and queue["position"] == 1
+    assert queue["wait_minutes"] == app.settings.webchat_minutes_per_chat
+    clock.advance(hours=3)  # 19.00 WIB: closed until Tuesday 08.00
+    with connect(ws_url(live_url, s["session"])) as ws:
+        frames_until(ws, "history")
+        queue, _ = frames_until(ws, "queue")
+    assert queue["open"] is False and queue["position"] == 1
+    assert queue["opens_local"] == "Selasa, 3 Maret 2026 08.00 WIB"
+    assert queue["wait_minutes"] >= 13 * 60
