@@ -124,3 +124,22 @@ def test_opening_the_link_proves_a_claimed_chat(app: App, live_url: str) -> None
     with app.engine.connect() as conn:
         [event] = conn.execute(sa.select(a.c.data).where(a.c.kind == "identity.verified"))
     assert event.data["method"] == "email_link"
+
+
+def test_the_page_offers_the_link_and_the_continuation(app: App, live_url: str) -> None:
+    page = httpx.get(f"{live_url}/chat").text
+    assert '<script src="/chat/links.js" defer></script>' in page
+    assert 'id="resume-form"' in page and 'id="signin-link"' in page and 'id="continue"' in page
+    script = httpx.get(f"{live_url}/chat/links.js")
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "innerHTML" not in script.text  # text goes in with textContent only
+    token, chat, _ = chat_with_message(app, email="sari@example.id")
+    cookies = {"webchat_session": token}
+    got = httpx.get(f"{live_url}/channels/webchat/continue", cookies=cookies).json()
+    assert got == {"options": ["email"], "chosen": None, "via": "email"}
+    chose = httpx.post(f"{live_url}/channels/webchat/continue", json={"via": "telegram"},
+                       cookies=cookies).json()
+    assert chose == {"options": ["email"], "chosen": "telegram", "via": "email"}  # not linked
+    assert httpx.post(f"{live_url}/channels/webchat/continue", json={"via": "sms"},
+                      cookies=cookies).status_code == 422
+    assert httpx.get(f"{live_url}/channels/webchat/continue").status_code == 401

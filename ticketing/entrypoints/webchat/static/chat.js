@@ -119,7 +119,8 @@
     setConn(opened);
     if (q.open === false) {
       $("hours").hidden = false;
-      $("hours").textContent = t("closed", {at: q.opens_local, h: q.hours});
+      var local = (q.local && q.local[lang]) || {opens: q.opens_local, hours: q.hours};
+      $("hours").textContent = t("closed", {at: local.opens, h: local.hours});
     } else { $("hours").hidden = true; }
   }
   function setConn(ok) {
