@@ -20,7 +20,8 @@ def app(app: App) -> Iterator[App]:
     settings = dataclasses.replace(app.settings, webchat_messages_per_minute=30,
                                    webchat_ip_messages_per_minute=600,
                                    webchat_sessions_per_ip=4,
-                                   webchat_max_upload_bytes=64 * 1024)
+                                   webchat_max_upload_bytes=64 * 1024,
+                                   webchat_links_per_ip=8)
     small = App(settings=settings, clock=app.clock)
     yield small
     small.close()

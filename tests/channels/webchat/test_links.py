@@ -14,7 +14,10 @@ import sqlalchemy as sa
 from ticketing.app import App
 from ticketing.services.clock import FixedClock
 from ticketing.store import tables
-from tests.channels.webchat.conftest import chat_with_message
+from websockets.sync.client import connect
+
+from tests.channels.webchat.conftest import chat_with_message, ws_url
+from tests.channels.webchat.test_protocol import frames_until
 from tests.helpers import ingest_one, message
 
 o, i, a = tables.outbox, tables.identities, tables.audit
@@ -42,10 +45,14 @@ def test_a_link_from_the_chat_opens_it_on_another_device_once(app: App, clock: F
     assert row.recipient["email"] == "siti@example.id" and row.ticket_id == out.ticket_id
     assert f"T-{out.ticket_id:06d}" in row.payload["subject"]
     token = _token(row)
-    page = httpx.get(f"{live_url}/chat/masuk", params={"t": token})  # a scanner's GET
-    assert page.status_code == 200 and 'method="post"' in page.text
-    opened = httpx.post(f"{live_url}/chat/masuk", data={"t": token})
-    assert opened.status_code == 303 and opened.headers["location"] == "/chat"
+    with connect(ws_url(live_url, old)) as old_socket:
+        frames_until(old_socket, "history")
+        page = httpx.get(f"{live_url}/chat/masuk", params={"t": token})  # a scanner's GET
+        assert page.status_code == 200 and 'method="post"' in page.text
+        opened = httpx.post(f"{live_url}/chat/masuk", data={"t": token})
+        assert opened.status_code == 303 and opened.headers["location"] == "/chat"
+        moved, _ = frames_until(old_socket, "error")  # the first device is told
+    assert moved["code"] == "session_moved"
     new = opened.cookies["webchat_session"]
     assert new != old
     me = httpx.get(f"{live_url}/channels/webchat/session", cookies={"webchat_session": new})
@@ -69,24 +76,23 @@ def test_a_typed_address_gets_a_link_only_to_itself_and_learns_nothing(app: App,
                                                                        live_url: str) -> None:
     _, chat, _ = chat_with_message(app, email="budi@example.id")
     chat_with_message(app, client_id="c-2", phone="081234567890")  # no e-mail: never linkable
-    known = httpx.post(f"{live_url}/channels/webchat/link", json={"email": "Budi@Example.id"})
-    unknown = httpx.post(f"{live_url}/channels/webchat/link",
-                         json={"email": "orang.lain@example.id"})
-    assert known.status_code == unknown.status_code == 202
-    assert known.json() == unknown.json()
-    [row] = _links(app)
-    assert row.recipient == {"email": "budi@example.id", "name": "Siti Aminah"}
-    # Over the per-address limit: still the same answer, nothing more sent.
-    for _ in range(app.settings.webchat_links_per_address + 1):
-        r = httpx.post(f"{live_url}/channels/webchat/link", json={"email": "budi@example.id"})
-        assert r.status_code == 202 and r.json() == unknown.json()
-    assert len(_links(app)) == app.settings.webchat_links_per_address
-    # Over the per-client limit: 429, which says nothing about the address.
-    statuses = [httpx.post(f"{live_url}/channels/webchat/link",
-                           json={"email": f"x{n}@example.id"}).status_code for n in range(12)]
-    assert statuses[-1] == 429
-    assert httpx.post(f"{live_url}/channels/webchat/link",
-                      json={"email": "bukan alamat"}).status_code in (422, 429)
+    with httpx.Client(base_url=live_url) as client:
+        def ask(email: object) -> httpx.Response:
+            return client.post("/channels/webchat/link", json={"email": email})
+        known, unknown = ask("Budi@Example.id"), ask("orang.lain@example.id")
+        assert known.status_code == unknown.status_code == 202
+        assert known.json() == unknown.json()
+        [row] = _links(app)
+        assert row.recipient == {"email": "budi@example.id", "name": "Siti Aminah"}
+        # Over the per-address limit: still the same answer, nothing more sent.
+        for _ in range(app.settings.webchat_links_per_address):
+            r = ask("budi@example.id")
+            assert r.status_code == 202 and r.json() == unknown.json()
+        assert len(_links(app)) == app.settings.webchat_links_per_address
+        assert ask("bukan alamat").status_code == 422
+        # Over the per-client limit (8 here): 429, which says nothing about the address.
+        statuses = [ask(f"x{n}@example.id").status_code for n in range(4)]
+    assert statuses == [202, 202, 202, 429]  # 5 requests before, 8 allowed an hour
 
 
 def test_a_chat_without_email_cannot_ask_and_bad_requests_are_4xx(app: App,

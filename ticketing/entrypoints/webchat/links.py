@@ -132,7 +132,10 @@ async def open_link(request: Request) -> Response:
 Minta tautan baru dari halaman obrolan.</p><p class="hint">This link was used already or has
 expired; ask for a new one on the chat page.</p><p><a href="/chat">Ke halaman obrolan (to the
 chat page)</a></p>""", 410)
-    new_token, _chat = opened
+    new_token, chat = opened
+    hub = getattr(request.app.state, "webchat", None)
+    if hub is not None:
+        await hub.moved(chat.public_id)
     response = RedirectResponse("/chat", status_code=303, headers={"Cache-Control": "no-store"})
     response.set_cookie(COOKIE, new_token, max_age=int(ttl.total_seconds()), httponly=True,
                         samesite="lax", secure=request.url.scheme == "https", path="/")

@@ -159,7 +159,7 @@
         clearTimeout(retryTimer);
         retryTimer = setTimeout(resend, Math.ceil((f.retry_after || 2) * 1000));
       }
-      if (f.code === "session_expired" || f.code === "no_session") { forget(); }
+      if (f.code === "session_expired" || f.code === "no_session" || f.code === "session_moved") { forget(); }
     } else if (f.type === "ended") {
       $("ended").hidden = false;
       $("ended").textContent = f.transcript ? t("ended_mail") : t("ended");
