@@ -1,6 +1,6 @@
 """webchat links: sign-in links by e-mail for a web chat (single-use token digests, the
-requests the limits count), the session's proven e-mail and where replies continue, and an
-index on tickets.rated_at for the report's ratings
+requests the limits count), the session's proven e-mail and where replies continue, and a
+partial covering index of the rated tickets for the report's ratings
 
 Revision ID: 0034_webchat_links
 Revises: 0033_search
@@ -44,11 +44,14 @@ def upgrade() -> None:
     op.create_index('ix_webchat_links_session_id', 'webchat_links', ['session_id'])
     op.add_column('webchat_sessions', sa.Column('email_verified_at', When, nullable=True))
     op.add_column('webchat_sessions', sa.Column('continue_on', sa.String(16), nullable=True))
-    op.create_index('ix_tickets_rated_at', 'tickets', ['rated_at'])
+    op.create_index('ix_tickets_rated', 'tickets',
+                    ['rated_at', 'rating', 'channel', 'topic', 'team', 'assignee_id'],
+                    sqlite_where=sa.text('rated_at IS NOT NULL'),
+                    postgresql_where=sa.text('rated_at IS NOT NULL'))
 
 
 def downgrade() -> None:
-    op.drop_index('ix_tickets_rated_at', table_name='tickets')
+    op.drop_index('ix_tickets_rated', table_name='tickets')
     op.execute('ALTER TABLE webchat_sessions DROP COLUMN continue_on')
     op.execute('ALTER TABLE webchat_sessions DROP COLUMN email_verified_at')
     op.drop_table('webchat_links')

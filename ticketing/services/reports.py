@@ -207,7 +207,7 @@ def ratings(conn: sa.Connection, *, start: dt.date, end: dt.date, group_by: str
             ) -> dict[str, Any]:
     """The citizens' 1-5 chat ratings given in [start, end] (WIB days): how many, the average
     and the distribution, overall and per group (per channel when the report is per day).
-    One grouped pass over the range of ``ix_tickets_rated_at``."""
+    One grouped pass over a range of ``ix_tickets_rated`` (partial, covering)."""
     by = group_by if group_by in _RATING_GROUPS else "channel"
     key = _RATING_GROUPS[by].label("grp")
     lo = dt.datetime.combine(start, dt.time(), WIB)

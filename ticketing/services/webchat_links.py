@@ -66,7 +66,9 @@ def request_link(conn: sa.Connection, *, session: ChatSession | None, email: str
                  url_for: Callable[[str], str]) -> str | None:
     """A sign-in link for ``session`` (to its own address) or for the newest chat of the typed
     ``email``.  Returns the masked address a link went to when asked from the chat itself;
-    None for a request by address, whatever happened (nothing is revealed)."""
+    None for a request by address, whatever happened (nothing is revealed).  Over a limit:
+    ``TooManyRequests`` for the client address, or for the chat's own address asked from the
+    chat; a request by address over its address's limit is answered as any other."""
     if ip and store.requests_since(conn, since=now - LIMIT_WINDOW, ip=ip[:64]) >= rules.per_ip:
         raise TooManyRequests(int(LIMIT_WINDOW.total_seconds() // 4))
     if session is not None:
@@ -88,9 +90,11 @@ def request_link(conn: sa.Connection, *, session: ChatSession | None, email: str
                            "created_at": now, "session_id": target.id if target else None}
     over = store.requests_since(conn, since=now - LIMIT_WINDOW,
                                 email=address) >= rules.per_address
+    if over and session is not None:  # the chat knows its own address: it may be told
+        raise TooManyRequests(int(LIMIT_WINDOW.total_seconds() // 4))
     if target is None or over:
         store.insert(conn, row)  # counted by the limits; nothing sent
-        return mask(IdentityKind.EMAIL, address) if session is not None else None
+        return None
     token = secrets.token_urlsafe(32)
     store.insert(conn, {**row, "token_digest": digest(token), "expires_at": now + rules.ttl})
     _mail(conn, target, address, url_for(token), rules, now)
@@ -101,7 +105,9 @@ def _mail(conn: sa.Connection, chat: Any, address: str, url: str, rules: LinkRul
           now: dt.datetime) -> None:
     minutes = int(rules.ttl.total_seconds() // 60)
     tag = ticket_tag(chat.ticket_id)
-    body = (f"Halo {chat.name},\n\n"
+    # No name in it: whoever started the chat typed it, and a link may go to an address they
+    # typed too (it must carry nothing of theirs but our words).
+    body = ("Halo,\n\n"
             f"Buka obrolan Anda {tag} di perangkat lain dengan tautan ini. Tautan berlaku "
             f"{minutes} menit dan hanya sekali; perangkat yang membukanya melanjutkan obrolan, "
             f"perangkat lain keluar.\n\n{url}\n\n"
@@ -111,7 +117,7 @@ def _mail(conn: sa.Connection, chat: Any, address: str, url: str, rules: LinkRul
             "signed out. If you did not ask for it, ignore this e-mail.\n")
     domain = rules.from_address.rpartition("@")[2] or "localhost"
     enqueue(conn, ticket_id=chat.ticket_id, message_id=None, channel="email",
-            kind="signin_link", recipient={"email": address, "name": chat.name},
+            kind="signin_link", recipient={"email": address},
             payload={"from": rules.from_address,
                      "message_id": new_message_id(chat.ticket_id, domain),
                      "subject": f"{tag} Tautan masuk obrolan (chat sign-in link)",

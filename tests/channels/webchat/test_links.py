@@ -74,7 +74,7 @@ def test_a_link_from_the_chat_opens_it_on_another_device_once(app: App, clock: F
 
 def test_a_typed_address_gets_a_link_only_to_itself_and_learns_nothing(app: App,
                                                                        live_url: str) -> None:
-    _, chat, _ = chat_with_message(app, email="budi@example.id")
+    budi, chat, _ = chat_with_message(app, email="budi@example.id")
     chat_with_message(app, client_id="c-2", phone="081234567890")  # no e-mail: never linkable
     with httpx.Client(base_url=live_url) as client:
         def ask(email: object) -> httpx.Response:
@@ -83,16 +83,20 @@ def test_a_typed_address_gets_a_link_only_to_itself_and_learns_nothing(app: App,
         assert known.status_code == unknown.status_code == 202
         assert known.json() == unknown.json()
         [row] = _links(app)
-        assert row.recipient == {"email": "budi@example.id", "name": "Siti Aminah"}
+        assert row.recipient == {"email": "budi@example.id"}  # nothing the chat typed
+        assert "Siti" not in row.payload["body"]
         # Over the per-address limit: still the same answer, nothing more sent.
         for _ in range(app.settings.webchat_links_per_address):
             r = ask("budi@example.id")
             assert r.status_code == 202 and r.json() == unknown.json()
         assert len(_links(app)) == app.settings.webchat_links_per_address
+        # The chat itself knows its address: it is told to wait.
+        assert client.post("/channels/webchat/link", json={},
+                           cookies={"webchat_session": budi}).status_code == 429
         assert ask("bukan alamat").status_code == 422
         # Over the per-client limit (8 here): 429, which says nothing about the address.
         statuses = [ask(f"x{n}@example.id").status_code for n in range(4)]
-    assert statuses == [202, 202, 202, 429]  # 5 requests before, 8 allowed an hour
+    assert statuses == [202, 202, 202, 429]  # 5 counted before, 8 allowed an hour
 
 
 def test_a_chat_without_email_cannot_ask_and_bad_requests_are_4xx(app: App,
