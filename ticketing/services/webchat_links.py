@@ -144,22 +144,28 @@ def open_link(conn: sa.Connection, token: str, *, now: dt.datetime, ttl: dt.time
 
 
 def _prove(conn: sa.Connection, chat: ChatSession, now: dt.datetime) -> None:
-    """The holder of the e-mail holds the chat now: a chat linked to the address's citizen only
-    by the typed address is theirs (the claim is cleared, audited)."""
+    """The holder of the e-mail holds the chat now: the address becomes a proven identity of
+    the chat's citizen (it was only typed), and a chat linked to that citizen only by the typed
+    address is theirs (its claim is cleared).  Both audited."""
     assert chat.email is not None and chat.ticket_id is not None
     owner = store.ticket_customer(conn, chat.ticket_id)
     mail = store.identity(conn, "email", chat.email)
     own = store.identity(conn, "webchat", chat.public_id)
-    if owner is None or mail is None or own is None or own.claimed_link_at is None:
-        return
-    if customers.canonical_customer(conn, int(mail.customer_id)) != \
+    if owner is None or mail is None or \
+            customers.canonical_customer(conn, int(mail.customer_id)) != \
             customers.canonical_customer(conn, owner):
         return
-    claims.verify(conn, int(own.id))
-    record(conn, IdentityVerified(at=now, customer_id=owner, ticket_id=chat.ticket_id,
-                                  identity=f"webchat {mask(IdentityKind.WEBCHAT, chat.public_id)}",
-                                  method="email_link",
-                                  note=f"sign-in link to {mask(IdentityKind.EMAIL, chat.email)}"))
+    proven = []
+    if mail.claimed_link_at is not None or mail.source != "sender":
+        store.prove(conn, int(mail.id))
+        proven.append(f"email {mask(IdentityKind.EMAIL, chat.email)}")
+    if own is not None and own.claimed_link_at is not None:
+        claims.verify(conn, int(own.id))
+        proven.append(f"webchat {mask(IdentityKind.WEBCHAT, chat.public_id)}")
+    record(conn, (IdentityVerified(at=now, customer_id=owner, ticket_id=chat.ticket_id,
+                                   identity=shown, method="email_link",
+                                   note=f"sign-in link to {mask(IdentityKind.EMAIL, chat.email)}")
+                  for shown in proven))
 
 
 # -- where the conversation continues ------------------------------------------------------

@@ -60,8 +60,15 @@ def ticket_customer(conn: sa.Connection, ticket_id: int) -> int | None:
 
 
 def identity(conn: sa.Connection, kind: str, value: str) -> Any:
-    return conn.execute(sa.select(i.c.id, i.c.customer_id, i.c.claimed_link_at)
+    return conn.execute(sa.select(i.c.id, i.c.customer_id, i.c.claimed_link_at, i.c.source)
                         .where(i.c.kind == kind, i.c.value == value)).first()
+
+
+def prove(conn: sa.Connection, identity_id: int) -> None:
+    """The address is the citizen's by proof (a sign-in link sent there was opened): no longer
+    a claim, and counted like a channel's own sender field."""
+    conn.execute(i.update().where(i.c.id == identity_id)
+                 .values(claimed_link_at=None, source="sender"))
 
 
 def proven_telegram(conn: sa.Connection, customer_id: int) -> str | None:

@@ -133,7 +133,25 @@ def test_opening_the_link_proves_a_claimed_chat(app: App, live_url: str) -> None
     assert claimed() is None
     with app.engine.connect() as conn:
         [event] = conn.execute(sa.select(a.c.data).where(a.c.kind == "identity.verified"))
-    assert event.data["method"] == "email_link"
+    assert event.data["method"] == "email_link"  # her e-mail was already proof: one event
+
+
+def test_opening_the_link_proves_a_typed_address(app: App, live_url: str) -> None:
+    """A new address typed in the form is only a statement until its link is opened."""
+    token, chat, _ = chat_with_message(app, email="wati@example.id")
+
+    def source() -> Any:
+        with app.engine.connect() as conn:
+            return conn.execute(sa.select(i.c.source).where(
+                i.c.kind == "email", i.c.value == "wati@example.id")).scalar_one()
+    assert source() == "text"
+    httpx.post(f"{live_url}/channels/webchat/link", json={},
+               cookies={"webchat_session": token})
+    httpx.post(f"{live_url}/chat/masuk", data={"t": _token(_links(app)[-1])})
+    assert source() == "sender"
+    with app.engine.connect() as conn:
+        [event] = conn.execute(sa.select(a.c.data).where(a.c.kind == "identity.verified"))
+    assert event.data["identity"] == "email w***@example.id"
 
 
 def test_the_page_offers_the_link_and_the_continuation(app: App, live_url: str) -> None:
