@@ -45,6 +45,9 @@ def test_a_link_from_the_chat_opens_it_on_another_device_once(app: App, clock: F
     assert row.recipient["email"] == "siti@example.id" and row.ticket_id == out.ticket_id
     assert f"T-{out.ticket_id:06d}" in row.payload["subject"]
     token = _token(row)
+    forged = httpx.post(f"{live_url}/chat/masuk", data={"t": token},
+                        headers={"Origin": "https://evil.example"})
+    assert forged.status_code == 403 and "webchat_session" not in forged.cookies
     with connect(ws_url(live_url, old)) as old_socket:
         frames_until(old_socket, "history")
         page = httpx.get(f"{live_url}/chat/masuk", params={"t": token})  # a scanner's GET

@@ -7,7 +7,7 @@
 * ``GET /chat/masuk?t=TOKEN`` — a page with one button: opening a link is a POST, so a mail
   scanner that fetches the link does not use it up.  ``POST /chat/masuk`` takes the link once,
   sets the new session cookie and sends the browser to ``/chat`` (410 for a used or expired
-  link).
+  link; 403 when another site's page posts it: its ``Origin`` is checked like the socket's).
 * ``GET|POST /channels/webchat/continue`` — where unreceived replies continue (the options
   this chat has, the citizen's choice).
 
@@ -27,6 +27,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 from ticketing.domain.errors import InvalidInput
+from ticketing.entrypoints.webchat.limits import origin_allowed
 from ticketing.entrypoints.webchat.page import HEADERS
 from ticketing.entrypoints.webchat.routes import COOKIE, _fail, _ip, _session, _token, core
 from ticketing.services import webchat_links as links
@@ -121,6 +122,10 @@ out.</p>
 @router.post("/chat/masuk", include_in_schema=False)
 async def open_link(request: Request) -> Response:
     app = core(request)
+    if not origin_allowed(request.headers, app.settings.webchat_origins):
+        # Another site posting a link of its own into this browser (a login CSRF).
+        return _page("Tidak diizinkan", "<p>Tautan hanya dapat dibuka dari halaman kami "
+                     "(the link opens only from our own page).</p>", 403)
     form = await request.form()
     token = form.get("t")
     ttl = dt.timedelta(hours=app.settings.webchat_session_hours)
