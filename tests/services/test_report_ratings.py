@@ -105,3 +105,21 @@ def test_ratings_in_the_documents_and_the_page_section(app: App, clock: FixedClo
                  "json", "--out", str(out)]) == 0
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["ratings"]["count"] == 4 and data["ratings"]["average"] == 3.5
+
+
+def test_ratings_in_the_rest_report(app: App, clock: FixedClock) -> None:
+    from fastapi.testclient import TestClient
+
+    from ticketing.entrypoints.api import create_api
+    from ticketing.services import accounts
+
+    _rated(app, clock)
+    with app.engine.begin() as conn:
+        accounts.create_user(conn, email="spv@example.id", name="spv", role="supervisor",
+                             password="secret-password", clock=clock)
+        token = accounts.create_token(conn, email="spv@example.id", clock=clock)
+    with TestClient(create_api(app)) as client:
+        r = client.get("/api/v1/reports/sla?from=2026-03-02&to=2026-03-02&group_by=team",
+                       headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code == 200 and r.json()["groups"]  # the contract's fields stay
+    assert r.json()["ratings"]["by"] == "team" and r.json()["ratings"]["count"] == 4
