@@ -14,7 +14,8 @@ import logging
 import json
 import random
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -39,6 +40,9 @@ MAX_ATTEMPTS = 8
 # A send whose pace slot is further away than this is put back (due at its slot, the attempt
 # not counted) instead of holding the worker.
 MAX_PACE_WAIT = dt.timedelta(seconds=2)
+# A further message of a delivery already under way waits for its slot however far it is (the
+# parts sent must not go again); the overall backlog is bounded by MAX_PACE_WAIT anyway.
+MAX_PART_WAIT = dt.timedelta(minutes=5)
 # What the desk answers the citizen with; acknowledgements and staff notifications never count
 # as responses.
 RESPONSE_KINDS = ("reply",)
@@ -87,14 +91,21 @@ def _lease(uow: Transactions, clock: Clock, limit: int,
 def deliver_due(uow: Transactions, senders: Mapping[str, Sender], clock: Clock, *,
                 limit: int = 50,
                 capabilities: Mapping[str, ChannelCapability] | None = None,
-                sleep: Callable[[float], None] = time.sleep) -> int:
+                sleep: Callable[[float], None] = time.sleep,
+                stop: Callable[[], bool] | None = None) -> int:
     """One pass: send what is due; returns how many rows were attempted.  Each lease and each
     settlement is its own short transaction from ``uow`` (no transaction stays open while a
     channel is talked to).  ``capabilities`` bring each channel's pacing (``pace_slots``,
-    shared by all workers) and its reply address (to mark an unreachable citizen)."""
+    shared by all workers: every provider message takes a slot, the parts of a split text
+    too) and its reply address (to mark an unreachable citizen).  ``stop``: asked before each
+    row; when it says so, the rows not yet sent are handed back (due now, the attempt not
+    counted) for another worker, and the pass ends."""
     live = tuple(sorted(c.channel for c in (capabilities or {}).values() if c.live))
     leased = _lease(uow, clock, limit, live)
-    for item in leased:
+    for n, item in enumerate(leased):
+        if stop is not None and stop():
+            _hand_back(uow, leased[n:], clock.now())
+            return n
         sender = senders.get(item.channel)
         if sender is None:  # nothing is queued for a channel that cannot send: say so, once
             _settle_failed(uow, item, f"no sender for channel {item.channel!r}", clock.now())
@@ -102,6 +113,8 @@ def deliver_due(uow: Transactions, senders: Mapping[str, Sender], clock: Clock, 
         capability = (capabilities or {}).get(item.channel)
         if capability is not None and not _paced(uow, item, capability, clock, sleep):
             continue
+        if capability is not None and _pace_keys(item, capability):
+            item = replace(item, pace=_pacer(uow, item, capability, clock, sleep))
         try:
             external_id = sender(item)
         except RecipientRejected as exc:
@@ -130,6 +143,32 @@ def _pace_keys(item: Delivery, capability: ChannelCapability) -> list[tuple[str,
             dict(item.recipient), sort_keys=True, default=str)
         keys.append((f"{item.channel}:{who}", capability.pace_per_recipient))
     return keys
+
+
+def _hand_back(uow: Transactions, items: Sequence[Delivery], now: dt.datetime) -> None:
+    """Leased rows this worker will not send (it is stopping): due again now."""
+    if not items:
+        return
+    with uow.write() as conn:
+        conn.execute(outbox.update().where(outbox.c.id.in_([i.outbox_id for i in items]),
+                                           outbox.c.status == "sending")
+                     .values(status="pending", next_attempt_at=now,
+                             attempts=outbox.c.attempts - 1))
+
+
+def _pacer(uow: Transactions, item: Delivery, capability: ChannelCapability, clock: Clock,
+           sleep: Callable[[float], None]) -> Callable[[], None]:
+    """The wait for one more provider message of ``item``: its own slot on every pace key (the
+    chat's and the channel's), taken like the first's, however far away."""
+    keys = _pace_keys(item, capability)
+
+    def pace() -> None:
+        with uow.write() as conn:
+            at, _ = pacing.reserve(conn, keys, clock.now(), MAX_PART_WAIT)
+        wait = (at - clock.now()).total_seconds()
+        if wait > 0:
+            sleep(wait)
+    return pace
 
 
 def _paced(uow: Transactions, item: Delivery, capability: ChannelCapability, clock: Clock,
