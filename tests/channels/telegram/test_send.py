@@ -5,6 +5,7 @@ with the size limit."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
@@ -22,7 +23,7 @@ from ticketing.services import replies
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
 from ticketing.services.ingest import store_and_process
-from ticketing.services.outbox import deliver_due
+from ticketing.services.outbox import deliver_due, enqueue
 from ticketing.services.ports import Delivery
 from ticketing.store import tables
 from channels.telegram.parse import CONTENT_TYPE, update_key
@@ -163,3 +164,41 @@ def test_reply_goes_out_through_the_outbox_and_threads_back(tg: App, standin: St
                                          now=clock.now())
     [option] = options["options"]
     assert not option["possible"] and "tidak bisa dihubungi" in option["reason"]
+
+
+def test_every_message_of_a_split_reply_takes_its_own_pace_slot(tg: App, standin: StandIn,
+                                                                 clock: FixedClock) -> None:
+    """A long reply is several Bot API messages: each one waits for its own slot per chat and
+    overall (here 4 a second overall, to see it with a few messages), as the outbox holds for
+    whole deliveries; the stand-in logs the fake clock's time."""
+    standin.state.now = lambda: clock.at.timestamp()
+    telegram = dataclasses.replace(tg.capabilities["telegram"], pace_overall=0.25)
+    capabilities = {**tg.capabilities, "telegram": telegram}
+    long = "kata " * 2000  # 10,000 characters: three messages
+    with tg.engine.begin() as conn:
+        for chat, text in ((901, long), (902, "Baik."), (903, long), (904, "Kami cek."),
+                           (905, "Sudah.")):
+            enqueue(conn, ticket_id=None, message_id=None, channel="telegram", kind="reply",
+                    recipient={"telegram_id": str(chat)}, payload={"body": text},
+                    now=clock.now(), recipient_key=str(chat))
+
+    def sleep(seconds: float) -> None:
+        clock.at += dt.timedelta(seconds=seconds)
+
+    for _ in range(100):
+        deliver_due(tg.uow, tg.senders, clock, capabilities=capabilities, sleep=sleep)
+        with tg.engine.connect() as conn:
+            if not conn.execute(sa.select(sa.func.count()).select_from(tables.outbox).where(
+                    tables.outbox.c.status != "sent")).scalar_one():
+                break
+        clock.at += dt.timedelta(seconds=0.1)
+    calls = sorted(standin.calls("sendMessage"), key=lambda c: c.at)
+    assert len(calls) == 3 + 1 + 3 + 1 + 1
+    eps = 1e-6
+    assert all(b.at - a.at >= 0.25 - eps for a, b in zip(calls, calls[1:]))
+    by_chat: dict[int, list[float]] = {}
+    for c in calls:
+        by_chat.setdefault(c.params["chat_id"], []).append(c.at)
+    assert len(by_chat[901]) == len(by_chat[903]) == 3
+    assert all(b - a >= 1.0 - eps for times in by_chat.values()
+               for a, b in zip(times, times[1:]))
