@@ -126,7 +126,7 @@ def poll_loop(app: App, stop: threading.Event, *, idle_seconds: float = 5.0) -> 
             poller.release()
             log.info("telegram polling stopped; lease %s released", LEASE)
         except Exception:  # noqa: BLE001 - stopping: the lease expires on its own
-            log.warning("telegram lease not released; it expires on its own")
+            log.warning("telegram lease not released; it expires on its own", exc_info=True)
 
 
 def start_polling(app: App, stop: threading.Event) -> threading.Thread | None:

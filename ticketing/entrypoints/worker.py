@@ -100,7 +100,7 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
         try:
             busy = (_poll(app) + drain(app, stop) + hand_over_chats(app) + deliver(app, stop)
                     + fetch(app, stop))
-            sla_tick(app)
+            sla_tick(app, stop.is_set)
             fold(app)
             if time.monotonic() >= next_routing:
                 routing_tick(app)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
+import sys
 import threading
 import time
 import urllib.parse
@@ -70,7 +71,7 @@ class StandIn:
                  now: Callable[[], float] = time.monotonic) -> None:
         self.state = State(token=token, long_poll_cap=long_poll_cap, now=now)
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = _Server(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -309,6 +310,15 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _METHODS = {n[3:].lower(): n[3:] for n in dir(_Handler) if n.startswith("_m_")}
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up on its call (a cancelled long poll of a stopping worker): the
+        # answer has nowhere to go.  Anything else is printed as usual.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Refused(Exception):
