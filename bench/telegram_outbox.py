@@ -105,7 +105,7 @@ def run(kind: str, n: int, chats: int, workers: int, long_every: int) -> dict[st
     return {"sent": len(calls), "expected": expected, "max_1s": window,
             "mean": (len(times) - 1) / (times[-1] - times[0]), "min_gap": min(gaps),
             "short": sum(1 for g in gaps if g < 0.99), "gaps": len(gaps),
-            "once": float(len(texts) == expected and max(texts.values()) == 1)}
+            "once": float(max(texts.values()) == 1)}
 
 
 def main() -> None:
@@ -122,7 +122,7 @@ def main() -> None:
           f"messages), {a.workers} worker processes; unpaced sender (baseline): {base:,.0f} "
           f"sends/s; load {os.getloadavg()[0]:.1f} (2 cores)")
     print("| database | Bot API messages sent / expected | most in any 1 s | mean sends/s | "
-          "ratio to unpaced | shortest gap in a chat (s) | gaps under 0.99 s | each sent once |")
+          "ratio to unpaced | shortest gap in a chat (s) | gaps under 0.99 s | none sent twice |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for kind in a.kinds.split(","):
         r = run(kind, a.n, a.chats, a.workers, a.long_every)

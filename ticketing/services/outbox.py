@@ -159,12 +159,16 @@ def _hand_back(uow: Transactions, items: Sequence[Delivery], now: dt.datetime) -
 def _pacer(uow: Transactions, item: Delivery, capability: ChannelCapability, clock: Clock,
            sleep: Callable[[float], None]) -> Callable[[], None]:
     """The wait for one more provider message of ``item``: its own slot on every pace key (the
-    chat's and the channel's), taken like the first's, however far away."""
+    chat's and the channel's), taken like the first's, however far away, and a whole
+    per-recipient interval after the previous message was answered (called right after it):
+    a previous send that overran its slot, on a loaded host, does not squeeze the gap."""
     keys = _pace_keys(item, capability)
+    gap = dt.timedelta(seconds=capability.pace_per_recipient or 0.0)
 
     def pace() -> None:
+        now = clock.now()
         with uow.write() as conn:
-            at, _ = pacing.reserve(conn, keys, clock.now(), MAX_PART_WAIT)
+            at, _ = pacing.reserve(conn, keys, now, MAX_PART_WAIT, not_before=now + gap)
         wait = (at - clock.now()).total_seconds()
         if wait > 0:
             sleep(wait)
