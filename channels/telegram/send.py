@@ -27,8 +27,8 @@ from telegram.error import (BadRequest, Forbidden, NetworkError, RetryAfter, Tel
 
 from channels.telegram.bot import BotRunner
 from channels.telegram.parse import MAX_TEXT
-from ticketing.domain.errors import (ChannelUnavailable, RateLimited, RecipientRejected,
-                                     TooLarge)
+from ticketing.domain.errors import (ChannelUnavailable, PartlySent, RateLimited,
+                                     RecipientRejected, TooLarge)
 from ticketing.services.ports import Delivery
 
 # Within one delivery split into several messages, a 429 after the first part is waited out
@@ -86,9 +86,11 @@ def _chat_and_message(value: Any) -> tuple[int, int] | None:
 class TelegramSender:
     """The outbox's sender for ``telegram``.  ``files``: reads an attachment's bytes by its
     sha256 from the attachment store (for ``payload["attachments"]``: ``sha256``,
-    ``filename``, ``content_type``).  Each Bot API message after a delivery's first waits for
-    ``delivery.pace`` (the outbox's pace slot of that message); ``gap``: seconds between them
-    when the delivery brings no pacer (a sender used outside the outbox)."""
+    ``filename``, ``content_type``).  A paced delivery (the outbox's) is sent one Bot API
+    message a call: after the first, ``PartlySent`` says how far it got (``payload
+    ["parts_sent"]`` on the next call skips those), so each message takes its own pace slot;
+    ``gap``: the seconds a chat's next message waits after one was answered (unpaced: slept
+    here between the parts)."""
 
     def __init__(self, runner: BotRunner, files: Callable[[str], bytes] | None = None, *,
                  gap: float = 1.0) -> None:
@@ -109,34 +111,34 @@ class TelegramSender:
             *(self._text(chat_id, p, reply_to if i == 0 else None)
               for i, p in enumerate(parts) if p or not files),
             *(self._file(chat_id, f) for f in files)]
+        start = payload.get("parts_sent")
+        start = start if isinstance(start, int) and 0 <= start < len(steps) else 0
         last: list[int] = []
         try:
-            for step in steps:
+            for n in range(start, len(steps)):
+                if last:
+                    if delivery.paced:
+                        # Every Bot API message takes its own pace slot (per chat and overall):
+                        # the outbox keeps the progress and calls again at the next one's slot,
+                        # at least a per-chat gap after this answer, not holding its worker.
+                        raise PartlySent(done=n, external_id=f"{chat_id}:{last[-1]}",
+                                         after=self.gap)
+                    time.sleep(self.gap)
                 while True:
-                    if last:
-                        # Every Bot API message takes its own pace slot (per chat and overall),
-                        # waited for here, off the bot's event loop; the outbox took the
-                        # first's.  A retry after a 429 is one more message.
-                        self._pace(delivery)
                     try:
-                        message = self.runner.call(step)
+                        message = self.runner.call(steps[n])
                         break
                     except RetryAfter as exc:
-                        # After the first part a short 429 is waited out here: the parts
-                        # already sent must not go again with a retried delivery.
-                        if not last or retry_seconds(exc) > _MAX_INLINE_WAIT:
+                        # Unpaced, after the first part a short 429 is waited out here: the
+                        # parts already sent must not go again with a retried delivery (paced,
+                        # the row keeps its progress and the outbox retries from there).
+                        if not last or delivery.paced or retry_seconds(exc) > _MAX_INLINE_WAIT:
                             raise
                         time.sleep(retry_seconds(exc))
                 last.append(message.message_id)
         except TelegramError as exc:
             raise translate(exc) from exc
         return f"{chat_id}:{last[-1]}" if last else None
-
-    def _pace(self, delivery: Delivery) -> None:
-        if delivery.pace is not None:
-            delivery.pace()
-        elif self.gap:
-            time.sleep(self.gap)
 
     @staticmethod
     def _text(chat_id: int, text: str,

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from ticketing.domain.channels import ChannelCapability
-from ticketing.domain.errors import RateLimited, RecipientRejected
+from ticketing.domain.errors import PartlySent, RateLimited, RecipientRejected
 from ticketing.domain.events import CitizenUnreachable, DeliveryFailed
 from ticketing.domain.identity import ADDRESS_KINDS, address_identity, mask
 from ticketing.services.clock import Clock
@@ -40,9 +40,6 @@ MAX_ATTEMPTS = 8
 # A send whose pace slot is further away than this is put back (due at its slot, the attempt
 # not counted) instead of holding the worker.
 MAX_PACE_WAIT = dt.timedelta(seconds=2)
-# A further message of a delivery already under way waits for its slot however far it is (the
-# parts sent must not go again); the overall backlog is bounded by MAX_PACE_WAIT anyway.
-MAX_PART_WAIT = dt.timedelta(minutes=5)
 # What the desk answers the citizen with; acknowledgements and staff notifications never count
 # as responses.
 RESPONSE_KINDS = ("reply",)
@@ -96,8 +93,8 @@ def deliver_due(uow: Transactions, senders: Mapping[str, Sender], clock: Clock, 
     """One pass: send what is due; returns how many rows were attempted.  Each lease and each
     settlement is its own short transaction from ``uow`` (no transaction stays open while a
     channel is talked to).  ``capabilities`` bring each channel's pacing (``pace_slots``,
-    shared by all workers: every provider message takes a slot, the parts of a split text
-    too) and its reply address (to mark an unreachable citizen).  ``stop``: asked before each
+    shared by all workers: every provider message takes a slot, each part of a split text
+    too, sent one a call with the progress kept on the row) and its reply address (to mark an unreachable citizen).  ``stop``: asked before each
     row; when it says so, the rows not yet sent are handed back (due now, the attempt not
     counted) for another worker, and the pass ends."""
     live = tuple(sorted(c.channel for c in (capabilities or {}).values() if c.live))
@@ -114,7 +111,7 @@ def deliver_due(uow: Transactions, senders: Mapping[str, Sender], clock: Clock, 
         if capability is not None and not _paced(uow, item, capability, clock, sleep):
             continue
         if capability is not None and _pace_keys(item, capability):
-            item = replace(item, pace=_pacer(uow, item, capability, clock, sleep))
+            item = replace(item, paced=True)
         try:
             external_id = sender(item)
         except RecipientRejected as exc:
@@ -122,6 +119,8 @@ def deliver_due(uow: Transactions, senders: Mapping[str, Sender], clock: Clock, 
                 _settle_unreachable(uow, item, capability, str(exc), clock.now())
             else:
                 _settle_failed(uow, item, f"rejected: {exc}", clock.now())
+        except PartlySent as exc:
+            _continue_later(uow, item, exc, clock.now())
         except RateLimited as exc:
             _retry(uow, item, str(exc), clock.now() + dt.timedelta(seconds=exc.retry_after))
         except Exception as exc:  # temporary by default: the channel may come back
@@ -156,23 +155,17 @@ def _hand_back(uow: Transactions, items: Sequence[Delivery], now: dt.datetime) -
                              attempts=outbox.c.attempts - 1))
 
 
-def _pacer(uow: Transactions, item: Delivery, capability: ChannelCapability, clock: Clock,
-           sleep: Callable[[float], None]) -> Callable[[], None]:
-    """The wait for one more provider message of ``item``: its own slot on every pace key (the
-    chat's and the channel's), taken like the first's, however far away, and a whole
-    per-recipient interval after the previous message was answered (called right after it):
-    a previous send that overran its slot, on a loaded host, does not squeeze the gap."""
-    keys = _pace_keys(item, capability)
-    gap = dt.timedelta(seconds=capability.pace_per_recipient or 0.0)
-
-    def pace() -> None:
-        now = clock.now()
-        with uow.write() as conn:
-            at, _ = pacing.reserve(conn, keys, now, MAX_PART_WAIT, not_before=now + gap)
-        wait = (at - clock.now()).total_seconds()
-        if wait > 0:
-            sleep(wait)
-    return pace
+def _continue_later(uow: Transactions, item: Delivery, progress: PartlySent,
+                    now: dt.datetime) -> None:
+    """Part of a delivery is out: the progress is kept on the row (a retry or another worker
+    goes on from there, so no part goes twice), due again one per-recipient gap after the
+    last part was answered, where its next message takes a pace slot of its own; the attempt
+    is not counted."""
+    payload = {**item.payload, "parts_sent": progress.done, "part_id": progress.external_id}
+    with uow.write() as conn:
+        conn.execute(outbox.update().where(outbox.c.id == item.outbox_id).values(
+            status="pending", payload=payload, attempts=outbox.c.attempts - 1,
+            next_attempt_at=now + dt.timedelta(seconds=progress.after), last_error=None))
 
 
 def _paced(uow: Transactions, item: Delivery, capability: ChannelCapability, clock: Clock,

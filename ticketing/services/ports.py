@@ -5,7 +5,7 @@ imports nothing from the store, so a channel may depend on it."""
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ticketing.domain.message import Attachment
@@ -28,10 +28,11 @@ class Delivery:
     kind: str
     recipient: Mapping[str, Any]
     payload: Mapping[str, Any]
-    # A sender that sends one delivery as several provider messages (a long text split, then
-    # its attachments) calls this before each message after the first: it waits for that
-    # message's own pace slot (the outbox takes the first's).  None: the outbox does not pace.
-    pace: Callable[[], None] | None = field(default=None, compare=False)
+    # The outbox paces this channel's provider messages: a sender that sends a delivery as
+    # several messages (a long text split, then its attachments) sends ONE message a call and
+    # raises ``PartlySent``; the outbox keeps the progress (``payload["parts_sent"]``) and
+    # calls again at the next message's own pace slot.  False: the sender sends them all.
+    paced: bool = False
 
 
 class Sender(Protocol):

@@ -21,12 +21,10 @@ t = tables.pace_slots
 
 
 def reserve(conn: sa.Connection, keys: Sequence[tuple[str, float]], now: dt.datetime,
-            max_wait: dt.timedelta, not_before: dt.datetime | None = None,
-            ) -> tuple[dt.datetime, bool]:
+            max_wait: dt.timedelta) -> tuple[dt.datetime, bool]:
     """``keys``: (pace key, minimum seconds between two sends).  Returns the instant the send
     may go and whether it was reserved: False when that instant is more than ``max_wait`` away
-    (nothing changed then; ask again at that instant).  ``not_before``: the slot is no earlier
-    than this (a message following one just answered, whose own slot the send overran)."""
+    (nothing changed then; ask again at that instant)."""
     if not keys:
         return now, True
     names = sorted({k[:400] for k, _ in keys})
@@ -35,7 +33,7 @@ def reserve(conn: sa.Connection, keys: Sequence[tuple[str, float]], now: dt.date
                  .on_conflict_do_nothing())
     rows = conn.execute(for_update(conn, sa.select(t.c.key, t.c.next_at)
                                    .where(t.c.key.in_(names)).order_by(t.c.key))).all()
-    at = max([now, *(_aware(r.next_at) for r in rows), *([not_before] if not_before else [])])
+    at = max([now, *(_aware(r.next_at) for r in rows)])
     if at - now > max_wait:
         return at, False
     interval = {k[:400]: seconds for k, seconds in keys}

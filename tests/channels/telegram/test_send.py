@@ -9,6 +9,7 @@ import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -202,3 +203,36 @@ def test_every_message_of_a_split_reply_takes_its_own_pace_slot(tg: App, standin
     assert len(by_chat[901]) == len(by_chat[903]) == 3
     assert all(b - a >= 1.0 - eps for times in by_chat.values()
                for a, b in zip(times, times[1:]))
+
+
+def test_a_split_reply_goes_on_from_its_progress_after_a_429(tg: App, standin: StandIn,
+                                                             clock: FixedClock) -> None:
+    """Paced, a long reply is sent one message a call and its progress kept on the outbox row:
+    the worker is free between the parts, and a 429 on the second part retries from there, so
+    no part goes twice."""
+    long = " ".join(f"bagian{k:04d}" for k in range(1000))  # 10,999 characters: three parts
+    with tg.engine.begin() as conn:
+        enqueue(conn, ticket_id=None, message_id=None, channel="telegram", kind="reply",
+                recipient={"telegram_id": "911"}, payload={"body": long}, now=clock.now(),
+                recipient_key="911")
+
+    def deliver(after: float) -> Any:
+        clock.at += dt.timedelta(seconds=after)
+        deliver_due(tg.uow, tg.senders, clock, capabilities=tg.capabilities,
+                    sleep=lambda s: None)
+        with tg.engine.connect() as conn:
+            return conn.execute(sa.select(tables.outbox)).one()
+
+    row = deliver(0)
+    assert (row.status, row.payload["parts_sent"], row.attempts) == ("pending", 1, 0)
+    assert deliver(0.5).payload["parts_sent"] == 1  # not before a second after the first
+    standin.fail("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+    row = deliver(0.6)
+    assert row.status == "pending" and "retry" in row.last_error.lower()
+    assert row.payload["parts_sent"] == 1
+    assert deliver(3.1).payload["parts_sent"] == 2
+    row = deliver(1.1)
+    assert row.status == "sent" and row.external_id == "911:1003"
+    texts = [c.params["text"] for c in standin.calls("sendMessage") if c.status == 200]
+    assert len(texts) == len(set(texts)) == 3 and "".join(texts).replace(" ", "") == \
+        long.replace(" ", "")
