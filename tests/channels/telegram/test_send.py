@@ -236,3 +236,35 @@ def test_a_split_reply_goes_on_from_its_progress_after_a_429(tg: App, standin: S
     texts = [c.params["text"] for c in standin.calls("sendMessage") if c.status == 200]
     assert len(texts) == len(set(texts)) == 3 and "".join(texts).replace(" ", "") == \
         long.replace(" ", "")
+
+
+def test_a_chats_next_message_is_timed_from_the_answer_of_a_late_send(
+        tg: App, standin: StandIn, clock: FixedClock) -> None:
+    """A send that leaves its slot late (a loaded host) must not squeeze the chat's next
+    message: the chat's key is held while the send is in flight and released from its
+    answer."""
+    standin.state.now = lambda: clock.at.timestamp()
+    with tg.engine.begin() as conn:
+        for text in ("Pertama", "Kedua"):
+            enqueue(conn, ticket_id=None, message_id=None, channel="telegram", kind="reply",
+                    recipient={"telegram_id": "921"}, payload={"body": text},
+                    now=clock.now(), recipient_key="921")
+    real = tg.senders["telegram"]
+    late = [0.4]
+
+    def slow_first(delivery: Delivery) -> str | None:
+        if late:
+            clock.at += dt.timedelta(seconds=late.pop())  # left its slot 0.4 s late
+        return real(delivery)
+
+    def sleep(seconds: float) -> None:
+        clock.at += dt.timedelta(seconds=seconds)
+
+    for _ in range(40):
+        deliver_due(tg.uow, {"telegram": slow_first}, clock, capabilities=tg.capabilities,
+                    sleep=sleep)
+        if len(standin.calls("sendMessage")) == 2:
+            break
+        clock.at += dt.timedelta(seconds=0.1)
+    first, second = standin.calls("sendMessage")
+    assert second.at - first.at >= 1.0 - 1e-6
