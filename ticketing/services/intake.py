@@ -48,7 +48,10 @@ class GroupCommitSink:
     """A raw sink for many concurrent connections: one writer thread stores everything that is
     waiting in a single transaction, and each caller returns only once *its* delivery is
     committed (the SMTP ``250`` still follows the commit).  On SQLite, where writers queue for
-    one lock, this turns N lock waits and N commits into one."""
+    one lock, this turns N lock waits and N commits into one.  On PostgreSQL each writer keeps
+    a connection of its own in autocommit and stores a batch with ONE statement (the insert is
+    its own transaction, ids from the sequence in it): one round trip a batch instead of five
+    (check-out ping, BEGIN, id reservation, INSERT, COMMIT)."""
 
     def __init__(self, uow: Transactions, clock: Clock, *, max_batch: int = 200,
                  writers: int = 1, linger: float = 0.0) -> None:
@@ -92,34 +95,54 @@ class GroupCommitSink:
             thread.join(timeout=10)
 
     def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            waiting = [first]
-            until = time.monotonic() + self._linger
-            while len(waiting) < self._max:
+        kept: Any = None  # PostgreSQL: this writer's own autocommit connection, kept
+        try:
+            while (waiting := self._collect()) is not None:
+                payloads = [d for d, _ in waiting]
                 try:
-                    item = self._queue.get_nowait()
-                except queue.Empty:
-                    left = until - time.monotonic()
-                    if left <= 0:
-                        break
-                    try:
-                        item = self._queue.get(timeout=left)
-                    except queue.Empty:
-                        break
-                if item is None:
-                    self._queue.put(None)
-                    break
-                waiting.append(item)
-            payloads = [d for d, _ in waiting]
+                    if self._uow.has_row_locks():
+                        if kept is None:
+                            kept = self._uow.connect_autocommit()
+                        # One statement, its own transaction: one round trip a batch.
+                        stored = inbox_store.put_many_statement(kept, payloads,
+                                                                self._clock.now())
+                    else:
+                        with self._uow.write() as conn:
+                            stored = inbox_store.put_many(conn, payloads, self._clock.now())
+                except Exception as exc:  # every waiting sender answers "try again later"
+                    if kept is not None:
+                        kept.invalidate()  # a broken connection is not kept: a new one next
+                        kept.close()
+                        kept = None
+                    for _, done in waiting:
+                        done.set_exception(exc)
+                    continue
+                for (_, done), result in zip(waiting, stored, strict=True):
+                    done.set_result(result.inserted)
+        finally:
+            if kept is not None:
+                kept.close()
+
+    def _collect(self) -> list[tuple[RawDelivery, Future[bool]]] | None:
+        """The next batch: what is waiting, lingering for more; None once closed."""
+        first = self._queue.get()
+        if first is None:
+            return None
+        waiting = [first]
+        until = time.monotonic() + self._linger
+        while len(waiting) < self._max:
             try:
-                with self._uow.write() as conn:
-                    stored = inbox_store.put_many(conn, payloads, self._clock.now())
-            except Exception as exc:  # every waiting sender answers "try again later"
-                for _, done in waiting:
-                    done.set_exception(exc)
-                continue
-            for (_, done), result in zip(waiting, stored, strict=True):
-                done.set_result(result.inserted)
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                left = until - time.monotonic()
+                if left <= 0:
+                    break
+                try:
+                    item = self._queue.get(timeout=left)
+                except queue.Empty:
+                    break
+            if item is None:
+                self._queue.put(None)
+                break
+            waiting.append(item)
+        return waiting

@@ -172,6 +172,20 @@ def insert_returning_ids(conn: sa.Connection, table: sa.Table,
     return ours
 
 
+def insert_returning(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
+                     *, on_conflict_do_nothing: Sequence[str],
+                     returning: Sequence[str]) -> list[Any]:
+    """PostgreSQL: insert ``rows`` in one statement (``unnest``), skipping collisions on the
+    unique key, and return ``returning`` of the rows inserted.  Columns left out of the rows
+    take the table's server default (an ``id`` from its sequence), so no ids are reserved in a
+    round trip of their own."""
+    if not rows:
+        return []
+    assert _dialect(conn) == "postgresql", "insert_returning is PostgreSQL's"
+    return _insert(conn, table, rows, on_conflict_do_nothing,
+                   returning=" RETURNING " + ", ".join(f'"{c}"' for c in returning))
+
+
 def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
             on_conflict_do_nothing: Sequence[str], *, returning: str) -> list[Any]:
     dialect = _dialect(conn)

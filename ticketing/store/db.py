@@ -85,6 +85,13 @@ class Transactions:
         with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
             yield conn
 
+    def connect_autocommit(self) -> sa.Connection:
+        """A connection of the caller's own on which every statement commits by itself, for
+        a writer that keeps it open and writes one statement per step (a group-commit sink on
+        PostgreSQL: no pool check-out and ping, no BEGIN and COMMIT round trips per batch).
+        The caller closes it."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
     def has_row_locks(self) -> bool:
         """Whether other writers run concurrently (PostgreSQL): rows must then be claimed."""
         return self.engine.dialect.name == "postgresql"

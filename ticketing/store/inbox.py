@@ -77,6 +77,37 @@ def put_many(conn: sa.Connection, items: Sequence[RawDelivery], now: dt.datetime
     return out
 
 
+def put_many_statement(conn: sa.Connection, items: Sequence[RawDelivery],
+                       now: dt.datetime) -> list[Stored]:
+    """``put_many`` as ONE statement on PostgreSQL, for a connection in autocommit (a
+    group-commit writer): the insert is its own transaction, all rows or none; ids come from
+    the table's sequence in the same statement (no reservation round trip).  Keys already
+    held are then looked up (a read).  SQLite: ``put_many`` (the caller's transaction)."""
+    if not items or conn.dialect.name != "postgresql":
+        return put_many(conn, items, now)
+    unique = list(dict((i.key, i) for i in items).values())
+    rows = [{"channel": i.channel, "idempotency_key": i.key, "key_digest": digest(i.key),
+             "payload": i.payload, "content_type": i.content_type, "status": "pending",
+             "attempts": 0, "last_error": None, "received_at": now, "processed_at": None,
+             "meta": dict(i.meta)} for i in unique]
+    ours = bulk.insert_returning(conn, inbox, rows, on_conflict_do_nothing=("key_digest",),
+                                 returning=("id", "key_digest"))
+    by_digest = {digest(i.key): i.key for i in unique}
+    inserted = {by_digest[bytes(r[1])]: int(r[0]) for r in ours}
+    existing = (_by_key(conn, [i.key for i in unique if i.key not in inserted])
+                if len(inserted) < len(unique) else {})
+    out: list[Stored] = []
+    seen: set[str] = set()
+    for i in items:
+        if i.key in inserted and i.key not in seen:
+            out.append(Stored(id=inserted[i.key], inserted=True, status="pending"))
+        else:
+            rid, st = existing.get(i.key) or (inserted[i.key], "pending")
+            out.append(Stored(id=rid, inserted=False, status=st))
+        seen.add(i.key)
+    return out
+
+
 _BY_KEY = (sa.select(inbox.c.key_digest, inbox.c.id, inbox.c.status)
            .where(inbox.c.key_digest.in_(sa.bindparam("digests", expanding=True))))
 _CLAIM_COLUMNS = (inbox.c.id, inbox.c.channel, inbox.c.payload, inbox.c.content_type,
