@@ -14,15 +14,17 @@ case (``services.merging``) enforces for the pages and the API alike."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from ticketing.app import App
-from ticketing.domain import bounds, canned
+from ticketing.domain import bounds, canned, reply_files
 from ticketing.domain.errors import (Conflict, InvalidInput, NotFound, PermissionDenied,
                                      TicketingError)
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
@@ -48,6 +50,8 @@ DONE = {"claimed": "Tiket ini sekarang milik Anda.",
 NOTHING_TO_CLAIM = "Tidak ada tiket yang bisa Anda ambil saat ini. Coba lagi nanti."
 # A refusal's page status and a lead-in for the use case's own (English) message.
 REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
+    (reply_files.FileTooLarge, 413, "Lampiran terlalu besar"),
+    (reply_files.FileTypeRefused, 415, "Jenis lampiran tidak diterima"),
     (PermissionDenied, 403, "Tidak diizinkan"), (NotFound, 404, "Tidak ditemukan"),
     (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
 FOREIGN_FORM = "Formulir dari situs lain ditolak."
@@ -130,8 +134,21 @@ async def _act(request: Request, raw_id: str, done: str, action: Action,
         return who
     if ticket_id is None:
         return _not_found(who, raw_id)
-    form = await request.form()
+    size = bounds.parse_int(request.headers.get("content-length") or "0", 0, 2**62)
+    try:
+        if size is None or size > reply_files.MAX_TOTAL + 1024 * 1024:
+            raise reply_files.FileTooLarge(
+                f"kiriman lebih dari {reply_files.MAX_TOTAL // (1024 * 1024)} MB (request over "
+                f"{reply_files.MAX_TOTAL // (1024 * 1024)} MB)")
+        form = await request.form()
+        uploads = [(str(f.filename), await f.read(reply_files.MAX_FILE + 1))
+                   for f in form.getlist("files")
+                   if isinstance(f, UploadFile) and f.filename and f.size != 0]
+    except reply_files.FileTooLarge as exc:
+        return await _ticket(request, who, ticket_id, error=_refusal(exc)[1], status=413)
     fields = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
+    if uploads and action is _reply:
+        action = partial(_reply, uploads=uploads)
     try:
         await run_in_threadpool(action, core(request), ticket_id, who, fields)
     except StaleView:
@@ -145,13 +162,20 @@ async def _act(request: Request, raw_id: str, done: str, action: Action,
     return RedirectResponse(f"/tickets/{ticket_id}?done={done}", status_code=303)
 
 
-def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str],
+           uploads: Sequence[tuple[str, bytes]] = ()) -> object:
     """The reply, with the macro's status and topic in the same transaction (each audited by
     its use case).  Held (``StaleView``) when a citizen message or another agent's reply came
-    after the view it was written on, unless the agent confirmed after seeing it."""
+    after the view it was written on, unless the agent confirmed after seeing it.  Attached
+    files are checked by their content (``domain.reply_files``) and kept in the attachment
+    store (by digest: a refused reply leaves at most an unreferenced file) before the
+    transaction."""
     body = fields.get("body", "")
     if left := canned.unfilled(body):
         raise InvalidInput("isi dulu: " + ", ".join("{" + v + "}" for v in left))
+    files = reply_files.accept(uploads)
+    for f in files:
+        app.attachment_store.put(f.sha256, f.data)
     seen = bounds.parse_int(fields.get("seen") or "", 0, 2**62)
     confirmed = bounds.parse_int(fields.get("confirm") or "", 0, 2**62)
     with app.engine.begin() as conn:
@@ -167,7 +191,8 @@ def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) 
                                       capabilities=app.capabilities,
                                       channel=fields.get("channel") or None,
                                       status=fields.get("status") or None,
-                                      public=fields.get("public") == "1")
+                                      public=fields.get("public") == "1",
+                                      files=[f.described() for f in files])
         if fields.get("topic"):
             updates.update_ticket(conn, ticket_id, {"topic": fields["topic"]}, by=who,
                                   topics=app.evidence_policy.classifier.topics,
