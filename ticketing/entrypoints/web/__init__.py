@@ -26,6 +26,7 @@ def install(http: FastAPI) -> None:
     from ticketing.entrypoints.web import pages
     from ticketing.entrypoints.web.agent_routes import router as agent_router
     from ticketing.entrypoints.web.chat_presence import router as chat_router
+    from ticketing.entrypoints.web.customer_routes import router as customer_router
     from ticketing.entrypoints.web.live import router as live_router
     from ticketing.entrypoints.web.desk_routes import router as desk_router
     from ticketing.entrypoints.web.queue_routes import router as queue_router
@@ -41,9 +42,10 @@ def install(http: FastAPI) -> None:
     _stop_live_events_on_shutdown(http)
     http.include_router(desk_router)
     http.include_router(queue_router)
+    http.include_router(customer_router)
     ours = {getattr(r, "endpoint", None)
             for r in (*router.routes, *agent_router.routes, *search_router.routes,
-                      *desk_router.routes, *queue_router.routes)}
+                      *desk_router.routes, *queue_router.routes, *customer_router.routes)}
     before = http.exception_handlers.get(Exception)
 
     async def crash(request: Request, exc: Exception) -> Response:

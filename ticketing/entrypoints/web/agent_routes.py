@@ -46,7 +46,9 @@ DONE = {"claimed": "Tiket ini sekarang milik Anda.",
         "callback": "Telepon balik dicatat.",
         "note": "Catatan internal disimpan.", "status": "Status tiket diubah.",
         "release": "Tiket dikembalikan ke antrean.", "topic": "Topik tiket dikoreksi.",
-        "merged": "Tiket digabung ke tiket ini.", "unmerged": "Penggabungan dibatalkan."}
+        "merged": "Tiket digabung ke tiket ini.", "unmerged": "Penggabungan dibatalkan.",
+        "customer_merged": "Data warga digabung; bisa dibatalkan di panel Warga.",
+        "customer_unmerged": "Penggabungan data warga dibatalkan."}
 NOTHING_TO_CLAIM = "Tidak ada tiket yang bisa Anda ambil saat ini. Coba lagi nanti."
 # A refusal's page status and a lead-in for the use case's own (English) message.
 REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
