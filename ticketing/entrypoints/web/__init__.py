@@ -23,7 +23,7 @@ CRASH_MESSAGE = ("Maaf, terjadi kesalahan di server. Kesalahan ini sudah dicatat
 
 
 def install(http: FastAPI) -> None:
-    from ticketing.entrypoints.web import pages
+    from ticketing.entrypoints.web.render import gettext, page
     from ticketing.entrypoints.web.agent_routes import router as agent_router
     from ticketing.entrypoints.web.chat_presence import router as chat_router
     from ticketing.entrypoints.web.customer_routes import router as customer_router
@@ -32,7 +32,6 @@ def install(http: FastAPI) -> None:
     from ticketing.entrypoints.web.queue_routes import router as queue_router
     from ticketing.entrypoints.web.routes import router
     from ticketing.entrypoints.web.search_routes import router as search_router
-    from ticketing.entrypoints.web.session import html
 
     http.include_router(router)
     http.include_router(agent_router)
@@ -52,7 +51,9 @@ def install(http: FastAPI) -> None:
         if request.scope.get("endpoint") in ours:
             log.error("unhandled error on %s", request.url.path,
                       exc_info=(type(exc), exc, exc.__traceback__))
-            return html(pages.error_page(CRASH_TITLE, CRASH_MESSAGE), 500)
+            _ = gettext(request)
+            return page(request, None, "error.html", status=500, title=_(CRASH_TITLE),
+                        message=_(CRASH_MESSAGE))
         if before is not None:
             answer = before(request, exc)
             return await answer if inspect.isawaitable(answer) else answer

@@ -33,9 +33,9 @@ from ticketing.services.accounts import Principal
 from ticketing.store import workqueue
 from markupsafe import Markup
 from ticketing.entrypoints import jobs
-from ticketing.entrypoints.web import chat_presence, pages, ticket_view, viewing
-from ticketing.entrypoints.web.render import render_page
-from ticketing.entrypoints.web.session import (WORK_ROLES, core, html, same_origin, to_login,
+from ticketing.entrypoints.web import chat_presence, ticket_view, viewing
+from ticketing.entrypoints.web.render import error as error_page, render_page
+from ticketing.entrypoints.web.session import (WORK_ROLES, core, same_origin, to_login,
                                    viewer)
 
 router = APIRouter(include_in_schema=False)
@@ -75,14 +75,13 @@ async def _worker(request: Request, target: str | None = None) -> Principal | Re
     if who is None:
         return to_login(request, target)
     if who.role not in WORK_ROLES:
-        return html(pages.error_page("Tidak diizinkan", "Antrian dan tiket hanya untuk agen "
-                                     "dan supervisor.", who=who), 403)
+        return await error_page(request, who, "Tidak diizinkan",
+                           "Antrian dan tiket hanya untuk agen dan supervisor.", 403)
     return who
 
 
-def _not_found(who: Principal, ticket: str) -> Response:
-    return html(pages.error_page("Tiket tidak ditemukan", f"Tidak ada tiket {ticket}.",
-                                 who=who), 404)
+async def _not_found(request: Request, who: Principal, ticket: str) -> Response:
+    return await error_page(request, who, "Tiket tidak ditemukan", f"Tidak ada tiket {ticket}.", 404)
 
 
 # ---------------------------------------------------------------- one ticket
@@ -100,7 +99,7 @@ async def _ticket(request: Request, who: Principal, ticket_id: int, *,
         ticket, related, following = await run_in_threadpool(ticket_view.read, app,
                                                              ticket_id, who)
     except NotFound:
-        return _not_found(who, f"#{ticket_id}")
+        return await _not_found(request, who, f"#{ticket_id}")
     values = ticket_view.context(request, app, who, ticket, related, following, drafts or {})
     chat = await run_in_threadpool(chat_presence.seen_by_desk, app, ticket_id)
     response = await render_page(request, who, "ticket.html", status=status,
@@ -121,7 +120,7 @@ async def ticket_page(request: Request, raw_id: str, done: str | None = None) ->
         return who
     ticket_id = bounds.parse_id(raw_id)
     if ticket_id is None:
-        return _not_found(who, raw_id)
+        return await _not_found(request, who, raw_id)
     return await _ticket(request, who, ticket_id, notice=DONE.get(done or ""))
 
 
@@ -129,13 +128,13 @@ async def _act(request: Request, raw_id: str, done: str, action: Action,
                draft: str | None = None) -> Response:
     """A form post on a ticket: origin, session, role, the use case, then back to the page."""
     if not same_origin(request):
-        return html(pages.error_page("Ditolak", FOREIGN_FORM), 403)
+        return await error_page(request, None, "Ditolak", FOREIGN_FORM, 403)
     ticket_id = bounds.parse_id(raw_id)
     who = await _worker(request, f"/tickets/{ticket_id}" if ticket_id is not None else "/queue")
     if isinstance(who, Response):
         return who
     if ticket_id is None:
-        return _not_found(who, raw_id)
+        return await _not_found(request, who, raw_id)
     size = bounds.parse_int(request.headers.get("content-length") or "0", 0, 2**62)
     try:
         if size is None or size > reply_files.MAX_TOTAL + 1024 * 1024:
@@ -293,8 +292,8 @@ async def attachment(request: Request, raw_id: str, raw_message: str,
             app.read, downloads.attachment_download, app.attachment_store, message_id, index,
             ticket_id=ticket_id)
     except NotFound:
-        return html(pages.error_page("Lampiran tidak ditemukan", "Lampiran ini tidak ada pada "
-                                     "tiket ini atau tidak disimpan.", who=who), 404)
+        return await error_page(request, who, "Lampiran tidak ditemukan",
+                           "Lampiran ini tidak ada pada tiket ini atau tidak disimpan.", 404)
     return FileResponse(got.path, media_type=got.media_type, filename=got.filename,
                         content_disposition_type="attachment", headers=dict(downloads.HEADERS))
 
