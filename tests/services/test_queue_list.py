@@ -95,3 +95,18 @@ def test_the_generated_columns_are_indexed(app: App) -> None:
     with app.engine.connect() as conn:
         names = {i["name"] for i in sa.inspect(conn).get_indexes("tickets")}
     assert {"ix_tickets_sla_due", "ix_tickets_sla_state"} <= names
+
+
+@pytest.mark.parametrize("timed", [12, 10])
+def test_due_order_pages_across_the_tickets_without_a_running_clock(app: App,
+                                                                    timed: int) -> None:
+    now = app.clock.now()
+    ids = tickets(app, [*({"first_response_state": "running",
+                           "first_response_due_at": now + dt.timedelta(minutes=90 + n)}
+                          for n in range(timed)),
+                        *({"first_response_state": "met"} for _ in range(5))])
+    seen = []
+    for number in (1, 2, 3):
+        got = _list(app, {}, per_page=10, page=number)
+        seen += [int(r["ticket_id"]) for r in got["items"]]  # type: ignore[attr-defined]
+    assert seen == ids  # timed by due time, then the rest by id, each exactly once
