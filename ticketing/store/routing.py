@@ -306,7 +306,7 @@ def waiting(conn: sa.Connection, *, teams: Sequence[str], channels: Sequence[str
     cols = (t.c.id.label("ticket_id"), t.c.team, t.c.topic, t.c.channel, t.c.language,
             t.c.priority, t.c.status, t.c.subject, t.c.created_at, t.c.queue_due_at,
             t.c.reply_failed_at, t.c.priority_rank)
-    admitted = [_QUEUE, t.c.channel.in_(list(channels)),
+    admitted: list[Any] = [_QUEUE, t.c.channel.in_(list(channels)),
                 sa.func.coalesce(t.c.language, "id").in_(sorted(languages))]
     if topics is not None:
         admitted.append(t.c.topic.in_(sorted(topics)))

@@ -123,10 +123,10 @@ def page(conn: sa.Connection, filters: Mapping[str, Sequence[str]], *, viewer_id
     if sort not in SORTS or sort == "due":
         rows = _due_rows(conn, stmt, offset, limit)
     else:
-        order: list[Any] = {"new": [t.c.created_at.desc(), t.c.id.desc()],
-                            "old": [t.c.created_at, t.c.id],
-                            "updated": [t.c.last_message_at.desc(), t.c.id.desc()],
-                            "id": [t.c.id.desc()]}[sort]
+        orders: dict[str, list[Any]] = {
+            "new": [t.c.created_at.desc(), t.c.id.desc()], "old": [t.c.created_at, t.c.id],
+            "updated": [t.c.last_message_at.desc(), t.c.id.desc()], "id": [t.c.id.desc()]}
+        order = orders[sort]
         rows = list(conn.execute(stmt.order_by(*order).offset(offset).limit(limit)))
     by_state = {s: 0 for s in SLA_STATES}
     capped: dict[str, bool] = {s: False for s in SLA_STATES}
