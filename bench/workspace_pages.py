@@ -78,11 +78,14 @@ def _fill(app: App, tickets: int) -> list[int]:
         originals = [int(i) for i in conn.execute(sa.select(t.c.id).order_by(t.c.id)).scalars()]
         cols = [c for c in t.c if c.name not in ("id", "incident_id") and c.computed is None]
         have = len(originals)
-        while have < tickets:
+        while have < tickets:  # doubling: copy the first ``take`` rows of what is there
             take = min(have, tickets - have)
-            src = sa.select(*cols).where(t.c.id.in_(originals[:take]))
+            src = sa.select(*cols).order_by(t.c.id).limit(take)
             conn.execute(t.insert().from_select([c.name for c in cols], src))
             have += take
+        # (Until 2026-12-06 04:30 the copy took only the ~1,800 original rows a round while
+        # counting ``take``: "10,000" was ~7,200 tickets and "200,000" ~14,800.)
+        have = int(conn.execute(sa.select(sa.func.count()).select_from(t)).scalar_one())
         accounts.create_user(conn, email="bench@example.id", name="Bench", role="supervisor",
                              password="bench-password", clock=app.clock)
     return originals
@@ -145,7 +148,9 @@ def main() -> None:
     if args.db == "postgresql":
         with app.engine.begin() as conn:
             conn.execute(sa.text("ANALYZE"))
-    print(f"filled {args.tickets} tickets on {args.db} in {time.perf_counter() - t0:.0f} s")
+    with app.engine.connect() as conn:
+        n = conn.execute(sa.select(sa.func.count()).select_from(tables.tickets)).scalar_one()
+    print(f"filled {n} tickets on {args.db} in {time.perf_counter() - t0:.0f} s")
     port = _free_port()
     server = uvicorn.Server(uvicorn.Config(create_http_app(app), host="127.0.0.1", port=port,
                                            log_level="warning"))
