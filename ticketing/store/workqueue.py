@@ -123,8 +123,11 @@ def page(conn: sa.Connection, filters: Mapping[str, Sequence[str]], *, viewer_id
     if sort not in SORTS or sort == "due":
         rows = _due_rows(conn, stmt, offset, limit)
     else:
+        # "new"/"old": by id, the order tickets were created in (``created_at`` is the
+        # ingest batch's time, ids follow it), so the primary key serves it: no index on
+        # ``created_at``, and no sort of every matching ticket.
         orders: dict[str, list[Any]] = {
-            "new": [t.c.created_at.desc(), t.c.id.desc()], "old": [t.c.created_at, t.c.id],
+            "new": [t.c.id.desc()], "old": [t.c.id],
             "updated": [t.c.last_message_at.desc(), t.c.id.desc()], "id": [t.c.id.desc()]}
         order = orders[sort]
         rows = list(conn.execute(stmt.order_by(*order).offset(offset).limit(limit)))
