@@ -1,5 +1,5 @@
 """The queue page's list (``services.workqueue``) on both databases: the SLA state comes from
-the generated columns of migration 0034 and follows every write of the clocks; the totals are
+the generated columns of migration 0035_page_speed and follows every write of the clocks; the totals are
 counted up to a cap; the "due" order puts tickets without a running clock last; the filters'
 choices come from the configuration, not from a scan of the tickets."""
 

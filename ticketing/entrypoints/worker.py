@@ -47,12 +47,15 @@ def deliver(app: App, stop: threading.Event | None = None) -> int:
 
 
 def hand_over_chats(app: App) -> int:
-    """Web chat replies nobody received for a while continue by e-mail."""
+    """Web chat replies nobody received for a while continue on the citizen's Telegram chat
+    (proven, and the bot can send) or by e-mail."""
     now = app.clock.now()
     after = dt.timedelta(minutes=app.settings.webchat_email_after_minutes)
     if not app.read(hand_over_due, now=now, after=after):
         return 0
-    return app.write(hand_over, now=now, after=after, from_address=app.settings.support_address)
+    telegram = app.capabilities.get("telegram")
+    return app.write(hand_over, now=now, after=after, from_address=app.settings.support_address,
+                     telegram_on=telegram is not None and telegram.can_send)
 
 
 def fetch(app: App, stop: threading.Event | None = None) -> int:

@@ -4,7 +4,7 @@ language), sorting, totals and offset paging over the live tickets (not merged a
 The SLA state of a ticket, for its badge and the filter: ``breached`` when either clock
 breached, ``warning`` when the clock that runs now (first response until it is met, then
 resolution) is due within ``WARNING`` of now, else ``ok``.  Both read the generated columns
-``sla_breached`` and ``sla_due_at`` (migration 0034_page_speed), so the filter, the totals and the "due"
+``sla_breached`` and ``sla_due_at`` (migration 0035_page_speed), so the filter, the totals and the "due"
 order are index ranges, and the badge and the filter never disagree."""
 
 from __future__ import annotations

@@ -204,13 +204,13 @@ async def sla_report_page(request: Request) -> Response:
                                  f'attachment; filename="{name}.json"'})
     return await _report_page(request, who, pages.report_page(
         who=who, start=start, end=end, group_by=group_by, groups=reports.GROUPS, report=data,
-        top=top, bare=True))
+        top=top, bare=True), ratings=data.get("ratings"))
 
 
 async def _report_page(request: Request, who: Principal, content: str,
-                       status: int = 200) -> Response:
+                       status: int = 200, ratings: Any = None) -> Response:
     return await render_page(request, who, "report.html", status=status, title="Laporan SLA",
-                             page_id="report", content=Markup(content))
+                             page_id="report", content=Markup(content), ratings=ratings)
 
 
 def _default_period(app: App, today: dt.date) -> tuple[dt.date, dt.date]:

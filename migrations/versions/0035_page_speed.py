@@ -9,8 +9,8 @@ rewritten once).  Two partial indexes over the live tickets serve the queue's "d
 SLA state filter and its totals as ranges (models/ticket.py).  And the ticket page's reply box
 reads a citizen's latest inbound message per channel through ``ix_messages_customer_latest``.
 
-Revision ID: 0034_page_speed
-Revises: 0033_search
+Revision ID: 0035_page_speed
+Revises: 0034_webchat_links
 Create Date: 2026-12-06 03:45:00
 """
 
@@ -23,8 +23,8 @@ from alembic import op
 
 from ticketing.models.base import UTCDateTime
 
-revision: str = '0034_page_speed'
-down_revision: str | None = '0033_search'
+revision: str = '0035_page_speed'
+down_revision: str | None = '0034_webchat_links'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
