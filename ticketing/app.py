@@ -276,7 +276,8 @@ class App:
         """Outbound adapters by channel, for the outbox worker."""
         s = self.settings
         out: dict[str, Sender] = {
-            "email": make_email_sender(s.outbound_smtp_url, mailbox=self.dev_mailbox),
+            "email": make_email_sender(s.outbound_smtp_url, mailbox=self.dev_mailbox,
+                                       files=self.attachment_store.read),
             "instagram": make_instagram_sender(
                 graph_url=s.meta_graph_url, access_token=s.meta_access_token,
                 account_id=s.instagram_account_id, human_agent=s.meta_human_agent)}

@@ -71,6 +71,8 @@ class ReplyOption:
     reason: str | None = None
     call_back: bool = False
     default: bool = False
+    # The channel carries files with a reply (the capability's ``attachments``).
+    attachments: bool = False
 
 
 def _unknown(channel: str) -> ChannelCapability:
@@ -111,7 +113,8 @@ def option_for(capability: ChannelCapability, use: ChannelUse | None,
         return ReplyOption(channel=capability.channel, label=label, possible=False,
                            reason=f"lebih dari {hours} jam sejak pesan terakhir warga (more "
                                   f"than {hours} hours since the citizen's last message)")
-    return ReplyOption(channel=capability.channel, label=label, possible=True)
+    return ReplyOption(channel=capability.channel, label=label, possible=True,
+                       attachments=capability.attachments)
 
 
 def reply_options(capabilities: Mapping[str, ChannelCapability], uses: Iterable[ChannelUse],
@@ -125,7 +128,7 @@ def reply_options(capabilities: Mapping[str, ChannelCapability], uses: Iterable[
         option = option_for(capability, use, now)
         if option.possible and use.channel == default:
             option = ReplyOption(channel=option.channel, label=option.label, possible=True,
-                                 default=True)
+                                 default=True, attachments=option.attachments)
         out.append(option)
     return out
 
