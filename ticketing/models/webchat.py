@@ -43,3 +43,15 @@ class WebchatSession(Base):
     agent_typing_at: Mapped[dt.datetime | None]
     # Changed by the desk's side (agent typing, agent read): what the live transport polls.
     agent_changed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+
+
+class WebchatRate(Base):
+    """A token bucket of the web chat's message limits, per session (``s:<public id>``) and
+    per client address (``ip:<address>``), shared by every web process on every host: taken in
+    the same transaction that stores the frames (``store.webchat_rates``)."""
+
+    __tablename__ = "webchat_rates"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    tokens: Mapped[float] = mapped_column(sa.Float)
+    at: Mapped[dt.datetime] = mapped_column(index=True)  # when ``tokens`` was counted

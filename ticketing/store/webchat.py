@@ -149,3 +149,32 @@ def park(conn: sa.Connection, ids: Sequence[int], until: dt.datetime) -> None:
     """Replies that cannot be handed over (no e-mail): looked at again later, not every pass."""
     if ids:
         conn.execute(o.update().where(o.c.id.in_(list(ids))).values(next_attempt_at=until))
+
+
+def stored(conn: sa.Connection, external_ids: Sequence[str]) -> list[Any]:
+    """The citizen's messages stored under these external ids (the unique index), with their
+    tickets: which acknowledged frames the workers have turned into messages so far."""
+    out: list[Any] = []
+    ids = list(external_ids)
+    for start in range(0, len(ids), 500):
+        out.extend(conn.execute(sa.select(m.c.id, m.c.ticket_id, m.c.external_id).where(
+            m.c.channel == "webchat", m.c.external_id.in_(ids[start:start + 500]),
+            m.c.direction == "in")))
+    return out
+
+
+def latest_ticket(conn: sa.Connection, public_id: str) -> int | None:
+    """The ticket of the session's latest stored message (None: nothing stored yet)."""
+    value = conn.execute(sa.select(m.c.ticket_id).where(_own_range(public_id),
+                                                        m.c.direction == "in")
+                         .order_by(m.c.id.desc()).limit(1)).scalar()
+    return int(value) if value is not None else None
+
+
+def expiries(conn: sa.Connection, public_ids: Collection[str]) -> dict[str, dt.datetime]:
+    ids = sorted(public_ids)
+    out: dict[str, dt.datetime] = {}
+    for start in range(0, len(ids), 500):
+        out.update((r.public_id, r.expires_at) for r in conn.execute(
+            sa.select(s.c.public_id, s.c.expires_at).where(s.c.public_id.in_(ids[start:start + 500]))))
+    return out
