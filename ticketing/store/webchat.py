@@ -80,7 +80,24 @@ def pending_replies(conn: sa.Connection, limit: int = 1000) -> list[Any]:
 
 
 def pending_for(conn: sa.Connection, public_id: str) -> list[Any]:
-    return [r for r in pending_replies(conn) if r.recipient_key == public_id]
+    return pending_to(conn, [public_id])
+
+
+def pending_to(conn: sa.Connection, public_ids: Collection[str], limit: int = 1000
+               ) -> list[Any]:
+    """Web chat replies not yet delivered, addressed to these sessions (those connected to one
+    process): replies waiting for citizens who left never crowd out those who are here."""
+    ids = sorted(public_ids)
+    out: list[Any] = []
+    for start in range(0, len(ids), 500):
+        out.extend(conn.execute(
+            sa.select(o.c.id, o.c.kind, o.c.recipient, o.c.payload, o.c.recipient_key,
+                      o.c.message_id, o.c.created_at, m.c.author_name, m.c.sent_at)
+            .join(m, m.c.id == o.c.message_id)
+            .where(o.c.status == "pending", o.c.channel == "webchat",
+                   o.c.recipient_key.in_(ids[start:start + 500]))
+            .order_by(o.c.id).limit(limit)))
+    return sorted(out, key=lambda r: r.id)[:limit]
 
 
 def desk_changes(conn: sa.Connection, since: dt.datetime) -> list[Any]:

@@ -77,6 +77,9 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self._last_seen_write = 0.0
         self._last_rates_forget = 0.0
+        self._settling: set[int] = set()  # outbox ids pushed, their settling write pending
+        self._settled: dict[int, float] = {}  # outbox id → when its settling committed
+        self._tasks: set[asyncio.Task[None]] = set()
 
     # -- connections --------------------------------------------------------------------
     def start(self) -> None:
@@ -274,16 +277,21 @@ class Hub:
         app, now = self.app, self.now()
         since = self._desk_since or now - dt.timedelta(seconds=10)
         looked_for = list(self.awaiting)
+        here = set(self.sockets) | set(self.polls)
+        read_at = asyncio.get_running_loop().time()
 
         def read() -> tuple[list[replies.Waiting], list[Any], list[chats.Landed]]:
             with app.engine.connect() as conn:
-                return (replies.waiting(conn), chats.desk_changes(conn, since),
+                return (replies.waiting(conn, sessions=here), chats.desk_changes(conn, since),
                         chats.stored(conn, looked_for) if looked_for else [])
         waiting, desk, landed = await run_in_threadpool(read)
         if landed:
             await self._landed(landed)
         done = []
         for item in waiting:
+            if (item.outbox_id in self._settling
+                    or self._settled.get(item.outbox_id, -1.0) >= read_at):
+                continue  # written already; settled since, or its settling write on its way
             if item.session in self.polls:
                 self.polls[item.session].set()
             conns = list(self.sockets.get(item.session, ()))
@@ -291,7 +299,12 @@ class Hub:
             if any(results):
                 done.append(item)
         if done:
-            await run_in_threadpool(app.write, replies.delivered, done, self.now())
+            # Settled behind the push (the write may queue behind a worker's batch): the next
+            # pass pushes on meanwhile and skips these.
+            self._settling.update(d.outbox_id for d in done)
+            task = asyncio.get_running_loop().create_task(self._settle(done))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         for row in desk:
             self._desk_since = max(self._desk_since or row.agent_changed_at,
                                    row.agent_changed_at)
@@ -310,9 +323,22 @@ class Hub:
             await self._close_expired(now)
             self.awaiting = {k: v for k, v in self.awaiting.items()
                              if loop_now - v[2] < AWAIT_STORED_FOR}
+            self._settled = {k: at for k, at in self._settled.items()
+                             if loop_now - at < HOUSEKEEPING_EVERY}
         if loop_now - self._last_rates_forget >= FORGET_RATES_EVERY:
             self._last_rates_forget = loop_now
             await run_in_threadpool(app.write, rates.forget, now)
+
+    async def _settle(self, done: list[replies.Waiting]) -> None:
+        try:
+            await run_in_threadpool(self.app.write, replies.delivered, done, self.now())
+        except Exception:  # pushed but not settled: pushed again next pass (the page dedups)
+            log.exception("settling %d web chat replies failed", len(done))
+        else:  # a read that began before this commit may still see them pending
+            at = asyncio.get_running_loop().time()
+            self._settled.update((d.outbox_id, at) for d in done)
+        finally:
+            self._settling.difference_update(d.outbox_id for d in done)
 
     async def _landed(self, landed: list[chats.Landed]) -> None:
         """Frames the workers have stored: the citizen learns the message's id and ticket; a
