@@ -330,8 +330,13 @@ class Hub:
             await run_in_threadpool(app.write, rates.forget, now)
 
     async def _settle(self, done: list[replies.Waiting]) -> None:
+        # With row locks (PostgreSQL) one reply a transaction: settling touches its ticket's
+        # row, and several tickets in one transaction could deadlock with a worker's batch.
+        app, now = self.app, self.now()
+        groups = [[d] for d in done] if app.uow.has_row_locks() else [done]
         try:
-            await run_in_threadpool(self.app.write, replies.delivered, done, self.now())
+            for group in groups:
+                await run_in_threadpool(app.write, replies.delivered, group, now)
         except Exception:  # pushed but not settled: pushed again next pass (the page dedups)
             log.exception("settling %d web chat replies failed", len(done))
         else:  # a read that began before this commit may still see them pending
