@@ -178,6 +178,17 @@ def stored(conn: sa.Connection, external_ids: list[str]) -> list[Landed]:
             for r in store.stored(conn, external_ids) if r.ticket_id is not None]
 
 
+def stored_after(conn: sa.Connection, cursor: int) -> tuple[int, list[Landed]]:
+    """Messages stored since the live-event ``cursor`` (the new cursor, the web chat ones)."""
+    after, rows = store.stored_after(conn, cursor)
+    return after, [Landed(external_id=r.external_id, message_id=int(r.id),
+                          ticket_id=int(r.ticket_id)) for r in rows if r.ticket_id is not None]
+
+
+def latest_event(conn: sa.Connection) -> int:
+    return store.latest_event(conn)
+
+
 def catch_up(conn: sa.Connection, session: ChatSession) -> ChatSession:
     """The session with the ticket its latest stored message is on (recorded when it moved:
     the message may have been stored after the process that acknowledged it let go)."""

@@ -180,6 +180,30 @@ def stored(conn: sa.Connection, external_ids: Sequence[str]) -> list[Any]:
     return out
 
 
+def stored_after(conn: sa.Connection, cursor: int, limit: int = 5000
+                 ) -> tuple[int, list[Any]]:
+    """Web chat messages announced by the live events after ``cursor`` (the triggers write one
+    per inbound message, in the writing transaction): the new cursor and the messages (id,
+    ticket, external id).  What is read is proportional to what is new."""
+    e = tables.live_events
+    events = list(conn.execute(sa.select(e.c.id, e.c.message_id).where(e.c.id > cursor)
+                               .order_by(e.c.id).limit(limit)))
+    if not events:
+        return cursor, []
+    ids = [int(r.message_id) for r in events if r.message_id is not None]
+    out: list[Any] = []
+    for start in range(0, len(ids), 500):
+        out.extend(conn.execute(sa.select(m.c.id, m.c.ticket_id, m.c.external_id).where(
+            m.c.id.in_(ids[start:start + 500]), m.c.channel == "webchat",
+            m.c.direction == "in")))
+    return int(events[-1].id), out
+
+
+def latest_event(conn: sa.Connection) -> int:
+    e = tables.live_events
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(e.c.id), 0))).scalar_one())
+
+
 def latest_ticket(conn: sa.Connection, public_id: str) -> int | None:
     """The ticket of the session's latest stored message (None: nothing stored yet)."""
     value = conn.execute(sa.select(m.c.ticket_id).where(_own_range(public_id),

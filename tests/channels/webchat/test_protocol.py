@@ -158,6 +158,19 @@ def test_expired_or_unknown_session_is_refused(app: App, clock: FixedClock,
     assert r.status_code == 401 and r.json()["error"]["code"] == "session_expired"
 
 
+def test_an_open_socket_is_closed_when_its_session_expires(app: App, clock: FixedClock,
+                                                           live_url: str) -> None:
+    s = start(live_url)
+    with connect(ws_url(live_url, s["session"])) as ws:
+        frames_until(ws, "history")
+        clock.advance(hours=app.settings.webchat_session_hours, minutes=1)
+        err, _ = frames_until(ws, "error")
+        assert err["code"] == "session_expired" and "berakhir" in err["message"]
+        with pytest.raises(Exception):
+            ws.recv(timeout=10)
+        assert ws.close_code == 4401
+
+
 def test_flood_is_limited_and_nothing_acknowledged_is_lost(app: App, live_url: str) -> None:
     s = start(live_url)
     acked, limited = set(), set()

@@ -39,6 +39,7 @@ from ticketing.domain.throttle import Bucket
 from ticketing.services import webchat as chats
 from ticketing.services import webchat_delivery as replies
 from ticketing.services import webchat_rates as rates
+from ticketing.entrypoints.webchat.settle import Settler
 from ticketing.services.intake import GroupCommitSink, Limited
 from ticketing.services.webchat import ChatSession
 
@@ -46,8 +47,9 @@ log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[bool]]
 Close = Callable[[int, str], Awaitable[None]]
 TYPING_WRITE_EVERY = 2.0  # seconds between two writes of "typing" for one session
-HOUSEKEEPING_EVERY = 5.0  # seconds: presence, expired sessions
+HOUSEKEEPING_EVERY = 5.0  # seconds: presence
 FORGET_RATES_EVERY = 60.0
+SWEEP_EVERY = 1.0  # seconds between two look-ups of every awaited frame by its external id
 AWAIT_STORED_FOR = 300.0  # seconds an acknowledged frame is looked for (a quarantined one never is)
 CLOSE_SESSION = 4401  # an application close code: the session is unknown or expired
 
@@ -77,9 +79,9 @@ class Hub:
         self._task: asyncio.Task[None] | None = None
         self._last_seen_write = 0.0
         self._last_rates_forget = 0.0
-        self._settling: set[int] = set()  # outbox ids pushed, their settling write pending
-        self._settled: dict[int, float] = {}  # outbox id → when its settling committed
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._cursor: int | None = None  # the last live event read (None: not started)
+        self._last_sweep = 0.0
+        self.settler = Settler(app)
 
     # -- connections --------------------------------------------------------------------
     def start(self) -> None:
@@ -276,21 +278,32 @@ class Hub:
     async def push(self) -> None:
         app, now = self.app, self.now()
         since = self._desk_since or now - dt.timedelta(seconds=10)
-        looked_for = list(self.awaiting)
         here = set(self.sockets) | set(self.polls)
         read_at = asyncio.get_running_loop().time()
+        # Acknowledged frames stored since: the live events' new messages (cost: what is new);
+        # once a second also every frame still awaited by its external id (PostgreSQL may
+        # commit an event below the cursor after it moved on).
+        sweep = (list(self.awaiting) if self.awaiting
+                 and read_at - self._last_sweep >= SWEEP_EVERY else [])
+        if sweep:
+            self._last_sweep = read_at
+        cursor = self._cursor
 
-        def read() -> tuple[list[replies.Waiting], list[Any], list[chats.Landed]]:
+        def read() -> tuple[list[replies.Waiting], list[Any], int | None, list[chats.Landed]]:
             with app.engine.connect() as conn:
+                after, landed = (chats.stored_after(conn, cursor) if cursor is not None
+                                 else (chats.latest_event(conn), []))
+                if sweep:
+                    landed += chats.stored(conn, sweep)
                 return (replies.waiting(conn, sessions=here), chats.desk_changes(conn, since),
-                        chats.stored(conn, looked_for) if looked_for else [])
-        waiting, desk, landed = await run_in_threadpool(read)
+                        after, landed)
+        waiting, desk, self._cursor, landed = await run_in_threadpool(read)
+        landed = [item for item in landed if item.external_id in self.awaiting]
         if landed:
             await self._landed(landed)
         done = []
         for item in waiting:
-            if (item.outbox_id in self._settling
-                    or self._settled.get(item.outbox_id, -1.0) >= read_at):
+            if self.settler.pushed(item.outbox_id, read_at):
                 continue  # written already; settled since, or its settling write on its way
             if item.session in self.polls:
                 self.polls[item.session].set()
@@ -298,13 +311,8 @@ class Hub:
             results = [await s(item.frame) for s in conns]
             if any(results):
                 done.append(item)
-        if done:
-            # Settled behind the push (the write may queue behind a worker's batch): the next
-            # pass pushes on meanwhile and skips these.
-            self._settling.update(d.outbox_id for d in done)
-            task = asyncio.get_running_loop().create_task(self._settle(done))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        if done:  # settled behind the push (the write may queue behind a worker's batch)
+            self.settler.settle(done)
         for row in desk:
             self._desk_since = max(self._desk_since or row.agent_changed_at,
                                    row.agent_changed_at)
@@ -316,34 +324,20 @@ class Hub:
                     await send({"type": "read", "by": "agent", "id": row.agent_read_id})
         if self._desk_since is None:
             self._desk_since = now - dt.timedelta(seconds=1)
+        await self._close_expired(now)  # in memory; the database only for those due
         loop_now = asyncio.get_running_loop().time()
         if loop_now - self._last_seen_write >= HOUSEKEEPING_EVERY and self.sockets:
             self._last_seen_write = loop_now
-            await run_in_threadpool(app.write, chats.seen, set(self.sockets), now)
-            await self._close_expired(now)
+            here_now = set(self.sockets)
+            self.settler.background("presence", lambda: run_in_threadpool(
+                app.write, chats.seen, here_now, now))
             self.awaiting = {k: v for k, v in self.awaiting.items()
                              if loop_now - v[2] < AWAIT_STORED_FOR}
-            self._settled = {k: at for k, at in self._settled.items()
-                             if loop_now - at < HOUSEKEEPING_EVERY}
+            self.settler.prune(loop_now)
         if loop_now - self._last_rates_forget >= FORGET_RATES_EVERY:
             self._last_rates_forget = loop_now
-            await run_in_threadpool(app.write, rates.forget, now)
-
-    async def _settle(self, done: list[replies.Waiting]) -> None:
-        # With row locks (PostgreSQL) one reply a transaction: settling touches its ticket's
-        # row, and several tickets in one transaction could deadlock with a worker's batch.
-        app, now = self.app, self.now()
-        groups = [[d] for d in done] if app.uow.has_row_locks() else [done]
-        try:
-            for group in groups:
-                await run_in_threadpool(app.write, replies.delivered, group, now)
-        except Exception:  # pushed but not settled: pushed again next pass (the page dedups)
-            log.exception("settling %d web chat replies failed", len(done))
-        else:  # a read that began before this commit may still see them pending
-            at = asyncio.get_running_loop().time()
-            self._settled.update((d.outbox_id, at) for d in done)
-        finally:
-            self._settling.difference_update(d.outbox_id for d in done)
+            self.settler.background("rates", lambda: run_in_threadpool(
+                app.write, rates.forget, now))
 
     async def _landed(self, landed: list[chats.Landed]) -> None:
         """Frames the workers have stored: the citizen learns the message's id and ticket; a
