@@ -232,7 +232,7 @@ async def run(args: argparse.Namespace, base: str, api_token: str, pid: int) -> 
             give_up = time.monotonic() + 10
             while f"b{i}" not in solo.acked and time.monotonic() < give_up:
                 await asyncio.sleep(0.002)
-        give_up = time.monotonic() + 10
+        give_up = time.monotonic() + (10 if not args.no_worker else 0)
         while len(solo.landed) < 30 and time.monotonic() < give_up:
             await asyncio.sleep(0.01)
         baseline = list(load.ack_lat)
@@ -267,7 +267,8 @@ async def run(args: argparse.Namespace, base: str, api_token: str, pid: int) -> 
         load_during = os.getloadavg()
         deadline = time.monotonic() + args.grace
         while time.monotonic() < deadline and (
-                any(len(c.acked) < len(c.sent) or len(c.landed) < len(c.acked)
+                any(len(c.acked) < len(c.sent)
+                    or (len(c.landed) < len(c.acked) and not args.no_worker)
                     for c in citizens)
                 or len(load.reply_lat) < len(load.reply_sent)):
             await asyncio.sleep(0.2)
@@ -319,6 +320,9 @@ def main() -> int:
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
     parser.add_argument("--serve", nargs=2, metavar=("URL", "PORT"), help=argparse.SUPPRESS)
     parser.add_argument("--work", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--no-worker", action="store_true",
+                        help="no worker process: acknowledgements only (tickets never built; "
+                             "isolates the ack path from the workers' write transactions)")
     args = parser.parse_args()
     if args.serve:
         serve(args.serve[0], int(args.serve[1]))
@@ -336,7 +340,8 @@ def main() -> int:
     load_before = os.getloadavg()
     server = subprocess.Popen([sys.executable, __file__, "--serve", url, str(port)], env=env,
                               cwd=ROOT)
-    worker = subprocess.Popen([sys.executable, __file__, "--work", url], env=env, cwd=ROOT)
+    worker = (subprocess.Popen([sys.executable, __file__, "--work", url], env=env, cwd=ROOT)
+              if not args.no_worker else None)
     base = f"http://127.0.0.1:{port}"
     try:
         import httpx
@@ -349,9 +354,10 @@ def main() -> int:
         out = asyncio.run(run(args, base, token, server.pid))
     finally:
         server.terminate()
-        worker.terminate()
         server.wait(timeout=20)
-        worker.wait(timeout=20)
+        if worker is not None:
+            worker.terminate()
+            worker.wait(timeout=20)
     distinct, extra_rows = stored_counts(url)
     expected = out["acked"] + 30  # the baseline's 30
     ms = [x * 1000 for x in out["ack"]]
