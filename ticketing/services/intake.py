@@ -136,7 +136,7 @@ class GroupCommitSink:
                     break
                 waiting.append(item)
             try:
-                with self._uow.write(eager=True) as conn:  # the senders wait on it
+                with self._uow.write() as conn:
                     now = self._clock.now()
                     waits = (self._gate(conn, [keys for _, keys, _ in waiting], now)
                              if self._gate is not None and any(k for _, k, _ in waiting)

@@ -7,7 +7,6 @@ PostgreSQL: psycopg 3, a pool sized for the worker.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,38 +59,8 @@ def _setup_sqlite(engine: sa.Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         # Readers (``execution_options(readonly=True)``) need no lock in WAL mode.
-        options = conn.get_execution_options()
-        if options.get("readonly", False):
-            conn.exec_driver_sql("BEGIN")
-        elif options.get("eager", False):
-            _begin_eagerly(conn)
-        else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-EAGER_POLL = 0.001  # seconds between two attempts of an eager writer
-EAGER_LIMIT = 30.0  # then "database is locked", as the busy timeout would say
-
-
-def _begin_eagerly(conn: sa.Connection) -> None:
-    """``BEGIN IMMEDIATE`` retried every millisecond instead of through SQLite's busy handler,
-    whose sleeps grow to 100 ms: a writer that someone waits on (a transport about to
-    acknowledge) takes the lock in the short gap between two of a worker's batches (its
-    preparation runs outside the lock) instead of sleeping through it and waiting behind
-    batch after batch."""
-    conn.exec_driver_sql("PRAGMA busy_timeout=0")
-    try:
-        until = time.monotonic() + EAGER_LIMIT
-        while True:
-            try:
-                conn.exec_driver_sql("BEGIN IMMEDIATE")
-                return
-            except sa.exc.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() > until:
-                    raise
-            time.sleep(EAGER_POLL)
-    finally:
-        conn.exec_driver_sql("PRAGMA busy_timeout=30000")
+        readonly = conn.get_execution_options().get("readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 class Transactions:
@@ -105,15 +74,9 @@ class Transactions:
         self.engine = engine
 
     @contextmanager
-    def write(self, *, eager: bool = False) -> Iterator[sa.Connection]:
-        """One write transaction, committed when the block ends without an exception.
-        ``eager``: someone is waiting on this commit (SQLite: the lock is asked for every
-        millisecond, not through the busy handler's growing sleeps)."""
-        if not eager:
-            with self.engine.begin() as conn:
-                yield conn
-            return
-        with self.engine.connect().execution_options(eager=True) as conn, conn.begin():
+    def write(self) -> Iterator[sa.Connection]:
+        """One write transaction, committed when the block ends without an exception."""
+        with self.engine.begin() as conn:
             yield conn
 
     @contextmanager
