@@ -193,9 +193,9 @@ def catch_up(conn: sa.Connection, session: ChatSession) -> ChatSession:
     """The session with the ticket its latest stored message is on (recorded when it moved:
     the message may have been stored after the process that acknowledged it let go)."""
     ticket = store.latest_ticket(conn, session.public_id)
-    if ticket is None or ticket == session.ticket_id:
+    if ticket is None:
         return session
-    store.update(conn, session.id, ticket_id=ticket)
+    store.update_ticket(conn, session.id, ticket)
     return dataclasses.replace(session, ticket_id=ticket)
 
 

@@ -36,6 +36,12 @@ def update(conn: sa.Connection, session_id: int, **values: Any) -> None:
     conn.execute(s.update().where(s.c.id == session_id).values(**values))
 
 
+def update_ticket(conn: sa.Connection, session_id: int, ticket_id: int) -> None:
+    """The session's ticket, written only when it changed (no write otherwise)."""
+    conn.execute(s.update().where(s.c.id == session_id, sa.or_(
+        s.c.ticket_id.is_(None), s.c.ticket_id != ticket_id)).values(ticket_id=ticket_id))
+
+
 def update_by_public(conn: sa.Connection, public_ids: Collection[str], **values: Any) -> None:
     ids = sorted(public_ids)
     for start in range(0, len(ids), 500):

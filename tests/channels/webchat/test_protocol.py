@@ -70,6 +70,13 @@ def test_message_acknowledged_after_commit_and_stored_once(app: App, live_url: s
         done, _ = frames_until(ws, "stored", client_id="c-1")
         [row] = stored(app, f"{s['session_id']}:c-1")
         assert (row.id, row.ticket_id, row.channel) == (done["id"], done["ticket_id"], "webchat")
+        queue, _ = frames_until(ws, "queue")  # sent once the session's ticket is recorded
+        while "position" not in queue:
+            queue, _ = frames_until(ws, "queue")
+        with app.engine.connect() as conn:
+            assert conn.execute(sa.select(tables.webchat_sessions.c.ticket_id).where(
+                tables.webchat_sessions.c.public_id == s["session_id"])).scalar_one() \
+                == done["ticket_id"]
         send(ws, "c-1", "Kode OTP tidak masuk ke HP saya")  # resent after a drop
         again, _ = frames_until(ws, "ack", client_id="c-1")
         assert again["duplicate"] is True

@@ -360,8 +360,7 @@ class Hub:
         def record() -> list[dict[str, Any]]:
             with app.engine.begin() as conn:
                 for chat in moved.values():
-                    chats.landed(conn, chat, external_id=chat.first_external_id or "",
-                                 ticket_id=chat.ticket_id)
+                    chats.catch_up(conn, chat)  # the ticket its latest message is on
                 return [self._queue(conn, chat) for chat in moved.values()]
         queues = await run_in_threadpool(record)
         for (public_id, chat), queue in zip(moved.items(), queues, strict=True):
