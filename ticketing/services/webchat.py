@@ -199,6 +199,11 @@ def catch_up(conn: sa.Connection, session: ChatSession) -> ChatSession:
     return dataclasses.replace(session, ticket_id=ticket)
 
 
+def record_ticket(conn: sa.Connection, public_id: str, ticket_id: int) -> None:
+    """A session not connected here any more: its latest message landed on ``ticket_id``."""
+    store.update_ticket_by_public(conn, public_id, ticket_id)
+
+
 def expiries(conn: sa.Connection, public_ids: set[str]) -> dict[str, dt.datetime]:
     """When these sessions expire (another process may have renewed one)."""
     return store.expiries(conn, public_ids)

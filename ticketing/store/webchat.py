@@ -42,6 +42,11 @@ def update_ticket(conn: sa.Connection, session_id: int, ticket_id: int) -> None:
         s.c.ticket_id.is_(None), s.c.ticket_id != ticket_id)).values(ticket_id=ticket_id))
 
 
+def update_ticket_by_public(conn: sa.Connection, public_id: str, ticket_id: int) -> None:
+    conn.execute(s.update().where(s.c.public_id == public_id, sa.or_(
+        s.c.ticket_id.is_(None), s.c.ticket_id != ticket_id)).values(ticket_id=ticket_id))
+
+
 def update_by_public(conn: sa.Connection, public_ids: Collection[str], **values: Any) -> None:
     ids = sorted(public_ids)
     for start in range(0, len(ids), 500):

@@ -7,6 +7,7 @@ the brake on bursts of new sessions, and attachments checked by their bytes."""
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import httpx
@@ -112,6 +113,27 @@ def test_a_burst_of_frames_is_acknowledged_before_the_tickets_are_built(app: App
         seen = [frames_until(ws, "stored", client_id=f"b{i}")[0] for i in range(5)]
     assert len({f["ticket_id"] for f in seen}) == 1
     assert [f["id"] for f in seen] == sorted(f["id"] for f in seen)
+
+
+def test_a_citizen_who_left_before_the_ticket_was_built_still_has_it_recorded(
+        app: App, live_url: str) -> None:
+    s = start(live_url, topic="otp")
+    stop_worker(app)
+    with connect(ws_url(live_url, s["session"])) as ws:
+        frames_until(ws, "history")
+        send(ws, "c-1", "Kode OTP tidak masuk")
+        frames_until(ws, "ack", client_id="c-1")
+    assert drain(app) == 1  # built after the socket closed
+    [row] = stored(app, f"{s['session_id']}:c-1")
+    sessions = tables.webchat_sessions
+    for _ in range(400):  # the hub's next pass records it: waits for that effect, bounded
+        with app.engine.connect() as conn:
+            recorded = conn.execute(sa.select(sessions.c.ticket_id).where(
+                sessions.c.public_id == s["session_id"])).scalar_one()
+        if recorded is not None:
+            break
+        threading.Event().wait(0.025)
+    assert recorded == row.ticket_id
 
 
 def test_bad_frames_are_refused_with_a_reason_and_the_socket_stays(app: App,

@@ -267,7 +267,7 @@ class Hub:
         while True:
             try:
                 await asyncio.sleep(self.interval)
-                if self.sockets or self.polls:
+                if self.sockets or self.polls or self.awaiting:
                     await self.push()
             except asyncio.CancelledError:
                 raise
@@ -343,6 +343,7 @@ class Hub:
         """Frames the workers have stored: the citizen learns the message's id and ticket; a
         session whose ticket is new (or another) records it and gets its queue frame."""
         moved: dict[str, ChatSession] = {}
+        gone: dict[str, int] = {}
         for item in landed:
             public_id, client_id, _ = self.awaiting.pop(item.external_id, ("", "", 0.0))
             chat = self.sessions.get(public_id)
@@ -353,7 +354,9 @@ class Hub:
                 await send(frame)
             if chat is not None and chat.ticket_id != item.ticket_id:
                 moved[public_id] = dataclasses.replace(chat, ticket_id=item.ticket_id)
-        if not moved:
+            elif chat is None and public_id:  # the citizen left meanwhile: recorded anyway
+                gone[public_id] = item.ticket_id
+        if not moved and not gone:
             return
         app = self.app
 
@@ -361,6 +364,8 @@ class Hub:
             with app.engine.begin() as conn:
                 for chat in moved.values():
                     chats.catch_up(conn, chat)  # the ticket its latest message is on
+                for public_id, ticket_id in gone.items():
+                    chats.record_ticket(conn, public_id, ticket_id)
                 return [self._queue(conn, chat) for chat in moved.values()]
         queues = await run_in_threadpool(record)
         for (public_id, chat), queue in zip(moved.items(), queues, strict=True):
