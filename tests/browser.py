@@ -21,7 +21,7 @@ import pytest
 import uvicorn
 
 from ticketing.app import App
-from ticketing.entrypoints.server import create_http_app
+from ticketing.entrypoints.server import WEBSOCKET_OPTIONS, create_http_app
 
 REQUIRE_BROWSER = os.environ.get("TICKETING_REQUIRE_BROWSER") == "1"
 CHROMIUM = os.environ.get("TICKETING_CHROMIUM", "/usr/bin/chromium")
@@ -78,7 +78,8 @@ def serving(app: App, name: str = "uvicorn-test") -> Iterator[str]:
     """The web app and API on a real socket, as ``ticketing serve`` runs them."""
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_http_app(app), host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="on"))
+                                           log_level="warning", lifespan="on",
+                                           **WEBSOCKET_OPTIONS))
     thread = threading.Thread(target=server.run, name=name, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20

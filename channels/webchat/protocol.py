@@ -170,3 +170,8 @@ def error(code: str, *, client_id: str | None = None, language: str = "id",
 
 def refused(exc: FrameError, language: str = "id") -> dict[str, Any]:
     return error(exc.code, client_id=exc.client_id, language=language, **exc.params)
+
+
+def encode(frame: dict[str, Any]) -> str:
+    """A frame as the compact JSON text sent on the socket."""
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))

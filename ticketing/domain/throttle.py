@@ -45,3 +45,28 @@ ACCOUNT = ThrottlePolicy(free=3, cap=dt.timedelta(minutes=15), lock_after=10)
 # growing to 15 minutes; never a lock, which would shut a whole office out.
 CLIENT = ThrottlePolicy(free=20, cap=dt.timedelta(minutes=15),
                         forget_after=dt.timedelta(hours=1))
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bucket:
+    """A token bucket: ``per_minute`` tokens a minute, at most ``burst`` saved up."""
+
+    per_minute: int
+    burst: int
+
+    @property
+    def per_second(self) -> float:
+        return max(self.per_minute, 1) / 60.0
+
+    def level(self, tokens: float, then: dt.datetime, now: dt.datetime) -> float:
+        """The tokens at ``now`` of a bucket that held ``tokens`` at ``then``."""
+        elapsed = max((now - then).total_seconds(), 0.0)
+        return min(float(max(self.burst, 1)), tokens + elapsed * self.per_second)
+
+    def wait(self, tokens: float) -> float:
+        """Seconds until a bucket holding ``tokens`` has a whole one (0: it has)."""
+        return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.per_second
+
+    def full_after(self, tokens: float) -> dt.timedelta:
+        """How long until a bucket holding ``tokens`` is full again (then it may be forgotten)."""
+        return dt.timedelta(seconds=max(self.burst - tokens, 0.0) / self.per_second)

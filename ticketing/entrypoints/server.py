@@ -12,6 +12,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -26,6 +27,11 @@ from ticketing.entrypoints import webchat
 from ticketing.entrypoints.worker import run_worker
 
 log = logging.getLogger(__name__)
+# The web chat's sockets carry small JSON frames: no per-message deflate (a zlib stream pair per
+# connection was most of an idle session's memory), a short receive queue, frames up to 1 MiB
+# (the hub refuses a message over its own limit with a reason, the socket stays open).
+WEBSOCKET_OPTIONS: dict[str, Any] = {"ws_per_message_deflate": False, "ws_max_queue": 4,
+                                     "ws_max_size": 1 << 20}
 
 
 def _exit_with_parent(parent: int) -> None:
@@ -96,7 +102,7 @@ def serve(app: App) -> int:
           f"{', '.join(s.smtp_domains)}; worker process {worker.pid}", flush=True)
     try:
         uvicorn.run(create_http_app(app, on_shutdown=shutdown), host=s.http_host, port=s.http_port,
-                    log_level="warning")
+                    log_level="warning", **WEBSOCKET_OPTIONS)
     finally:
         shutdown()
     return 0

@@ -69,3 +69,15 @@ class WebchatLink(Base):
     created_at: Mapped[dt.datetime]
     expires_at: Mapped[dt.datetime | None]
     used_at: Mapped[dt.datetime | None]
+
+
+class WebchatRate(Base):
+    """A token bucket of the web chat's message limits, per session (``s:<public id>``) and
+    per client address (``ip:<address>``), shared by every web process on every host: taken in
+    the same transaction that stores the frames (``store.webchat_rates``)."""
+
+    __tablename__ = "webchat_rates"
+
+    key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    tokens: Mapped[float] = mapped_column(sa.Float)
+    at: Mapped[dt.datetime] = mapped_column(index=True)  # when ``tokens`` was counted

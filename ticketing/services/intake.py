@@ -3,12 +3,15 @@ nothing else) before the transport acknowledges.  Workers turn them into tickets
 
 from __future__ import annotations
 
+import datetime as dt
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
+
+import sqlalchemy as sa
 
 from ticketing.domain.raw import RawDelivery
 from ticketing.services.clock import Clock
@@ -44,6 +47,23 @@ def accept_polled(uow: Transactions, deliveries: Sequence[RawDelivery], *, curso
     return [s.inserted for s in stored]
 
 
+Gate = Callable[[sa.Connection, Sequence[tuple[str, ...]], dt.datetime], list[float]]
+"""Takes, in the storing transaction, what each delivery needs from the named limits (its
+``limits`` keys); returns per delivery 0 (admitted) or the seconds to wait (refused, nothing
+taken, not stored).  The web chat's shared rate limits (``services.webchat_rates``)."""
+
+
+_Waiting = tuple[RawDelivery, tuple[str, ...], Future[bool]]
+
+
+class Limited(Exception):
+    """A delivery refused by the sink's gate: not stored; try again after ``retry_after``."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"rate limited; retry after {retry_after:.1f} s")
+        self.retry_after = retry_after
+
+
 class GroupCommitSink:
     """A raw sink for many concurrent connections: one writer thread stores everything that is
     waiting in a single transaction, and each caller returns only once *its* delivery is
@@ -54,13 +74,16 @@ class GroupCommitSink:
     (check-out ping, BEGIN, id reservation, INSERT, COMMIT)."""
 
     def __init__(self, uow: Transactions, clock: Clock, *, max_batch: int = 200,
-                 writers: int = 1, linger: float = 0.0) -> None:
+                 writers: int = 1, linger: float = 0.0, gate: Gate | None = None) -> None:
         """``writers``: writer threads, each with its own transaction (one on SQLite: one
         writer at a time anyway).  ``linger``: seconds a writer waits for more deliveries
         before committing a batch (a transaction costs PostgreSQL's client ~3 ms of CPU
-        whatever its size: a few ms of waiting buys many more rows per commit)."""
+        whatever its size: a few ms of waiting buys many more rows per commit).  ``gate``:
+        limits checked in the same transaction (a refused delivery's future fails with
+        ``Limited``)."""
         self._uow, self._clock, self._max, self._linger = uow, clock, max_batch, linger
-        self._queue: queue.Queue[tuple[RawDelivery, Future[bool]] | None] = queue.Queue()
+        self._gate = gate
+        self._queue: queue.Queue[_Waiting | None] = queue.Queue()
         self._closed = False
         self._threads = [threading.Thread(target=self._run, name=f"raw-sink-{n}", daemon=True)
                          for n in range(max(1, writers))]
@@ -70,15 +93,16 @@ class GroupCommitSink:
     def __call__(self, delivery: RawDelivery) -> bool:
         return self.submit(delivery).result()
 
-    def submit(self, delivery: RawDelivery) -> Future[bool]:
+    def submit(self, delivery: RawDelivery, limits: tuple[str, ...] = ()) -> Future[bool]:
         """Queue the delivery; the future resolves once it is committed (True: new) or fails
-        with the database's error.  For async handlers: ``await asyncio.wrap_future(...)``, so
-        the event loop is never blocked while the writer commits."""
+        with the database's error (or ``Limited`` when the gate refuses one of ``limits``).
+        For async handlers: ``await asyncio.wrap_future(...)``, so the event loop is never
+        blocked while the writer commits."""
         done: Future[bool] = Future()
         if self._closed:
             done.set_exception(RuntimeError("the raw sink is closed"))
             return done
-        self._queue.put((delivery, done))
+        self._queue.put((delivery, limits, done))
         return done
 
     def put_many(self, deliveries: list[RawDelivery]) -> list[bool]:
@@ -98,32 +122,51 @@ class GroupCommitSink:
         kept: Any = None  # PostgreSQL: this writer's own autocommit connection, kept
         try:
             while (waiting := self._collect()) is not None:
-                payloads = [d for d, _ in waiting]
                 try:
-                    if self._uow.has_row_locks():
-                        if kept is None:
-                            kept = self._uow.connect_autocommit()
-                        # One statement, its own transaction: one round trip a batch.
-                        stored = inbox_store.put_many_statement(kept, payloads,
-                                                                self._clock.now())
+                    if self._gate is not None and any(keys for _, keys, _ in waiting):
+                        waits, admitted, stored = self._store_gated(waiting)
                     else:
-                        with self._uow.write() as conn:
-                            stored = inbox_store.put_many(conn, payloads, self._clock.now())
+                        waits, admitted = [0.0] * len(waiting), waiting
+                        payloads = [d for d, _, _ in waiting]
+                        if self._uow.has_row_locks():
+                            if kept is None:
+                                kept = self._uow.connect_autocommit()
+                            # One statement, its own transaction: one round trip a batch.
+                            stored = inbox_store.put_many_statement(kept, payloads,
+                                                                    self._clock.now())
+                        else:
+                            with self._uow.write() as conn:
+                                stored = inbox_store.put_many(conn, payloads, self._clock.now())
                 except Exception as exc:  # every waiting sender answers "try again later"
                     if kept is not None:
                         kept.invalidate()  # a broken connection is not kept: a new one next
                         kept.close()
                         kept = None
-                    for _, done in waiting:
+                    for _, _, done in waiting:
                         done.set_exception(exc)
                     continue
-                for (_, done), result in zip(waiting, stored, strict=True):
+                for (_, _, done), wait in zip(waiting, waits, strict=True):
+                    if wait > 0:
+                        done.set_exception(Limited(wait))
+                for (_, _, done), result in zip(admitted, stored, strict=True):
                     done.set_result(result.inserted)
         finally:
             if kept is not None:
                 kept.close()
 
-    def _collect(self) -> list[tuple[RawDelivery, Future[bool]]] | None:
+    def _store_gated(self, waiting: list[_Waiting]) -> tuple[list[float], list[_Waiting],
+                                                             list[Any]]:
+        """The gate's limits and the admitted deliveries in one transaction (a refused one is
+        neither stored nor charged)."""
+        assert self._gate is not None
+        with self._uow.write() as conn:
+            now = self._clock.now()
+            waits = self._gate(conn, [keys for _, keys, _ in waiting], now)
+            admitted = [item for item, wait in zip(waiting, waits, strict=True) if wait <= 0]
+            stored = inbox_store.put_many(conn, [d for d, _, _ in admitted], now)
+        return waits, admitted, stored
+
+    def _collect(self) -> list[_Waiting] | None:
         """The next batch: what is waiting, lingering for more; None once closed."""
         first = self._queue.get()
         if first is None:

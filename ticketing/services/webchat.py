@@ -10,6 +10,7 @@ transactions.  The token is a secret: only its SHA-256 is stored.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import secrets
@@ -160,6 +161,52 @@ def landed(conn: sa.Connection, session: ChatSession, *, external_id: str, ticke
         values["ticket_id"] = ticket_id
     if values:
         store.update(conn, session.id, **values)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Landed:
+    """An acknowledged frame the pipeline has made a message of."""
+    external_id: str
+    message_id: int
+    ticket_id: int
+
+
+def stored(conn: sa.Connection, external_ids: list[str]) -> list[Landed]:
+    """Which of these acknowledged frames are messages by now (the ingest runs behind the
+    acknowledgement, in the workers)."""
+    return [Landed(external_id=r.external_id, message_id=int(r.id), ticket_id=int(r.ticket_id))
+            for r in store.stored(conn, external_ids) if r.ticket_id is not None]
+
+
+def stored_after(conn: sa.Connection, cursor: int) -> tuple[int, list[Landed]]:
+    """Messages stored since the live-event ``cursor`` (the new cursor, the web chat ones)."""
+    after, rows = store.stored_after(conn, cursor)
+    return after, [Landed(external_id=r.external_id, message_id=int(r.id),
+                          ticket_id=int(r.ticket_id)) for r in rows if r.ticket_id is not None]
+
+
+def latest_event(conn: sa.Connection) -> int:
+    return store.latest_event(conn)
+
+
+def catch_up(conn: sa.Connection, session: ChatSession) -> ChatSession:
+    """The session with the ticket its latest stored message is on (recorded when it moved:
+    the message may have been stored after the process that acknowledged it let go)."""
+    ticket = store.latest_ticket(conn, session.public_id)
+    if ticket is None:
+        return session
+    store.update_ticket(conn, session.id, ticket)
+    return dataclasses.replace(session, ticket_id=ticket)
+
+
+def record_ticket(conn: sa.Connection, public_id: str, ticket_id: int) -> None:
+    """A session not connected here any more: its latest message landed on ``ticket_id``."""
+    store.update_ticket_by_public(conn, public_id, ticket_id)
+
+
+def expiries(conn: sa.Connection, public_ids: set[str]) -> dict[str, dt.datetime]:
+    """When these sessions expire (another process may have renewed one)."""
+    return store.expiries(conn, public_ids)
 
 
 def history(conn: sa.Connection, public_id: str) -> list[dict[str, Any]]:

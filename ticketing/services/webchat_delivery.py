@@ -21,7 +21,7 @@ never a response).
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,9 +60,12 @@ def reply_frame(message_id: int, text: str, author: str | None, sent_at: dt.date
             "author": author, "sent_at": sent_at.isoformat()}
 
 
-def waiting(conn: sa.Connection, public_id: str | None = None) -> list[Waiting]:
-    """Replies no connection has received yet (all sessions, or one)."""
-    rows = store.pending_for(conn, public_id) if public_id else store.pending_replies(conn)
+def waiting(conn: sa.Connection, public_id: str | None = None,
+            sessions: Collection[str] | None = None) -> list[Waiting]:
+    """Replies no connection has received yet (all sessions, one, or these)."""
+    rows = (store.pending_for(conn, public_id) if public_id
+            else store.pending_to(conn, sessions) if sessions is not None
+            else store.pending_replies(conn))
     return [Waiting(outbox_id=r.id, session=r.recipient_key, kind=r.kind,
                     message_id=r.message_id, recipient=dict(r.recipient),
                     payload=dict(r.payload),

@@ -11,7 +11,8 @@ from ticketing.models import (AgentProfile, ApiToken, AttachmentFetch, AuditEven
                               InboxItem, LiveEvent, LoginThrottle, Message, Notification,
                               OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
-                              TicketSignature, User, WebchatLink, WebchatSession)
+                              TicketSignature, User, WebchatLink, WebchatRate,
+                              WebchatSession)
 from ticketing.models.link import LinkChallenge
 from ticketing.models.report import report_rollup_delta as report_rollup_delta
 
@@ -45,4 +46,5 @@ attachment_fetches = _t(AttachmentFetch)
 message_revisions = _t(MessageRevision)
 webchat_sessions = _t(WebchatSession)
 webchat_links = _t(WebchatLink)
+webchat_rates = _t(WebchatRate)
 live_events = _t(LiveEvent)

@@ -36,6 +36,17 @@ def update(conn: sa.Connection, session_id: int, **values: Any) -> None:
     conn.execute(s.update().where(s.c.id == session_id).values(**values))
 
 
+def update_ticket(conn: sa.Connection, session_id: int, ticket_id: int) -> None:
+    """The session's ticket, written only when it changed (no write otherwise)."""
+    conn.execute(s.update().where(s.c.id == session_id, sa.or_(
+        s.c.ticket_id.is_(None), s.c.ticket_id != ticket_id)).values(ticket_id=ticket_id))
+
+
+def update_ticket_by_public(conn: sa.Connection, public_id: str, ticket_id: int) -> None:
+    conn.execute(s.update().where(s.c.public_id == public_id, sa.or_(
+        s.c.ticket_id.is_(None), s.c.ticket_id != ticket_id)).values(ticket_id=ticket_id))
+
+
 def update_by_public(conn: sa.Connection, public_ids: Collection[str], **values: Any) -> None:
     ids = sorted(public_ids)
     for start in range(0, len(ids), 500):
@@ -80,7 +91,24 @@ def pending_replies(conn: sa.Connection, limit: int = 1000) -> list[Any]:
 
 
 def pending_for(conn: sa.Connection, public_id: str) -> list[Any]:
-    return [r for r in pending_replies(conn) if r.recipient_key == public_id]
+    return pending_to(conn, [public_id])
+
+
+def pending_to(conn: sa.Connection, public_ids: Collection[str], limit: int = 1000
+               ) -> list[Any]:
+    """Web chat replies not yet delivered, addressed to these sessions (those connected to one
+    process): replies waiting for citizens who left never crowd out those who are here."""
+    ids = sorted(public_ids)
+    out: list[Any] = []
+    for start in range(0, len(ids), 500):
+        out.extend(conn.execute(
+            sa.select(o.c.id, o.c.kind, o.c.recipient, o.c.payload, o.c.recipient_key,
+                      o.c.message_id, o.c.created_at, m.c.author_name, m.c.sent_at)
+            .join(m, m.c.id == o.c.message_id)
+            .where(o.c.status == "pending", o.c.channel == "webchat",
+                   o.c.recipient_key.in_(ids[start:start + 500]))
+            .order_by(o.c.id).limit(limit)))
+    return sorted(out, key=lambda r: r.id)[:limit]
 
 
 def desk_changes(conn: sa.Connection, since: dt.datetime) -> list[Any]:
@@ -150,3 +178,56 @@ def park(conn: sa.Connection, ids: Sequence[int], until: dt.datetime) -> None:
     """Replies that cannot be handed over (no e-mail): looked at again later, not every pass."""
     if ids:
         conn.execute(o.update().where(o.c.id.in_(list(ids))).values(next_attempt_at=until))
+
+
+def stored(conn: sa.Connection, external_ids: Sequence[str]) -> list[Any]:
+    """The citizen's messages stored under these external ids (the unique index), with their
+    tickets: which acknowledged frames the workers have turned into messages so far."""
+    out: list[Any] = []
+    ids = list(external_ids)
+    for start in range(0, len(ids), 500):
+        out.extend(conn.execute(sa.select(m.c.id, m.c.ticket_id, m.c.external_id).where(
+            m.c.channel == "webchat", m.c.external_id.in_(ids[start:start + 500]),
+            m.c.direction == "in")))
+    return out
+
+
+def stored_after(conn: sa.Connection, cursor: int, limit: int = 5000
+                 ) -> tuple[int, list[Any]]:
+    """Web chat messages announced by the live events after ``cursor`` (the triggers write one
+    per inbound message, in the writing transaction): the new cursor and the messages (id,
+    ticket, external id).  What is read is proportional to what is new."""
+    e = tables.live_events
+    events = list(conn.execute(sa.select(e.c.id, e.c.message_id).where(e.c.id > cursor)
+                               .order_by(e.c.id).limit(limit)))
+    if not events:
+        return cursor, []
+    ids = [int(r.message_id) for r in events if r.message_id is not None]
+    out: list[Any] = []
+    for start in range(0, len(ids), 500):
+        out.extend(conn.execute(sa.select(m.c.id, m.c.ticket_id, m.c.external_id).where(
+            m.c.id.in_(ids[start:start + 500]), m.c.channel == "webchat",
+            m.c.direction == "in")))
+    return int(events[-1].id), out
+
+
+def latest_event(conn: sa.Connection) -> int:
+    e = tables.live_events
+    return int(conn.execute(sa.select(sa.func.coalesce(sa.func.max(e.c.id), 0))).scalar_one())
+
+
+def latest_ticket(conn: sa.Connection, public_id: str) -> int | None:
+    """The ticket of the session's latest stored message (None: nothing stored yet)."""
+    value = conn.execute(sa.select(m.c.ticket_id).where(_own_range(public_id),
+                                                        m.c.direction == "in")
+                         .order_by(m.c.id.desc()).limit(1)).scalar()
+    return int(value) if value is not None else None
+
+
+def expiries(conn: sa.Connection, public_ids: Collection[str]) -> dict[str, dt.datetime]:
+    ids = sorted(public_ids)
+    out: dict[str, dt.datetime] = {}
+    for start in range(0, len(ids), 500):
+        out.update((r.public_id, r.expires_at) for r in conn.execute(
+            sa.select(s.c.public_id, s.c.expires_at).where(s.c.public_id.in_(ids[start:start + 500]))))
+    return out

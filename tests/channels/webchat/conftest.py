@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,8 @@ import httpx
 import pytest
 
 from ticketing.app import App
+from ticketing.entrypoints.worker import drain
+from tests.browser import serving
 
 
 @pytest.fixture
@@ -25,6 +28,41 @@ def app(app: App) -> Iterator[App]:
     small = App(settings=settings, clock=app.clock)
     yield small
     small.close()
+
+
+@pytest.fixture
+def live_url(app: App) -> Iterator[str]:
+    """The server as ``ticketing serve`` runs it, with the worker's inbox drain beside it (the
+    ticket is built behind the acknowledgement, by the workers)."""
+    stop = threading.Event()
+
+    def work() -> None:
+        while not stop.is_set():
+            try:
+                if not drain(app, stop):
+                    stop.wait(0.02)
+            except Exception:  # the test's database going away at the end
+                stop.wait(0.1)
+    worker = threading.Thread(target=work, name="test-worker", daemon=True)
+    worker.start()
+    _workers[id(app)] = (stop, worker)
+    try:
+        with serving(app) as url:
+            yield url
+    finally:
+        stop.set()
+        worker.join(timeout=10)
+        _workers.pop(id(app), None)
+
+
+_workers: dict[int, tuple[threading.Event, threading.Thread]] = {}
+
+
+def stop_worker(app: App) -> None:
+    """The test's worker stops after its current pass (the test then drains by hand)."""
+    stop, worker = _workers[id(app)]
+    stop.set()
+    worker.join(timeout=10)
 
 
 def start(base: str, **form: Any) -> dict[str, Any]:

@@ -77,10 +77,12 @@ def test_citizen_chats_with_an_agent_and_survives_a_drop(browser: Any, app: App,
     page.fill("#text", "Kode OTP tidak pernah masuk ke HP saya")
     page.click("#send")
     page.wait_for_selector("#messages li.citizen .meta[data-state=terkirim]")
+    # "terkirim" once the raw frame is committed; the ticket is built behind it (the worker)
+    # and its queue position follows.
+    page.wait_for_selector("#status[data-queue*='1']", state="attached")
     with app.engine.connect() as conn:
         [tid] = conn.execute(sa.select(tables.messages.c.ticket_id)
                              .where(tables.messages.c.channel == "webchat")).scalars()
-    page.wait_for_function("document.getElementById('status').dataset.queue.includes('1')")
     assert "Posisi antrean Anda: 1" in page.inner_text("#status")
     _shot(page, "2-sent")
 
@@ -122,6 +124,9 @@ def test_citizen_chats_with_an_agent_and_survives_a_drop(browser: Any, app: App,
     assert len(wire.sent) == connections + 1
     again = [f for f in wire.sent[-1] if f.get("client_id") == lost["client_id"]]
     assert len(again) == 1  # resent once, on the new connection
+    # the worker has stored it: the "stored" frame gave the page its id
+    page.wait_for_selector(f"#messages li[data-key='c:{lost['client_id']}'][data-id]"
+                           ":not([data-id=''])", state="attached")
     with app.engine.connect() as conn:
         rows = conn.execute(sa.select(sa.func.count()).select_from(tables.messages).where(
             tables.messages.c.external_id.like(f"%:{lost['client_id']}"))).scalar_one()

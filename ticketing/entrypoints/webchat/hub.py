@@ -1,19 +1,20 @@
-"""The web chat hub of one web process: which sessions are connected here (WebSockets and long
-polls), the handling of a citizen's frame (checked, limited, stored, then acknowledged), and a
-loop that pushes the desk's replies, typing and read receipts to the connections.
+"""The web chat hub of one web process: the sessions connected here (WebSockets and long
+polls), a citizen's frame (checked, limited, stored, acknowledged), and a loop pushing the desk's
+replies, typing and read receipts to the connections.
 
-The loop reads the database every ``interval`` (100 ms): replies waiting in the outbox for a
-connected session are written to its sockets and settled as delivered at that moment (a long
-poll is woken and settles what it returns).  Blocking database work runs in the thread pool,
-never on the event loop.
+A ``message`` frame goes to the raw inbox through the channels' group-commit sink
+(``services.intake.GroupCommitSink``: one transaction for every waiting frame, the rate limits
+taken in it) and is acknowledged once committed; the workers build the ticket behind it and a
+later ``stored`` frame gives the message's id and ticket (then the queue frame, if new).
+Every ``interval`` (50 ms) the loop pushes replies waiting for a connected session and settles
+them as delivered, announces stored frames, and closes sockets whose session expired.
+Blocking database work runs in the thread pool, never on the event loop.
 """
-
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import datetime as dt
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -23,32 +24,46 @@ from fastapi.concurrency import run_in_threadpool
 from channels.webchat.intake import frame_delivery
 from channels.webchat.parse import external_id
 from channels.webchat.protocol import (EndFrame, FrameError, MessageFrame, PingFrame,
-                                       RatingFrame, ReadFrame, TypingFrame, error, parse_frame,
-                                       refused)
+                                       RatingFrame, ReadFrame, TypingFrame, encode, error,
+                                       parse_frame, refused)
 from ticketing.app import App
 from ticketing.domain.errors import TicketingError
-from ticketing.entrypoints.webchat.limits import Buckets
-from ticketing.entrypoints.webchat.sink import IngestSink
+from ticketing.domain.throttle import Bucket
 from ticketing.services import webchat as chats
 from ticketing.services import webchat_delivery as replies
+from ticketing.services import webchat_rates as rates
+from ticketing.entrypoints.webchat.settle import Settler
+from ticketing.services.intake import GroupCommitSink, Limited
 from ticketing.services.webchat import ChatSession
 
 log = logging.getLogger(__name__)
 Send = Callable[[dict[str, Any]], Awaitable[bool]]
+Close = Callable[[int, str], Awaitable[None]]
 TYPING_WRITE_EVERY = 2.0  # seconds between two writes of "typing" for one session
+HOUSEKEEPING_EVERY = 5.0  # seconds: presence
+FORGET_RATES_EVERY = 60.0
+SWEEP_EVERY = 1.0  # seconds between two look-ups of every awaited frame by its external id
+AWAIT_STORED_FOR = 300.0  # seconds an acknowledged frame is looked for (a quarantined one never is)
+CLOSE_SESSION = 4401  # an application close code: the session is unknown or expired
 
 
 class Hub:
-    def __init__(self, app: App, *, interval: float = 0.1) -> None:
+    def __init__(self, app: App, *, interval: float = 0.05) -> None:
         self.app, self.interval = app, interval
         s = app.settings
-        self.sink = IngestSink(app)
-        self.per_session = Buckets(s.webchat_messages_per_minute,
-                                   max(3, s.webchat_messages_per_minute // 3))
-        self.per_ip = Buckets(s.webchat_ip_messages_per_minute,
-                              max(5, s.webchat_ip_messages_per_minute // 3))
-        self.sockets: dict[str, set[Send]] = {}
+        self.limits = rates.ChatLimits(
+            per_session=Bucket(per_minute=s.webchat_messages_per_minute,
+                               burst=max(3, s.webchat_messages_per_minute // 3)),
+            per_ip=Bucket(per_minute=s.webchat_ip_messages_per_minute,
+                          burst=max(5, s.webchat_ip_messages_per_minute // 3)))
+        self.sink = GroupCommitSink(app.uow, app.clock, gate=self.limits.take,
+                                    linger=0.004 if app.uow.has_row_locks() else 0.0)
+        # public id → its connections here (each socket's send → its close)
+        self.sockets: dict[str, dict[Send, Close | None]] = {}
+        # acknowledged frames not yet seen stored: external id → (public id, client id, since)
+        self.awaiting: dict[str, tuple[str, str, float]] = {}
         self.polls: dict[str, asyncio.Event] = {}
+        self.poll_frames: dict[str, list[dict[str, Any]]] = {}  # for the next long poll
         self.sessions: dict[str, ChatSession] = {}
         self.uploads: dict[tuple[str, str], dict[str, Any]] = {}
         self._locks: dict[str, asyncio.Lock] = {}
@@ -56,21 +71,25 @@ class Hub:
         self._desk_since: dt.datetime | None = None
         self._task: asyncio.Task[None] | None = None
         self._last_seen_write = 0.0
+        self._last_rates_forget = 0.0
+        self._cursor: int | None = None  # the last live event read (None: not started)
+        self._last_sweep = 0.0
+        self.settler = Settler(app)
 
     # -- connections --------------------------------------------------------------------
     def start(self) -> None:
         if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._loop())
 
-    def attach(self, chat: ChatSession, send: Send) -> None:
+    def attach(self, chat: ChatSession, send: Send, close: Close | None = None) -> None:
         self.start()
         self.sessions[chat.public_id] = chat
-        self.sockets.setdefault(chat.public_id, set()).add(send)
+        self.sockets.setdefault(chat.public_id, {})[send] = close
 
     def detach(self, public_id: str, send: Send) -> None:
         conns = self.sockets.get(public_id)
         if conns is not None:
-            conns.discard(send)
+            conns.pop(send, None)
             if not conns:
                 del self.sockets[public_id]
                 self._locks.pop(public_id, None)
@@ -86,10 +105,22 @@ class Hub:
         """The chat was opened on another device by a sign-in link (its token changed): this
         process's connections of it get nothing more and are told so (their next connection
         is refused: the old token is gone)."""
-        conns = self.sockets.pop(public_id, set())
+        conns = self.sockets.pop(public_id, {})
         self.sessions.pop(public_id, None)
-        for send in conns:
+        for send, close in conns.items():
             await send(error("session_moved"))
+            if close is not None:
+                await close(CLOSE_SESSION, "session_moved")
+
+    def to_polls(self, public_id: str, frame: dict[str, Any]) -> None:
+        """A frame for the session's long poll, if it has one here (its next answer)."""
+        event = self.polls.get(public_id)
+        if event is not None:
+            self.poll_frames.setdefault(public_id, []).append(frame)
+            event.set()
+
+    def take_frames(self, public_id: str) -> list[dict[str, Any]]:
+        return self.poll_frames.pop(public_id, [])
 
     def close(self) -> None:
         if self._task is not None:
@@ -106,14 +137,17 @@ class Hub:
         app, now = self.app, self.now()
         ttl = dt.timedelta(hours=app.settings.webchat_session_hours)
 
-        def read() -> tuple[list[dict[str, Any]], list[replies.Waiting], dict[str, Any],
-                            int | None]:
+        def read() -> tuple[ChatSession, list[dict[str, Any]], list[replies.Waiting],
+                            dict[str, Any], int | None]:
             with app.engine.begin() as conn:
                 chats.renew(conn, chat.id, now, ttl)
-                return (chats.history(conn, chat.public_id),
-                        replies.waiting(conn, chat.public_id), self._queue(conn, chat),
+                fresh = dataclasses.replace(chats.catch_up(conn, chat), expires_at=now + ttl)
+                return (fresh, chats.history(conn, chat.public_id),
+                        replies.waiting(conn, chat.public_id), self._queue(conn, fresh),
                         chats.desk_read_id(conn, chat.public_id))
-        history, waiting, queue, desk_read = await run_in_threadpool(read)
+        chat, history, waiting, queue, desk_read = await run_in_threadpool(read)
+        if chat.public_id in self.sessions:
+            self.sessions[chat.public_id] = chat
         if await send({"type": "history", "messages": history,
                        "session": {"id": chat.public_id, "name": chat.name,
                                    "ticket_id": chat.ticket_id, "language": chat.language,
@@ -162,13 +196,6 @@ class Hub:
 
     async def _message(self, chat: ChatSession, frame: MessageFrame, text: str | bytes,
                        ip: str, send: Send) -> None:
-        for bucket, key in ((self.per_session, chat.public_id), (self.per_ip, ip)):
-            wait = bucket.take(key)
-            if wait > 0:
-                await send(error("rate_limited", client_id=frame.client_id,
-                                 language=chat.language, wait=int(wait) + 1,
-                                 retry_after=round(wait, 1)))
-                return
         attachments = []
         for upload in frame.attachments:
             meta = self.uploads.get((chat.public_id, upload))
@@ -177,8 +204,9 @@ class Hub:
                                  language=chat.language, why=upload[:20]))
                 return
             attachments.append(meta)
+        own = external_id(chat.public_id, frame.client_id)
         lock = self._locks.setdefault(chat.public_id, asyncio.Lock())
-        async with lock:  # one message of a session at a time: the first is threaded to
+        async with lock:  # one message of a session at a time: in order, the first threaded to
             chat = self.sessions.get(chat.public_id, chat)
             topic = (self.app.evidence_policy.classifier.label(chat.topic)
                      if chat.topic else None)
@@ -188,27 +216,29 @@ class Hub:
                                       topic_label=topic, thread=chat.first_external_id,
                                       attachments=attachments)
             try:
-                outcome = await asyncio.wrap_future(self.sink.submit(delivery))
+                inserted = await asyncio.wrap_future(
+                    self.sink.submit(delivery, self.limits.keys(chat.public_id, ip)))
+            except Limited as exc:
+                await send(error("rate_limited", client_id=frame.client_id,
+                                 language=chat.language, wait=int(exc.retry_after) + 1,
+                                 retry_after=round(exc.retry_after, 1)))
+                return
             except Exception:
+                log.exception("storing a web chat frame failed")
                 await send(error("store_failed", client_id=frame.client_id,
                                  language=chat.language))
                 return
-            own = external_id(chat.public_id, frame.client_id)
-            if chat.first_external_id is None or (outcome.ticket_id is not None
-                                                  and outcome.ticket_id != chat.ticket_id):
-                await run_in_threadpool(self.app.write, chats.landed, chat, external_id=own,
-                                        ticket_id=outcome.ticket_id)
-                chat = dataclasses.replace(chat, first_external_id=chat.first_external_id or own,
-                                           ticket_id=outcome.ticket_id or chat.ticket_id)
+            first = chat if chat.first_external_id is None else None
+            if first is not None:
+                chat = dataclasses.replace(chat, first_external_id=own)
                 self.sessions[chat.public_id] = chat
-                new_ticket = True
-            else:
-                new_ticket = False
-        await send({"type": "ack", "client_id": frame.client_id, "id": outcome.message_id,
-                    "ticket_id": outcome.ticket_id,
-                    "duplicate": outcome.outcome == "duplicate"})
-        if new_ticket:
-            await send(await run_in_threadpool(self.app.read, self._queue, chat))
+        self.awaiting[own] = (chat.public_id, frame.client_id,
+                              asyncio.get_running_loop().time())
+        await send({"type": "ack", "client_id": frame.client_id, "duplicate": not inserted})
+        if first is not None:  # later frames thread to it (a hint: the session's identity
+            # links them too, should this write be lost)
+            await run_in_threadpool(self.app.write, chats.landed, first, external_id=own,
+                                    ticket_id=None)
 
     async def _typing(self, chat: ChatSession, on: bool) -> None:
         tick = asyncio.get_running_loop().time()
@@ -241,7 +271,7 @@ class Hub:
         while True:
             try:
                 await asyncio.sleep(self.interval)
-                if self.sockets or self.polls:
+                if self.sockets or self.polls or self.awaiting:
                     await self.push()
             except asyncio.CancelledError:
                 raise
@@ -252,21 +282,41 @@ class Hub:
     async def push(self) -> None:
         app, now = self.app, self.now()
         since = self._desk_since or now - dt.timedelta(seconds=10)
+        here = set(self.sockets) | set(self.polls)
+        read_at = asyncio.get_running_loop().time()
+        # Acknowledged frames stored since: the live events' new messages (cost: what is new);
+        # once a second also every frame still awaited by its external id (PostgreSQL may
+        # commit an event below the cursor after it moved on).
+        sweep = (list(self.awaiting) if self.awaiting
+                 and read_at - self._last_sweep >= SWEEP_EVERY else [])
+        if sweep:
+            self._last_sweep = read_at
+        cursor = self._cursor
 
-        def read() -> tuple[list[replies.Waiting], list[Any]]:
+        def read() -> tuple[list[replies.Waiting], list[Any], int | None, list[chats.Landed]]:
             with app.engine.connect() as conn:
-                return replies.waiting(conn), chats.desk_changes(conn, since)
-        waiting, desk = await run_in_threadpool(read)
+                after, landed = (chats.stored_after(conn, cursor) if cursor is not None
+                                 else (chats.latest_event(conn), []))
+                if sweep:
+                    landed += chats.stored(conn, sweep)
+                return (replies.waiting(conn, sessions=here), chats.desk_changes(conn, since),
+                        after, landed)
+        waiting, desk, self._cursor, landed = await run_in_threadpool(read)
+        landed = [item for item in landed if item.external_id in self.awaiting]
+        if landed:
+            await self._landed(landed)
         done = []
         for item in waiting:
+            if self.settler.pushed(item.outbox_id, read_at):
+                continue  # written already; settled since, or its settling write on its way
             if item.session in self.polls:
                 self.polls[item.session].set()
             conns = list(self.sockets.get(item.session, ()))
             results = [await s(item.frame) for s in conns]
             if any(results):
                 done.append(item)
-        if done:
-            await run_in_threadpool(app.write, replies.delivered, done, self.now())
+        if done:  # settled behind the push (the write may queue behind a worker's batch)
+            self.settler.settle(done)
         for row in desk:
             self._desk_since = max(self._desk_since or row.agent_changed_at,
                                    row.agent_changed_at)
@@ -278,13 +328,72 @@ class Hub:
                     await send({"type": "read", "by": "agent", "id": row.agent_read_id})
         if self._desk_since is None:
             self._desk_since = now - dt.timedelta(seconds=1)
+        await self._close_expired(now)  # in memory; the database only for those due
         loop_now = asyncio.get_running_loop().time()
-        if loop_now - self._last_seen_write >= 5.0 and self.sockets:
+        if loop_now - self._last_seen_write >= HOUSEKEEPING_EVERY and self.sockets:
             self._last_seen_write = loop_now
-            await run_in_threadpool(app.write, chats.seen, set(self.sockets), now)
-            self.per_session.forget_idle()
-            self.per_ip.forget_idle()
+            here_now = set(self.sockets)
+            self.settler.background("presence", lambda: run_in_threadpool(
+                app.write, chats.seen, here_now, now))
+            self.awaiting = {k: v for k, v in self.awaiting.items()
+                             if loop_now - v[2] < AWAIT_STORED_FOR}
+            self.settler.prune(loop_now)
+        if loop_now - self._last_rates_forget >= FORGET_RATES_EVERY:
+            self._last_rates_forget = loop_now
+            self.settler.background("rates", lambda: run_in_threadpool(
+                app.write, rates.forget, now))
 
+    async def _landed(self, landed: list[chats.Landed]) -> None:
+        """Frames the workers have stored: the citizen learns the message's id and ticket; a
+        session whose ticket is new (or another) records it and gets its queue frame."""
+        moved: dict[str, ChatSession] = {}
+        gone: dict[str, int] = {}
+        for item in landed:
+            public_id, client_id, _ = self.awaiting.pop(item.external_id, ("", "", 0.0))
+            chat = self.sessions.get(public_id)
+            frame = {"type": "stored", "client_id": client_id, "id": item.message_id,
+                     "ticket_id": item.ticket_id}
+            self.to_polls(public_id, frame)
+            for send in list(self.sockets.get(public_id, ())):
+                await send(frame)
+            if chat is not None and chat.ticket_id != item.ticket_id:
+                moved[public_id] = dataclasses.replace(chat, ticket_id=item.ticket_id)
+            elif chat is None and public_id:  # the citizen left meanwhile: recorded anyway
+                gone[public_id] = item.ticket_id
+        if not moved and not gone:
+            return
+        app = self.app
 
-def encode(frame: dict[str, Any]) -> str:
-    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+        def record() -> list[dict[str, Any]]:
+            with app.engine.begin() as conn:
+                for chat in moved.values():
+                    chats.catch_up(conn, chat)  # the ticket its latest message is on
+                for public_id, ticket_id in gone.items():
+                    chats.record_ticket(conn, public_id, ticket_id)
+                return [self._queue(conn, chat) for chat in moved.values()]
+        queues = await run_in_threadpool(record)
+        for (public_id, chat), queue in zip(moved.items(), queues, strict=True):
+            if public_id in self.sessions:
+                self.sessions[public_id] = chat
+            self.to_polls(public_id, queue)
+            for send in list(self.sockets.get(public_id, ())):
+                await send(queue)
+
+    async def _close_expired(self, now: dt.datetime) -> None:
+        """Sockets whose session has expired (and was not renewed elsewhere meanwhile) are
+        told so and closed, not left open until the citizen reconnects."""
+        due = {p for p in self.sockets if (c := self.sessions.get(p)) is not None
+               and c.expires_at <= now}
+        if not due:
+            return
+        known = await run_in_threadpool(self.app.read, chats.expiries, due)
+        for public_id in due:
+            chat = self.sessions[public_id]
+            until = known.get(public_id)
+            if until is not None and until > now:
+                self.sessions[public_id] = dataclasses.replace(chat, expires_at=until)
+                continue
+            for send, close in list(self.sockets.get(public_id, {}).items()):
+                await send(error("session_expired", language=chat.language))
+                if close is not None:
+                    await close(CLOSE_SESSION, "session_expired")

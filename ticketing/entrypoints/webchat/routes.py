@@ -20,7 +20,8 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from channels.webchat.protocol import error
 from ticketing.app import App
-from ticketing.entrypoints.webchat.hub import Hub, encode
+from channels.webchat.protocol import encode
+from ticketing.entrypoints.webchat.hub import CLOSE_SESSION, Hub
 from ticketing.entrypoints.webchat.limits import origin_allowed
 from ticketing.entrypoints.webchat.uploads import sniff
 from ticketing.services import webchat as chats
@@ -30,7 +31,6 @@ from ticketing.services.webchat import BrakeApplied, ChatSession
 router = APIRouter(prefix="/channels/webchat")
 COOKIE = "webchat_session"
 POLL_SECONDS = 25.0
-CLOSE_SESSION = 4401  # an application close code: the session is unknown or expired
 
 
 def core(request: Request | WebSocket) -> App:
@@ -134,8 +134,15 @@ async def socket(websocket: WebSocket, session: str | None = None) -> None:
         except Exception:  # the citizen's connection went away: not delivered
             return False
 
+    async def close(code: int, reason: str) -> None:
+        if websocket.client_state is WebSocketState.CONNECTED:
+            try:
+                await websocket.close(code=code, reason=reason)
+            except Exception:  # already going away
+                pass
+
     ip = _ip(websocket)
-    hub.attach(chat, send)
+    hub.attach(chat, send, close)
     try:
         await hub.welcome(chat, send)
         while True:
@@ -175,8 +182,9 @@ async def post_frame(request: Request, session: str | None = None) -> Response:
 async def poll(request: Request, session: str | None = None, first: bool = False,
                wait: float = POLL_SECONDS) -> Response:
     """``first=1``: the history and queue frames at once.  Otherwise waits up to ``wait``
-    seconds (at most 25) for replies addressed to the session; what it returns is settled as
-    delivered (it reached the citizen's client)."""
+    seconds (at most 25) for replies addressed to the session (and the ``stored`` and queue
+    frames of its messages); a reply it returns is settled as delivered (it reached the
+    citizen's client)."""
     app = core(request)
     chat, why = await _session(request, _token(request, session))
     if chat is None:
@@ -198,7 +206,8 @@ async def poll(request: Request, session: str | None = None, first: bool = False
             waiting = await run_in_threadpool(app.read, replies.waiting, chat.public_id)
             if waiting:
                 await run_in_threadpool(app.write, replies.delivered, waiting, app.clock.now())
-                frames = [w.frame for w in waiting]
+            frames = hub.take_frames(chat.public_id) + [w.frame for w in waiting]
+            if frames:
                 break
             left = deadline - asyncio.get_running_loop().time()
             if left <= 0 or await request.is_disconnected():
@@ -210,6 +219,7 @@ async def poll(request: Request, session: str | None = None, first: bool = False
     finally:
         if not hub.sockets.get(chat.public_id):
             hub.polls.pop(chat.public_id, None)
+            hub.poll_frames.pop(chat.public_id, None)
     return JSONResponse({"frames": frames}, headers={"Cache-Control": "no-store"})
 
 

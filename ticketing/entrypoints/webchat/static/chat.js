@@ -140,8 +140,11 @@
     } else if (f.type === "ack") {
       savePending(pending().filter(function (p) { return p.client_id !== f.client_id; }));
       var li = item("c:" + f.client_id);
-      if (li) { li.dataset.id = f.id || ""; li.classList.remove("pending"); paintState(li); }
+      if (li) { li.classList.remove("pending"); paintState(li); }
       showError("");
+    } else if (f.type === "stored") {  // the ticket is built behind the ack: its message id
+      var sli = item("c:" + f.client_id);
+      if (sli) { sli.dataset.id = f.id || ""; paintState(sli); }
     } else if (f.type === "message") {
       render(f);
       $("typing").hidden = true;
