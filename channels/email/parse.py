@@ -31,6 +31,7 @@ from channels.email.automated import (auto_reason, automation_of, delivery_repor
                                       receipt_of)
 from channels.email.charset import declared_charsets, decode_words
 from channels.email.mime import Walk, clean, header_map, walk_part
+from channels.email.parts import ctype_of, param_of
 from channels.email.reply import ReplyParts, is_client_boilerplate, parse_reply
 from channels.email.sender import SenderChoice, mailboxes, pick_sender
 from ticketing.domain.errors import MalformedPayload
@@ -253,14 +254,14 @@ _REPORT_OF_PART: Final = {"message/delivery-status": "delivery-status",
 def _report_type(msg: Message, walk: Walk) -> str | None:
     """The report a mail is: a top-level ``multipart/report``'s ``report-type``, else the kind of
     report part found inside another multipart (OpenSMTPD sends DSNs as multipart/mixed)."""
-    if msg.get_content_type() == "multipart/report":
-        declared = str(msg.get_param("report-type", "") or "").strip().lower()
+    if ctype_of(msg) == "multipart/report":
+        declared = str(param_of(msg, "report-type", "") or "").strip().lower()
         if declared:
             return declared
     for ctype in walk.report_parts:
         if ctype in _REPORT_OF_PART:
             return _REPORT_OF_PART[ctype]
-    return "delivery-status" if msg.get_content_type() == "multipart/report" else None
+    return "delivery-status" if ctype_of(msg) == "multipart/report" else None
 
 
 def attachment_blobs(raw: bytes) -> list[tuple[Attachment, bytes]]:
