@@ -18,18 +18,17 @@ receipt is about).
 from __future__ import annotations
 
 import datetime as dt
-import email
 import email.utils
 import hashlib
 import re
 from collections.abc import Mapping
 from email.message import Message
-from email.policy import compat32
 from typing import Any, Final
 
 from channels.email.automated import (auto_reason, automation_of, delivery_report, message_ids,
                                       receipt_of)
 from channels.email.charset import declared_charsets, decode_words
+from channels.email.fastparse import parse_message
 from channels.email.mime import Walk, clean, header_map, walk_part
 from channels.email.parts import ctype_of, param_of
 from channels.email.reply import ReplyParts, is_client_boilerplate, parse_reply
@@ -128,7 +127,7 @@ def parse_email(raw: bytes, meta: Mapping[str, Any]) -> InboundMessage | Ignored
 
 
 def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
-    msg = email.message_from_bytes(data, policy=compat32)
+    msg = parse_message(data)
     hints = declared_charsets(msg) if not data.isascii() else ()  # only raw 8-bit needs them
     headers = header_map(msg, hints)
     if not headers:
@@ -268,7 +267,7 @@ def attachment_blobs(raw: bytes) -> list[tuple[Attachment, bytes]]:
     """Each attachment (as ``parse_email`` describes it) with its decoded bytes, for the
     attachment store.  Never raises: an unreadable message simply has none."""
     try:
-        msg = email.message_from_bytes(bytes(raw), policy=compat32)
+        msg = parse_message(bytes(raw))
         walk = Walk(hints=declared_charsets(msg))
         walk_part(msg, walk, 0, False)
     except Exception:
