@@ -25,12 +25,16 @@ import re
 from email import errors
 from email.message import Message
 from email.policy import compat32
+from email.utils import collapse_rfc2231_value
 from typing import Final
+
+from channels.email.parts import ctype_of, param_of
 
 _HEADER_LINE_RE: Final = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")  # feedparser's headerRE
 # The rest of a delimiter line after ``--boundary`` (feedparser's ``boundaryre``; no lone CR here).
 _DELIMITER_TAIL_RE: Final = re.compile(r"(--)?[ \t]*\r?(?=\n|\Z)")
 _MAX_DEPTH: Final = 30
+_MISSING: Final = object()
 
 
 class _NotPlain(Exception):
@@ -99,7 +103,7 @@ def _part(text: str, start: int, end: int, outer: tuple[str, ...], depth: int,
     if depth > _MAX_DEPTH:
         raise _NotPlain
     msg, body = _headers(text, start, end)
-    ctype = msg.get_content_type()
+    ctype = ctype_of(msg)  # kept on the part for the walk
     maintype = ctype.split("/")[0]
     if maintype == "message" or ctype == "multipart/digest":
         raise _NotPlain
@@ -107,8 +111,11 @@ def _part(text: str, start: int, end: int, outer: tuple[str, ...], depth: int,
         payload = text[body:end]
         msg.set_payload(payload if root else _strip_eol(payload))
         return msg
-    boundary = msg.get_boundary()
-    if boundary is None or boundary in outer:
+    declared = param_of(msg, "boundary", _MISSING)  # msg.get_boundary(), its params kept
+    if declared is _MISSING:
+        raise _NotPlain
+    boundary = collapse_rfc2231_value(declared).rstrip()
+    if boundary in outer:
         raise _NotPlain
     if str(msg.get("content-transfer-encoding", "8bit")).lower() not in ("7bit", "8bit",
                                                                          "binary"):

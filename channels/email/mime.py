@@ -21,7 +21,7 @@ from channels.email.charset import (decode_base64, decode_text, decode_words, he
                                     raw_bytes)
 from channels.email.html import html_to_text
 from channels.email.mime_repair import boundary_of, guess_boundary, payload_of, regroup_reused
-from channels.email.parts import ctype_of, param_of
+from channels.email.parts import ctype_of, header_of, param_of
 from ticketing.domain.message import Attachment
 
 _REPORT_PARTS: Final = frozenset({"message/delivery-status", "message/global-delivery-status",
@@ -66,7 +66,7 @@ class Walk:
 def _payload_bytes(part: Message, walk: Walk) -> bytes:
     if not isinstance(payload_of(part), str):
         return b""
-    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+    cte = str(header_of(part, "content-transfer-encoding", "")).strip().lower()
     if cte == "base64":  # the stdlib's decoder gives up on damage; ours keeps what it can
         decoded, damaged = decode_base64(raw_bytes(str(payload_of(part))))
         if damaged:
@@ -103,7 +103,8 @@ def _param(part: Message, name: str, header: str = "content-type",
 
 
 def _filename(part: Message, hints: tuple[str, ...] = ()) -> str | None:
-    if "name" not in f"{part.get('content-disposition', '')}{part.get('content-type', '')}".lower():
+    declared = f"{header_of(part, 'content-disposition', '')}{header_of(part, 'content-type', '')}"
+    if "name" not in declared.lower():
         return None  # the usual body part: no parameter to parse
     own = _param(part, "charset")
     hints = (own, *hints) if own else hints
@@ -210,7 +211,7 @@ def walk_part(part: Message, walk: Walk, depth: int, in_report: bool,
         _message_part(part, payload[0], walk, depth, in_report)
         return
     data = _payload_bytes(part, walk)
-    disposition = str(part.get("content-disposition", "")).split(";")[0].strip().lower()
+    disposition = str(header_of(part, "content-disposition", "")).split(";")[0].strip().lower()
     is_body = (ctype in ("text/plain", "text/html") or maintype == "multipart") and \
         disposition != "attachment" and _filename(part, walk.hints) is None
     if not is_body:

@@ -33,6 +33,16 @@ def ctype_of(part: Message) -> str:
     return str(found)
 
 
+def header_of(part: Message, name: str, failobj: Any = None) -> Any:
+    """``part.get(name, failobj)``, once per part and header name."""
+    cache = _cache(part)
+    key = ("header", name)
+    found = cache.get(key, _MISSING)
+    if found is _MISSING:
+        found = cache[key] = part.get(name, _MISSING)
+    return failobj if found is _MISSING else found
+
+
 def maintype_of(part: Message) -> str:
     """``part.get_content_maintype()``."""
     return ctype_of(part).split("/")[0]
