@@ -33,6 +33,7 @@ from channels.email.parts import ctype_of, param_of
 _HEADER_LINE_RE: Final = re.compile(r"From |[\041-\071\073-\176]*:|[\t ]")  # feedparser's headerRE
 # The rest of a delimiter line after ``--boundary`` (feedparser's ``boundaryre``; no lone CR here).
 _DELIMITER_TAIL_RE: Final = re.compile(r"(--)?[ \t]*\r?(?=\n|\Z)")
+_LONE_CR_RE: Final = re.compile(r"\r(?!\n)")  # a line end for the stdlib, not for this reader
 _MAX_DEPTH: Final = 30
 _MISSING: Final = object()
 
@@ -44,7 +45,7 @@ class _NotPlain(Exception):
 def parse_message(raw: bytes) -> Message:
     """``email.message_from_bytes(raw, policy=compat32)``, faster on well-formed mail."""
     text = raw.decode("ascii", "surrogateescape")
-    if "\r" not in text or text.count("\r") == text.count("\r\n"):
+    if "\r" not in text or _LONE_CR_RE.search(text) is None:
         try:
             return _part(text, 0, len(text), (), 0, root=True)
         except _NotPlain:
