@@ -143,7 +143,7 @@ def _part(text: str, start: int, end: int, outer: tuple[str, ...], depth: int,
     if lines[0][0] > body:
         msg.preamble = _strip_eol(text[body:lines[0][0]])
     inner = (*outer, boundary)
-    parts: list[Message] = []
+    parts: list[Message | str] = []
     for (_s, part_start, _c), (part_end, _e, _c2) in zip(lines, lines[1:]):
         parts.append(_part(text, part_start, part_end, inner, depth + 1))
     msg.set_payload(parts)

@@ -21,7 +21,7 @@ def _cache(part: Message) -> dict[Any, Any]:
     found = store.get(_KEY)
     if found is None:
         found = store[_KEY] = {}
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def ctype_of(part: Message) -> str:
