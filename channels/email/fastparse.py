@@ -47,21 +47,24 @@ def parse_message(raw: bytes) -> Message:
     text = raw.decode("ascii", "surrogateescape")
     if "\r" not in text or _LONE_CR_RE.search(text) is None:
         try:
-            return _part(text, 0, len(text), (), 0, root=True)
+            return _part(text, 0, len(text), (), 0)[0]
         except _NotPlain:
             pass
     return email.message_from_string(text, policy=compat32)
 
 
-def _headers(text: str, start: int, end: int) -> tuple[Message, int]:
+def _headers(text: str, start: int, end: int, block: bool = False) -> tuple[Message, int]:
     """The part's header block at ``text[start:end]`` read as the stdlib's ``FeedParser`` reads it
-    (same ``set_raw`` values, same defects), and where its body starts (after the blank line)."""
+    (same ``set_raw`` values, same defects), and where its body starts (after the blank line).
+    ``block``: a delivery-status field block, which may also end at the end of its region."""
     msg = Message(policy=compat32)
     name = ""
     value: list[str] = []
     pos = start
     while True:
         if pos >= end:
+            if block:
+                break
             raise _NotPlain  # no blank line: the stdlib has special cases for that
         nl = text.find("\n", pos, end)
         if nl < 0:
@@ -98,20 +101,39 @@ def _strip_eol(value: str) -> str:
     return value[:-1] if value.endswith("\n") else value
 
 
-def _part(text: str, start: int, end: int, outer: tuple[str, ...], depth: int,
-          root: bool = False) -> Message:
-    """One part at ``text[start:end]`` (a region that holds no enclosing boundary line)."""
+def _strip_last(last: Message) -> None:
+    """What the stdlib's multipart reader does after each part to the message it created last
+    (the part itself, or the innermost message a ``message/*`` part carries): drop the line
+    break before the delimiter."""
+    if ctype_of(last).startswith("multipart/"):
+        if last.epilogue == "":
+            last.epilogue = None
+        elif last.epilogue is not None:
+            last.epilogue = _strip_eol(last.epilogue)
+    elif isinstance(last._payload, str):  # type: ignore[attr-defined]
+        last.set_payload(_strip_eol(last._payload))  # type: ignore[attr-defined]
+
+
+def _part(text: str, start: int, end: int, outer: tuple[str, ...],
+          depth: int) -> tuple[Message, Message]:
+    """One part at ``text[start:end]`` (a region that holds no enclosing boundary line), and the
+    last message its reading created."""
     if depth > _MAX_DEPTH:
         raise _NotPlain
     msg, body = _headers(text, start, end)
     ctype = ctype_of(msg)  # kept on the part for the walk
     maintype = ctype.split("/")[0]
-    if maintype == "message" or ctype == "multipart/digest":
-        raise _NotPlain
+    if ctype == "message/delivery-status":
+        return _status_blocks(msg, text, body, end)
+    if maintype == "message":  # one message inside, read to the end of the region
+        inner, last = _part(text, body, end, outer, depth + 1)
+        msg.set_payload([inner])
+        return msg, last
+    if ctype == "multipart/digest":
+        raise _NotPlain  # its parts default to message/rfc822
     if maintype != "multipart":
-        payload = text[body:end]
-        msg.set_payload(payload if root else _strip_eol(payload))
-        return msg
+        msg.set_payload(text[body:end])
+        return msg, msg
     declared = param_of(msg, "boundary", _MISSING)  # msg.get_boundary(), its params kept
     if declared is _MISSING:
         raise _NotPlain
@@ -142,14 +164,29 @@ def _part(text: str, start: int, end: int, outer: tuple[str, ...], depth: int,
         raise _NotPlain
     if lines[0][0] > body:
         msg.preamble = _strip_eol(text[body:lines[0][0]])
-    inner = (*outer, boundary)
+    inner_outer = (*outer, boundary)
     parts: list[Message | str] = []
     for (_s, part_start, _c), (part_end, _e, _c2) in zip(lines, lines[1:]):
-        parts.append(_part(text, part_start, part_end, inner, depth + 1))
+        part, last = _part(text, part_start, part_end, inner_outer, depth + 1)
+        _strip_last(last)
+        parts.append(part)
     msg.set_payload(parts)
-    epilogue = text[lines[-1][1]:end]
-    if root:
-        msg.epilogue = epilogue
-    else:
-        msg.epilogue = _strip_eol(epilogue) if epilogue else None
-    return msg
+    msg.epilogue = text[lines[-1][1]:end]
+    return msg, msg
+
+
+def _status_blocks(msg: Message, text: str, body: int, end: int) -> tuple[Message, Message]:
+    """``message/delivery-status``: each blank-line-separated field block is a message of
+    headers only (the stdlib reads it so; ``mime.py`` reads the blocks back as text)."""
+    blocks: list[Message | str] = []
+    pos = body
+    while True:
+        block, pos = _headers(text, pos, end, block=True)
+        if ctype_of(block).split("/")[0] in ("message", "multipart"):
+            raise _NotPlain
+        block.set_payload("")
+        blocks.append(block)
+        if pos >= end:
+            break
+    msg.set_payload(blocks)
+    return msg, block

@@ -34,7 +34,7 @@ def _shape(msg: Message) -> Any:
 def _fast_path_taken(raw: bytes) -> bool:
     text = raw.decode("ascii", "surrogateescape")
     try:
-        _part(text, 0, len(text), (), 0, root=True)
+        _part(text, 0, len(text), (), 0)
     except _NotPlain:
         return False
     return True
@@ -109,6 +109,21 @@ EDGE_CASES = {
     "part-without-blank-line": MIX + "--b\nContent-Type: text/plain\n--b--\n",
     "message-rfc822": MIX + "--b\nContent-Type: message/rfc822\n\n" + HEAD + "\ninner\n--b--\n",
     "delivery-status": MIX + "--b\nContent-Type: message/delivery-status\n\nA: 1\n\nB: 2\n--b--\n",
+    "message-rfc822-multipart": MIX + "--b\nContent-Type: message/rfc822\n\n" + HEAD
+    + 'Content-Type: multipart/alternative; boundary="c"\n\n--c\n' + LEAF + "--c--\nepi\n\n--b--\n",
+    "message-rfc822-nested": MIX + "--b\nContent-Type: message/rfc822\n\nContent-Type: message/rfc822"
+    "\n\n" + HEAD + "\ninner\n\n--b\n" + LEAF + "--b--\n",
+    "message-rfc822-empty": MIX + "--b\nContent-Type: message/rfc822\n\n--b--\n",
+    "message-rfc822-root": "Content-Type: message/rfc822\n\n" + HEAD + "\ninner\n",
+    "delivery-status-blank-lines": MIX + "--b\nContent-Type: message/delivery-status\n\n\nA: 1\n"
+    "\n\n\nB: 2\n C\n\n--b--\n",
+    "delivery-status-no-final-blank": MIX + "--b\nContent-Type: message/delivery-status\n\nA: 1\n"
+    "--b--\n",
+    "delivery-status-empty": MIX + "--b\nContent-Type: message/delivery-status\n\n--b--\n",
+    "delivery-status-text-line": MIX + "--b\nContent-Type: message/delivery-status\n\nA: 1\nnot a"
+    " field\n\n--b--\n",
+    "delivery-status-typed-block": MIX + "--b\nContent-Type: message/delivery-status\n\n"
+    "Content-Type: multipart/mixed; boundary=z\n\n--b--\n",
     "digest": HEAD + "Content-Type: multipart/digest; boundary=b\n\n--b\n\n" + HEAD + "\nx\n--b--\n",
     "eight-bit": HEAD + "Content-Type: text/plain; charset=utf-8\n\nJalan \u00e9\u8def\n",
     "eight-bit-header": "Subject: \u00e9t\u00e9\n" + HEAD + "\nx\n",
@@ -124,16 +139,18 @@ def test_edge_cases_read_as_the_stdlib_reads_them(name: str) -> None:
 def test_edge_cases_exercise_both_paths() -> None:
     taken = {n for n, t in EDGE_CASES.items() if _fast_path_taken(t.encode("utf-8"))}
     assert {"plain", "preamble-and-epilogue", "nested", "crlf", "delimiter-lookalikes",
-            "multipart-base64", "part-without-headers"} <= taken
+            "multipart-base64", "part-without-headers", "message-rfc822", "delivery-status",
+            "message-rfc822-multipart", "message-rfc822-nested", "delivery-status-blank-lines",
+            "delivery-status-no-final-blank"} <= taken
     assert not {"no-close", "no-start", "adjacent-delimiters", "lone-cr", "unixfrom",
-                "message-rfc822", "digest", "nested-reuses-boundary"} & taken
+                "digest", "nested-reuses-boundary", "delivery-status-text-line"} & taken
 
 
 _LINES = st.sampled_from([
     "--b", "--b--", "--c", "--c--", "--b  ", "--bb", " --b", "", "text", "> quote",
     "Content-Type: text/plain", "Content-Type: multipart/mixed; boundary=c",
     "Content-Type: multipart/alternative; boundary=b", "Content-Type: message/rfc822",
-    "Content-Transfer-Encoding: base64", "X-A: 1", " folded", "From x", ":", "\u00e9"])
+    "Content-Transfer-Encoding: base64", "X-A: 1", "Content-Type: message/delivery-status", " folded", "From x", ":", "\u00e9"])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
