@@ -8,14 +8,16 @@ the photo's base64 lines, which the walk then decodes in one call anyway.
 
 ``parse_message`` builds the very same tree (same ``Message`` class, headers, payload strings,
 preambles, epilogues and defects) for the mail that is well formed, splitting each multipart at
-its boundary lines with one regular-expression scan and leaving body text as one slice; header
-blocks still go through the stdlib's own header parser.  Whatever it is not sure to read exactly
-as the stdlib would — a lone CR line end, a header block without its blank line or with a
-``From `` line, a ``message/*`` or ``multipart/digest`` part, a multipart without a boundary,
-without its first or closing boundary line, with two boundary lines in a row or reusing an
-enclosing boundary — is left to the stdlib parser for the whole mail.  ``tests/channels/email/
-test_fastparse.py`` holds the two readings equal over the corpus, crafted edge cases and
-generated mail.  Pure; raises only what the stdlib parser raises.
+its delimiter lines with string searches and leaving body text as one slice; header lines are
+read by the stdlib's rules (``header_source_parse``, the same defects).  ``message/rfc822``
+parts carry the message read from their body, ``message/delivery-status`` parts their field
+blocks, and the line break before a delimiter is dropped from the last message created, as the
+stdlib does.  Whatever it is not sure to read exactly as the stdlib would — a lone CR line end,
+a header block without its blank line or with a ``From `` line, a ``multipart/digest``, a
+multipart without a boundary, without its first or closing delimiter line, with two delimiter
+lines in a row or reusing an enclosing boundary — is left to the stdlib parser for the whole
+mail.  ``tests/channels/email/test_fastparse.py`` holds the two readings equal over the corpus,
+crafted edge cases and generated mail.  Pure; raises only what the stdlib parser raises.
 """
 
 from __future__ import annotations
