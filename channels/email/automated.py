@@ -141,7 +141,7 @@ def auto_reason(headers: Mapping[str, Sequence[str]], *, sender: str, envelope_f
         " ", "") in ("<>", "<MAILER-DAEMON>", "MAILER-DAEMON")
     machine_sender = bool(_DAEMON_RE.match(sender) or _NOREPLY_RE.match(sender)) or null_sender
     forward = bool(_FORWARD_SUBJECT_RE.match(subject))
-    if _BOUNCE_SUBJECT_RE.search(subject) and (machine_sender or (returned_ids and not forward)):
+    if (machine_sender or (returned_ids and not forward)) and _BOUNCE_SUBJECT_RE.search(subject):
         return "bounce"
     if any(is_our_message_id(i) for i in returned_ids) and not forward and \
             not _AUTO_SUBJECT_RE.match(subject):

@@ -156,6 +156,10 @@ def raw_bytes(value: str) -> bytes:
 def header_text(value: str, hints: tuple[str, ...] = ()) -> str:
     """An unfolded header value as text: raw 8-bit is UTF-8 (SMTPUTF8 mail), else one of the
     charsets the message declares elsewhere (``hints``), else cp1252."""
+    if value.isascii():  # the usual header: nothing to decode (decode_text would return it)
+        if "\n" in value or "\r" in value:
+            value = _FOLD_RE.sub("", value).replace("\r", "").replace("\n", "")
+        return value
     text = decode_text(raw_bytes(_FOLD_RE.sub("", value)), None, hints)[0]
     return text.replace("\r", "").replace("\n", "")
 

@@ -21,6 +21,7 @@ from channels.email.charset import (decode_base64, decode_text, decode_words, he
                                     raw_bytes)
 from channels.email.html import html_to_text
 from channels.email.mime_repair import boundary_of, guess_boundary, payload_of, regroup_reused
+from channels.email.parts import ctype_of, header_of, param_of
 from ticketing.domain.message import Attachment
 
 _REPORT_PARTS: Final = frozenset({"message/delivery-status", "message/global-delivery-status",
@@ -65,7 +66,7 @@ class Walk:
 def _payload_bytes(part: Message, walk: Walk) -> bytes:
     if not isinstance(payload_of(part), str):
         return b""
-    cte = str(part.get("content-transfer-encoding", "")).strip().lower()
+    cte = str(header_of(part, "content-transfer-encoding", "")).strip().lower()
     if cte == "base64":  # the stdlib's decoder gives up on damage; ours keeps what it can
         decoded, damaged = decode_base64(raw_bytes(str(payload_of(part))))
         if damaged:
@@ -79,7 +80,7 @@ def _payload_bytes(part: Message, walk: Walk) -> bytes:
 
 def _param(part: Message, name: str, header: str = "content-type",
            hints: tuple[str, ...] = ()) -> str | None:
-    value = part.get_param(name, None, header=header)
+    value = param_of(part, name, None, header)
     if value is None:
         return None
     if isinstance(value, str) and "\ufffd" in value:
@@ -102,7 +103,8 @@ def _param(part: Message, name: str, header: str = "content-type",
 
 
 def _filename(part: Message, hints: tuple[str, ...] = ()) -> str | None:
-    if "name" not in f"{part.get('content-disposition', '')}{part.get('content-type', '')}".lower():
+    declared = f"{header_of(part, 'content-disposition', '')}{header_of(part, 'content-type', '')}"
+    if "name" not in declared.lower():
         return None  # the usual body part: no parameter to parse
     own = _param(part, "charset")
     hints = (own, *hints) if own else hints
@@ -118,7 +120,7 @@ def _filename(part: Message, hints: tuple[str, ...] = ()) -> str | None:
 
 def _describe(part: Message, data: bytes, fallback: str = "attachment",
               hints: tuple[str, ...] = ()) -> Attachment:
-    ctype = part.get_content_type()
+    ctype = ctype_of(part)
     name = _filename(part, hints)
     if name is None:
         ext = ".eml" if ctype.startswith("message/") else (mimetypes.guess_extension(ctype) or ".bin")
@@ -169,8 +171,8 @@ def walk_part(part: Message, walk: Walk, depth: int, in_report: bool,
     if depth > _MAX_DEPTH:
         walk.defects.append("mime-too-deep")
         return
-    ctype = part.get_content_type()
-    maintype = part.get_content_maintype()
+    ctype = ctype_of(part)
+    maintype, _slash, subtype = ctype.partition("/")
     payload = payload_of(part)
     if maintype == "multipart" and not isinstance(payload, list):
         repaired, defect = guess_boundary(part)  # the declared boundary never occurs
@@ -186,7 +188,6 @@ def walk_part(part: Message, walk: Walk, depth: int, in_report: bool,
             walk.defects.append("boundary-reused")
             subparts = regrouped
         inner = (*boundaries, boundary) if boundary else boundaries
-        subtype = part.get_content_subtype()
         if subtype == "alternative":
             _alternative(subparts, walk, depth, inner)
             return
@@ -210,7 +211,7 @@ def walk_part(part: Message, walk: Walk, depth: int, in_report: bool,
         _message_part(part, payload[0], walk, depth, in_report)
         return
     data = _payload_bytes(part, walk)
-    disposition = str(part.get("content-disposition", "")).split(";")[0].strip().lower()
+    disposition = str(header_of(part, "content-disposition", "")).split(";")[0].strip().lower()
     is_body = (ctype in ("text/plain", "text/html") or maintype == "multipart") and \
         disposition != "attachment" and _filename(part, walk.hints) is None
     if not is_body:
@@ -260,7 +261,7 @@ def _alternative(subparts: list[Message], walk: Walk, depth: int,
     tried: list[Walk] = []
     # A plain HTML leaf is converted only when no other form has text (converting it is the
     # costliest step of a typical mail); it carries no attachments, so nothing is lost.
-    html_leaves = [sub for sub in subparts if sub.get_content_type() == "text/html"
+    html_leaves = [sub for sub in subparts if ctype_of(sub) == "text/html"
                    and not isinstance(payload_of(sub), list)]
     for sub in subparts:
         if sub in html_leaves:
@@ -291,7 +292,7 @@ def _related(part: Message, subparts: list[Message], walk: Walk, depth: int,
              boundaries: tuple[str, ...]) -> None:
     """RFC 2387: the root (named by ``start``, else the first part) is the body; the other parts
     (inline images, style sheets) are what it refers to: attachments, never text."""
-    start = str(part.get_param("start", "") or "").strip().strip("<>").strip()
+    start = str(param_of(part, "start", "") or "").strip().strip("<>").strip()
     root = subparts[0]
     if start:
         named = [sub for sub in subparts if _content_id(sub) == start]
@@ -303,12 +304,12 @@ def _related(part: Message, subparts: list[Message], walk: Walk, depth: int,
     for sub in subparts:
         if sub is root:
             continue
-        if sub.get_content_maintype() in ("multipart", "message"):
+        if ctype_of(sub).split("/")[0] in ("multipart", "message"):
             aside = Walk(hints=walk.hints)
             walk_part(sub, aside, depth + 1, False, boundaries)
             _merge_aside(walk, aside)
         else:
-            maintype = sub.get_content_maintype()
+            maintype = ctype_of(sub).split("/")[0]
             _add_attachment(walk, sub, _payload_bytes(sub, walk),
                             "image" if maintype == "image" else "attachment")
 

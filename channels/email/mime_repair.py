@@ -23,6 +23,8 @@ from email.message import Message
 from email.policy import compat32
 from typing import Final
 
+from channels.email.parts import ctype_of, param_of
+
 _DELIM_RE: Final = re.compile(r"^--([^\s]{1,100}?)(--)?[ \t]*\r?$", re.MULTILINE)
 _PART_HEADER_RE: Final = re.compile(r"\A\s*content-[a-z-]+\s*:", re.IGNORECASE)
 
@@ -38,7 +40,7 @@ def payload_of(part: Message) -> str | list[Message]:
 
 
 def boundary_of(part: Message) -> str | None:
-    value = part.get_param("boundary")
+    value = param_of(part, "boundary")
     return value if isinstance(value, str) and value else None
 
 
@@ -62,21 +64,21 @@ def _split_on(text: str, boundary: str) -> list[Message]:
 
 def regroup_reused(part: Message, subparts: list[Message]) -> list[Message] | None:
     """The parent's real parts when a child multipart reused its boundary, else None."""
-    if not any(not isinstance(payload_of(sub), list) and sub.get_content_maintype() == "multipart"
+    if not any(not isinstance(payload_of(sub), list) and ctype_of(sub).startswith("multipart/")
                for sub in subparts):
         return None  # the usual case: no child multipart lost its parts
     boundary = boundary_of(part)
     if boundary is None:
         return None
     for i, sub in enumerate(subparts):
-        if sub.get_content_maintype() == "multipart" and boundary_of(sub) == boundary \
+        if ctype_of(sub).startswith("multipart/") and boundary_of(sub) == boundary \
                 and not isinstance(payload_of(sub), list):
             try:
                 nested = Message()
                 for name, value in sub.raw_items():
                     nested[name] = value
                 del nested["content-type"]
-                nested["Content-Type"] = f"{sub.get_content_type()}; boundary=\"{boundary}.1\""
+                nested["Content-Type"] = f"{ctype_of(sub)}; boundary=\"{boundary}.1\""
                 nested.set_payload(list(subparts[i + 1:]))
                 rest = _split_on(str(part.epilogue or ""), boundary)
             except Exception:
@@ -95,7 +97,7 @@ def guess_boundary(part: Message) -> tuple[Message | None, str]:
         if counts:
             token, _n = counts.most_common(1)[0]
             repaired = email.message_from_string(
-                f"Content-Type: {part.get_content_type()}; boundary=\"{token}\"\n\n{text}",
+                f"Content-Type: {ctype_of(part)}; boundary=\"{token}\"\n\n{text}",
                 policy=compat32)
             if isinstance(payload_of(repaired), list) and payload_of(repaired):
                 return repaired, "boundary-guessed"

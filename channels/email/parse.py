@@ -18,19 +18,19 @@ receipt is about).
 from __future__ import annotations
 
 import datetime as dt
-import email
 import email.utils
 import hashlib
 import re
 from collections.abc import Mapping
 from email.message import Message
-from email.policy import compat32
 from typing import Any, Final
 
 from channels.email.automated import (auto_reason, automation_of, delivery_report, message_ids,
                                       receipt_of)
 from channels.email.charset import declared_charsets, decode_words
+from channels.email.fastparse import parse_message
 from channels.email.mime import Walk, clean, header_map, walk_part
+from channels.email.parts import ctype_of, param_of
 from channels.email.reply import ReplyParts, is_client_boilerplate, parse_reply
 from channels.email.sender import SenderChoice, mailboxes, pick_sender
 from ticketing.domain.errors import MalformedPayload
@@ -127,7 +127,7 @@ def parse_email(raw: bytes, meta: Mapping[str, Any]) -> InboundMessage | Ignored
 
 
 def _parse(data: bytes, meta: Mapping[str, Any]) -> InboundMessage:
-    msg = email.message_from_bytes(data, policy=compat32)
+    msg = parse_message(data)
     hints = declared_charsets(msg) if not data.isascii() else ()  # only raw 8-bit needs them
     headers = header_map(msg, hints)
     if not headers:
@@ -253,21 +253,21 @@ _REPORT_OF_PART: Final = {"message/delivery-status": "delivery-status",
 def _report_type(msg: Message, walk: Walk) -> str | None:
     """The report a mail is: a top-level ``multipart/report``'s ``report-type``, else the kind of
     report part found inside another multipart (OpenSMTPD sends DSNs as multipart/mixed)."""
-    if msg.get_content_type() == "multipart/report":
-        declared = str(msg.get_param("report-type", "") or "").strip().lower()
+    if ctype_of(msg) == "multipart/report":
+        declared = str(param_of(msg, "report-type", "") or "").strip().lower()
         if declared:
             return declared
     for ctype in walk.report_parts:
         if ctype in _REPORT_OF_PART:
             return _REPORT_OF_PART[ctype]
-    return "delivery-status" if msg.get_content_type() == "multipart/report" else None
+    return "delivery-status" if ctype_of(msg) == "multipart/report" else None
 
 
 def attachment_blobs(raw: bytes) -> list[tuple[Attachment, bytes]]:
     """Each attachment (as ``parse_email`` describes it) with its decoded bytes, for the
     attachment store.  Never raises: an unreadable message simply has none."""
     try:
-        msg = email.message_from_bytes(bytes(raw), policy=compat32)
+        msg = parse_message(bytes(raw))
         walk = Walk(hints=declared_charsets(msg))
         walk_part(msg, walk, 0, False)
     except Exception:

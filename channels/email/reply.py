@@ -168,7 +168,7 @@ def parse_reply(text: str, *, forward_hint: bool = False) -> ReplyParts:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if L.FORWARD_RE.match(line):
+        if ("-" in line or ":" in line) and L.FORWARD_RE.match(line):  # either is in every match
             forward = lines[i:]
             break
         # Every quote header has a colon, an address, a bracket, a digit or a rule character:
