@@ -6,7 +6,7 @@ Kinds, as Meta documents them (Instagram Messaging and the Instagram Platform we
 
 * ``messaging`` / ``standby`` with ``message``: a direct message (text, attachments, a reply
   to a story, a story mention, a share); ``is_echo`` is our own send (Meta echoes what the
-  account sent: recorded, never a citizen's message); ``is_deleted`` takes the message back
+  account sent: ``from_desk``, to the recipient; never a citizen's message); ``is_deleted`` takes the message back
   (a ``Revision``: the stored one is marked, its text kept); ``is_unsupported`` is kept as a
   note; ``message_edit`` changes it;
 * ``reaction``, ``read``, ``referral``: recorded (the inbox keeps them), no ticket;
@@ -134,9 +134,15 @@ def _messaging(event: dict[str, Any], *, standby: bool) -> InboundMessage | Igno
     if not isinstance(message, dict):
         raise MalformedPayload("a messaging event without message, postback, reaction or read")
     mid = _str(message.get("mid"), "message.mid")
-    if message.get("is_echo"):
-        return Ignored(reason=f"echo of our own message {mid[:60]}")
-    who = Sender(instagram_id=_str(sender.get("id"), "sender.id"))
+    echo = bool(message.get("is_echo"))
+    if echo and message.get("is_deleted"):
+        return Ignored(reason=f"our account took back its message {mid[:60]}")
+    # An echo is what our account sent: to the recipient (the citizen), ours, never theirs.
+    # The desk's own sends are recognised by their stored mid (the outbox wrote it); one
+    # written in the Instagram app is stored as the desk's outbound message
+    # (services.ingest.from_desk).
+    who = Sender(instagram_id=_str(_obj(event.get("recipient" if echo else "sender")).get("id"),
+                                   "recipient.id" if echo else "sender.id"))
     sent_at = _when(event.get("timestamp"))
     if message.get("is_deleted"):
         return InboundMessage(channel=Channel.INSTAGRAM, external_id=f"{mid}#unsend",
@@ -156,10 +162,15 @@ def _messaging(event: dict[str, Any], *, standby: bool) -> InboundMessage | Igno
         extra["instagram_links"] = notes
     in_reply_to = reply_to.get("mid") if isinstance(reply_to.get("mid"), str) else None
     text = "\n".join([body, *notes]).strip() if notes else body
+    if echo:
+        extra["instagram_echo"] = True
+        if attachments:  # ours: the files stay with Meta, only noted
+            text = "\n".join([text, *(f"[{a.filename}]" for a in attachments)]).strip()
     return InboundMessage(channel=Channel.INSTAGRAM, external_id=mid, sent_at=sent_at,
                           sender=who, body=text, instagram_kind="dm",
                           thread=ThreadRef(in_reply_to=in_reply_to),
-                          attachments=tuple(attachments), extra=extra)
+                          attachments=() if echo else tuple(attachments), extra=extra,
+                          from_desk=echo)
 
 
 def _attachments(raw: object) -> tuple[list[Attachment], list[str]]:

@@ -53,7 +53,10 @@ def test_story_reply_and_story_mention_keep_the_story() -> None:
 
 def test_echo_of_our_own_message_is_never_a_citizen_message() -> None:
     echo = one("dm_echo.json")
-    assert isinstance(echo, Ignored) and "echo" in echo.reason
+    assert isinstance(echo, InboundMessage) and echo.from_desk
+    # "sender" of an echo is whom it was sent to: the citizen, never our account
+    assert echo.sender.instagram_id == "9000000000000001"
+    assert echo.body == "Baik, kami cek dulu ya." and echo.extra["instagram_echo"] is True
 
 
 def test_unsent_message_is_a_take_back_of_the_original() -> None:
