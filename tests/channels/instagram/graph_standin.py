@@ -7,14 +7,19 @@ answers as Meta does for the recipient or token it is given:
 * recipient ``outside`` → 400 code 10 / 2018278 unless the message is tagged ``HUMAN_AGENT``;
 * recipient ``gone`` → 400 code 551 ("This person isn't available right now");
 * text over 1,000 characters → 400 code 100 (length);
+* a private reply (``recipient.comment_id``) to a comment registered in ``comments`` (id →
+  creation time) more than 7 days before ``now()`` → 400 code 10 "outside of allowed window",
+  as Meta's Private Replies documentation says (7 days after the comment); a public reply
+  (``/{comment}/replies``) any time;
 * anything else → 200 with a fresh ``message_id`` (or comment ``id``)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -28,6 +33,10 @@ class GraphStandIn:
         # What GET /{account}/conversations answers (Meta's shape, field expansion applied).
         self.conversations: list[dict[str, Any]] = []
         self.token_expired = False
+        # Comments Meta knows (id → when written) and the stand-in's clock, for the 7-day
+        # private-reply window.
+        self.comments: dict[str, dt.datetime] = {}
+        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
         self._ids = itertools.count(1)
         standin = self
 
@@ -82,6 +91,9 @@ class GraphStandIn:
         recipient = body.get("recipient", {})
         text = body.get("message", {}).get("text", "")
         who = recipient.get("id")
+        written = self.comments.get(str(recipient.get("comment_id")))
+        if written is not None and self.now() - written > dt.timedelta(days=7):
+            return self._error(10, "This message is sent outside of allowed window.")
         if who == "limited":
             return self._error(4, "Application request limit reached")
         if who == "gone":

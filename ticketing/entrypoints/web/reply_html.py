@@ -38,9 +38,14 @@ def reply_form(tid: int, replies: Mapping[str, Any], *, draft: str, after: str) 
                 f'</ul><p id="reply-impossible">{escape(why)}</p></div>')
     # A comment can be answered where everyone reads it (never with personal data: the sender
     # refuses a NIK, phone or e-mail there); privately by DM otherwise.
-    public = ('<p><label><input type="checkbox" name="public" value="1"> Balas komentar '
-              'Instagram secara publik (tanpa data pribadi); tanpa centang: balasan pribadi lewat '
-              'DM</label></p>') if any(o.get("channel") == "instagram" for o in possible) else ""
+    # Only where the citizen's message has such a place (a comment), with the windows said.
+    public = "".join(
+        f'<p class="reply-note">{escape(str(o.get("note")))}</p>' for o in possible
+        if o.get("note")) + "".join(
+        '<p><label><input type="checkbox" name="public" value="1"'
+        + ("" if o.get("private", True) else " checked required")
+        + '> Balas komentar secara publik (tanpa data pribadi); tanpa centang: balasan '
+          'pribadi lewat DM</label></p>' for o in possible if o.get("public"))
     return f"""
 <form method="post" action="/tickets/{tid}/reply" id="reply-form"><h3>Balas warga</h3>
 <fieldset><legend>Kirim lewat</legend><ul id="reply-channels">{choices}</ul></fieldset>{public}
