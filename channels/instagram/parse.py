@@ -239,16 +239,29 @@ def _change(entry: dict[str, Any], change: dict[str, Any]) -> InboundMessage | I
     cid = _str(value.get("id"), "comment id")
     author = _obj(value.get("from"))
     author_id = _str(author.get("id"), "comment from.id")
-    if author_id == str(entry.get("id")):
-        return Ignored(reason=f"our own comment {cid} (a public reply of ours)")
     media = _obj(value.get("media"))
     media_id = _str(media.get("id"), "comment media.id")
     username = author.get("username")
     parent = value.get("parent_id")
+    in_reply_to = comment_id(parent) if isinstance(parent, (str, int)) and str(parent) else None
+    if author_id == str(entry.get("id")):
+        # Our account's own comment: a public reply of the desk (already stored under this id:
+        # a duplicate) or one written in the Instagram app — the desk's outbound message on the
+        # ticket of the comment it answers (services.ingest.from_desk), never a citizen's.
+        return InboundMessage(
+            channel=Channel.INSTAGRAM, external_id=comment_id(cid),
+            sent_at=_when(value.get("timestamp") or entry.get("time")), sender=Sender(),
+            body=_text(value.get("text")), instagram_kind="comment", from_desk=True,
+            thread=ThreadRef(in_reply_to=in_reply_to),
+            extra={"instagram_media": media_id, "instagram_comment": cid, "instagram_public": True})
     extra: dict[str, Any] = {"instagram_media": media_id, "instagram_comment": cid}
     for key in ("media_product_type", "shortcode"):
         if isinstance(media.get(key), str):
             extra[f"instagram_{key}"] = media[key]
+    # The poller's comments keep instaloader's ids beside Meta's (reconcile.as_delivery)
+    for key, where in (("instagram_user_pk", author), ("instagram_media_pk", media)):
+        if isinstance(where.get("pk"), (str, int)):
+            extra[key] = str(where["pk"])
     if value.get("ad_id"):
         extra["instagram_ad"] = {"id": value.get("ad_id"), "title": value.get("ad_title")}
     if field == "live_comments":
@@ -261,6 +274,4 @@ def _change(entry: dict[str, Any], change: dict[str, Any]) -> InboundMessage | I
                       else None),
         body=_text(value.get("text")), instagram_kind="comment",
         cluster=f"instagram:media:{media_id}",
-        thread=ThreadRef(in_reply_to=comment_id(parent) if isinstance(parent, (str, int))
-                         and str(parent) else None),
-        extra=extra)
+        thread=ThreadRef(in_reply_to=in_reply_to), extra=extra)

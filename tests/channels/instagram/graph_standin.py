@@ -1,6 +1,7 @@
 """A local stand-in for Meta's Graph API (the parts the sender uses), on a loopback port:
-``POST /{account}/messages``, ``POST /{comment}/replies``, ``GET /{account}`` and
-``GET /{account}/conversations``.  It records every request and
+``POST /{account}/messages``, ``POST /{comment}/replies``, ``GET /{account}`` (with the
+``mentioned_comment`` / ``mentioned_media`` fields of the Mentions API), ``GET /?ids=...``
+(multiple-id read of IG Comments: ``from``, ``media``) and ``GET /{account}/conversations``.  It records every request and
 answers as Meta does for the recipient or token it is given:
 
 * token ``expired`` → 400 code 190 (OAuthException); recipient ``limited`` → 400 code 4;
@@ -22,6 +23,7 @@ import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 
 ACCOUNT = "17841400000000001"
@@ -37,6 +39,10 @@ class GraphStandIn:
         # private-reply window.
         self.comments: dict[str, dt.datetime] = {}
         self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        # IG Comments as the Graph API returns them (id → {"id", "from", "media"}), and the
+        # comments / media that mention our account (id → the mentioned_* object).
+        self.comment_objects: dict[str, dict[str, Any]] = {}
+        self.mentioned: dict[str, dict[str, Any]] = {}
         self._ids = itertools.count(1)
         standin = self
 
@@ -51,6 +57,19 @@ class GraphStandIn:
                     status, answer = standin._error(190, "Error validating access token", 463)
                 elif "/conversations" in self.path:
                     status, answer = 200, {"data": standin.conversations}
+                elif "ids=" in self.path:
+                    query = parse_qs(urlsplit(self.path).query)
+                    ids = query["ids"][0].split(",")
+                    status, answer = 200, {i: standin.comment_objects[i] for i in ids
+                                           if i in standin.comment_objects}
+                elif "mentioned_" in self.path:
+                    fields = parse_qs(urlsplit(self.path).query)["fields"][0]
+                    kind = fields.split(".", 1)[0]
+                    wanted = fields.split("(", 1)[1].split(")", 1)[0]
+                    found = standin.mentioned.get(wanted)
+                    status, answer = (200, {"id": ACCOUNT, kind: found}) if found else \
+                        standin._error(100, f"Unsupported get request. Object {wanted} does "
+                                            "not exist", 33)
                 else:
                     status, answer = 200, {"id": ACCOUNT}
                 data = json.dumps(answer).encode()

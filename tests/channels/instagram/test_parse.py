@@ -108,3 +108,13 @@ def test_what_is_not_the_documented_shape_is_kept_and_quarantined(body: bytes) -
     [delivery] = split(body, {})
     with pytest.raises(MalformedPayload):
         parse_event(delivery.payload, {})
+
+
+def test_our_own_comment_is_the_desks_reply_never_a_citizens() -> None:
+    data = json.loads((FIXTURES / "comment_reply.json").read_bytes())
+    value = data["entry"][0]["changes"][0]["value"]
+    value["from"] = {"id": data["entry"][0]["id"], "username": "prakerja"}
+    [delivery] = split(json.dumps(data).encode(), {})
+    msg = parse_event(delivery.payload, delivery.meta)
+    assert isinstance(msg, InboundMessage) and msg.from_desk
+    assert msg.sender.instagram_id is None and msg.thread.in_reply_to is not None

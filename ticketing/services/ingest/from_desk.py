@@ -1,7 +1,9 @@
 """Replies our side wrote outside the desk (``InboundMessage.from_desk``: a staff member
 answering in the Instagram app; Meta echoes every message the account sends).
 
-Runs after the duplicate check and the locks, before customers are resolved:
+Held out of the batch after the duplicate check and the locks (before customers are
+resolved: such a message never makes a customer or a ticket), and recorded after the batch's
+own rows are written, so an echo answering a citizen message of the same batch finds it:
 
 * an echo of a reply the desk sent is already stored under the provider's id (the outbox wrote
   it): the duplicate check has taken it out, nothing is stored twice;
@@ -20,6 +22,7 @@ Runs after the duplicate check and the locks, before customers are resolved:
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from ticketing.domain.events import RepliedOutsideDesk
 from ticketing.domain.lifecycle import Direction
@@ -28,29 +31,45 @@ from ticketing.services.ingest.work import Work
 from ticketing.store import from_desk as store
 from ticketing.store import tables
 from ticketing.store import tickets as q
+from ticketing.store.audit import record
 
 # An echo arrives within seconds of the send; a reply older than this is not its twin.
 TWIN_WINDOW = dt.timedelta(hours=1)
 AUTHOR = "Aplikasi Instagram (di luar desk)"
 
 
+HELD = "from_desk"
+
+
+def hold_from_desk(batch: Batch) -> None:
+    for work in batch.active():
+        if work.msg is not None and work.msg.from_desk:
+            work.outcome = HELD
+
+
 def record_from_desk(batch: Batch) -> None:
-    works = [w for w in batch.active() if w.msg is not None and w.msg.from_desk]
+    works = [w for w in batch.works if w.outcome == HELD and w.msg is not None]
     if not works:
         return
     answered = q.messages_by_external_id(batch.conn, [
         (str(w.msg.channel), w.msg.thread.in_reply_to) for w in works
         if w.msg is not None and w.msg.thread.in_reply_to])
-    rows = []
+    rows, events = [], []
     for work in works:
         row = _one(batch, work, answered)
         if row is not None:
             rows.append(row)
+            events.append(RepliedOutsideDesk(
+                at=batch.now, ticket_id=row["ticket_id"], customer_id=work.customer_id,
+                message_id=row["id"], channel=row["channel"],
+                external_id=str(row["external_id"])[:200]))
     q.insert_rows(batch.conn, tables.messages, rows)
+    # The batch's own events are already written (``step_write``): recorded here.
+    record(batch.conn, events)
 
 
 def _one(batch: Batch, work: Work, answered: dict[tuple[str, str], tuple[int, int]]
-         ) -> dict[str, object] | None:
+         ) -> dict[str, Any] | None:
     msg = work.msg
     assert msg is not None
     channel = str(msg.channel)
@@ -81,9 +100,6 @@ def _one(batch: Batch, work: Work, answered: dict[tuple[str, str], tuple[int, in
     message_id = batch.ids.one(tables.messages)
     work.outcome, work.message_id = "recorded", message_id
     store.responded(batch.conn, ticket_id, sent_at, batch.now)
-    batch.record(RepliedOutsideDesk(at=batch.now, ticket_id=ticket_id,
-                                    customer_id=work.customer_id, message_id=message_id,
-                                    channel=channel, external_id=msg.external_id[:200]))
     return {"id": message_id, "ticket_id": ticket_id, "customer_id": work.customer_id,
             "direction": str(Direction.OUT), "channel": channel,
             "external_id": msg.external_id, "in_reply_to": msg.thread.in_reply_to,
