@@ -294,7 +294,10 @@ class App:
     @cached_property
     def fetchers(self) -> dict[str, Fetcher]:
         """Attachment fetchers by channel, for attachments a channel only referenced."""
-        out: dict[str, Fetcher] = {"instagram": make_instagram_fetcher()}
+        s = self.settings
+        out: dict[str, Fetcher] = {"instagram": make_instagram_fetcher(
+            graph_url=s.meta_graph_url, access_token=s.meta_access_token,
+            account_id=s.instagram_account_id)}
         if self.telegram is not None:
             out["telegram"] = TelegramFetcher(self.telegram)
         return out

@@ -12,8 +12,9 @@ Kinds, as Meta documents them (Instagram Messaging and the Instagram Platform we
 * ``reaction``, ``read``, ``referral``: recorded (the inbox keeps them), no ticket;
 * ``postback`` (an ice-breaker or button): the citizen's choice, as a message;
 * ``changes`` ``comments`` / ``live_comments``: a comment on one of our posts (grouped by post:
-  ``extra["instagram_media"]``); ``mentions``: our account named in a comment elsewhere (the
-  webhook carries ids only: recorded); ``messages``: the App Dashboard's test shape of a DM;
+  ``extra["instagram_media"]``); ``mentions``: our account named in a comment or caption elsewhere (the
+  webhook carries ids only: a message whose text the worker reads through the Graph API, like
+  an attachment: ``Attachment.as_body``); ``messages``: the App Dashboard's test shape of a DM;
 * an entry whose ``id`` is ``"0"``: the App Dashboard's "Test" button, recorded, no ticket.
 """
 
@@ -232,8 +233,7 @@ def _change(entry: dict[str, Any], change: dict[str, Any]) -> InboundMessage | I
     if field == "messages":  # the App Dashboard's sample of a DM uses the changes shape
         return _messaging(value, standby=False)
     if field == "mentions":
-        return Ignored(reason=f"mention of our account in comment {value.get('comment_id')} "
-                              f"on media {value.get('media_id')} (the webhook has no text)")
+        return _mention(entry, value)
     if field not in ("comments", "live_comments"):
         return Ignored(reason=f"webhook field {str(field)[:40]} is not handled")
     cid = _str(value.get("id"), "comment id")
@@ -275,3 +275,32 @@ def _change(entry: dict[str, Any], change: dict[str, Any]) -> InboundMessage | I
         body=_text(value.get("text")), instagram_kind="comment",
         cluster=f"instagram:media:{media_id}",
         thread=ThreadRef(in_reply_to=in_reply_to), extra=extra)
+
+
+MENTION_PENDING = ("[menyebut akun kita di Instagram; teks sedang diambil dari Instagram] "
+                   "(mentioned our account; its text is being fetched)")
+
+
+def mention_locator(comment: str | None, media: str | None) -> str:
+    """What the Instagram fetcher reads a mention's text by (``fetch.InstagramFetcher``)."""
+    return f"graph-mention:{comment or ''}:{media or ''}"
+
+
+def _mention(entry: dict[str, Any], value: dict[str, Any]) -> InboundMessage:
+    """Our account named in someone's comment (``comment_id``) or caption (``media_id`` only).
+    Meta's webhook says nothing else — not the text, not who: the message holds a placeholder
+    and a reference the worker fetches (the Mentions API), which then becomes its body."""
+    comment = value.get("comment_id")
+    media = value.get("media_id")
+    comment = _str(comment, "mention comment_id") if comment not in (None, "") else None
+    media = _str(media, "mention media_id") if media not in (None, "") else None
+    if comment is None and media is None:
+        raise MalformedPayload("a mention without comment_id or media_id")
+    return InboundMessage(
+        channel=Channel.INSTAGRAM,
+        external_id=f"mention:{comment}" if comment else f"mention:media:{media}",
+        sent_at=_when(entry.get("time")), sender=Sender(), body=MENTION_PENDING,
+        instagram_kind="comment",
+        attachments=(Attachment(filename="instagram-mention.txt", content_type="text/plain",
+                                size=0, locator=mention_locator(comment, media), as_body=True),),
+        extra={"instagram_mention": {"comment_id": comment, "media_id": media}})

@@ -55,6 +55,9 @@ class Attachment:
     # The channel only referenced the bytes (a Telegram file id, a CDN address): the worker
     # fetches them after ingest (``services.fetching``) with the channel's ``Fetcher``.
     locator: str | None = None
+    # The fetched bytes are the message's own text (UTF-8), which the provider gives only on
+    # request (an Instagram mention): once fetched they become the message's body.
+    as_body: bool = False
 
 
 class Automation(StrEnum):

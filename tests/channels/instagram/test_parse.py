@@ -67,9 +67,16 @@ def test_unsent_message_is_a_take_back_of_the_original() -> None:
     assert msg.revision.of == original.external_id != msg.external_id
 
 
+def test_a_mention_is_a_message_whose_text_is_fetched_later() -> None:
+    msg = one("mention.json")
+    assert isinstance(msg, InboundMessage) and msg.external_id == "mention:17894227972186120"
+    [text] = msg.attachments
+    assert text.as_body and text.locator == "graph-mention:17894227972186120:17918195224117851"
+    assert "sedang diambil" in msg.body  # a loud placeholder until the worker fetched it
+
+
 @pytest.mark.parametrize("name, word", [("dm_reaction.json", "reaction"),
                                         ("dm_read.json", "read receipt"),
-                                        ("mention.json", "mention"),
                                         ("dashboard_test.json", "test event")])
 def test_reactions_reads_mentions_and_dashboard_tests_are_recorded_not_tickets(
         name: str, word: str) -> None:
