@@ -51,7 +51,8 @@ MENTION = "graph-mention:"
 def mention_body(found: dict[str, Any]) -> str:
     """A mention as the desk reads it: the words, then who wrote them and where."""
     text = str(found.get("text") or found.get("caption") or "").strip()
-    media = found.get("media") if isinstance(found.get("media"), dict) else {}
+    media = found.get("media")
+    media = media if isinstance(media, dict) else {}
     link = found.get("permalink") or media.get("permalink") or ""
     who = f"@{found['username']}" if found.get("username") else "seseorang (someone)"
     where = "keterangan postingan" if "caption" in found else "komentar"
