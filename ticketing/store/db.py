@@ -80,6 +80,13 @@ class Transactions:
             yield conn
 
     @contextmanager
+    def autocommit(self) -> Iterator[sa.Connection]:
+        """A connection on which each statement is its own transaction (PostgreSQL: one round
+        trip for a single-statement write, no BEGIN / COMMIT exchange)."""
+        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            yield conn
+
+    @contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """One read-only transaction (no write lock on SQLite)."""
         with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
