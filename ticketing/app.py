@@ -313,8 +313,12 @@ class App:
 
     @cached_property
     def raw_sink(self) -> GroupCommitSink:
-        """Where webhook transports commit raw bodies (one writer thread, group commits)."""
-        return GroupCommitSink(self.uow, self.clock)
+        """Where webhook transports commit raw bodies (group commits).  One writer thread on
+        SQLite (one writer at a time anyway); on PostgreSQL four, each with its own connection,
+        so that while one group waits for its durable commit the next is already on its way
+        (the server flushes the WAL of concurrent commits together)."""
+        return GroupCommitSink(self.uow, self.clock,
+                               writers=4 if self.uow.has_row_locks() else 1)
 
     def close(self) -> None:
         if "telegram" in self.__dict__ and self.telegram is not None:

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from concurrent.futures import Future
 from typing import Any
 
+import sqlalchemy as sa
+
 from ticketing.domain.raw import RawDelivery
 from ticketing.services.clock import Clock
 from ticketing.services.ports import RawSink
@@ -92,16 +94,31 @@ class GroupCommitSink:
         for thread in self._threads:
             thread.join(timeout=10)
 
-    def _store(self, payloads: list[RawDelivery]) -> list[inbox_store.Stored]:
+    def _store(self, payloads: list[RawDelivery], own: list[sa.Connection]
+               ) -> list[inbox_store.Stored]:
         if self._one_statement:
-            # PostgreSQL: the group is one statement in autocommit — one round trip, committed
-            # when it returns (no BEGIN, id reservation, COMMIT or replay look-up).
-            with self._uow.autocommit() as conn:
-                return inbox_store.put_many_at_once(conn, payloads, self._clock.now())
+            # PostgreSQL: the group is one statement in autocommit on the writer's own
+            # connection — one round trip, committed when it returns (no pool check-out and
+            # pre-ping, BEGIN, id reservation, COMMIT or replay look-up).
+            if not own:
+                own.append(self._uow.own_autocommit())
+            try:
+                return inbox_store.put_many_at_once(own[0], payloads, self._clock.now())
+            except Exception:
+                own.pop().close()  # a broken connection is not used again
+                raise
         with self._uow.write() as conn:
             return inbox_store.put_many(conn, payloads, self._clock.now())
 
     def _run(self) -> None:
+        own: list[sa.Connection] = []
+        try:
+            self._serve(own)
+        finally:
+            for conn in own:
+                conn.close()
+
+    def _serve(self, own: list[sa.Connection]) -> None:
         while True:
             first = self._queue.get()
             if first is None:
@@ -125,7 +142,7 @@ class GroupCommitSink:
                 waiting.append(item)
             payloads = [d for d, _ in waiting]
             try:
-                stored = self._store(payloads)
+                stored = self._store(payloads, own)
             except Exception as exc:  # every waiting sender answers "try again later"
                 for _, done in waiting:
                     done.set_exception(exc)

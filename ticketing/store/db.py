@@ -86,6 +86,11 @@ class Transactions:
         with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             yield conn
 
+    def own_autocommit(self) -> sa.Connection:
+        """An autocommit connection its caller keeps and closes (a writer thread's own: no pool
+        check-out and pre-ping round trip per statement)."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
     @contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """One read-only transaction (no write lock on SQLite)."""
