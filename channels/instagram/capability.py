@@ -29,8 +29,7 @@ PRIVATE_REPLY_WINDOW = dt.timedelta(days=7)
 
 COMMENT = KindWindow(label="komentar warga (the citizen's comment)",
                      private=PRIVATE_REPLY_WINDOW, public=None, public_reply=True,
-                     remark="Meta mengizinkan satu balasan pribadi per komentar (one private "
-                            "reply per comment)")
+                     private_once=True)
 
 
 def capability(*, human_agent: bool = False) -> ChannelCapability:

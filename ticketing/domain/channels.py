@@ -24,6 +24,8 @@ class KindWindow:
     private: dt.timedelta | None
     public: dt.timedelta | None = None
     public_reply: bool = False
+    # The provider allows one private reply per message of this kind (Instagram: one per comment)
+    private_once: bool = False
     # What else the provider limits, said in the reply box ("satu balasan pribadi per komentar")
     remark: str | None = None
 
@@ -83,6 +85,8 @@ class ChannelUse:
     # there): its kind on the channel ("comment", "dm") and when it was written.
     kind: str | None = None
     kind_at: dt.datetime | None = None
+    # The desk has already answered that message privately (see ``KindWindow.private_once``).
+    answered_privately: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -133,7 +137,8 @@ def option_for(capability: ChannelCapability, use: ChannelUse | None,
                                   "other addresses)")
     kind = capability.kind_windows.get(use.kind) if use.kind else None
     if kind is not None:
-        return _kind_option(capability, kind, use.kind_at or use.last_message_at, now)
+        return _kind_option(capability, kind, use.kind_at or use.last_message_at, now,
+                            answered=use.answered_privately)
     window = capability.reply_window
     if window is not None and now - use.last_message_at > window:
         hours = int(window.total_seconds() // 3600)
@@ -152,7 +157,7 @@ def _dur(span: dt.timedelta) -> tuple[str, str]:
 
 
 def _kind_option(capability: ChannelCapability, kind: KindWindow, at: dt.datetime,
-                 now: dt.datetime) -> ReplyOption:
+                 now: dt.datetime, *, answered: bool = False) -> ReplyOption:
     """A reply that answers a message of a kind with its own windows (an Instagram comment):
     possible while a private or a public reply is, with a note saying which and until when."""
     since = now - at
@@ -170,6 +175,10 @@ def _kind_option(capability: ChannelCapability, kind: KindWindow, at: dt.datetim
         span = _dur(kind.private)
         ids.append(f"balasan pribadi tidak bisa lagi, sudah lebih dari {span[0]}")
         ens.append(f"a private reply is no longer possible after {span[1]}")
+    if private and answered and kind.private_once:
+        private = False
+        ids[-1] = "balasan pribadi sudah dikirim sekali; hanya satu yang diizinkan"
+        ens[-1] = "a private reply was already sent; only one is allowed"
     if kind.public_reply and kind.public is None:
         ids.append("balasan publik kapan saja, tanpa data pribadi")
         ens.append("a public reply any time, without personal data")

@@ -148,7 +148,9 @@ def _options(conn: sa.Connection, ticket: Any, capabilities: Capabilities,
                 conn, ticket.customer_id, channel)
             if answered is not None:
                 uses[channel] = replace(use, kind=(answered.extra or {}).get("instagram_kind"),
-                                        kind_at=answered.sent_at)
+                                        kind_at=answered.sent_at,
+                                        answered_privately=_answered_privately(
+                                            conn, ticket.id, channel, answered.external_id))
     last = _last_in(conn, ticket.id)
     default = last.channel if last is not None else None
     return reply_options(capabilities, uses.values(), now, default=default), uses, default
@@ -230,8 +232,8 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
         ticket_id=ticket_id, customer_id=ticket.customer_id, direction=Direction.OUT,
         channel=channel, external_id=external_id, in_reply_to=last_in.external_id,
         author_user_id=by.user_id, author_name=by.name, subject=payload["subject"], body=body,
-        sent_at=now, received_at=now, attachments=[], extra={}, sender=None,
-        delivered_at=None).returning(m.c.id)).scalar_one()
+        sent_at=now, received_at=now, attachments=[], extra={"public": True} if public else {},
+        sender=None, delivered_at=None).returning(m.c.id)).scalar_one()
     recipient = dict(uses[channel].sender)
     key = recipient.get(capability.address_key or "") or recipient.get("email") \
         or recipient.get("phone")
@@ -245,6 +247,18 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
                                    channel=channel, outbox_id=outbox_id, status=new_status))
     return {"message_id": message_id, "outbox_id": outbox_id, "channel": channel,
             "external_id": external_id}
+
+
+def _answered_privately(conn: sa.Connection, ticket_id: int, channel: str,
+                        external_id: str | None) -> bool:
+    """The desk already sent a reply on this ticket to that message that was not public
+    (queued or sent; one that failed does not count).  By the ticket's index."""
+    if not external_id:
+        return False
+    rows = conn.execute(sa.select(m.c.extra, tables.outbox.c.status).select_from(
+        m.outerjoin(tables.outbox, tables.outbox.c.message_id == m.c.id)).where(
+        m.c.ticket_id == ticket_id, m.c.channel == channel, m.c.in_reply_to == external_id, m.c.direction == Direction.OUT))
+    return any(not (r.extra or {}).get("public") and r.status != "failed" for r in rows)
 
 
 def _last_in_of(conn: sa.Connection, customer_id: int, channel: str) -> Any:

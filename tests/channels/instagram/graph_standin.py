@@ -11,7 +11,8 @@ answers as Meta does for the recipient or token it is given:
 * a private reply (``recipient.comment_id``) to a comment registered in ``comments`` (id →
   creation time) more than 7 days before ``now()`` → 400 code 10 "outside of allowed window",
   as Meta's Private Replies documentation says (7 days after the comment); a public reply
-  (``/{comment}/replies``) any time;
+  (``/{comment}/replies``) any time; a second private reply to one comment → 400 code 10
+  (Meta allows one; the wording of that refusal is the stand-in's own);
 * anything else → 200 with a fresh ``message_id`` (or comment ``id``)."""
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ class GraphStandIn:
         # comments / media that mention our account (id → the mentioned_* object).
         self.comment_objects: dict[str, dict[str, Any]] = {}
         self.mentioned: dict[str, dict[str, Any]] = {}
+        self.privately_answered: set[str] = set()
         self._ids = itertools.count(1)
         standin = self
 
@@ -110,9 +112,14 @@ class GraphStandIn:
         recipient = body.get("recipient", {})
         text = body.get("message", {}).get("text", "")
         who = recipient.get("id")
-        written = self.comments.get(str(recipient.get("comment_id")))
+        answered = recipient.get("comment_id")
+        written = self.comments.get(str(answered))
         if written is not None and self.now() - written > dt.timedelta(days=7):
             return self._error(10, "This message is sent outside of allowed window.")
+        if answered is not None:
+            if answered in self.privately_answered:
+                return self._error(10, "Only one private reply may be sent to a comment.")
+            self.privately_answered.add(answered)
         if who == "limited":
             return self._error(4, "Application request limit reached")
         if who == "gone":

@@ -58,6 +58,14 @@ def test_a_comment_is_answered_privately_for_7_days_and_publicly_after(
     assert option["possible"] and option["private"] and option["public"]
     assert "balasan pribadi masih bisa" in option["note"]
     answer(ig_app, tid, "Kami kirim DM ya")  # past the DM's 24 hours: still fine
+    # Meta allows one private reply per comment: the next may only be public
+    with ig_app.engine.connect() as conn:
+        [again] = replies.reply_channels(conn, tid, capabilities=ig_app.capabilities,
+                                         now=ig_app.clock.now())["options"]
+    assert again["possible"] and not again["private"] and again["public"]
+    assert "sudah dikirim sekali" in again["note"]
+    with pytest.raises(ReplyRefused, match="sekali"):
+        answer(ig_app, tid, "Satu lagi ya")
     ig_app.clock.advance(days=6)  # type: ignore[attr-defined]
     with pytest.raises(ReplyRefused) as refused:
         answer(ig_app, tid, "Kami kirim DM lagi ya")
@@ -75,6 +83,10 @@ def test_the_stand_in_refuses_a_private_reply_after_7_days(graph: GraphStandIn) 
                     payload={"body": "Halo", "in_reply_to": "comment:178"})
     with pytest.raises(RecipientRejected, match="7 hari"):
         sender(late)
+    graph.comments.clear()
+    assert sender(late) is not None  # a first private reply is taken ...
+    with pytest.raises(RecipientRejected, match="one private reply"):
+        sender(late)  # ... a second one is not
     public = Delivery(outbox_id=2, channel="instagram", kind="reply", recipient={},
                       payload={"body": "Sudah kami balas", "in_reply_to": "comment:178",
                                "public": True})

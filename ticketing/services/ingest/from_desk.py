@@ -35,7 +35,7 @@ from ticketing.store.audit import record
 
 # An echo arrives within seconds of the send; a reply older than this is not its twin.
 TWIN_WINDOW = dt.timedelta(hours=1)
-AUTHOR = "Aplikasi Instagram (di luar desk)"
+AUTHOR = "Staf lewat aplikasi {channel} (di luar desk)"
 
 
 HELD = "from_desk"
@@ -103,7 +103,8 @@ def _one(batch: Batch, work: Work, answered: dict[tuple[str, str], tuple[int, in
     return {"id": message_id, "ticket_id": ticket_id, "customer_id": work.customer_id,
             "direction": str(Direction.OUT), "channel": channel,
             "external_id": msg.external_id, "in_reply_to": msg.thread.in_reply_to,
-            "author_user_id": None, "author_name": AUTHOR, "subject": None, "body": msg.body,
+            "author_user_id": None, "author_name": AUTHOR.format(channel=channel),
+            "subject": None, "body": msg.body,
             "sent_at": sent_at, "received_at": batch.now, "delivered_at": sent_at,
             "attachments": [], "automation": None, "automation_reason": None,
             "reference_ids": None, "grouping": None, "topics": None,
