@@ -318,7 +318,7 @@ class App:
         so that while one group waits for its durable commit the next is already on its way
         (the server flushes the WAL of concurrent commits together)."""
         return GroupCommitSink(self.uow, self.clock,
-                               writers=4 if self.uow.has_row_locks() else 1)
+                               writers=4 if self.uow.has_row_locks() else 1, one_statement=True)
 
     def close(self) -> None:
         if "telegram" in self.__dict__ and self.telegram is not None:

@@ -86,8 +86,9 @@ def _message(app: App, message_id: int) -> Any:
 # ---------------------------------------------------------------- sink, leases, cursors
 
 
-def test_group_commit_sink_submit_and_put_many(app: App) -> None:
-    sink = GroupCommitSink(app.uow, app.clock)
+@pytest.mark.parametrize("one_statement", [False, True])
+def test_group_commit_sink_submit_and_put_many(app: App, one_statement: bool) -> None:
+    sink = GroupCommitSink(app.uow, app.clock, writers=2, one_statement=one_statement)
     try:
         one = RawDelivery(channel="telegram", key="k:1", payload=b"{}", content_type=KIT)
         many = [RawDelivery(channel="telegram", key=f"k:{n}", payload=b"{}", content_type=KIT)

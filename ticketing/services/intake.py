@@ -53,13 +53,16 @@ class GroupCommitSink:
     one lock, this turns N lock waits and N commits into one."""
 
     def __init__(self, uow: Transactions, clock: Clock, *, max_batch: int = 200,
-                 writers: int = 1, linger: float = 0.0) -> None:
+                 writers: int = 1, linger: float = 0.0, one_statement: bool = False) -> None:
         """``writers``: writer threads, each with its own transaction (one on SQLite: one
         writer at a time anyway).  ``linger``: seconds a writer waits for more deliveries
         before committing a batch (a transaction costs PostgreSQL's client ~3 ms of CPU
-        whatever its size: a few ms of waiting buys many more rows per commit)."""
+        whatever its size: a few ms of waiting buys many more rows per commit).
+        ``one_statement``: on PostgreSQL, each group is one statement in autocommit on the
+        writer's own connection (``inbox.put_many_at_once``: one round trip) instead of a
+        write transaction (the Instagram webhook's sink; ignored on SQLite)."""
         self._uow, self._clock, self._max, self._linger = uow, clock, max_batch, linger
-        self._one_statement = uow.has_row_locks()
+        self._one_statement = one_statement and uow.has_row_locks()
         self._queue: queue.Queue[tuple[RawDelivery, Future[bool]] | None] = queue.Queue()
         self._closed = False
         self._threads = [threading.Thread(target=self._run, name=f"raw-sink-{n}", daemon=True)
