@@ -1,7 +1,7 @@
 """The webhook's group commit on PostgreSQL, without HTTP: how long one group of raw events
 takes to be stored and committed, the old way (``put_many`` in a write transaction: BEGIN, id
 reservation, INSERT ... RETURNING, replay look-up, COMMIT) against the new one
-(``put_many_at_once`` in autocommit: one statement, one round trip), interleaved in one run
+(``put_many_statement`` in autocommit: one statement, one round trip), interleaved in one run
 on a fresh database, for groups of 1, 4 and 16 events (what 1, 4 or 16 waiting requests make).
 
     .venv/bin/python bench/instagram_inbox_commit.py [--groups 300]
@@ -71,8 +71,8 @@ def main() -> None:
                         with uow.write() as conn:
                             inbox_store.put_many(conn, group, now)
                     else:
-                        with uow.autocommit() as conn:
-                            inbox_store.put_many_at_once(conn, group, now)
+                        with uow.connect_autocommit() as conn:
+                            inbox_store.put_many_statement(conn, group, now)
                     times[way].append(time.perf_counter() - t0)
             medians = {w: statistics.median(t) * 1000 for w, t in times.items()}
             for way in ("old", "new"):

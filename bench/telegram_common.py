@@ -74,9 +74,10 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def update(update_id: int, chat: int, text: str) -> dict[str, object]:
+def update(update_id: int, chat: int, text: str, date: int | None = None) -> dict[str, object]:
+    """``date``: when the citizen sent it (Unix time); default 2026-03-02, fixed."""
     return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": 1772416800 + update_id // 100,
+        "message_id": update_id, "date": 1772416800 + update_id // 100 if date is None else date,
         "chat": {"id": chat, "type": "private", "first_name": "Warga"},
         "from": {"id": chat, "is_bot": False, "first_name": "Warga", "language_code": "id"},
         "text": text}}

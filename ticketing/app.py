@@ -276,7 +276,8 @@ class App:
         """Outbound adapters by channel, for the outbox worker."""
         s = self.settings
         out: dict[str, Sender] = {
-            "email": make_email_sender(s.outbound_smtp_url, mailbox=self.dev_mailbox),
+            "email": make_email_sender(s.outbound_smtp_url, mailbox=self.dev_mailbox,
+                                       files=self.attachment_store.read),
             "instagram": make_instagram_sender(
                 graph_url=s.meta_graph_url, access_token=s.meta_access_token,
                 account_id=s.instagram_account_id, human_agent=s.meta_human_agent)}
@@ -318,7 +319,7 @@ class App:
         so that while one group waits for its durable commit the next is already on its way
         (the server flushes the WAL of concurrent commits together)."""
         return GroupCommitSink(self.uow, self.clock,
-                               writers=4 if self.uow.has_row_locks() else 1, one_statement=True)
+                               writers=4 if self.uow.has_row_locks() else 1)
 
     def close(self) -> None:
         if "telegram" in self.__dict__ and self.telegram is not None:

@@ -91,6 +91,12 @@ class Settings:
     webchat_sessions_per_ip: int = 10  # new sessions per address in 10 minutes before the brake
     webchat_max_upload_bytes: int = 5 * 1024 * 1024
     webchat_minutes_per_chat: int = 5  # an agent's average time per chat, for the wait shown
+    webchat_link_minutes: int = 15  # a sign-in link by e-mail works once, this long
+    webchat_links_per_address: int = 3  # sign-in links per e-mail address an hour
+    webchat_links_per_ip: int = 10  # sign-in link requests per client address an hour
+    # The address citizens reach us at, for links in e-mails ("https://pengaduan.example.id").
+    # Empty: the request's own host, only when it is a loopback host (development).
+    public_url: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 

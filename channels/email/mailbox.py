@@ -35,6 +35,8 @@ class MailItem:
     body: str
     message_id: str
     auto_submitted: str
+    # The attached files (name, type, size in bytes), as the citizen's mail program lists them.
+    attachments: tuple[tuple[str, str, int], ...] = ()
 
 
 class DevMailbox:
@@ -91,4 +93,8 @@ def _item(name: str, raw: bytes) -> MailItem:
     return MailItem(name=name, received_at=stamp, sender=str(msg.get("From", "")),
                     to=str(msg.get("To", "")), subject=str(msg.get("Subject", "")),
                     body=_text_body(msg), message_id=str(msg.get("Message-ID", "")),
-                    auto_submitted=str(msg.get("Auto-Submitted", "")))
+                    auto_submitted=str(msg.get("Auto-Submitted", "")),
+                    attachments=tuple(
+                        (str(p.get_filename() or ""), p.get_content_type(),
+                         len(p.get_payload(decode=True) or b""))
+                        for p in msg.iter_attachments()))

@@ -9,7 +9,7 @@ import html
 import re
 import smtplib
 import ssl
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Any, Protocol
@@ -35,7 +35,8 @@ def header_token(value: object) -> str:
 
 
 def build_message(recipient: Mapping[str, Any], payload: Mapping[str, Any], *,
-                  auto_submitted: str | None = None) -> EmailMessage:
+                  auto_submitted: str | None = None,
+                  files: Callable[[str], bytes] | None = None) -> EmailMessage:
     """Every header value passes ``header_text`` or ``header_token``: subjects, names and
     Message-IDs come (or are copied) from citizens' mail, and an ``EmailMessage`` refuses a
     header with a line break, which would fail the delivery on every retry."""
@@ -61,6 +62,20 @@ def build_message(recipient: Mapping[str, Any], payload: Mapping[str, Any], *,
                          for p in body.split("\n\n"))
     msg.add_alternative(f"<!doctype html><html><body>{paragraphs}</body></html>",
                         subtype="html")
+    for item in payload.get("attachments") or ():
+        # A reply's files (``payload["attachments"]``: sha256, filename, content_type), read
+        # from the attachment store: the message becomes multipart/mixed with one part each.
+        if files is None:
+            raise ChannelUnavailable("a reply with files but no attachment store to read them")
+        maintype, _, subtype = str(item.get("content_type") or "").partition("/")
+        try:
+            data = files(str(item["sha256"]))
+        except FileNotFoundError as exc:  # sending again cannot help
+            raise RecipientRejected(f"attachment {item.get('filename')!r} is not in the "
+                                    "attachment store") from exc
+        msg.add_attachment(data, maintype=maintype or "application",
+                           subtype=subtype or "octet-stream",
+                           filename=header_text(item.get("filename") or "lampiran"))
     return msg
 
 
@@ -107,9 +122,11 @@ class _Transport(Protocol):
     def send(self, message: EmailMessage) -> None: ...
 
 
-def make_sender(url: str, *, timeout: float = 30.0, mailbox: _Transport | None = None) -> Sender:
+def make_sender(url: str, *, timeout: float = 30.0, mailbox: _Transport | None = None,
+                files: Callable[[str], bytes] | None = None) -> Sender:
     """The outbox worker's sender for the ``email`` channel: to the relay at ``url``, or, with
-    ``url`` empty, into ``mailbox`` (the dev mailbox, ``channels.email.mailbox``)."""
+    ``url`` empty, into ``mailbox`` (the dev mailbox, ``channels.email.mailbox``).  ``files``
+    reads a reply's attachments by their sha256 from the attachment store."""
     relay: _Transport
     if url:
         relay = SmtpRelay(url, timeout=timeout)
@@ -125,7 +142,8 @@ def make_sender(url: str, *, timeout: float = 30.0, mailbox: _Transport | None =
         # escalation) answers nobody.  Either way no machine should reply to it.
         auto = {"acknowledgement": "auto-replied",
                 "notification": "auto-generated"}.get(delivery.kind)
-        message = build_message(delivery.recipient, delivery.payload, auto_submitted=auto)
+        message = build_message(delivery.recipient, delivery.payload, auto_submitted=auto,
+                                files=files)
         relay.send(message)
         return str(delivery.payload.get("message_id") or "") or None
     return send

@@ -6,7 +6,9 @@ attachment fetcher, the CLI) can use the async library without an event loop of 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
@@ -26,6 +28,10 @@ def make_bot(token: str, api_url: str = DEFAULT_API_URL, *, timeout: float = 15.
                            write_timeout=timeout, connect_timeout=min(timeout, 10.0))
     return Bot(token, base_url=f"{root}/bot", base_file_url=f"{root}/file/bot",
                request=request, get_updates_request=updates)
+
+
+class Cancelled(Exception):
+    """``BotRunner.call`` gave up on a call because its caller is stopping."""
 
 
 class BotRunner:
@@ -48,14 +54,30 @@ class BotRunner:
             await self.bot.initialize()
             self._ready = True
 
-    def call(self, fn: Callable[[Bot], Awaitable[T]], timeout: float = 120.0) -> T:
+    def call(self, fn: Callable[[Bot], Awaitable[T]], timeout: float = 120.0, *,
+             cancel: Callable[[], bool] | None = None) -> T:
+        """Run ``fn(bot)`` on the loop and wait for it.  ``cancel``: asked every 0.1 s while
+        waiting; when it says so the call is cancelled on the loop (an in-flight request, a
+        long-polling ``getUpdates``, is abandoned) and ``Cancelled`` raised."""
         async def run() -> T:
             if not self._ready:
                 await self._initialize()  # getMe: checks the token once
             return await fn(self.bot)
         with self._lock:
             future = asyncio.run_coroutine_threadsafe(run(), self._loop)
-        return future.result(timeout)
+        if cancel is None:
+            return future.result(timeout)
+        until = time.monotonic() + timeout
+        while True:
+            try:
+                return future.result(min(0.1, max(0.0, until - time.monotonic())))
+            except concurrent.futures.TimeoutError:
+                if cancel():
+                    future.cancel()
+                    raise Cancelled("the call was cancelled (the process is stopping)") from None
+                if time.monotonic() >= until:
+                    future.cancel()
+                    raise
 
     def close(self) -> None:
         if self._loop.is_closed():

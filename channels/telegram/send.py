@@ -13,22 +13,22 @@ Returning means Telegram answered ``ok``: that instant is when a reply counts as
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import mimetypes
+import time
 import warnings
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import Bot, InputFile, ReplyParameters
+from telegram import Bot, InputFile, Message, ReplyParameters
 from telegram.warnings import PTBDeprecationWarning
 from telegram.error import (BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError,
                             TimedOut)
 
 from channels.telegram.bot import BotRunner
 from channels.telegram.parse import MAX_TEXT
-from ticketing.domain.errors import (ChannelUnavailable, RateLimited, RecipientRejected,
-                                     TooLarge)
+from ticketing.domain.errors import (ChannelUnavailable, PartlySent, RateLimited,
+                                     RecipientRejected, TooLarge)
 from ticketing.services.ports import Delivery
 
 # Within one delivery split into several messages, a 429 after the first part is waited out
@@ -86,8 +86,11 @@ def _chat_and_message(value: Any) -> tuple[int, int] | None:
 class TelegramSender:
     """The outbox's sender for ``telegram``.  ``files``: reads an attachment's bytes by its
     sha256 from the attachment store (for ``payload["attachments"]``: ``sha256``,
-    ``filename``, ``content_type``); ``gap``: seconds between the parts of one delivery (the
-    per-chat pace the outbox holds between deliveries)."""
+    ``filename``, ``content_type``).  A paced delivery (the outbox's) is sent one Bot API
+    message a call: after the first, ``PartlySent`` says how far it got (``payload
+    ["parts_sent"]`` on the next call skips those), so each message takes its own pace slot;
+    ``gap``: the seconds a chat's next message waits after one was answered (unpaced: slept
+    here between the parts)."""
 
     def __init__(self, runner: BotRunner, files: Callable[[str], bytes] | None = None, *,
                  gap: float = 1.0) -> None:
@@ -104,47 +107,55 @@ class TelegramSender:
         reply_to = thread[1] if thread and thread[0] == chat_id else None
         parts = split_text(str(payload.get("body") or ""))
         files = [dict(a) for a in payload.get("attachments") or () if isinstance(a, dict)]
+        steps: list[Callable[[Bot], Awaitable[Message]]] = [
+            *(self._text(chat_id, p, reply_to if i == 0 else None)
+              for i, p in enumerate(parts) if p or not files),
+            *(self._file(chat_id, f) for f in files)]
+        start = payload.get("parts_sent")
+        start = start if isinstance(start, int) and 0 <= start < len(steps) else 0
         last: list[int] = []
-
-        async def send(bot: Bot) -> None:
-            steps: list[Callable[[], Any]] = [
-                *(self._text(bot, chat_id, p, reply_to if i == 0 else None)
-                  for i, p in enumerate(parts) if p or not files),
-                *(self._file(bot, chat_id, f) for f in files)]
-            for n, step in enumerate(steps):
-                if n:
-                    await asyncio.sleep(self.gap)
+        try:
+            for n in range(start, len(steps)):
+                if last:
+                    if delivery.paced:
+                        # Every Bot API message takes its own pace slot (per chat and overall):
+                        # the outbox keeps the progress and calls again at the next one's slot,
+                        # at least a per-chat gap after this answer, not holding its worker.
+                        raise PartlySent(done=n, external_id=f"{chat_id}:{last[-1]}",
+                                         after=self.gap)
+                    time.sleep(self.gap)
                 while True:
                     try:
-                        message = await step()
+                        message = self.runner.call(steps[n])
                         break
                     except RetryAfter as exc:
-                        if not last or retry_seconds(exc) > _MAX_INLINE_WAIT:
+                        # Unpaced, after the first part a short 429 is waited out here: the
+                        # parts already sent must not go again with a retried delivery (paced,
+                        # the row keeps its progress and the outbox retries from there).
+                        if not last or delivery.paced or retry_seconds(exc) > _MAX_INLINE_WAIT:
                             raise
-                        await asyncio.sleep(retry_seconds(exc))
+                        time.sleep(retry_seconds(exc))
                 last.append(message.message_id)
-
-        try:
-            self.runner.call(send)
         except TelegramError as exc:
             raise translate(exc) from exc
         return f"{chat_id}:{last[-1]}" if last else None
 
     @staticmethod
-    def _text(bot: Bot, chat_id: int, text: str, reply_to: int | None) -> Callable[[], Any]:
+    def _text(chat_id: int, text: str,
+              reply_to: int | None) -> Callable[[Bot], Awaitable[Message]]:
         thread = (ReplyParameters(message_id=reply_to, allow_sending_without_reply=True)
                   if reply_to is not None else None)
-        return lambda: bot.send_message(chat_id, text, reply_parameters=thread)
+        return lambda bot: bot.send_message(chat_id, text, reply_parameters=thread)
 
-    def _file(self, bot: Bot, chat_id: int, entry: dict[str, Any]) -> Callable[[], Any]:
+    def _file(self, chat_id: int, entry: dict[str, Any]) -> Callable[[Bot], Awaitable[Message]]:
         if self.files is None:
             raise RecipientRejected("no attachment store for Telegram attachments")
         data = self.files(str(entry.get("sha256")))
         name = str(entry.get("filename") or "lampiran")
         upload = InputFile(data, filename=name)
         if str(entry.get("content_type") or "").startswith("image/"):
-            return lambda: bot.send_photo(chat_id, upload)
-        return lambda: bot.send_document(chat_id, upload)
+            return lambda bot: bot.send_photo(chat_id, upload)
+        return lambda bot: bot.send_document(chat_id, upload)
 
 
 class TelegramFetcher:

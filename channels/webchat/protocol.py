@@ -38,6 +38,9 @@ MESSAGES: Final = {
                         "Your chat session has ended. Start a new chat."),
     "no_session": ("Sesi obrolan tidak ditemukan. Mulai obrolan baru.",
                    "No chat session was found. Start a new chat."),
+    "session_moved": ("Obrolan ini dibuka di perangkat lain lewat tautan masuk; di sini "
+                      "obrolan sudah ditutup.", "This chat was opened on another device with a "
+                      "sign-in link; it is closed here."),
     "store_failed": ("Pesan belum tersimpan karena gangguan server; akan dikirim ulang.",
                      "The message was not stored (server trouble); it will be sent again."),
     "bad_attachment": ("Lampiran tidak dikenal: {why}.", "Unknown attachment: {why}."),

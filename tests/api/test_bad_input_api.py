@@ -5,6 +5,9 @@ LIKE wildcards typed into the search."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
+import shutil
 from collections.abc import Iterator
 
 import pytest
@@ -13,12 +16,52 @@ from fastapi.testclient import TestClient
 
 from ticketing.app import App
 from ticketing.entrypoints.api import create_api
-from ticketing.store import tables
+from ticketing.services.clock import FixedClock
+from ticketing.settings import Settings
+from ticketing.store import migrate, tables
+from ticketing.store.db import make_engine
+from tests.conftest import ROOT, _temporary_pg_database
 from tests.api.test_api import _auth, _token
 from tests.helpers import message
 
 HUGE = "99999999999999999999"  # 20 digits: more than any 64-bit id
 DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.fixture(scope="module",
+                params=["sqlite", pytest.param("postgresql", marks=pytest.mark.pg)])
+def door(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+         ) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """One desk for the read-only refusals below (each case building its own desk cost most of
+    this file's time): a client and a supervisor's headers, on a database of its own."""
+    with contextlib.ExitStack() as stack:
+        if request.param == "sqlite":
+            path = tmp_path_factory.mktemp("door") / "ticketing.db"
+            shutil.copy(request.getfixturevalue("sqlite_template"), path)
+            url = f"sqlite:///{path}"
+        else:
+            url = stack.enter_context(_temporary_pg_database())
+            engine = make_engine(url)
+            migrate.upgrade(engine)
+            engine.dispose()
+        here = tmp_path_factory.mktemp("door-files")
+        desk = App(settings=Settings(database_url=url, config_dir=str(ROOT / "config"),
+                                     attachment_dir=str(here / "attachments"),
+                                     dev_mailbox_dir=str(here / "mailbox")),
+                   clock=FixedClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)))
+        stack.callback(desk.close)
+        c = stack.enter_context(TestClient(create_api(desk), raise_server_exceptions=False))
+        yield c, _seed(desk, c)
+
+
+def _seed(app: App, client: TestClient) -> dict[str, str]:
+    auth = _auth(_token(app, "supervisor"))
+    for n, text in enumerate(("Diskon 50% tidak berlaku", "Nomor_induk salah",
+                              "OTP tidak masuk")):
+        r = client.post("/api/v1/inbound", headers=auth,
+                        json={**message(text, email=f"warga{n}@example.id"), "subject": text})
+        assert r.status_code == 201, r.text
+    return auth
 
 
 @pytest.fixture
@@ -29,13 +72,7 @@ def client(app: App) -> Iterator[TestClient]:
 
 @pytest.fixture
 def boss(app: App, client: TestClient) -> dict[str, str]:
-    auth = _auth(_token(app, "supervisor"))
-    for n, text in enumerate(("Diskon 50% tidak berlaku", "Nomor_induk salah",
-                              "OTP tidak masuk")):
-        r = client.post("/api/v1/inbound", headers=auth,
-                        json={**message(text, email=f"warga{n}@example.id"), "subject": text})
-        assert r.status_code == 201, r.text
-    return auth
+    return _seed(app, client)
 
 
 @pytest.mark.parametrize(("method", "path", "body"), [
@@ -55,8 +92,9 @@ def boss(app: App, client: TestClient) -> dict[str, str]:
     ("GET", f"/api/v1/messages/{HUGE}/attachments/0", None),
     ("GET", f"/api/v1/messages/1/attachments/{HUGE}", None),
 ])
-def test_an_id_no_row_can_have_is_404(client: TestClient, boss: dict[str, str], method: str,
+def test_an_id_no_row_can_have_is_404(door: tuple[TestClient, dict[str, str]], method: str,
                                        path: str, body: object) -> None:
+    client, boss = door
     r = client.request(method, path, json=body, headers=boss)
     assert r.status_code == 404, r.text
     assert r.json()["error"]["code"] == "not_found"
@@ -76,8 +114,9 @@ def test_an_id_no_row_can_have_is_404(client: TestClient, boss: dict[str, str], 
     ("GET", "/api/v1/tickets?channel=fax", None),
 ])
 def test_an_impossible_cursor_body_id_date_or_filter_is_422(
-        client: TestClient, boss: dict[str, str], method: str, path: str,
+        door: tuple[TestClient, dict[str, str]], method: str, path: str,
         body: object) -> None:
+    client, boss = door
     r = client.request(method, path, json=body, headers=boss)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "invalid_input"
@@ -89,7 +128,8 @@ def test_an_impossible_cursor_body_id_date_or_filter_is_422(
     ("POST", "/api/v1/agents/me/status"),
 ])
 def test_json_nested_100000_deep_is_422_before_parsing(
-        client: TestClient, boss: dict[str, str], method: str, path: str) -> None:
+        door: tuple[TestClient, dict[str, str]], method: str, path: str) -> None:
+    client, boss = door
     for body in (DEEP, b'{"body": ' + DEEP + b"}", b"[" * 100_000):
         r = client.request(method, path, content=body,
                            headers={**boss, "Content-Type": "application/json"})

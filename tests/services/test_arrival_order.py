@@ -238,7 +238,7 @@ def stream() -> tuple[list[dict[str, Any]], dict[tuple[str, str], dict[str, str]
 
 @pytest.mark.parametrize(("window", "seed", "batch", "workers"), [
     (0, 0, 500, 1),  # in order: the reference
-    (1800, 1, 1, 1),
+    (1800, 1, 3, 1),  # batches of 3: most late messages still arrive a batch after
     (4 * 3600, 2, 50, 3),
     (12 * 3600, 3, 200, 2),
 ])

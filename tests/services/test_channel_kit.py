@@ -86,9 +86,9 @@ def _message(app: App, message_id: int) -> Any:
 # ---------------------------------------------------------------- sink, leases, cursors
 
 
-@pytest.mark.parametrize("one_statement", [False, True])
-def test_group_commit_sink_submit_and_put_many(app: App, one_statement: bool) -> None:
-    sink = GroupCommitSink(app.uow, app.clock, writers=2, one_statement=one_statement)
+@pytest.mark.parametrize("writers", [1, 2])
+def test_group_commit_sink_submit_and_put_many(app: App, writers: int) -> None:
+    sink = GroupCommitSink(app.uow, app.clock, writers=writers)
     try:
         one = RawDelivery(channel="telegram", key="k:1", payload=b"{}", content_type=KIT)
         many = [RawDelivery(channel="telegram", key=f"k:{n}", payload=b"{}", content_type=KIT)
@@ -102,6 +102,33 @@ def test_group_commit_sink_submit_and_put_many(app: App, one_statement: bool) ->
                             ).scalar_one() == 3
     with pytest.raises(RuntimeError):
         sink.submit(one).result(timeout=1)
+
+
+def test_group_commit_sink_repeats_and_a_lost_connection(app: App) -> None:
+    """A key twice in one batch and again later is stored once; on PostgreSQL the writer's kept
+    autocommit connection, killed under it, fails that batch (the caller answers "try again")
+    and the next batch runs on a new connection."""
+    sink = GroupCommitSink(app.uow, app.clock, linger=0.05)
+    try:
+        same = [RawDelivery(channel="telegram", key=k, payload=b"{}", content_type=KIT)
+                for k in ("r:1", "r:1", "r:2")]
+        assert sink.put_many(same) == [True, False, True]
+        assert sink.put_many(same[1:]) == [False, False]
+        if app.uow.has_row_locks():
+            with app.engine.connect() as conn:
+                conn.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND pid <> pg_backend_pid()")
+            lost = RawDelivery(channel="telegram", key="r:3", payload=b"{}", content_type=KIT)
+            with pytest.raises(Exception):
+                sink.submit(lost).result(timeout=10)
+            assert sink.submit(lost).result(timeout=10) is True  # Telegram's retry
+    finally:
+        sink.close()
+    with app.engine.connect() as conn:
+        keys = conn.execute(sa.select(tables.inbox.c.idempotency_key)
+                            .order_by(tables.inbox.c.idempotency_key)).scalars().all()
+    assert keys == (["r:1", "r:2", "r:3"] if app.uow.has_row_locks() else ["r:1", "r:2"])
 
 
 def test_one_leader_at_a_time_and_takeover_after_expiry(app: App, clock: FixedClock) -> None:

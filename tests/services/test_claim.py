@@ -146,13 +146,13 @@ def _drain_concurrently(app: App, claimers: int, total: int) -> None:
 
 @pytest.mark.pg
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
-def test_32_concurrent_claimers_drain_5000_tickets_exactly_once_on_postgresql(app: App) -> None:
-    _drain_concurrently(app, claimers=32, total=5000)
+def test_32_concurrent_claimers_drain_1200_tickets_exactly_once_on_postgresql(app: App) -> None:
+    _drain_concurrently(app, claimers=32, total=1200)
 
 
 @pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
-def test_8_concurrent_claimers_drain_5000_tickets_exactly_once_on_sqlite(app: App) -> None:
-    _drain_concurrently(app, claimers=8, total=5000)
+def test_8_concurrent_claimers_drain_1200_tickets_exactly_once_on_sqlite(app: App) -> None:
+    _drain_concurrently(app, claimers=8, total=1200)
 
 
 @pytest.mark.pg

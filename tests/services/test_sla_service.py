@@ -148,3 +148,21 @@ def test_opening_shortcut_agrees_with_the_full_replay(app: App) -> None:
             assert fast[key] == full[key], (start, now, key)
         if full["sla_check_at"] is not None and full["first_response_state"] == "running":
             assert fast["sla_check_at"] == full["sla_check_at"], (start, now)
+
+
+def test_a_stopping_worker_leaves_the_sla_backlog_between_batches(app: App,
+                                                                   friday: FixedClock) -> None:
+    """``stop`` is asked between two batches: a worker told to stop does not work through a
+    backlog of due tickets first (thousands at once took a loaded worker past 60 s)."""
+    for n in range(3):
+        ingest_one(app, message(f"OTP tidak masuk {n}", email=f"warga{n}@example.id",
+                                sent_at=FRIDAY_1630))
+    friday.at = dt.datetime(2026, 3, 9, 11, 31, tzinfo=WIB).astimezone(dt.UTC)
+    asked: list[int] = []
+
+    def stop() -> bool:
+        asked.append(1)
+        return len(asked) > 1  # after the first batch
+
+    assert sla_tick(app, limit=1, stop=stop)["breaches"] == 1
+    assert sla_tick(app, limit=1)["breaches"] == 2  # the rest, on the next worker's tick

@@ -27,8 +27,8 @@ def test_one_statement_stores_like_put_many(app: App) -> None:
         pytest.skip("PostgreSQL only: SQLite's writer takes its lock with BEGIN IMMEDIATE")
     with app.uow.write() as conn:
         [old] = inbox_store.put_many(conn, [delivery("k:old")], NOW)
-    with app.uow.autocommit() as conn:
-        got = inbox_store.put_many_at_once(
+    with app.uow.connect_autocommit() as conn:
+        got = inbox_store.put_many_statement(
             conn, [delivery("k:1"), delivery("k:old"), delivery("k:1"), delivery("k:2")], NOW)
     assert [g.inserted for g in got] == [True, False, False, True]
     assert got[1].id == old.id and got[0].id == got[2].id != got[3].id
@@ -42,6 +42,6 @@ def test_one_statement_stores_like_put_many(app: App) -> None:
                and r.status == "pending" and r.received_at == NOW and r.attempts == 0
                for r in rows)
     # a replay of the whole group: nothing new, every id found
-    with app.uow.autocommit() as conn:
-        again = inbox_store.put_many_at_once(conn, [delivery("k:2"), delivery("k:1")], NOW)
+    with app.uow.connect_autocommit() as conn:
+        again = inbox_store.put_many_statement(conn, [delivery("k:2"), delivery("k:1")], NOW)
     assert [(g.id, g.inserted) for g in again] == [(got[3].id, False), (got[0].id, False)]

@@ -128,3 +128,38 @@ def code_right(language: str, ticket: str) -> str:
                 f"here; /status shows your open tickets.")
     return (f"Berhasil: chat ini sekarang terhubung ke tiket {ticket}. Jawaban kami bisa sampai "
             f"ke sini; /status menampilkan tiket Anda yang masih terbuka.")
+
+
+def size_words(limit: int, language: str = "id") -> str:
+    """A byte limit as people say it: "20 MB", "1,5 MB" ("1.5 MB" in English), "500 KB"."""
+    mb = 1024 * 1024
+    if limit >= mb:
+        number = f"{limit / mb:.1f}".removesuffix(".0")
+        return (number if _en(language) else number.replace(".", ",")) + " MB"
+    return f"{max(1, limit // 1024)} KB"
+
+
+def file_refused(language: str, *, filename: str, too_large: bool, limit: int,
+                 via: str) -> str:
+    """A file the citizen sent was not kept: over the size limit, or the channel would not let
+    us fetch it.  Says the limit and what to do instead; the message itself did reach us."""
+    size = size_words(limit, language)
+    if _en(language):
+        if too_large:
+            return (f"Sorry, we could not keep your file \"{filename}\": it is larger than our "
+                    f"limit of {size} per file. Your message itself reached us.\n\nPlease "
+                    f"send a smaller version (a photo sent as a photo rather than as a file, a "
+                    f"compressed PDF, or a shorter recording) of at most {size}, or split it "
+                    f"into several files.")
+        return (f"Sorry, we could not download your file \"{filename}\" from {via}. Your "
+                f"message itself reached us.\n\nPlease send the file again (at most {size} "
+                f"per file).")
+    if too_large:
+        return (f"Maaf, berkas \"{filename}\" tidak bisa kami simpan: ukurannya lebih dari "
+                f"batas maksimal {size} per berkas. Pesan Anda sendiri sudah kami terima.\n\n"
+                f"Silakan kirim versi yang lebih kecil (foto dikirim sebagai foto, bukan "
+                f"sebagai berkas; PDF yang dikompres; atau rekaman yang lebih pendek), maksimal "
+                f"{size}, atau bagi menjadi beberapa berkas.")
+    return (f"Maaf, berkas \"{filename}\" tidak bisa kami unduh dari {via}. Pesan Anda "
+            f"sendiri sudah kami terima.\n\nSilakan kirim ulang berkas itu (maksimal {size} "
+            f"per berkas).")

@@ -101,6 +101,8 @@ class ReplyOption:
     public: bool = False  # a public reply (where everyone reads it) can go now
     # What the reply box explains about this channel's windows now (kind windows).
     note: str | None = None
+    # The channel carries files with a reply (the capability's ``attachments``).
+    attachments: bool = False
 
 
 def _unknown(channel: str) -> ChannelCapability:
@@ -145,7 +147,8 @@ def option_for(capability: ChannelCapability, use: ChannelUse | None,
         return ReplyOption(channel=capability.channel, label=label, possible=False,
                            reason=f"lebih dari {hours} jam sejak pesan terakhir warga (more "
                                   f"than {hours} hours since the citizen's last message)")
-    return ReplyOption(channel=capability.channel, label=label, possible=True)
+    return ReplyOption(channel=capability.channel, label=label, possible=True,
+                       attachments=capability.attachments)
 
 
 def _dur(span: dt.timedelta) -> tuple[str, str]:

@@ -44,6 +44,19 @@ class RateLimited(ChannelError):
         self.retry_after = retry_after
 
 
+class PartlySent(ChannelError):
+    """Not an error: a delivery the channel sends as several messages (a long text split, then
+    its attachments) sent ``done`` of them, the last answered with ``external_id``; the rest
+    must wait for their own pace slots.  The outbox keeps the progress on the row and puts it
+    back due ``after`` seconds from now (the per-recipient gap), so the worker is not held."""
+
+    code = "partly_sent"
+
+    def __init__(self, *, done: int, external_id: str, after: float) -> None:
+        super().__init__(f"{done} message(s) sent, more to follow")
+        self.done, self.external_id, self.after = done, external_id, after
+
+
 class ChannelUnavailable(ChannelError):
     code = "channel_unavailable"
 

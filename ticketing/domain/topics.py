@@ -27,6 +27,7 @@ from typing import Any, Final
 from rapidfuzz.distance import OSA
 
 from ticketing.domain.problem import ProblemVocab
+from ticketing.domain.topics_config import Term, classifier_arguments
 from ticketing.domain.text import normalize_tokens
 
 
@@ -70,33 +71,10 @@ _MAX_TOKENS: Final = 5_000
 _LABEL_REACH: Final = 4  # tokens between a label and its identifier ("NIK saya yang baru: <n>")  # a 1 MB body is classified on its first words, not all of them
 
 
-def _req(cond: bool, message: str) -> None:
-    if not cond:
-        raise ValueError(f"invalid topics config: {message}")
-
-
-def _weights(table: Any, where: str) -> dict[str, float]:
-    _req(isinstance(table, Mapping), f"{where} must be a table of term = weight")
-    out: dict[str, float] = {}
-    for term, weight in table.items():
-        _req(isinstance(term, str) and bool(term.strip()), f"{where} has an empty term")
-        _req(isinstance(weight, (int, float)) and not isinstance(weight, bool) and weight > 0,
-             f"{where}.{term} must be a positive number")
-        out[term] = float(weight)
-    return out
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class _Term:
-    text: str
-    tokens: tuple[str, ...]
-    weights: tuple[tuple[str, float], ...]  # (topic, weight)
-
-
 class TopicClassifier:
     """Weighted keyword/phrase classifier; build it once with ``from_config`` and reuse it."""
 
-    def __init__(self, *, order: list[str], labels: dict[str, str], terms: list[_Term],
+    def __init__(self, *, order: list[str], labels: dict[str, str], terms: list[Term],
                  slang: dict[str, str], evidence_labels: frozenset[str],
                  evidence_prefixes: frozenset[str], fallback: str,
                  min_score: float, saturation: float, fuzzy_min_length: int,
@@ -130,7 +108,7 @@ class TopicClassifier:
         self._fuzzy_min_length = fuzzy_min_length
         self._fuzzy_ignore = fuzzy_ignore
         # Phrases indexed by their first token, longest first, so matching is one dict lookup per token.
-        self._by_first: dict[str, list[_Term]] = {}
+        self._by_first: dict[str, list[Term]] = {}
         for term in sorted(terms, key=lambda t: -len(t.tokens)):
             self._by_first.setdefault(term.tokens[0], []).append(term)
         self._vocab = frozenset(tok for term in terms for tok in term.tokens)
@@ -155,75 +133,7 @@ class TopicClassifier:
     @classmethod
     def from_config(cls, data: Mapping[str, Any]) -> TopicClassifier:
         """Build from the parsed config/topics.toml; ValueError says what is wrong with it."""
-        _req(isinstance(data, Mapping), "top level must be a table")
-        fallback_tbl = data.get("fallback")
-        _req(isinstance(fallback_tbl, Mapping) and isinstance(fallback_tbl.get("topic"), str)
-             and bool(fallback_tbl["topic"]), "[fallback] needs topic = \"...\"")
-        assert isinstance(fallback_tbl, Mapping)
-        fallback = str(fallback_tbl["topic"])
-        settings = data.get("classifier", {})
-        _req(isinstance(settings, Mapping), "[classifier] must be a table")
-        min_score = settings.get("min_score", 2.0)
-        saturation = settings.get("saturation", 4.0)
-        fuzzy_min = settings.get("fuzzy_min_length", 5)
-        for name, value in (("min_score", min_score), ("saturation", saturation)):
-            _req(isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0,
-                 f"classifier.{name} must be a positive number")
-        _req(isinstance(fuzzy_min, int) and not isinstance(fuzzy_min, bool) and fuzzy_min >= 3,
-             "classifier.fuzzy_min_length must be an integer >= 3")
-        ignore = settings.get("common_words", [])
-        _req(isinstance(ignore, list) and all(isinstance(w, str) for w in ignore),
-             "classifier.common_words must be a list of words")
-        slang_tbl = data.get("slang", {})
-        _req(isinstance(slang_tbl, Mapping)
-             and all(isinstance(k, str) and isinstance(v, str) for k, v in slang_tbl.items()),
-             "[slang] must map words to replacement words")
-        evidence_tbl = data.get("evidence", {})
-        _req(isinstance(evidence_tbl, Mapping), "[evidence] must be a table")
-        evidence = evidence_tbl.get("labels", [])
-        prefixes = evidence_tbl.get("prefixes", [])
-        lists: dict[str, Any] = {name: evidence_tbl.get(name, []) for name in (
-            "nik_labels", "phone_labels", "email_labels", "account_labels", "account_fillers",
-            "followers")}
-        for name, words in (("labels", evidence), ("prefixes", prefixes), *lists.items()):
-            _req(isinstance(words, list) and all(isinstance(w, str) for w in words),
-                 f"evidence.{name} must be a list of words")
-
-        def word_set(name: str) -> frozenset[str]:
-            # Multi-word entries ("terima kasih") count by their first normalised word.
-            return frozenset(toks[0] for w in lists[name] if (toks := normalize_tokens(w)))
-
-        topics = data.get("topics")
-        _req(isinstance(topics, Mapping) and bool(topics), "[topics.<name>] tables are required")
-        assert isinstance(topics, Mapping)
-        _req(fallback not in topics, f"fallback topic {fallback!r} must not also be a topic")
-        merged: dict[tuple[str, ...], dict[str, float]] = {}
-        texts: dict[tuple[str, ...], str] = {}
-        labels: dict[str, str] = {fallback: str(fallback_tbl.get("label", fallback))}
-        for topic, spec in topics.items():
-            _req(isinstance(spec, Mapping), f"topics.{topic} must be a table")
-            _req(isinstance(spec.get("label"), str), f"topics.{topic}.label is required")
-            labels[topic] = spec["label"]
-            entries = {**_weights(spec.get("keywords", {}), f"topics.{topic}.keywords"),
-                       **_weights(spec.get("phrases", {}), f"topics.{topic}.phrases")}
-            _req(bool(entries), f"topics.{topic} has no keywords or phrases")
-            for term, weight in entries.items():
-                tokens = tuple(normalize_tokens(term))
-                _req(bool(tokens), f"topics.{topic}: term {term!r} has no letters")
-                merged.setdefault(tokens, {})[topic] = weight
-                texts.setdefault(tokens, term)
-        terms = [_Term(text=texts[toks], tokens=toks, weights=tuple(w.items())) for toks, w in merged.items()]
-        return cls(order=list(topics), labels=labels, terms=terms,
-                   slang={k.casefold(): v.casefold() for k, v in slang_tbl.items()},
-                   evidence_labels=frozenset(w.casefold() for w in evidence),
-                   evidence_prefixes=frozenset(w.casefold() for w in prefixes), fallback=fallback,
-                   min_score=float(min_score), saturation=float(saturation),
-                   fuzzy_min_length=fuzzy_min, fuzzy_ignore=frozenset(w.casefold() for w in ignore),
-                   kind_labels={"nik": word_set("nik_labels"), "phone": word_set("phone_labels"),
-                                "email": word_set("email_labels")},
-                   account_labels=word_set("account_labels"),
-                   account_fillers=word_set("account_fillers"), followers=word_set("followers"),
-                   problem=ProblemVocab.from_config(data.get("problem")))
+        return cls(**classifier_arguments(data))
 
     @property
     def topics(self) -> list[str]:
@@ -367,7 +277,7 @@ class TopicClassifier:
 
     def classify(self, text: str) -> TopicMatch:
         tokens, clause, plain = self._prepare(text)
-        hits: list[tuple[int, int, _Term]] = []
+        hits: list[tuple[int, int, Term]] = []
         i = 0
         while i < len(tokens):
             for term in self._by_first.get(tokens[i], ()):
@@ -384,7 +294,7 @@ class TopicClassifier:
         # Each distinct term counts once, with the strongest role it plays (problem > other >
         # context): see domain.problem.
         factors = self._problem.factors(tokens, clause, [(s, e) for s, e, _ in hits])
-        role: dict[tuple[str, ...], tuple[float, _Term]] = {}
+        role: dict[tuple[str, ...], tuple[float, Term]] = {}
         for (_s, _e, term), factor in zip(hits, factors, strict=True):
             if term.tokens not in role or role[term.tokens][0] < factor:
                 role[term.tokens] = (factor, term)

@@ -28,6 +28,7 @@ from ticketing.entrypoints.worker import deliver
 from ticketing.services import accounts, presence, replies
 from ticketing.services.ingest import NORMALIZED_JSON, store_and_process
 from ticketing.store import tables
+from ticketing.store import webchat as chat_store
 
 DEMO = (
     ("admin@prakerja.example.id", "Admin Demo", "admin", "admin-demo-123", "", "id,en"),
@@ -192,7 +193,19 @@ def seed(app: App) -> int:
             presence.set_status(conn, _user_id(app, email), "online", config=app.routing,
                                 now=now)
     _first_answers(app)
+    _ratings(app)
     return len(items)
+
+
+def _ratings(app: App) -> None:
+    """A few web chats rated at their end, so the report's ratings section shows something."""
+    t = tables.tickets
+    now = app.clock.now()
+    with app.engine.begin() as conn:
+        ids = conn.execute(sa.select(t.c.id).where(t.c.channel == "webchat")
+                           .order_by(t.c.id).limit(5)).scalars().all()
+        for n, (tid, value) in enumerate(zip(ids, (5, 4, 2, 5, 4))):
+            chat_store.rate(conn, tid, value, now - dt.timedelta(hours=3 + 7 * n))
 
 
 def _first_answers(app: App) -> None:

@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from channels.telegram.bot import BotRunner
+from channels.telegram.bot import BotRunner, Cancelled
 from channels.telegram.parse import bot_id
 from channels.telegram.poll import delete_webhook, fetch_updates, set_webhook
 from ticketing.app import App
@@ -79,15 +79,21 @@ def make_leader(app: App, holder: str | None = None) -> Poller:
     return Poller(app, Leader(app.uow, LEASE, holder, app.clock, ttl))
 
 
-def poll_once(app: App, poller: Poller) -> int:
-    """One pass if this process leads; returns how many updates were new in the inbox."""
+def poll_once(app: App, poller: Poller, stop: threading.Event | None = None) -> int:
+    """One pass if this process leads; returns how many updates were new in the inbox.
+    ``stop`` set while ``getUpdates`` waits abandons the call (nothing was committed: the
+    successor asks again from the committed offset)."""
     if not poller.lead():
         return 0
     name = cursor_name(app)
     at = cursor(app.uow, name)
     offset = int(at["offset"]) if at and isinstance(at.get("offset"), int) else None
-    deliveries, after = fetch_updates(_runner(app), bot_id(app.settings.telegram_token), offset,
-                                      timeout=app.settings.telegram_poll_timeout)
+    try:
+        deliveries, after = fetch_updates(_runner(app), bot_id(app.settings.telegram_token),
+                                          offset, timeout=app.settings.telegram_poll_timeout,
+                                          cancel=stop.is_set if stop is not None else None)
+    except Cancelled:
+        return 0
     if not deliveries or after is None:
         return 0
     WRITE_WANTED.set()
@@ -100,7 +106,9 @@ def poll_once(app: App, poller: Poller) -> int:
 
 
 def poll_loop(app: App, stop: threading.Event, *, idle_seconds: float = 5.0) -> None:
-    """The worker's polling thread: until ``stop``; errors back off, never end the loop."""
+    """The worker's polling thread: until ``stop``; errors back off, never end the loop.  On
+    ``stop`` the long poll in flight is abandoned and the lease released at once, so another
+    worker takes over without waiting for the lease to run out."""
     poller = make_leader(app)
     log.info("telegram polling started (lease %s, holder %s)", LEASE, poller.leader.holder)
     try:
@@ -109,15 +117,16 @@ def poll_loop(app: App, stop: threading.Event, *, idle_seconds: float = 5.0) -> 
                 if not poller.lead():
                     stop.wait(idle_seconds)
                     continue
-                poll_once(app, poller)
+                poll_once(app, poller, stop)
             except Exception:  # the Bot API or the database may come back
                 log.exception("telegram polling pass failed")
                 stop.wait(idle_seconds)
     finally:
         try:
             poller.release()
+            log.info("telegram polling stopped; lease %s released", LEASE)
         except Exception:  # noqa: BLE001 - stopping: the lease expires on its own
-            log.warning("telegram lease not released; it expires on its own")
+            log.warning("telegram lease not released; it expires on its own", exc_info=True)
 
 
 def start_polling(app: App, stop: threading.Event) -> threading.Thread | None:

@@ -23,6 +23,7 @@ from ticketing.store import live as live_events
 from ticketing.store.rollup import fold as fold_rollup
 
 log = logging.getLogger(__name__)
+STOP_GRACE = 10.0  # seconds the stopping worker waits for its pollers
 
 
 def drain(app: App, stop: threading.Event | None = None) -> int:
@@ -41,18 +42,22 @@ def deliver(app: App, stop: threading.Event | None = None) -> int:
     """Send what the outbox has due now; returns how many deliveries were attempted."""
     total = 0
     while not (stop and stop.is_set()) and (n := deliver_due(
-            app.uow, app.senders, app.clock, capabilities=app.capabilities)):
+            app.uow, app.senders, app.clock, capabilities=app.capabilities,
+            stop=stop.is_set if stop else None)):
         total += n
     return total
 
 
 def hand_over_chats(app: App) -> int:
-    """Web chat replies nobody received for a while continue by e-mail."""
+    """Web chat replies nobody received for a while continue on the citizen's Telegram chat
+    (proven, and the bot can send) or by e-mail."""
     now = app.clock.now()
     after = dt.timedelta(minutes=app.settings.webchat_email_after_minutes)
     if not app.read(hand_over_due, now=now, after=after):
         return 0
-    return app.write(hand_over, now=now, after=after, from_address=app.settings.support_address)
+    telegram = app.capabilities.get("telegram")
+    return app.write(hand_over, now=now, after=after, from_address=app.settings.support_address,
+                     telegram_on=telegram is not None and telegram.can_send)
 
 
 def fetch(app: App, stop: threading.Event | None = None) -> int:
@@ -60,7 +65,8 @@ def fetch(app: App, stop: threading.Event | None = None) -> int:
     total = 0
     while not (stop and stop.is_set()) and (n := fetch_pending(
             app.uow, app.fetchers, app.attachment_store, app.clock,
-            max_bytes=app.settings.max_attachment_bytes)):
+            max_bytes=app.settings.max_attachment_bytes, capabilities=app.capabilities,
+            stop=stop.is_set if stop else None)):
         total += n
     return total
 
@@ -97,7 +103,7 @@ def worker_loop(app: App, stop: threading.Event, idle_seconds: float = 0.2) -> N
         try:
             busy = (_poll(app) + drain(app, stop) + hand_over_chats(app) + deliver(app, stop)
                     + fetch(app, stop))
-            sla_tick(app)
+            sla_tick(app, stop.is_set)
             fold(app)
             if time.monotonic() >= next_routing:
                 routing_tick(app)
@@ -142,6 +148,10 @@ def run_worker(app: App, *, once: bool = False) -> int:
     poller = start_polling(app, stop)  # Telegram's getUpdates, under its lease
     worker_loop(app, stop)
     if poller is not None:
-        poller.join(timeout=app.settings.telegram_poll_timeout + 20)
+        # Its long poll is abandoned on ``stop`` and it releases the lease; a commit in flight
+        # finishes first.  Bounded: a daemon thread still stuck then dies with the process.
+        poller.join(timeout=STOP_GRACE)
+        if poller.is_alive():
+            log.warning("telegram poller still busy after %.0f s; leaving it", STOP_GRACE)
     log.info("worker stopped after %.0f s", time.monotonic() - started)
     return 0

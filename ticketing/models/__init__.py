@@ -15,11 +15,11 @@ from ticketing.models.queue import InboxItem, OutboxItem
 from ticketing.models.report import ReportCustomerTickets, ReportRepeatTicket, ReportRollup
 from ticketing.models.ticket import Ticket
 from ticketing.models.user import ApiToken, LoginThrottle, User
-from ticketing.models.webchat import WebchatSession
+from ticketing.models.webchat import WebchatLink, WebchatSession
 
 __all__ = ["AgentProfile", "ApiToken", "AttachmentFetch", "AuditEvent", "Base", "Cursor",
            "Lease", "MessageRevision", "PaceSlot", "Customer", "Identity", "Incident",
            "InboxItem", "LinkChallenge", "LiveEvent", "LoginThrottle", "Message", "Notification",
            "OutboxItem",
            "ReportCustomerTickets", "ReportRepeatTicket", "ReportRollup", "Ticket",
-           "TicketSignature", "User", "WebchatSession"]
+           "TicketSignature", "User", "WebchatLink", "WebchatSession"]

@@ -20,6 +20,10 @@ class Message(Base):
         # The SLA report's volumes: per direction and channel, each day is a range of this
         # index counted from the index alone (no GROUP BY, so no sort on SQLite).
         sa.Index("ix_messages_volume", "direction", "channel", "sent_at"),
+        # The reply box: a citizen's latest inbound message per channel (``replies._uses``), a
+        # range of this index (without it SQLite walked the whole inbound volume).
+        sa.Index("ix_messages_customer_latest", "customer_id", "direction", "channel",
+                 "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

@@ -43,3 +43,29 @@ class WebchatSession(Base):
     agent_typing_at: Mapped[dt.datetime | None]
     # Changed by the desk's side (agent typing, agent read): what the live transport polls.
     agent_changed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    # When a sign-in link sent to ``email`` was opened: the address is the citizen's (proof).
+    email_verified_at: Mapped[dt.datetime | None]
+    # Where replies continue when the citizen has left: "email", "telegram", or None (the
+    # proven Telegram chat when there is one, else the e-mail).
+    continue_on: Mapped[str | None] = mapped_column(sa.String(16))
+
+
+class WebchatLink(Base):
+    """A request for a sign-in link (from the chat itself, or typed on another device): the
+    single-use, short-lived token's digest (only when a link was sent) and the address it went
+    to.  Rows without a token are requests that sent nothing (unknown address, over the limit):
+    kept so the per-address and per-client limits count them too."""
+
+    __tablename__ = "webchat_links"
+    __table_args__ = (sa.Index("ix_webchat_links_email_created", "email", "created_at"),
+                      sa.Index("ix_webchat_links_ip_created", "ip", "created_at"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    session_id: Mapped[int | None] = mapped_column(BigId, sa.ForeignKey("webchat_sessions.id"),
+                                                   index=True)
+    token_digest: Mapped[bytes | None] = mapped_column(sa.LargeBinary(32), unique=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    ip: Mapped[str | None] = mapped_column(sa.String(64))
+    created_at: Mapped[dt.datetime]
+    expires_at: Mapped[dt.datetime | None]
+    used_at: Mapped[dt.datetime | None]

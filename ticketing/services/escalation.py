@@ -22,7 +22,8 @@ import sqlalchemy as sa
 from ticketing.domain.calendar import BusinessCalendar, add_business_time
 from ticketing.domain.escalation import (Action, EscalationStep, TargetSignals, Trigger,
                                          due_steps, raised)
-from ticketing.domain.events import SlaEscalated, TicketPriorityChanged
+from ticketing.domain.events import TicketPriorityChanged
+from ticketing.domain.sla_events import SlaEscalated
 from ticketing.domain.sla import SlaClock, SlaClocks
 from ticketing.domain.sla_policy import SlaPolicy
 from ticketing.domain.threading import ticket_tag

@@ -1,4 +1,4 @@
-"""Use cases: merge and unmerge tickets, unmerge customers.
+"""Use cases: merge and unmerge tickets, merge (by hand) and unmerge customers.
 
 Every merge writes an audit record listing exactly the rows it moved; an unmerge reads that
 record and moves those rows (and only those) back, so it is an exact undo even after new
@@ -110,6 +110,33 @@ def unmerge_ticket(conn: sa.Connection, ticket_id: int, *, by: Principal,
                                    customer_id=source.customer_id, source=ticket_id,
                                    target=target_id, moved_back=back))
     return {"ticket_id": ticket_id, "unmerged_from": target_id, "moved_messages": back}
+
+
+def merge_customers(conn: sa.Connection, source_id: int, into_id: int, *, by: Principal,
+                    now: dt.datetime, ticket_id: int | None = None) -> dict[str, Any]:
+    """Fold customer ``source_id`` into ``into_id`` by a person's decision (a "possible same
+    citizen" checked by a supervisor): their identities, tickets and messages move, in one
+    audited step (``customer.merged``, rule ``manual``) that ``unmerge_customer`` undoes
+    exactly.  Tickets are not merged: the two citizens' complaints stay separate tickets."""
+    actor = _check(by)
+    if source_id == into_id:
+        raise Conflict("a customer cannot be merged into itself")
+    c = q.customers
+    rows = {int(r.id): r for r in conn.execute(
+        sa.select(c.c.id, c.c.merged_into_id).where(c.c.id.in_([source_id, into_id]))
+        .order_by(c.c.id).with_for_update())}
+    for cid in (source_id, into_id):
+        if cid not in rows:
+            raise NotFound(f"no customer {cid}")
+        if rows[cid].merged_into_id is not None:
+            raise Conflict(f"customer {cid} is already merged into "
+                           f"{rows[cid].merged_into_id}")
+    [moved] = q.move_customers(conn, [(source_id, into_id)])
+    record_events(conn, ev.CustomerMerged(at=now, actor=actor, customer_id=into_id,
+                                          ticket_id=ticket_id, source=source_id, moved=moved,
+                                          details={"rule": "manual"}))
+    return {"customer_id": into_id, "merged": source_id,
+            "moved": {k: len(v) for k, v in moved.items()}}
 
 
 def unmerge_customer(conn: sa.Connection, customer_id: int, *, by: Principal,

@@ -28,6 +28,11 @@ class Delivery:
     kind: str
     recipient: Mapping[str, Any]
     payload: Mapping[str, Any]
+    # The outbox paces this channel's provider messages: a sender that sends a delivery as
+    # several messages (a long text split, then its attachments) sends ONE message a call and
+    # raises ``PartlySent``; the outbox keeps the progress (``payload["parts_sent"]``) and
+    # calls again at the next message's own pace slot.  False: the sender sends them all.
+    paced: bool = False
 
 
 class Sender(Protocol):

@@ -55,10 +55,14 @@ def related_tickets(conn: sa.Connection, ticket_id: int, viewer: Principal) -> d
             sa.select(c.c.id, c.c.display_name, c.c.name_key)
             .where(c.c.name_key == name.name_key, c.c.id != me.customer_id,
                    c.c.merged_into_id.is_(None)).limit(LIMIT)).all()
+        # The latest ticket on the same topic of each of them, in one grouped read.
+        topical_of = {int(cid): int(tid) for cid, tid in conn.execute(
+            sa.select(t.c.customer_id, sa.func.max(t.c.id))
+            .where(t.c.customer_id.in_([o.id for o in others]), t.c.topic == me.topic,
+                   t.c.merged_into_id.is_(None))
+            .group_by(t.c.customer_id))} if others else {}
         for other in others:
-            topical = conn.execute(sa.select(t.c.id).where(
-                t.c.customer_id == other.id, t.c.topic == me.topic,
-                t.c.merged_into_id.is_(None)).order_by(t.c.id.desc()).limit(1)).scalar()
+            topical = topical_of.get(int(other.id))
             suggestions.append({
                 "customer_id": other.id, "name": other.display_name,
                 "score": round(name_similarity(name.display_name or "",

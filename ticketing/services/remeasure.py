@@ -27,7 +27,7 @@ from ticketing.domain.errors import NotFound
 from ticketing.domain.lifecycle import TicketStatus
 from ticketing.domain.sla import evaluate
 from ticketing.services.sla import SlaSetup, columns, history
-from ticketing.domain.events import SlaRecomputed
+from ticketing.domain.sla_events import SlaRecomputed
 from ticketing.store import tables
 from ticketing.store.audit import record
 from ticketing.store.locking import for_update

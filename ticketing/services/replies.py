@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -159,7 +159,8 @@ def _options(conn: sa.Connection, ticket: Any, capabilities: Capabilities,
 def shown_option(option: ReplyOption) -> dict[str, Any]:
     return {"channel": option.channel, "label": option.label, "possible": option.possible,
             "reason": option.reason, "call_back": option.call_back, "default": option.default,
-            "private": option.private, "public": option.public, "note": option.note}
+            "attachments": option.attachments, "private": option.private,
+            "public": option.public, "note": option.note}
 
 
 def reply_channels(conn: sa.Connection, ticket_id: int, *, capabilities: Capabilities,
@@ -184,13 +185,16 @@ def _refuse(option: ReplyOption, options: list[ReplyOption]) -> ReplyRefused:
 def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Principal,
                     now: dt.datetime, from_address: str, capabilities: Capabilities,
                     channel: str | None = None, status: str | None = None,
-                    public: bool = False) -> dict[str, Any]:
+                    public: bool = False,
+                    files: Sequence[Mapping[str, Any]] = ()) -> dict[str, Any]:
     """Queue a reply on ``channel`` (default: the channel of the citizen's last message on this
     ticket).  A channel that cannot deliver it now is refused here, before anything is queued
     (``ReplyRefused``: 409 with the reason and the possible channels).  The reply counts as a
     response when its channel's provider accepts it (``outbox``), not now.  ``public``: answer
     where everyone reads it when the channel has such a place (an Instagram comment thread);
-    the channel's sender decides, and refuses personal data there."""
+    the channel's sender decides, and refuses personal data there.  ``files``: attachments
+    already checked and kept in the attachment store (``domain.reply_files``: each with its
+    ``sha256``), refused when the channel cannot carry files."""
     ticket = _locked_ticket(conn, ticket_id)
     if ticket.status == TicketStatus.CLOSED:
         raise Conflict("the ticket is closed")
@@ -211,6 +215,10 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
                               "ini (no public reply on this channel)"), options)
     if not public and not option.private:
         raise _refuse(replace(option, reason=option.note), options)
+    if files and not capability.attachments:
+        raise InvalidInput(f"{capability.label} tidak bisa membawa lampiran; kirim tanpa "
+                           f"lampiran atau lewat kanal lain ({capability.label} cannot carry "
+                           "files)")
     if capability.max_text is not None and len(body) > capability.max_text:
         raise InvalidInput(f"{capability.label}: the reply is longer than "
                            f"{capability.max_text} characters")
@@ -228,12 +236,17 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
     }
     if public:
         payload["public"] = True
+    attached = [{k: f[k] for k in ("filename", "content_type", "size", "sha256", "stored")}
+                for f in files]
+    if attached:
+        payload["attachments"] = attached
     message_id = conn.execute(m.insert().values(
         ticket_id=ticket_id, customer_id=ticket.customer_id, direction=Direction.OUT,
         channel=channel, external_id=external_id, in_reply_to=last_in.external_id,
         author_user_id=by.user_id, author_name=by.name, subject=payload["subject"], body=body,
-        sent_at=now, received_at=now, attachments=[], extra={"public": True} if public else {},
-        sender=None, delivered_at=None).returning(m.c.id)).scalar_one()
+        sent_at=now, received_at=now, attachments=attached,
+        extra={"public": True} if public else {}, sender=None,
+        delivered_at=None).returning(m.c.id)).scalar_one()
     recipient = dict(uses[channel].sender)
     key = recipient.get(capability.address_key or "") or recipient.get("email") \
         or recipient.get("phone")

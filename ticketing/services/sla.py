@@ -29,6 +29,7 @@ from ticketing.domain.sla_policy import SlaConfig, SlaPolicy, policy_from_terms
 from ticketing.domain.text import Role, transcript_turns
 from ticketing.services.escalation import EscalationMail, Escalator
 from ticketing.domain import events as ev
+from ticketing.domain import sla_events as sla_ev
 from ticketing.store import tables
 from ticketing.store.audit import record
 from ticketing.store.locking import skip_locked
@@ -219,12 +220,12 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
                 counts["breaches"] += 1
                 if breached is not None:
                     breached.append(row.id)
-                _emit(conn, ev.SlaBreached, row, name, clock.breached_at or now, now, policy)
+                _emit(conn, sla_ev.SlaBreached, row, name, clock.breached_at or now, now, policy)
             elif clock.state is ClockState.RUNNING and clock.warn_at is not None \
                     and clock.warn_at <= now and not signals.get(f"{name}.warned"):
                 signals[f"{name}.warned"] = clock.warn_at.isoformat()
                 counts["warnings"] += 1
-                _emit(conn, ev.SlaWarned, row, name, clock.due_at, now, policy)
+                _emit(conn, sla_ev.SlaWarned, row, name, clock.due_at, now, policy)
         later = escalator.run(row, policy, calendar, clocks, signals)
         values = {**columns(clocks), "sla_signals": signals}
         if later is not None and (values["sla_check_at"] is None or later < values["sla_check_at"]):
@@ -233,7 +234,7 @@ def recompute(conn: sa.Connection, ticket_ids: Iterable[int], setup: SlaSetup,
             values["sla_terms"] = policy.terms()  # opened before terms were stored: pin them now
         if row.sla_calendar == calendar.name and row.sla_calendar_version not in (
                 None, calendar.version):
-            record(conn, ev.SlaCalendarChanged(
+            record(conn, sla_ev.SlaCalendarChanged(
                 at=now, ticket_id=row.id, customer_id=row.customer_id, calendar=calendar.name,
                 previous_version=row.sla_calendar_version, version=calendar.version))
         updates.append({"tid": row.id, **values})
@@ -290,7 +291,7 @@ def _cleared() -> dict[str, Any]:
             "first_response_business_minutes": None, "resolution_business_minutes": None}
 
 
-def _emit(conn: sa.Connection, kind: type[ev.SlaSignal], row: Any,
+def _emit(conn: sa.Connection, kind: type[sla_ev.SlaSignal], row: Any,
           target: str, due: dt.datetime | None, now: dt.datetime, policy: SlaPolicy) -> None:
     record(conn, kind(at=now, ticket_id=row.id, customer_id=row.customer_id, target=target,
                       due_at=due, policy=policy.name, policy_version=policy.version))

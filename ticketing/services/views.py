@@ -185,6 +185,10 @@ def get_customer(conn: sa.Connection, customer_id: int, viewer: Principal, *,
                         "claimed": r.claimed_link_at is not None,
                         "unreachable": r.unreachable_reason if r.unreachable_at else None}
                        for r in idents]}
+    # Citizens folded into this one (by hand or by a proven link), each undoable.
+    out["merged_from"] = [{"customer_id": r.id, "name": r.display_name} for r in conn.execute(
+        sa.select(c.c.id, c.c.display_name).where(c.c.merged_into_id == customer_id)
+        .order_by(c.c.id).limit(50))]
     if with_tickets:
         out["tickets"] = [_jsonable(r._asdict()) for r in conn.execute(
             sa.select(t.c.id.label("ticket_id"), t.c.status, t.c.topic, t.c.channel,
@@ -192,6 +196,15 @@ def get_customer(conn: sa.Connection, customer_id: int, viewer: Principal, *,
             .where(t.c.customer_id == customer_id, t.c.merged_into_id.is_(None))
             .order_by(t.c.id.desc()).limit(100))]
     return out
+
+
+def ticket_customer(conn: sa.Connection, ticket_id: int) -> int:
+    """The customer a ticket belongs to (``NotFound`` for no such ticket)."""
+    value = conn.execute(sa.select(q.tickets.c.customer_id)
+                         .where(q.tickets.c.id == ticket_id)).scalar()
+    if value is None:
+        raise NotFound(f"no ticket {ticket_id}")
+    return int(value)
 
 
 def attachment_of(conn: sa.Connection, message_id: int, index: int) -> dict[str, Any]:

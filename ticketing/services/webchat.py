@@ -200,6 +200,10 @@ def queue_status(conn: sa.Connection, session: ChatSession, *, sla: SlaSetup | N
             out["opens_at"], starts = opens.isoformat(), opens
             out["opens_local"] = moment(opens, calendar, session.language)
             out["hours"] = weekly_hours(calendar, session.language)
+            # Both languages: the page's switch must not leave the notice in the other one.
+            out["local"] = {lang: {"opens": moment(opens, calendar, lang),
+                                   "hours": weekly_hours(calendar, lang)}
+                            for lang in ("id", "en")}
     if session.ticket_id is None:
         return out
     ahead, me = store.queue_ahead(conn, session.ticket_id)

@@ -8,9 +8,11 @@ outbox worker leaves the row to the web process, which holds the citizen's socke
   sent (``outbox.settle_sent``): that instant is when the reply *reached the citizen's client*
   and counts as a response (first response, SLA clocks);
 * no connection: it waits, and the next connection gets it (with the history) and settles it;
-* still waiting after ``webchat_email_after_minutes``: it continues by e-mail when the citizen
-  gave an address (the row is re-addressed to the e-mail channel, the same message, our own
-  Message-ID, the ticket's tag); without one it keeps waiting for the next connection.
+* still waiting after ``webchat_email_after_minutes``: it continues on the citizen's proven,
+  reachable Telegram chat when they have one (the same message, re-addressed; their answer
+  there threads back to it), else by e-mail when the chat gave an address (our own
+  Message-ID, the ticket's tag), or where the citizen chose; without either it keeps waiting
+  for the next connection.
 
 The transcript of a chat can be e-mailed at its end (an outbox row of kind ``transcript``,
 never a response).
@@ -30,7 +32,9 @@ from ticketing.services.outbox import enqueue, settle_sent
 from ticketing.services.ports import Delivery
 from ticketing.services.replies import new_message_id
 from ticketing.services.webchat import ChatSession, history
+from ticketing.services.webchat_links import continuation
 from ticketing.store import webchat as store
+from ticketing.store import webchat_links as links
 
 RETRY_HAND_OVER = dt.timedelta(minutes=5)
 
@@ -80,18 +84,36 @@ def hand_over_due(conn: sa.Connection, *, now: dt.datetime, after: dt.timedelta)
 
 
 def hand_over(conn: sa.Connection, *, now: dt.datetime, after: dt.timedelta,
-              from_address: str) -> int:
-    """Replies waiting longer than ``after`` continue by e-mail when the session gave an
-    address; returns how many were handed over."""
+              from_address: str, telegram_on: bool = False) -> int:
+    """Replies waiting longer than ``after`` continue where the citizen can be reached
+    (``webchat_links.continuation``: their proven Telegram chat when the bot can send, or the
+    e-mail address the chat gave, or what the citizen chose); returns how many were handed
+    over.  Without either they keep waiting for the next connection."""
     domain = from_address.rpartition("@")[2] or "localhost"
     parked, moved = [], 0
     for row in store.hand_over_due(conn, now - after, now):
         recipient = dict(row.recipient)
-        if not recipient.get("email") or row.ticket_id is None:
+        where = (continuation(conn, row.recipient_key, telegram_on=telegram_on)
+                 if row.recipient_key else {})
+        via = where.get("via") or ("email" if recipient.get("email") else None)
+        if row.ticket_id is None or via is None:
             parked.append(row.id)
             continue
-        our_id = new_message_id(row.ticket_id, domain)
         body = str(row.payload.get("body") or "")
+        if via == "telegram":
+            text = (body + "\n\n— Balasan atas obrolan Anda di situs kami "
+                    f"{ticket_tag(row.ticket_id)}; balas pesan ini untuk melanjutkan. (A reply "
+                    "to your web chat; answer here to continue.)")
+            store.readdress(conn, row.id, channel="telegram",
+                            recipient={"telegram_id": where["address"],
+                                       "name": where.get("name") or recipient.get("name")},
+                            payload={**dict(row.payload), "body": text, "in_reply_to": None},
+                            external_id=None, now=now)
+            links.move_message(conn, row.message_id, "telegram")
+            moved += 1
+            continue
+        email = where.get("address") if where.get("via") == "email" else recipient["email"]
+        our_id = new_message_id(row.ticket_id, domain)
         payload = {**dict(row.payload), "from": from_address, "message_id": our_id,
                    "in_reply_to": None, "references": [],
                    "subject": row.payload.get("subject") or reply_subject(row.ticket_id, None),
@@ -100,7 +122,7 @@ def hand_over(conn: sa.Connection, *, now: dt.datetime, after: dt.timedelta,
                                   "melanjutkan. (A reply to your web chat; answer this e-mail "
                                   "to continue.)"}
         store.readdress(conn, row.id, channel="email",
-                        recipient={"email": recipient["email"], "name": recipient.get("name")},
+                        recipient={"email": email, "name": recipient.get("name")},
                         payload=payload, external_id=our_id, now=now)
         moved += 1
     store.park(conn, parked, now + RETRY_HAND_OVER)

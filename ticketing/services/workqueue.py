@@ -47,7 +47,11 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 
 def queue_list(conn: sa.Connection, viewer: Principal, filters: Mapping[str, Sequence[str]], *,
                now: dt.datetime, sort: str = "due", page: int = 1, per_page: int = 25,
-               with_choices: bool = True) -> dict[str, Any]:
+               with_choices: bool = True, with_counts: bool = True,
+               teams: Sequence[str] = (), topics: Sequence[str] = ()) -> dict[str, Any]:
+    """One page of the queue.  ``with_counts``: the totals (each counted up to
+    ``store.workqueue.COUNT_CAP``; ``total_capped`` says the total is more); ``with_choices``:
+    the filters' values, ``teams`` and ``topics`` being the configured ones."""
     checked = _checked(filters)
     if sort not in workqueue.SORTS:
         raise InvalidInput(f"sort: one of {', '.join(workqueue.SORTS)}")
@@ -56,13 +60,16 @@ def queue_list(conn: sa.Connection, viewer: Principal, filters: Mapping[str, Seq
     if not 1 <= page <= 100_000:
         raise InvalidInput("page: 1 to 100000")
     got = workqueue.page(conn, checked, viewer_id=viewer.user_id, now=now, sort=sort,
-                         offset=(page - 1) * per_page, limit=per_page)
+                         offset=(page - 1) * per_page, limit=per_page, counts=with_counts)
     rows = [_jsonable(r) for r in got["rows"]]
     if not viewer.can_see_personal_data():
         for r in rows:
             if r.get("subject"):
                 r["subject"] = redact(r["subject"])
     pages = max(1, -(-got["total"] // per_page))
+    more = page < pages or (got["total_capped"] and len(rows) == per_page)
     return {"items": rows, "total": got["total"], "by_state": got["by_state"], "page": page,
             "pages": pages, "per_page": per_page, "sort": sort, "filters": checked,
-            "choices": workqueue.choices(conn) if with_choices else {}}
+            "capped": got["capped"], "total_capped": got["total_capped"], "more": more,
+            "choices": (workqueue.choices(conn, teams=teams, topics=topics)
+                        if with_choices else {})}

@@ -172,6 +172,20 @@ def insert_returning_ids(conn: sa.Connection, table: sa.Table,
     return ours
 
 
+def insert_returning(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
+                     *, on_conflict_do_nothing: Sequence[str],
+                     returning: Sequence[str]) -> list[Any]:
+    """PostgreSQL: insert ``rows`` in one statement (``unnest``), skipping collisions on the
+    unique key, and return ``returning`` of the rows inserted.  Columns left out of the rows
+    take the table's server default (an ``id`` from its sequence), so no ids are reserved in a
+    round trip of their own."""
+    if not rows:
+        return []
+    assert _dialect(conn) == "postgresql", "insert_returning is PostgreSQL's"
+    return _insert(conn, table, rows, on_conflict_do_nothing,
+                   returning=" RETURNING " + ", ".join(f'"{c}"' for c in returning))
+
+
 def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]],
             on_conflict_do_nothing: Sequence[str], *, returning: str) -> list[Any]:
     dialect = _dialect(conn)
@@ -203,30 +217,6 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, An
         return []
     result = conn.exec_driver_sql(sql, params)
     return list(result) if returning else []
-
-
-def insert_or_find(conn: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], *,
-                   key: str, also: Sequence[str] = ()) -> list[Any]:
-    """PostgreSQL: insert the rows whose ``key`` is new (``id`` from the table's sequence) and
-    return, for every row, ``(id, key, *also, inserted)`` — the new rows' and the already
-    stored ones' — in **one statement**: on a connection in autocommit it is its own
-    transaction, so a group of rows costs one round trip (no BEGIN, no id reservation, no
-    COMMIT, no second look-up for replays).  The look-up half reads the snapshot taken before
-    the insert, so a row is never returned twice; a key another writer commits meanwhile is in
-    neither half (the caller looks it up)."""
-    assert _dialect(conn) == "postgresql"
-    shape = _shape(table, tuple(rows[0]), "postgresql")
-    values = _tuples(shape, rows)
-    columns = [table.c[c] for c in shape.columns]
-    cols = ", ".join(f'"{c}"' for c in shape.columns)
-    back = ", ".join(["id", f'"{key}"', *(f'"{c}"' for c in also)])
-    key_type = _array_type(table.c[key])
-    sql = (f'WITH ins AS (INSERT INTO "{table.name}" ({cols}) SELECT {_casts(columns)} FROM '
-           f'{_unnest(columns)} ON CONFLICT ("{key}") DO NOTHING RETURNING {back}) '
-           f'SELECT {back}, true FROM ins UNION ALL '
-           f'SELECT {back}, false FROM "{table.name}" WHERE "{key}" = ANY(%s::{key_type}[])')
-    params = (*_arrays(values, len(columns)), [row[key] for row in rows])
-    return list(conn.exec_driver_sql(sql, params))
 
 
 def _array_type(column: sa.Column[Any]) -> str:

@@ -80,22 +80,17 @@ class Transactions:
             yield conn
 
     @contextmanager
-    def autocommit(self) -> Iterator[sa.Connection]:
-        """A connection on which each statement is its own transaction (PostgreSQL: one round
-        trip for a single-statement write, no BEGIN / COMMIT exchange)."""
-        with self.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            yield conn
-
-    def own_autocommit(self) -> sa.Connection:
-        """An autocommit connection its caller keeps and closes (a writer thread's own: no pool
-        check-out and pre-ping round trip per statement)."""
-        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-
-    @contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """One read-only transaction (no write lock on SQLite)."""
         with self.engine.connect().execution_options(readonly=True) as conn, conn.begin():
             yield conn
+
+    def connect_autocommit(self) -> sa.Connection:
+        """A connection of the caller's own on which every statement commits by itself, for
+        a writer that keeps it open and writes one statement per step (a group-commit sink on
+        PostgreSQL: no pool check-out and ping, no BEGIN and COMMIT round trips per batch).
+        The caller closes it."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
 
     def has_row_locks(self) -> bool:
         """Whether other writers run concurrently (PostgreSQL): rows must then be claimed."""

@@ -77,30 +77,33 @@ def put_many(conn: sa.Connection, items: Sequence[RawDelivery], now: dt.datetime
     return out
 
 
-def put_many_at_once(conn: sa.Connection, items: Sequence[RawDelivery], now: dt.datetime
-                     ) -> list[Stored]:
-    """``put_many`` for PostgreSQL in one statement (``bulk.insert_or_find``): on a connection
-    in autocommit (``Transactions.autocommit``) a webhook's group commit is one round trip.
-    Same answer as ``put_many``: in order, each payload's row and whether it is new."""
-    if not items:
-        return []
+def put_many_statement(conn: sa.Connection, items: Sequence[RawDelivery],
+                       now: dt.datetime) -> list[Stored]:
+    """``put_many`` as ONE statement on PostgreSQL, for a connection in autocommit (a
+    group-commit writer): the insert is its own transaction, all rows or none; ids come from
+    the table's sequence in the same statement (no reservation round trip).  Keys already
+    held are then looked up (a read).  SQLite: ``put_many`` (the caller's transaction)."""
+    if not items or conn.dialect.name != "postgresql":
+        return put_many(conn, items, now)
     unique = list(dict((i.key, i) for i in items).values())
     rows = [{"channel": i.channel, "idempotency_key": i.key, "key_digest": digest(i.key),
              "payload": i.payload, "content_type": i.content_type, "status": "pending",
              "attempts": 0, "last_error": None, "received_at": now, "processed_at": None,
              "meta": dict(i.meta)} for i in unique]
-    found = {bytes(r[1]): (int(r[0]), str(r[2]), bool(r[3]))
-             for r in bulk.insert_or_find(conn, inbox, rows, key="key_digest",
-                                          also=("status",))}
-    missing = [i.key for i in unique if digest(i.key) not in found]
-    if missing:  # committed by another writer between our snapshot and our insert
-        found.update({digest(k): (rid, st, False)
-                      for k, (rid, st) in _by_key(conn, missing).items()})
+    ours = bulk.insert_returning(conn, inbox, rows, on_conflict_do_nothing=("key_digest",),
+                                 returning=("id", "key_digest"))
+    by_digest = {digest(i.key): i.key for i in unique}
+    inserted = {by_digest[bytes(r[1])]: int(r[0]) for r in ours}
+    existing = (_by_key(conn, [i.key for i in unique if i.key not in inserted])
+                if len(inserted) < len(unique) else {})
     out: list[Stored] = []
     seen: set[str] = set()
     for i in items:
-        rid, st, new = found[digest(i.key)]
-        out.append(Stored(id=rid, inserted=new and i.key not in seen, status=st))
+        if i.key in inserted and i.key not in seen:
+            out.append(Stored(id=inserted[i.key], inserted=True, status="pending"))
+        else:
+            rid, st = existing.get(i.key) or (inserted[i.key], "pending")
+            out.append(Stored(id=rid, inserted=False, status=st))
         seen.add(i.key)
     return out
 

@@ -20,11 +20,17 @@ from ticketing.store.locking import for_update
 t = tables.pace_slots
 
 
+# How long a held key (a recipient whose send is in flight) stays held if its sender never
+# releases it (the worker died mid-send).
+HOLD = dt.timedelta(seconds=60)
+
+
 def reserve(conn: sa.Connection, keys: Sequence[tuple[str, float]], now: dt.datetime,
-            max_wait: dt.timedelta) -> tuple[dt.datetime, bool]:
+            max_wait: dt.timedelta, held: Sequence[str] = ()) -> tuple[dt.datetime, bool]:
     """``keys``: (pace key, minimum seconds between two sends).  Returns the instant the send
     may go and whether it was reserved: False when that instant is more than ``max_wait`` away
-    (nothing changed then; ask again at that instant)."""
+    (nothing changed then; ask again at that instant).  A key in ``held`` is taken until
+    ``release`` (at most ``HOLD``): its next send is timed from this one's answer."""
     if not keys:
         return now, True
     names = sorted({k[:400] for k, _ in keys})
@@ -37,10 +43,18 @@ def reserve(conn: sa.Connection, keys: Sequence[tuple[str, float]], now: dt.date
     if at - now > max_wait:
         return at, False
     interval = {k[:400]: seconds for k, seconds in keys}
+    holding = {k[:400] for k in held}
     for name in names:
-        conn.execute(t.update().where(t.c.key == name)
-                     .values(next_at=at + dt.timedelta(seconds=interval[name])))
+        conn.execute(t.update().where(t.c.key == name).values(
+            next_at=at + HOLD if name in holding else at + dt.timedelta(seconds=interval[name])))
     return at, True
+
+
+def release(conn: sa.Connection, key: str, at: dt.datetime, next_at: dt.datetime) -> None:
+    """The send that held ``key`` from its slot ``at`` is answered: the key's next send from
+    ``next_at`` (unless the hold ran out and another send took the key meanwhile)."""
+    conn.execute(t.update().where(t.c.key == key[:400], t.c.next_at == at + HOLD)
+                 .values(next_at=next_at))
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -298,13 +298,27 @@ def unassign(conn: sa.Connection, pairs: Sequence[tuple[int, int]], now: dt.date
 
 def waiting(conn: sa.Connection, *, teams: Sequence[str], channels: Sequence[str],
             languages: Iterable[str], topics: Iterable[str] | None, limit: int) -> list[Any]:
-    """Waiting tickets these filters admit, in claim order (a read: nothing is locked)."""
-    stmt = (sa.select(t.c.id.label("ticket_id"), t.c.team, t.c.topic, t.c.channel, t.c.language,
-                      t.c.priority, t.c.status, t.c.subject, t.c.created_at, t.c.queue_due_at,
-                      t.c.reply_failed_at)
-            .where(_QUEUE, t.c.team.in_(list(teams)), t.c.channel.in_(list(channels)),
-                   sa.func.coalesce(t.c.language, "id").in_(sorted(languages)))
-            .order_by(sa.nulls_last(t.c.queue_due_at), t.c.priority_rank, t.c.id).limit(limit))
+    """Waiting tickets these filters admit, in claim order (a read: nothing is locked).
+
+    One walk of ``ix_tickets_queue`` per team (those with a due time, then those without),
+    each stopping after ``limit`` admitted rows, merged: never a sort of the whole queue (a
+    single ``team IN (...)`` query sorted every waiting ticket: 38 ms at 7,000 on SQLite)."""
+    cols = (t.c.id.label("ticket_id"), t.c.team, t.c.topic, t.c.channel, t.c.language,
+            t.c.priority, t.c.status, t.c.subject, t.c.created_at, t.c.queue_due_at,
+            t.c.reply_failed_at, t.c.priority_rank)
+    admitted: list[Any] = [_QUEUE, t.c.channel.in_(list(channels)),
+                sa.func.coalesce(t.c.language, "id").in_(sorted(languages))]
     if topics is not None:
-        stmt = stmt.where(t.c.topic.in_(sorted(topics)))
+        admitted.append(t.c.topic.in_(sorted(topics)))
+    parts = []
+    for team in sorted(set(teams)):
+        for due in (t.c.queue_due_at.is_not(None), t.c.queue_due_at.is_(None)):
+            parts.append(sa.select(*cols).where(*admitted, t.c.team == team, due)
+                         .order_by(*ORDER).limit(limit).subquery().select())
+    if not parts:
+        return []
+    merged = sa.union_all(*parts).subquery()
+    stmt = (sa.select(*(c for c in merged.c if c.name != "priority_rank"))
+            .order_by(merged.c.queue_due_at.is_(None), merged.c.queue_due_at,
+                      merged.c.priority_rank, merged.c.ticket_id).limit(limit))
     return list(conn.execute(stmt))

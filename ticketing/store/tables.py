@@ -11,7 +11,7 @@ from ticketing.models import (AgentProfile, ApiToken, AttachmentFetch, AuditEven
                               InboxItem, LiveEvent, LoginThrottle, Message, Notification,
                               OutboxItem,
                               ReportCustomerTickets, ReportRepeatTicket, ReportRollup, Ticket,
-                              TicketSignature, User, WebchatSession)
+                              TicketSignature, User, WebchatLink, WebchatSession)
 from ticketing.models.link import LinkChallenge
 from ticketing.models.report import report_rollup_delta as report_rollup_delta
 
@@ -44,4 +44,5 @@ link_challenges = _t(LinkChallenge)
 attachment_fetches = _t(AttachmentFetch)
 message_revisions = _t(MessageRevision)
 webchat_sessions = _t(WebchatSession)
+webchat_links = _t(WebchatLink)
 live_events = _t(LiveEvent)

@@ -131,7 +131,8 @@ def rate(conn: sa.Connection, ticket_id: int, value: int, now: dt.datetime) -> N
 
 def hand_over_due(conn: sa.Connection, before: dt.datetime, now: dt.datetime,
                   limit: int = 200) -> list[Any]:
-    return list(conn.execute(sa.select(o.c.id, o.c.recipient, o.c.payload, o.c.ticket_id)
+    return list(conn.execute(sa.select(o.c.id, o.c.recipient, o.c.payload, o.c.ticket_id,
+                                       o.c.recipient_key, o.c.message_id)
                              .where(o.c.status == "pending", o.c.channel == "webchat",
                                     o.c.created_at < before, o.c.next_attempt_at <= now)
                              .order_by(o.c.id).limit(limit)))

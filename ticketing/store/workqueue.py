@@ -3,8 +3,9 @@ language), sorting, totals and offset paging over the live tickets (not merged a
 
 The SLA state of a ticket, for its badge and the filter: ``breached`` when either clock
 breached, ``warning`` when the clock that runs now (first response until it is met, then
-resolution) is due within ``WARNING`` of now, else ``ok``.  The same expressions serve the
-filter and the badge, so the two never disagree."""
+resolution) is due within ``WARNING`` of now, else ``ok``.  Both read the generated columns
+``sla_breached`` and ``sla_due_at`` (migration 0035_page_speed), so the filter, the totals and the "due"
+order are index ranges, and the badge and the filter never disagree."""
 
 from __future__ import annotations
 
@@ -22,25 +23,43 @@ WARNING = dt.timedelta(hours=1)
 SORTS = {"due": "running_due_at", "new": "created_at", "old": "created_at",
          "updated": "last_message_at", "id": "ticket_id"}
 SLA_STATES = ("ok", "warning", "breached")
+COUNT_CAP = 1_000
 
 
 def running_due() -> sa.ColumnElement[Any]:
-    """When the clock that runs now falls due (NULL when none runs)."""
-    return sa.case((t.c.first_response_state == "running", t.c.first_response_due_at),
-                   (t.c.resolution_state == "running", t.c.resolution_due_at),
-                   else_=sa.null())
+    """When the clock that runs now falls due (NULL when none runs): a generated column."""
+    return t.c.sla_due_at
+
+
+def _state_where(state: str, now: dt.datetime) -> sa.ColumnElement[bool]:
+    """One SLA state as a range of ``ix_tickets_sla_state`` (breached, then by due time)."""
+    soon = now + WARNING
+    if state == "breached":
+        return t.c.sla_breached == 1
+    if state == "warning":
+        return sa.and_(t.c.sla_breached == 0, t.c.sla_due_at <= soon)
+    return sa.and_(t.c.sla_breached == 0,
+                   sa.or_(t.c.sla_due_at.is_(None), t.c.sla_due_at > soon))
 
 
 def sla_state(now: dt.datetime) -> sa.ColumnElement[Any]:
-    breached = sa.or_(t.c.first_response_state == "breached",
-                      t.c.resolution_state == "breached")
-    return sa.case((breached, "breached"), (running_due() <= now + WARNING, "warning"),
-                   else_="ok")
+    return sa.case((t.c.sla_breached == 1, "breached"),
+                   (t.c.sla_due_at <= now + WARNING, "warning"), else_="ok")
+
+
+def _live(dialect: str) -> sa.ColumnElement[bool]:
+    """Not merged away.  SQLite, without statistics, takes ``merged_into_id IS NULL`` for a
+    selective equality and walks ``ix_tickets_merged_into_id`` (every live ticket, then a
+    sort); told the term is nearly always true, it walks the partial SLA indexes instead (the
+    term still matches their ``WHERE``)."""
+    if dialect == "sqlite":
+        return sa.func.likelihood(t.c.merged_into_id.is_(None), sa.literal_column("0.99"))
+    return t.c.merged_into_id.is_(None)
 
 
 def _filtered(stmt: Any, filters: Mapping[str, Sequence[str]], *, viewer_id: int,
-              now: dt.datetime) -> Any:
-    stmt = stmt.where(t.c.merged_into_id.is_(None))
+              now: dt.datetime, dialect: str = "postgresql") -> Any:
+    stmt = stmt.where(_live(dialect))
     for name, column in (("status", t.c.status), ("channel", t.c.channel),
                          ("topic", t.c.topic), ("team", t.c.team), ("language", t.c.language)):
         if values := filters.get(name):
@@ -58,38 +77,81 @@ def _filtered(stmt: Any, filters: Mapping[str, Sequence[str]], *, viewer_id: int
                                               .where(users.c.email.in_(emails))))
         stmt = stmt.where(sa.or_(*conds))
     if states := filters.get("sla"):
-        stmt = stmt.where(sla_state(now).in_(list(states)))
+        stmt = stmt.where(sa.or_(*(_state_where(s, now) for s in SLA_STATES if s in states)))
     return stmt
 
 
+def _due_rows(conn: sa.Connection, stmt: Any, offset: int, limit: int) -> list[Any]:
+    """Most urgent first, tickets without a running clock last.  PostgreSQL's ascending order
+    puts NULLs last by itself: one walk of ``ix_tickets_sla_due``.  SQLite's puts them first,
+    so the page is read in two walks: the timed tickets, then (past their end) the others by
+    id, the offset carried over."""
+    if conn.dialect.name == "postgresql":
+        return list(conn.execute(stmt.order_by(t.c.sla_due_at, t.c.id)
+                                 .offset(offset).limit(limit)))
+    timed_stmt = stmt.where(t.c.sla_due_at.is_not(None))
+    timed = list(conn.execute(timed_stmt.order_by(t.c.sla_due_at, t.c.id)
+                              .offset(offset).limit(limit)))
+    if len(timed) == limit:
+        return timed
+    if timed:
+        n_timed = offset + len(timed)
+    else:  # past the timed ones: how many there are (at most ``offset``), counted exactly
+        n_timed = int(conn.execute(sa.select(sa.func.count()).select_from(
+            timed_stmt.limit(offset + 1).subquery())).scalar_one())
+    rest = conn.execute(stmt.where(t.c.sla_due_at.is_(None)).order_by(t.c.id)
+                        .offset(max(0, offset - n_timed)).limit(limit - len(timed)))
+    return [*timed, *rest]
+
+
+def _bounded_count(conn: sa.Connection, stmt: Any) -> int:
+    """How many rows ``stmt`` selects, counting no further than ``COUNT_CAP + 1``."""
+    return int(conn.execute(sa.select(sa.func.count()).select_from(
+        stmt.limit(COUNT_CAP + 1).subquery())).scalar_one())
+
+
 def page(conn: sa.Connection, filters: Mapping[str, Sequence[str]], *, viewer_id: int,
-         now: dt.datetime, sort: str = "due", offset: int = 0, limit: int = 25
-         ) -> dict[str, Any]:
-    """One page of rows, the total matching and the totals per SLA state."""
+         now: dt.datetime, sort: str = "due", offset: int = 0, limit: int = 25,
+         counts: bool = True) -> dict[str, Any]:
+    """One page of rows, the total matching and the totals per SLA state.  Totals are counted
+    up to ``COUNT_CAP`` each (``capped`` says a total is more): a page's cost never grows with
+    the whole table, and past a thousand the exact number helps nobody."""
     base = ticket_columns().add_columns(running_due().label("running_due_at"),
                                         sla_state(now).label("sla_state"))
-    stmt = _filtered(base, filters, viewer_id=viewer_id, now=now)
-    order: list[Any] = {"due": [running_due().is_(None), running_due(), t.c.id],
-             "new": [t.c.created_at.desc(), t.c.id.desc()],
-             "old": [t.c.created_at, t.c.id],
-             "updated": [t.c.last_message_at.desc(), t.c.id.desc()],
-             "id": [t.c.id.desc()]}[sort if sort in SORTS else "due"]  # type: ignore[assignment]
-    rows = conn.execute(stmt.order_by(*order).offset(offset).limit(limit)).all()
-    states = _filtered(sa.select(sla_state(now).label("s")).select_from(t), filters,
-                       viewer_id=viewer_id, now=now).subquery()
-    counted = sa.select(states.c.s, sa.func.count().label("n")).group_by(states.c.s)
-    by_state = {str(r.s): int(r.n) for r in conn.execute(counted)}
+    dialect = conn.dialect.name
+    stmt = _filtered(base, filters, viewer_id=viewer_id, now=now, dialect=dialect)
+    if sort not in SORTS or sort == "due":
+        rows = _due_rows(conn, stmt, offset, limit)
+    else:
+        # "new"/"old": by id, the order tickets were created in (``created_at`` is the
+        # ingest batch's time, ids follow it), so the primary key serves it: no index on
+        # ``created_at``, and no sort of every matching ticket.
+        orders: dict[str, list[Any]] = {
+            "new": [t.c.id.desc()], "old": [t.c.id],
+            "updated": [t.c.last_message_at.desc(), t.c.id.desc()], "id": [t.c.id.desc()]}
+        order = orders[sort]
+        rows = list(conn.execute(stmt.order_by(*order).offset(offset).limit(limit)))
+    by_state = {s: 0 for s in SLA_STATES}
+    capped: dict[str, bool] = {s: False for s in SLA_STATES}
+    if counts:
+        wanted = filters.get("sla") or SLA_STATES
+        for state in SLA_STATES:
+            if state in wanted:
+                only = {**filters, "sla": [state]}
+                n = _bounded_count(conn, _filtered(sa.select(t.c.id), only,
+                                                   viewer_id=viewer_id, now=now,
+                                                   dialect=dialect))
+                by_state[state], capped[state] = min(n, COUNT_CAP), n > COUNT_CAP
     return {"rows": [r._asdict() for r in rows], "total": sum(by_state.values()),
-            "by_state": {s: by_state.get(s, 0) for s in SLA_STATES}}
+            "by_state": by_state, "capped": capped, "total_capped": any(capped.values())}
 
 
-def choices(conn: sa.Connection) -> dict[str, list[str]]:
-    """The values the filters offer: the teams, topics and languages tickets have."""
-    out: dict[str, list[str]] = {}
-    for name, column in (("team", t.c.team), ("topic", t.c.topic), ("language", t.c.language)):
-        values = conn.execute(sa.select(column).where(column.is_not(None)).distinct()
-                              .order_by(column).limit(200)).scalars()
-        out[name] = [str(v) for v in values]
+def choices(conn: sa.Connection, *, teams: Sequence[str] = (), topics: Sequence[str] = ()
+            ) -> dict[str, list[str]]:
+    """The values the filters offer: the configured teams and topics (not a scan of the
+    tickets for the values they hold), and the staff who can hold a ticket."""
+    out: dict[str, list[str]] = {"team": sorted(teams), "topic": sorted(topics),
+                                 "language": ["en", "id"]}
     out["assignee"] = [str(e) for e in conn.execute(
         sa.select(users.c.email).where(users.c.role.in_(("agent", "supervisor")))
         .order_by(users.c.email).limit(500)).scalars()]

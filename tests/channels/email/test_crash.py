@@ -39,9 +39,9 @@ from ticketing.store.db import make_engine
 ROOT = Path(__file__).resolve().parents[3]
 TICKETING = Path(sys.executable).with_name("ticketing")
 DOMAIN = "prakerja.example.id"
-TOTAL = 2_000
+TOTAL = 800
 CLIENTS = 4
-KILL_AT = (500, 1_200)        # SIGKILL the server once this many mails have been accepted
+KILL_AT = (200, 500)          # SIGKILL the server once this many mails have been accepted
 # Time bounds (a normal run takes ~20 s on 2 loaded cores; these only cut a broken run short).
 BLAST_DEADLINE = 45.0         # seconds for all mails to be accepted, kills and restarts included
 READY_TIMEOUT = 15.0          # seconds for a (re)started server to answer on its SMTP port

@@ -13,10 +13,11 @@ from __future__ import annotations
 import email.parser
 import email.policy
 import json
+import sys
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -53,6 +54,11 @@ class State:
     files: dict[str, tuple[str, bytes]] = field(default_factory=dict)  # file_id → path, bytes
     sent_ids: dict[int, int] = field(default_factory=dict)  # chat → last message id
     webhook: dict[str, Any] = field(default_factory=dict)
+    # The longest a getUpdates call waits for updates (Telegram: up to 50 s; short by default
+    # so tests do not wait on it).
+    long_poll_cap: float = 2.0
+    # Where calls' times come from (a test with a fake clock logs that clock's time).
+    now: Callable[[], float] = time.monotonic
     lock: threading.Lock = field(default_factory=threading.Lock)
     arrived: threading.Condition = field(init=False)
 
@@ -61,10 +67,11 @@ class State:
 
 
 class StandIn:
-    def __init__(self, token: str = TOKEN) -> None:
-        self.state = State(token=token)
+    def __init__(self, token: str = TOKEN, *, long_poll_cap: float = 2.0,
+                 now: Callable[[], float] = time.monotonic) -> None:
+        self.state = State(token=token, long_poll_cap=long_poll_cap, now=now)
         handler = type("Handler", (_Handler,), {"state": self.state})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = _Server(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -179,7 +186,7 @@ class _Handler(BaseHTTPRequestHandler):
         if path.startswith(file_prefix):
             wanted = path[len(file_prefix):]
             with st.lock:
-                st.calls.append(Call(time.monotonic(), "download", {"path": wanted}))
+                st.calls.append(Call(st.now(), "download", {"path": wanted}))
                 found = next((d for p, d in st.files.values() if p == wanted), None)
             if found is None:
                 self._answer(404, b"not found", "text/plain")
@@ -193,7 +200,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         method = path[len(prefix):]
         params = self._params()
-        call = Call(time.monotonic(), method, params)
+        call = Call(st.now(), method, params)
         method = _METHODS.get(method.lower(), method)  # case-insensitive, as in the Bot API
         call.method = method
         failure = self._failure(method)
@@ -248,7 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
         st = self.state
         offset = int(p.get("offset") or 0)
         limit = int(p.get("limit") or 100)
-        deadline = time.monotonic() + min(float(p.get("timeout") or 0), 2.0)
+        deadline = time.monotonic() + min(float(p.get("timeout") or 0), st.long_poll_cap)
         with st.lock:
             if offset:
                 st.updates = [u for u in st.updates if u["update_id"] >= offset]
@@ -303,6 +310,15 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _METHODS = {n[3:].lower(): n[3:] for n in dir(_Handler) if n.startswith("_m_")}
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that gave up on its call (a cancelled long poll of a stopping worker): the
+        # answer has nowhere to go.  Anything else is printed as usual.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Refused(Exception):

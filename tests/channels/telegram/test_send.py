@@ -5,9 +5,11 @@ with the size limit."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -22,7 +24,7 @@ from ticketing.services import replies
 from ticketing.services.accounts import Principal, Role
 from ticketing.services.clock import FixedClock
 from ticketing.services.ingest import store_and_process
-from ticketing.services.outbox import deliver_due
+from ticketing.services.outbox import deliver_due, enqueue
 from ticketing.services.ports import Delivery
 from ticketing.store import tables
 from channels.telegram.parse import CONTENT_TYPE, update_key
@@ -163,3 +165,106 @@ def test_reply_goes_out_through_the_outbox_and_threads_back(tg: App, standin: St
                                          now=clock.now())
     [option] = options["options"]
     assert not option["possible"] and "tidak bisa dihubungi" in option["reason"]
+
+
+def test_every_message_of_a_split_reply_takes_its_own_pace_slot(tg: App, standin: StandIn,
+                                                                 clock: FixedClock) -> None:
+    """A long reply is several Bot API messages: each one waits for its own slot per chat and
+    overall (here 4 a second overall, to see it with a few messages), as the outbox holds for
+    whole deliveries; the stand-in logs the fake clock's time."""
+    standin.state.now = lambda: clock.at.timestamp()
+    telegram = dataclasses.replace(tg.capabilities["telegram"], pace_overall=0.25)
+    capabilities = {**tg.capabilities, "telegram": telegram}
+    long = "kata " * 2000  # 10,000 characters: three messages
+    with tg.engine.begin() as conn:
+        for chat, text in ((901, long), (902, "Baik."), (903, long), (904, "Kami cek."),
+                           (905, "Sudah.")):
+            enqueue(conn, ticket_id=None, message_id=None, channel="telegram", kind="reply",
+                    recipient={"telegram_id": str(chat)}, payload={"body": text},
+                    now=clock.now(), recipient_key=str(chat))
+
+    def sleep(seconds: float) -> None:
+        clock.at += dt.timedelta(seconds=seconds)
+
+    for _ in range(100):
+        deliver_due(tg.uow, tg.senders, clock, capabilities=capabilities, sleep=sleep)
+        with tg.engine.connect() as conn:
+            if not conn.execute(sa.select(sa.func.count()).select_from(tables.outbox).where(
+                    tables.outbox.c.status != "sent")).scalar_one():
+                break
+        clock.at += dt.timedelta(seconds=0.1)
+    calls = sorted(standin.calls("sendMessage"), key=lambda c: c.at)
+    assert len(calls) == 3 + 1 + 3 + 1 + 1
+    eps = 1e-6
+    assert all(b.at - a.at >= 0.25 - eps for a, b in zip(calls, calls[1:]))
+    by_chat: dict[int, list[float]] = {}
+    for c in calls:
+        by_chat.setdefault(c.params["chat_id"], []).append(c.at)
+    assert len(by_chat[901]) == len(by_chat[903]) == 3
+    assert all(b - a >= 1.0 - eps for times in by_chat.values()
+               for a, b in zip(times, times[1:]))
+
+
+def test_a_split_reply_goes_on_from_its_progress_after_a_429(tg: App, standin: StandIn,
+                                                             clock: FixedClock) -> None:
+    """Paced, a long reply is sent one message a call and its progress kept on the outbox row:
+    the worker is free between the parts, and a 429 on the second part retries from there, so
+    no part goes twice."""
+    long = " ".join(f"bagian{k:04d}" for k in range(1000))  # 10,999 characters: three parts
+    with tg.engine.begin() as conn:
+        enqueue(conn, ticket_id=None, message_id=None, channel="telegram", kind="reply",
+                recipient={"telegram_id": "911"}, payload={"body": long}, now=clock.now(),
+                recipient_key="911")
+
+    def deliver(after: float) -> Any:
+        clock.at += dt.timedelta(seconds=after)
+        deliver_due(tg.uow, tg.senders, clock, capabilities=tg.capabilities,
+                    sleep=lambda s: None)
+        with tg.engine.connect() as conn:
+            return conn.execute(sa.select(tables.outbox)).one()
+
+    row = deliver(0)
+    assert (row.status, row.payload["parts_sent"], row.attempts) == ("pending", 1, 0)
+    assert deliver(0.5).payload["parts_sent"] == 1  # not before a second after the first
+    standin.fail("sendMessage", 429, "Too Many Requests: retry after 3", retry_after=3)
+    row = deliver(0.6)
+    assert row.status == "pending" and "retry" in row.last_error.lower()
+    assert row.payload["parts_sent"] == 1
+    assert deliver(3.1).payload["parts_sent"] == 2
+    row = deliver(1.1)
+    assert row.status == "sent" and row.external_id == "911:1003"
+    texts = [c.params["text"] for c in standin.calls("sendMessage") if c.status == 200]
+    assert len(texts) == len(set(texts)) == 3 and "".join(texts).replace(" ", "") == \
+        long.replace(" ", "")
+
+
+def test_a_chats_next_message_is_timed_from_the_answer_of_a_late_send(
+        tg: App, standin: StandIn, clock: FixedClock) -> None:
+    """A send that leaves its slot late (a loaded host) must not squeeze the chat's next
+    message: the chat's key is held while the send is in flight and released from its
+    answer."""
+    standin.state.now = lambda: clock.at.timestamp()
+    with tg.engine.begin() as conn:
+        for text in ("Pertama", "Kedua"):
+            enqueue(conn, ticket_id=None, message_id=None, channel="telegram", kind="reply",
+                    recipient={"telegram_id": "921"}, payload={"body": text},
+                    now=clock.now(), recipient_key="921")
+    real = tg.senders["telegram"]
+    late = [0.4]
+
+    def slow_first(delivery: Delivery) -> str | None:
+        if late:
+            clock.at += dt.timedelta(seconds=late.pop())  # left its slot 0.4 s late
+        return real(delivery)
+
+    def sleep(seconds: float) -> None:
+        clock.at += dt.timedelta(seconds=seconds)
+
+    for _ in range(40):
+        deliver_due(tg.uow, {"telegram": slow_first}, clock, capabilities=tg.capabilities,
+                    sleep=sleep)
+        if len(standin.calls("sendMessage")) == 2:
+            break
+        clock.at += dt.timedelta(seconds=0.1)
+    first, second = standin.calls("sendMessage")
+    assert second.at - first.at >= 1.0 - 1e-6

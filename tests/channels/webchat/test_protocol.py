@@ -225,4 +225,6 @@ def test_the_queue_frame_counts_the_wait_from_the_next_opening(app: App, clock: 
         queue, _ = frames_until(ws, "queue")
     assert queue["open"] is False and queue["position"] == 1
     assert queue["opens_local"] == "Selasa, 3 Maret 2026 08.00 WIB"
+    assert queue["local"]["id"]["opens"] == queue["opens_local"]
+    assert queue["local"]["en"]["opens"].startswith("Tuesday")  # the page's English switch
     assert queue["wait_minutes"] >= 13 * 60

@@ -23,15 +23,15 @@ CRASH_MESSAGE = ("Maaf, terjadi kesalahan di server. Kesalahan ini sudah dicatat
 
 
 def install(http: FastAPI) -> None:
-    from ticketing.entrypoints.web import pages
+    from ticketing.entrypoints.web.render import gettext, page
     from ticketing.entrypoints.web.agent_routes import router as agent_router
     from ticketing.entrypoints.web.chat_presence import router as chat_router
+    from ticketing.entrypoints.web.customer_routes import router as customer_router
     from ticketing.entrypoints.web.live import router as live_router
     from ticketing.entrypoints.web.desk_routes import router as desk_router
     from ticketing.entrypoints.web.queue_routes import router as queue_router
     from ticketing.entrypoints.web.routes import router
     from ticketing.entrypoints.web.search_routes import router as search_router
-    from ticketing.entrypoints.web.session import html
 
     http.include_router(router)
     http.include_router(agent_router)
@@ -41,16 +41,19 @@ def install(http: FastAPI) -> None:
     _stop_live_events_on_shutdown(http)
     http.include_router(desk_router)
     http.include_router(queue_router)
+    http.include_router(customer_router)
     ours = {getattr(r, "endpoint", None)
             for r in (*router.routes, *agent_router.routes, *search_router.routes,
-                      *desk_router.routes, *queue_router.routes)}
+                      *desk_router.routes, *queue_router.routes, *customer_router.routes)}
     before = http.exception_handlers.get(Exception)
 
     async def crash(request: Request, exc: Exception) -> Response:
         if request.scope.get("endpoint") in ours:
             log.error("unhandled error on %s", request.url.path,
                       exc_info=(type(exc), exc, exc.__traceback__))
-            return html(pages.error_page(CRASH_TITLE, CRASH_MESSAGE), 500)
+            _ = gettext(request)
+            return page(request, None, "error.html", status=500, title=_(CRASH_TITLE),
+                        message=_(CRASH_MESSAGE))
         if before is not None:
             answer = before(request, exc)
             return await answer if inspect.isawaitable(answer) else answer

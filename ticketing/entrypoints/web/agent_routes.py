@@ -14,15 +14,17 @@ case (``services.merging``) enforces for the pages and the API alike."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from ticketing.app import App
-from ticketing.domain import bounds, canned
+from ticketing.domain import bounds, canned, reply_files
 from ticketing.domain.errors import (Conflict, InvalidInput, NotFound, PermissionDenied,
                                      TicketingError)
 from ticketing.domain.lifecycle import ACTIVE_STATUSES
@@ -31,9 +33,9 @@ from ticketing.services.accounts import Principal
 from ticketing.store import workqueue
 from markupsafe import Markup
 from ticketing.entrypoints import jobs
-from ticketing.entrypoints.web import chat_presence, pages, ticket_view, viewing
-from ticketing.entrypoints.web.render import render_page
-from ticketing.entrypoints.web.session import (WORK_ROLES, core, html, same_origin, to_login,
+from ticketing.entrypoints.web import chat_presence, ticket_view, viewing
+from ticketing.entrypoints.web.render import error as error_page, render_page
+from ticketing.entrypoints.web.session import (WORK_ROLES, core, same_origin, to_login,
                                    viewer)
 
 router = APIRouter(include_in_schema=False)
@@ -44,10 +46,14 @@ DONE = {"claimed": "Tiket ini sekarang milik Anda.",
         "callback": "Telepon balik dicatat.",
         "note": "Catatan internal disimpan.", "status": "Status tiket diubah.",
         "release": "Tiket dikembalikan ke antrean.", "topic": "Topik tiket dikoreksi.",
-        "merged": "Tiket digabung ke tiket ini.", "unmerged": "Penggabungan dibatalkan."}
+        "merged": "Tiket digabung ke tiket ini.", "unmerged": "Penggabungan dibatalkan.",
+        "customer_merged": "Data warga digabung; bisa dibatalkan di panel Warga.",
+        "customer_unmerged": "Penggabungan data warga dibatalkan."}
 NOTHING_TO_CLAIM = "Tidak ada tiket yang bisa Anda ambil saat ini. Coba lagi nanti."
 # A refusal's page status and a lead-in for the use case's own (English) message.
 REFUSALS: tuple[tuple[type[TicketingError], int, str], ...] = (
+    (reply_files.FileTooLarge, 413, "Lampiran terlalu besar"),
+    (reply_files.FileTypeRefused, 415, "Jenis lampiran tidak diterima"),
     (PermissionDenied, 403, "Tidak diizinkan"), (NotFound, 404, "Tidak ditemukan"),
     (Conflict, 409, "Tidak bisa dilakukan"), (InvalidInput, 422, "Isian tidak valid"))
 FOREIGN_FORM = "Formulir dari situs lain ditolak."
@@ -69,14 +75,13 @@ async def _worker(request: Request, target: str | None = None) -> Principal | Re
     if who is None:
         return to_login(request, target)
     if who.role not in WORK_ROLES:
-        return html(pages.error_page("Tidak diizinkan", "Antrian dan tiket hanya untuk agen "
-                                     "dan supervisor.", who=who), 403)
+        return await error_page(request, who, "Tidak diizinkan",
+                           "Antrian dan tiket hanya untuk agen dan supervisor.", 403)
     return who
 
 
-def _not_found(who: Principal, ticket: str) -> Response:
-    return html(pages.error_page("Tiket tidak ditemukan", f"Tidak ada tiket {ticket}.",
-                                 who=who), 404)
+async def _not_found(request: Request, who: Principal, ticket: str) -> Response:
+    return await error_page(request, who, "Tiket tidak ditemukan", f"Tidak ada tiket {ticket}.", 404)
 
 
 # ---------------------------------------------------------------- one ticket
@@ -94,7 +99,7 @@ async def _ticket(request: Request, who: Principal, ticket_id: int, *,
         ticket, related, following = await run_in_threadpool(ticket_view.read, app,
                                                              ticket_id, who)
     except NotFound:
-        return _not_found(who, f"#{ticket_id}")
+        return await _not_found(request, who, f"#{ticket_id}")
     values = ticket_view.context(request, app, who, ticket, related, following, drafts or {})
     chat = await run_in_threadpool(chat_presence.seen_by_desk, app, ticket_id)
     response = await render_page(request, who, "ticket.html", status=status,
@@ -115,7 +120,7 @@ async def ticket_page(request: Request, raw_id: str, done: str | None = None) ->
         return who
     ticket_id = bounds.parse_id(raw_id)
     if ticket_id is None:
-        return _not_found(who, raw_id)
+        return await _not_found(request, who, raw_id)
     return await _ticket(request, who, ticket_id, notice=DONE.get(done or ""))
 
 
@@ -123,15 +128,28 @@ async def _act(request: Request, raw_id: str, done: str, action: Action,
                draft: str | None = None) -> Response:
     """A form post on a ticket: origin, session, role, the use case, then back to the page."""
     if not same_origin(request):
-        return html(pages.error_page("Ditolak", FOREIGN_FORM), 403)
+        return await error_page(request, None, "Ditolak", FOREIGN_FORM, 403)
     ticket_id = bounds.parse_id(raw_id)
     who = await _worker(request, f"/tickets/{ticket_id}" if ticket_id is not None else "/queue")
     if isinstance(who, Response):
         return who
     if ticket_id is None:
-        return _not_found(who, raw_id)
-    form = await request.form()
+        return await _not_found(request, who, raw_id)
+    size = bounds.parse_int(request.headers.get("content-length") or "0", 0, 2**62)
+    try:
+        if size is None or size > reply_files.MAX_TOTAL + 1024 * 1024:
+            raise reply_files.FileTooLarge(
+                f"kiriman lebih dari {reply_files.MAX_TOTAL // (1024 * 1024)} MB (request over "
+                f"{reply_files.MAX_TOTAL // (1024 * 1024)} MB)")
+        form = await request.form()
+        uploads = [(str(f.filename), await f.read(reply_files.MAX_FILE + 1))
+                   for f in form.getlist("files")
+                   if isinstance(f, UploadFile) and f.filename and f.size != 0]
+    except reply_files.FileTooLarge as exc:
+        return await _ticket(request, who, ticket_id, error=_refusal(exc)[1], status=413)
     fields = {k: v for k in FIELDS if isinstance(v := form.get(k), str)}
+    if uploads and action is _reply:
+        action = partial(_reply, uploads=uploads)
     try:
         await run_in_threadpool(action, core(request), ticket_id, who, fields)
     except StaleView:
@@ -145,13 +163,20 @@ async def _act(request: Request, raw_id: str, done: str, action: Action,
     return RedirectResponse(f"/tickets/{ticket_id}?done={done}", status_code=303)
 
 
-def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) -> object:
+def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str],
+           uploads: Sequence[tuple[str, bytes]] = ()) -> object:
     """The reply, with the macro's status and topic in the same transaction (each audited by
     its use case).  Held (``StaleView``) when a citizen message or another agent's reply came
-    after the view it was written on, unless the agent confirmed after seeing it."""
+    after the view it was written on, unless the agent confirmed after seeing it.  Attached
+    files are checked by their content (``domain.reply_files``) and kept in the attachment
+    store (by digest: a refused reply leaves at most an unreferenced file) before the
+    transaction."""
     body = fields.get("body", "")
     if left := canned.unfilled(body):
         raise InvalidInput("isi dulu: " + ", ".join("{" + v + "}" for v in left))
+    files = reply_files.accept(uploads)
+    for f in files:
+        app.attachment_store.put(f.sha256, f.data)
     seen = bounds.parse_int(fields.get("seen") or "", 0, 2**62)
     confirmed = bounds.parse_int(fields.get("confirm") or "", 0, 2**62)
     with app.engine.begin() as conn:
@@ -167,7 +192,8 @@ def _reply(app: App, ticket_id: int, who: Principal, fields: Mapping[str, str]) 
                                       capabilities=app.capabilities,
                                       channel=fields.get("channel") or None,
                                       status=fields.get("status") or None,
-                                      public=fields.get("public") == "1")
+                                      public=fields.get("public") == "1",
+                                      files=[f.described() for f in files])
         if fields.get("topic"):
             updates.update_ticket(conn, ticket_id, {"topic": fields["topic"]}, by=who,
                                   topics=app.evidence_policy.classifier.topics,
@@ -266,8 +292,8 @@ async def attachment(request: Request, raw_id: str, raw_message: str,
             app.read, downloads.attachment_download, app.attachment_store, message_id, index,
             ticket_id=ticket_id)
     except NotFound:
-        return html(pages.error_page("Lampiran tidak ditemukan", "Lampiran ini tidak ada pada "
-                                     "tiket ini atau tidak disimpan.", who=who), 404)
+        return await error_page(request, who, "Lampiran tidak ditemukan",
+                           "Lampiran ini tidak ada pada tiket ini atau tidak disimpan.", 404)
     return FileResponse(got.path, media_type=got.media_type, filename=got.filename,
                         content_disposition_type="attachment", headers=dict(downloads.HEADERS))
 

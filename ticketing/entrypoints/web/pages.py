@@ -1,5 +1,5 @@
-"""The staff pages' HTML: the shell every page shares, the login form, the error page and the
-SLA report page (form, download links, and the report's own sections from ``report_html``).
+"""The staff pages' HTML still built in Python: the shell of a bare report document, the
+locked accounts section and the SLA report page (form, download links, and the report's own sections from ``report_html``).
 
 Every value that comes from a person (a name, an address, a topic, a query parameter) goes
 through ``html.escape``; the only script is our own live-updates file, and the pages read
@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 
 from ticketing.services.accounts import Principal
 from ticketing.entrypoints.web.report_html import STYLE, render_body
-from ticketing.entrypoints.web.session import REPORT_ROLES, WORK_ROLES, home
+from ticketing.entrypoints.web.session import REPORT_ROLES, WORK_ROLES
 
 GROUP_LABELS = {"channel": "kanal", "topic": "topik", "day": "hari", "agent": "agen",
                 "team": "tim"}
@@ -55,24 +55,6 @@ def shell(title: str, body: str, *, who: Principal | None = None, style: str = "
 <body><header><h1>{escape(title)}</h1>{links}<div>{account}</div></header>
 {body}</body></html>
 """
-
-
-def login_page(*, next_url: str, error: str | None = None, email: str = "") -> str:
-    message = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
-    return shell("Masuk", f"""{message}
-<form method="post" action="/login" id="login">
-<input type="hidden" name="next" value="{escape(next_url)}">
-<p><label>E-mail <input type="text" inputmode="email" name="email" value="{escape(email)}" required
-autocomplete="username"></label></p>
-<p><label>Kata sandi <input type="password" name="password" required
-autocomplete="current-password"></label></p>
-<p><button type="submit">Masuk</button></p></form>""")
-
-
-def error_page(title: str, message: str, *, who: Principal | None = None) -> str:
-    back = (f'<p><a href="{home(who.role)}">Kembali</a></p>' if who is not None
-            else '<p><a href="/login">Masuk</a></p>')
-    return shell(title, f'<p class="error" role="alert">{escape(message)}</p>{back}', who=who)
 
 
 def _options(selected: str, groups: Sequence[str]) -> str:

@@ -66,9 +66,11 @@ def _data(app: App, who: Principal, filters: dict[str, list[str]], sort: str, pa
         waiting = routing.waiting_for(conn, who.user_id, config=app.routing)
         mine = workqueue.queue_list(conn, who, {"assignee": ["me"],
                                                 "status": sorted(ACTIVE_STATUSES)},
-                                    now=now, per_page=100, with_choices=False)
+                                    now=now, per_page=100, with_choices=False,
+                                    with_counts=False)
         listing = workqueue.queue_list(conn, who, filters, now=now, sort=sort, page=page,
-                                       per_page=per_page)
+                                       per_page=per_page, teams=app.routing.names,
+                                       topics=app.evidence_policy.classifier.topics)
     return {"waiting": waiting, "mine": mine, "listing": listing}
 
 

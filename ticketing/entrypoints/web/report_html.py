@@ -178,6 +178,34 @@ Waktu dalam menit kerja (jam layanan); tingkat dalam persen.</p>
 <th>Umur</th><th>Tiket</th></tr></thead><tbody>{backlog}</tbody></table></div>"""
 
 
+RATING_HEADINGS = {"channel": "Kanal", "topic": "Topik", "agent": "Agen", "team": "Tim"}
+
+
+def _rating_row(g: Mapping[str, Any]) -> str:
+    counts = "".join(f"<td>{int(d['count'])}</td>" for d in g["distribution"])
+    return (f"<tr><td>{escape(str(g['grp']))}</td><td>{int(g['count'])}</td>"
+            f"<td>{float(g['average']):.2f}</td>{counts}</tr>")
+
+
+def ratings_section(report: Mapping[str, Any]) -> str:
+    """The chat ratings (Indonesian, for the self-contained document; the staff page renders
+    ``templates/report_ratings.html`` with the English catalogue)."""
+    r = report.get("ratings") or {}
+    if not r.get("count"):
+        return ("<h2>Penilaian obrolan (1–5)</h2><p id=\"no-ratings\">Belum ada penilaian "
+                "pada periode ini.</p>")
+    bars = _bars("Sebaran penilaian", [(f"{d['value']} ★", float(d["count"]))
+                                       for d in r["distribution"]], unit=" penilaian")
+    heading = RATING_HEADINGS.get(str(r.get("by")), "Kelompok")
+    rows = "".join(_rating_row(g) for g in r["groups"])
+    stars = "".join(f"<th>{v} ★</th>" for v in range(1, 6))
+    return (f"<h2>Penilaian obrolan (1–5)</h2><p id=\"rating-summary\">{r['count']} penilaian, "
+            f"rata-rata {r['average']:.2f} dari 5 (diberikan pada periode ini).</p>"
+            f"<div class=\"chart\">{bars}</div><div class=\"scroll\"><table id=\"ratings\">"
+            f"<thead><tr><th>{escape(heading)}</th><th>Penilaian</th><th>Rata-rata</th>{stars}"
+            f"</tr></thead><tbody>{rows}</tbody></table></div>")
+
+
 def render(report: Mapping[str, Any]) -> str:
     """The whole report as one self-contained document."""
     return f"""<!doctype html>
@@ -185,5 +213,6 @@ def render(report: Mapping[str, Any]) -> str:
 <title>Laporan SLA {escape(report['from'])} – {escape(report['to'])}</title>
 <style>{STYLE}</style></head>
 <body><h1>Laporan SLA</h1>
-{render_body(report)}</body></html>
+{render_body(report)}
+{ratings_section(report)}</body></html>
 """

@@ -26,24 +26,36 @@ from ticketing.domain.zones import WIB
 from ticketing.services import accounts, logins, reports
 from ticketing.services.accounts import Principal
 from ticketing.entrypoints.web import pages
-from ticketing.entrypoints.web.render import render_page
+from ticketing.entrypoints.web.render import error, gettext, render_page
+from ticketing.entrypoints.web.templating import N_
 from ticketing.store import workqueue
 from markupsafe import Markup
-from ticketing.entrypoints.web.session import (COOKIE, HEADERS, REPORT_ROLES, core, home, html,
+from ticketing.entrypoints.web.session import (COOKIE, HEADERS, REPORT_ROLES, core, home,
                                                safe_next, same_origin, to_login, viewer)
 
-BAD_LOGIN = "E-mail atau kata sandi salah."
-TOO_MANY = ("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam {seconds} detik.")
-LOCKED = ("Akun ini dikunci setelah terlalu banyak percobaan masuk yang gagal. Minta supervisor "
-          "atau admin membuka kuncinya.")
+BAD_LOGIN = N_("E-mail atau kata sandi salah.")
+TOO_MANY = N_("Terlalu banyak percobaan masuk yang gagal. Coba lagi dalam %(seconds)s detik.")
+LOCKED = N_("Akun ini dikunci setelah terlalu banyak percobaan masuk yang gagal. Minta "
+            "supervisor atau admin membuka kuncinya.")
 UNLOCKED = "Kunci akun dibuka; pemiliknya bisa masuk lagi."
 
 router = APIRouter(include_in_schema=False)
 
 
+async def _login_page(request: Request, *, next_url: str, email: str = "",
+                      error: str | None = None, status: int = 200,
+                      seconds: int | None = None) -> Response:
+    """The sign-in form (``login.html``), in the viewer's language, with a refusal's reason."""
+    _ = gettext(request)
+    shown = _(error) % {"seconds": seconds} if error and seconds is not None else (
+        _(error) if error else None)
+    return await render_page(request, None, "login.html", status=status, title=_("Masuk"),
+                             page_id="login", next_url=next_url, email=email, error=shown)
+
+
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return html(pages.login_page(next_url=safe_next(next) or ""))
+    return await _login_page(request, next_url=safe_next(next) or "")
 
 
 def _login(app: App, email: str, password: str, client: str) -> tuple[Principal, str] | None:
@@ -61,15 +73,15 @@ def _settle(conn: sa.Connection, attempt: logins.Attempt, ok: bool, *,
     return who, accounts.create_session(conn, user_id=who.user_id, now=now)
 
 
-def _refused(exc: LoginThrottled, *, next_url: str, email: str) -> Response:
+async def _refused(request: Request, exc: LoginThrottled, *, next_url: str,
+                   email: str) -> Response:
     """A refused sign-in: 429 with ``Retry-After`` for a wait (answered at once: holding the
     connection open instead would let a few clients tie up the server), 423 for a lock."""
     if exc.locked:
-        page = pages.login_page(next_url=next_url, error=LOCKED, email=email)
-        return html(page, 423)
-    page = pages.login_page(next_url=next_url, email=email,
-                            error=TOO_MANY.format(seconds=exc.retry_after))
-    response = html(page, 429)
+        return await _login_page(request, next_url=next_url, error=LOCKED, email=email,
+                                 status=423)
+    response = await _login_page(request, next_url=next_url, email=email, error=TOO_MANY,
+                                 seconds=int(exc.retry_after), status=429)
     response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
@@ -77,7 +89,7 @@ def _refused(exc: LoginThrottled, *, next_url: str, email: str) -> Response:
 @router.post("/login")
 async def login(request: Request) -> Response:
     if not same_origin(request):
-        return html(pages.error_page("Ditolak", "Formulir dari situs lain ditolak."), 403)
+        return await error(request, None, "Ditolak", "Formulir dari situs lain ditolak.", 403)
     form = await request.form()
     email, password = str(form.get("email") or ""), str(form.get("password") or "")
     next_url = safe_next(str(form.get("next") or ""))
@@ -87,9 +99,10 @@ async def login(request: Request) -> Response:
         try:
             signed_in = await run_in_threadpool(_login, core(request), email, password, client)
         except LoginThrottled as exc:
-            return _refused(exc, next_url=next_url or "", email=email)
+            return await _refused(request, exc, next_url=next_url or "", email=email)
     if signed_in is None:
-        return html(pages.login_page(next_url=next_url or "", error=BAD_LOGIN, email=email))
+        return await _login_page(request, next_url=next_url or "", error=BAD_LOGIN,
+                                 email=email)
     who, token = signed_in
     response = RedirectResponse(next_url or home(who.role), status_code=303)
     response.set_cookie(COOKIE, token, max_age=int(accounts.SESSION_LIFETIME.total_seconds()),
@@ -102,7 +115,7 @@ async def login(request: Request) -> Response:
 async def unlock(request: Request) -> Response:
     """A supervisor's or admin's unlock button (the report page lists locked accounts)."""
     if not same_origin(request):
-        return html(pages.error_page("Ditolak", "Formulir dari situs lain ditolak."), 403)
+        return await error(request, None, "Ditolak", "Formulir dari situs lain ditolak.", 403)
     who = await run_in_threadpool(viewer, request)
     if who is None:
         return to_login(request, "/reports/sla")
@@ -113,10 +126,10 @@ async def unlock(request: Request) -> Response:
             raise InvalidInput("alamat e-mail akun kosong")
         await run_in_threadpool(app.write, logins.unlock, email, by=who, now=app.clock.now())
     except PermissionDenied:
-        return html(pages.error_page("Tidak diizinkan", "Hanya supervisor dan admin yang boleh "
-                                     "membuka kunci akun.", who=who), 403)
+        return await error(request, who, "Tidak diizinkan",
+                           "Hanya supervisor dan admin yang boleh membuka kunci akun.", 403)
     except InvalidInput as exc:
-        return html(pages.error_page("Isian tidak valid", str(exc), who=who), 422)
+        return await error(request, who, "Isian tidak valid", str(exc), 422)
     return RedirectResponse("/reports/sla?done=unlocked", status_code=303)
 
 
@@ -128,7 +141,7 @@ def _logout(app: App, token: str) -> None:
 @router.post("/logout")
 async def logout(request: Request) -> Response:
     if not same_origin(request):
-        return html(pages.error_page("Ditolak", "Formulir dari situs lain ditolak."), 403)
+        return await error(request, None, "Ditolak", "Formulir dari situs lain ditolak.", 403)
     token = request.cookies.get(COOKIE)
     if token:
         await run_in_threadpool(_logout, core(request), token)
@@ -157,8 +170,8 @@ async def sla_report_page(request: Request) -> Response:
     if who is None:
         return to_login(request)
     if who.role not in REPORT_ROLES:
-        return html(pages.error_page("Tidak diizinkan", "Laporan SLA hanya untuk supervisor "
-                                      "dan admin.", who=who), 403)
+        return await error(request, who, "Tidak diizinkan",
+                           "Laporan SLA hanya untuk supervisor dan admin.", 403)
     app = core(request)
     params = request.query_params
     locked = await run_in_threadpool(app.read, logins.locked_accounts)
@@ -191,13 +204,13 @@ async def sla_report_page(request: Request) -> Response:
                                  f'attachment; filename="{name}.json"'})
     return await _report_page(request, who, pages.report_page(
         who=who, start=start, end=end, group_by=group_by, groups=reports.GROUPS, report=data,
-        top=top, bare=True))
+        top=top, bare=True), ratings=data.get("ratings"))
 
 
 async def _report_page(request: Request, who: Principal, content: str,
-                       status: int = 200) -> Response:
+                       status: int = 200, ratings: Any = None) -> Response:
     return await render_page(request, who, "report.html", status=status, title="Laporan SLA",
-                             page_id="report", content=Markup(content))
+                             page_id="report", content=Markup(content), ratings=ratings)
 
 
 def _default_period(app: App, today: dt.date) -> tuple[dt.date, dt.date]:

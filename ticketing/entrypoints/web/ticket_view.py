@@ -16,9 +16,9 @@ from ticketing.app import App
 from ticketing.domain import canned
 from ticketing.domain.lifecycle import ALLOWED, TicketStatus
 from ticketing.domain.zones import WIB
-from ticketing.services import relations, views
+from ticketing.services import merging, relations, views
 from ticketing.services.accounts import Principal, Role
-from ticketing.entrypoints.web import agent_html, related_html, viewing
+from ticketing.entrypoints.web import viewing
 from ticketing.entrypoints.web.labels import PRIORITY, STATUS
 from ticketing.entrypoints.web.templating import N_, language
 
@@ -101,8 +101,7 @@ def context(request: Request, app: App, who: Principal, ticket: dict[str, Any],
         "technical": who.role in (Role.SUPERVISOR, Role.ADMIN),
         "can_release": bool(ticket.get("assignee")) and (
             ticket.get("assignee") == who.email or who.role != Role.AGENT),
-        "related_section": Markup(_related(ticket, _titled(related, classifier), who)),
-        "unmerge_form": Markup(related_html.unmerge_form(ticket, who)),
+        "related": _titled(related, classifier), "may_merge": merging.may_merge(who),
         "status_labels": STATUS, "priority_labels": PRIORITY, "direction_labels": DIRECTION,
         "clock_labels": CLOCK, "delivery_labels": DELIVERY, "identity_labels": IDENTITY,
     }
@@ -110,8 +109,8 @@ def context(request: Request, app: App, who: Principal, ticket: dict[str, Any],
 
 def _extra_meta(m: Mapping[str, Any]) -> str:
     """How a call's speakers got their roles, and a mail sender that may be forged (escaped
-    HTML from ``agent_html``, as the page showed them before the templates)."""
-    out = agent_html._speaker_roles(m.get("speaker_roles"))
+    HTML, as the page showed them before the templates)."""
+    out = _speaker_roles(m.get("speaker_roles"))
     if m.get("sender_warnings"):
         claimed = (f' mengaku {escape(str(m.get("sender_claimed")))}'
                    if m.get("sender_claimed") else "")
@@ -119,6 +118,27 @@ def _extra_meta(m: Mapping[str, Any]) -> str:
                 f'{escape(", ".join(map(str, m["sender_warnings"])))}">'
                 f'⚠ pengirim mungkin dipalsukan{claimed}</strong>')
     return out
+
+
+_ROLE_WAYS = {"stated": "dinyatakan berkas",
+              "participant_role": "dinyatakan berkas (ParticipantRole)",
+              "labels": "label pembicara", "agent_speaker": "ditentukan saat unggah",
+              "channel_roles": "pemetaan kanal audio", "agent_names": "nama petugas",
+              "other_speaker": "pembicara lain", "content": "ditebak dari isi percakapan"}
+
+
+def _speaker_roles(report: Any) -> str:
+    """How a call's speakers got their roles; a guess from the content is shown plainly."""
+    if not isinstance(report, Mapping):
+        return ""
+    who = ", ".join(f'{escape(str(s.get("speaker")))} → '
+                    f'{"petugas" if s.get("role") == "agent" else "penelepon"}'
+                    for s in report.get("speakers") or [] if isinstance(s, Mapping))
+    way = escape(_ROLE_WAYS.get(str(report.get("method")), str(report.get("method"))))
+    if report.get("inferred"):
+        return (f' · <strong class="roles-inferred" title="{who}">peran pembicara ditebak dari '
+                f'isi percakapan: {who}</strong>')
+    return f' · <span class="roles" title="{who}">peran pembicara: {way}</span>'
 
 
 def _titled(related: dict[str, Any], classifier: Any) -> dict[str, Any]:
@@ -129,25 +149,3 @@ def _titled(related: dict[str, Any], classifier: Any) -> dict[str, Any]:
         related = {**related, "incident": {**incident, "label": classifier.safe_title(
             incident.get("topic"), str(incident.get("label") or ""))}}
     return related
-
-
-def _related(ticket: Mapping[str, Any], related: Mapping[str, Any], who: Principal) -> str:
-    """The related tickets collapsed to a one-line summary (escaped HTML from
-    ``related_html``); opened, the tables with their links and merge buttons."""
-    incident = related.get("incident") or {}
-    dups = related.get("duplicates") or []
-    same = related.get("possible_same_citizen") or []
-    if not (incident or dups or same):
-        return ('<section class="panel" id="related"><h2>Tiket terkait</h2>'
-                '<p id="related-empty">Tidak ada tiket terkait.</p></section>')
-    parts = []
-    if incident:
-        parts.append(f"insiden #{int(incident['incident_id'])} "
-                     f"({int(incident.get('ticket_count') or 0)} tiket)")
-    if dups:
-        parts.append(f"{len(dups)} kemungkinan duplikat")
-    if same:
-        parts.append(f"{len(same)} mungkin warga yang sama")
-    inner = related_html.related_section(ticket=ticket, related=related, who=who)
-    return (f'<details class="panel" id="related-details"><summary id="related-summary">'
-            f'Tiket terkait: {", ".join(parts)}</summary>{inner}</details>')

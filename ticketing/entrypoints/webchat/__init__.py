@@ -14,11 +14,13 @@ def install(http: FastAPI, app: App) -> None:
     """Adds the routes and the hub (``http.state.webchat``; its loop starts with the first
     connection)."""
     from ticketing.entrypoints.webchat.hub import Hub
+    from ticketing.entrypoints.webchat.links import router as links_router
     from ticketing.entrypoints.webchat.page import router as page_router
     from ticketing.entrypoints.webchat.routes import router
 
     http.state.webchat = Hub(app)
     http.include_router(router)
+    http.include_router(links_router)  # before the page's /chat/{name}
     http.include_router(page_router)
 
 

@@ -82,6 +82,15 @@ class Hub:
         self.sessions[chat.public_id] = chat
         return self.polls.setdefault(chat.public_id, asyncio.Event())
 
+    async def moved(self, public_id: str) -> None:
+        """The chat was opened on another device by a sign-in link (its token changed): this
+        process's connections of it get nothing more and are told so (their next connection
+        is refused: the old token is gone)."""
+        conns = self.sockets.pop(public_id, set())
+        self.sessions.pop(public_id, None)
+        for send in conns:
+            await send(error("session_moved"))
+
     def close(self) -> None:
         if self._task is not None:
             self._task.cancel()

@@ -19,7 +19,8 @@ HEADERS = {
     "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
 }
 TYPES = {"chat.js": "text/javascript; charset=utf-8", "chat.css": "text/css; charset=utf-8",
-         "desk.js": "text/javascript; charset=utf-8"}
+         "desk.js": "text/javascript; charset=utf-8",
+         "links.js": "text/javascript; charset=utf-8"}
 
 
 @cache

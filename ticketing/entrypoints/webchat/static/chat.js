@@ -119,7 +119,8 @@
     setConn(opened);
     if (q.open === false) {
       $("hours").hidden = false;
-      $("hours").textContent = t("closed", {at: q.opens_local, h: q.hours});
+      var local = (q.local && q.local[lang]) || {opens: q.opens_local, hours: q.hours};
+      $("hours").textContent = t("closed", {at: local.opens, h: local.hours});
     } else { $("hours").hidden = true; }
   }
   function setConn(ok) {
@@ -158,7 +159,7 @@
         clearTimeout(retryTimer);
         retryTimer = setTimeout(resend, Math.ceil((f.retry_after || 2) * 1000));
       }
-      if (f.code === "session_expired" || f.code === "no_session") { forget(); }
+      if (f.code === "session_expired" || f.code === "no_session" || f.code === "session_moved") { forget(); }
     } else if (f.type === "ended") {
       $("ended").hidden = false;
       $("ended").textContent = f.transcript ? t("ended_mail") : t("ended");
