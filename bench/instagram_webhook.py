@@ -15,6 +15,8 @@ exactly N inbox rows (nothing lost, nothing twice), then N replays of already st
 
     .venv/bin/python bench/instagram_webhook.py              # N=3000, SQLite and PostgreSQL, 3 runs
     .venv/bin/python bench/instagram_webhook.py --quick      # N=1000, 1 run
+    .venv/bin/python bench/instagram_webhook.py --ref main   # also the server of git ref
+                                                             # `main`, interleaved, same run
 """
 
 from __future__ import annotations
@@ -125,7 +127,17 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000
 
 
-def one_run(db: str, n: int, clients: int, per_body: int) -> dict[str, Any]:
+def ref_tree(ref: str) -> Path:
+    """The code of git ``ref`` (``git archive``), for its server to be measured beside ours."""
+    where = Path(tempfile.mkdtemp(prefix="bench-ig-ref-"))
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref], check=True,
+                             capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(where)], input=archive, check=True)
+    return where
+
+
+def one_run(db: str, n: int, clients: int, per_body: int,
+            code: Path | None = None) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="bench-ig-"))
     pg_name = None
     if db == "sqlite":
@@ -142,6 +154,8 @@ def one_run(db: str, n: int, clients: int, per_body: int) -> dict[str, Any]:
     env.update({"TICKETING_DATABASE_URL": url, "TICKETING_CONFIG_DIR": str(ROOT / "config"),
                 "TICKETING_META_APP_SECRET": SECRET, "TICKETING_LOG_LEVEL": "WARNING",
                 "TICKETING_ATTACHMENT_DIR": str(tmp / "attachments")})
+    if code is not None:  # the reference's packages come first on the server's path
+        env["PYTHONPATH"] = str(code)
     subprocess.run([str(BIN / "ticketing"), "db", "upgrade"], env=env, cwd=tmp, check=True,
                    capture_output=True)
     server = subprocess.Popen([str(BIN / "python"), "-c", SERVER.format(port=port)], env=env,
@@ -195,21 +209,36 @@ def main() -> None:
     parser.add_argument("--per-body", type=int, nargs="+", default=[1, 10],
                         help="events per webhook body (Meta batches them)")
     parser.add_argument("--db", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--ref", help="also measure the server of this git ref (e.g. main), "
+                                      "runs interleaved with this tree's")
     args = parser.parse_args()
+    trees: list[tuple[str, Path | None]] = [("this tree", None)]
+    if args.ref:
+        trees.insert(0, (f"ref {args.ref}", ref_tree(args.ref)))
     n, runs = (1000, 1) if args.quick else (args.n, args.runs)
     dbs = ["sqlite", "postgresql"] if args.db == "both" else [args.db]
-    print("| database | events per body | events/s (median) | p50 ms | p99 ms | baseline GET /healthz req/s | "
-          "ratio | replays/s | replay p99 ms |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"load average before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}; "
+          f"{args.clients} clients, {n} events, {runs} run(s) each, median shown", flush=True)
+    print("| code | database | events per body | events/s (median) | p50 ms | p99 ms | "
+          "baseline GET /healthz req/s | ratio | replays/s | replay p99 ms |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for db, per_body in [(d, p) for d in dbs for p in args.per_body]:
-        results = [one_run(db, n, args.clients, per_body) for _ in range(runs)]
+        by_tree: dict[str, list[dict[str, Any]]] = {name: [] for name, _ in trees}
+        for _ in range(runs):  # interleaved: the machine's load hits both alike
+            for name, code in trees:
+                by_tree[name].append(one_run(db, n, args.clients, per_body, code))
+        for name, results in by_tree.items():
+            _row(name, db, per_body, results)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
-        def med(key: str, results: list[dict[str, Any]] = results) -> float:
-            return statistics.median(r[key] for r in results)
-        print(f"| {db} | {per_body} | {med('events_per_s'):.0f} | {med('p50_ms'):.1f} | "
-              f"{med('p99_ms'):.1f} | {med('baseline_per_s'):.0f} | "
-              f"{med('events_per_s') / med('baseline_per_s'):.2f} | "
-              f"{med('replays_per_s'):.0f} | {med('replay_p99_ms'):.1f} |", flush=True)
+
+def _row(name: str, db: str, per_body: int, results: list[dict[str, Any]]) -> None:
+    def med(key: str) -> float:
+        return statistics.median(r[key] for r in results)
+    print(f"| {name} | {db} | {per_body} | {med('events_per_s'):.0f} | {med('p50_ms'):.1f} | "
+          f"{med('p99_ms'):.1f} | {med('baseline_per_s'):.0f} | "
+          f"{med('events_per_s') / med('baseline_per_s'):.2f} | "
+          f"{med('replays_per_s'):.0f} | {med('replay_p99_ms'):.1f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -295,7 +295,10 @@ class App:
     @cached_property
     def fetchers(self) -> dict[str, Fetcher]:
         """Attachment fetchers by channel, for attachments a channel only referenced."""
-        out: dict[str, Fetcher] = {"instagram": make_instagram_fetcher()}
+        s = self.settings
+        out: dict[str, Fetcher] = {"instagram": make_instagram_fetcher(
+            graph_url=s.meta_graph_url, access_token=s.meta_access_token,
+            account_id=s.instagram_account_id)}
         if self.telegram is not None:
             out["telegram"] = TelegramFetcher(self.telegram)
         return out
@@ -311,8 +314,12 @@ class App:
 
     @cached_property
     def raw_sink(self) -> GroupCommitSink:
-        """Where webhook transports commit raw bodies (one writer thread, group commits)."""
-        return GroupCommitSink(self.uow, self.clock)
+        """Where webhook transports commit raw bodies (group commits).  One writer thread on
+        SQLite (one writer at a time anyway); on PostgreSQL four, each with its own connection,
+        so that while one group waits for its durable commit the next is already on its way
+        (the server flushes the WAL of concurrent commits together)."""
+        return GroupCommitSink(self.uow, self.clock,
+                               writers=4 if self.uow.has_row_locks() else 1)
 
     def close(self) -> None:
         if "telegram" in self.__dict__ and self.telegram is not None:

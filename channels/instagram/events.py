@@ -35,6 +35,11 @@ def event_key(kind: str, event: Any, payload: bytes) -> str:
             if event.get("field") in ("comments", "live_comments") and isinstance(value, dict) \
                     and isinstance(value.get("id"), (str, int)):
                 return message_key("instagram", f"comment:{value['id']}")
+            if event.get("field") == "mentions" and isinstance(value, dict):
+                named = value.get("comment_id") or value.get("media_id")
+                if isinstance(named, (str, int)) and str(named):
+                    kind = "" if value.get("comment_id") else "media:"
+                    return message_key("instagram", f"mention:{kind}{named}")
             if event.get("field") == "messages" and isinstance(value, dict):
                 event = value
             else:

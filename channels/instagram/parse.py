@@ -6,14 +6,15 @@ Kinds, as Meta documents them (Instagram Messaging and the Instagram Platform we
 
 * ``messaging`` / ``standby`` with ``message``: a direct message (text, attachments, a reply
   to a story, a story mention, a share); ``is_echo`` is our own send (Meta echoes what the
-  account sent: recorded, never a citizen's message); ``is_deleted`` takes the message back
+  account sent: ``from_desk``, to the recipient; never a citizen's message); ``is_deleted`` takes the message back
   (a ``Revision``: the stored one is marked, its text kept); ``is_unsupported`` is kept as a
   note; ``message_edit`` changes it;
 * ``reaction``, ``read``, ``referral``: recorded (the inbox keeps them), no ticket;
 * ``postback`` (an ice-breaker or button): the citizen's choice, as a message;
 * ``changes`` ``comments`` / ``live_comments``: a comment on one of our posts (grouped by post:
-  ``extra["instagram_media"]``); ``mentions``: our account named in a comment elsewhere (the
-  webhook carries ids only: recorded); ``messages``: the App Dashboard's test shape of a DM;
+  ``extra["instagram_media"]``); ``mentions``: our account named in a comment or caption elsewhere (the
+  webhook carries ids only: a message whose text the worker reads through the Graph API, like
+  an attachment: ``Attachment.as_body``); ``messages``: the App Dashboard's test shape of a DM;
 * an entry whose ``id`` is ``"0"``: the App Dashboard's "Test" button, recorded, no ticket.
 """
 
@@ -134,9 +135,15 @@ def _messaging(event: dict[str, Any], *, standby: bool) -> InboundMessage | Igno
     if not isinstance(message, dict):
         raise MalformedPayload("a messaging event without message, postback, reaction or read")
     mid = _str(message.get("mid"), "message.mid")
-    if message.get("is_echo"):
-        return Ignored(reason=f"echo of our own message {mid[:60]}")
-    who = Sender(instagram_id=_str(sender.get("id"), "sender.id"))
+    echo = bool(message.get("is_echo"))
+    if echo and message.get("is_deleted"):
+        return Ignored(reason=f"our account took back its message {mid[:60]}")
+    # An echo is what our account sent: to the recipient (the citizen), ours, never theirs.
+    # The desk's own sends are recognised by their stored mid (the outbox wrote it); one
+    # written in the Instagram app is stored as the desk's outbound message
+    # (services.ingest.from_desk).
+    who = Sender(instagram_id=_str(_obj(event.get("recipient" if echo else "sender")).get("id"),
+                                   "recipient.id" if echo else "sender.id"))
     sent_at = _when(event.get("timestamp"))
     if message.get("is_deleted"):
         return InboundMessage(channel=Channel.INSTAGRAM, external_id=f"{mid}#unsend",
@@ -156,10 +163,15 @@ def _messaging(event: dict[str, Any], *, standby: bool) -> InboundMessage | Igno
         extra["instagram_links"] = notes
     in_reply_to = reply_to.get("mid") if isinstance(reply_to.get("mid"), str) else None
     text = "\n".join([body, *notes]).strip() if notes else body
+    if echo:
+        extra["instagram_echo"] = True
+        if attachments:  # ours: the files stay with Meta, only noted
+            text = "\n".join([text, *(f"[{a.filename}]" for a in attachments)]).strip()
     return InboundMessage(channel=Channel.INSTAGRAM, external_id=mid, sent_at=sent_at,
                           sender=who, body=text, instagram_kind="dm",
                           thread=ThreadRef(in_reply_to=in_reply_to),
-                          attachments=tuple(attachments), extra=extra)
+                          attachments=() if echo else tuple(attachments), extra=extra,
+                          from_desk=echo)
 
 
 def _attachments(raw: object) -> tuple[list[Attachment], list[str]]:
@@ -221,23 +233,35 @@ def _change(entry: dict[str, Any], change: dict[str, Any]) -> InboundMessage | I
     if field == "messages":  # the App Dashboard's sample of a DM uses the changes shape
         return _messaging(value, standby=False)
     if field == "mentions":
-        return Ignored(reason=f"mention of our account in comment {value.get('comment_id')} "
-                              f"on media {value.get('media_id')} (the webhook has no text)")
+        return _mention(entry, value)
     if field not in ("comments", "live_comments"):
         return Ignored(reason=f"webhook field {str(field)[:40]} is not handled")
     cid = _str(value.get("id"), "comment id")
     author = _obj(value.get("from"))
     author_id = _str(author.get("id"), "comment from.id")
-    if author_id == str(entry.get("id")):
-        return Ignored(reason=f"our own comment {cid} (a public reply of ours)")
     media = _obj(value.get("media"))
     media_id = _str(media.get("id"), "comment media.id")
     username = author.get("username")
     parent = value.get("parent_id")
+    in_reply_to = comment_id(parent) if isinstance(parent, (str, int)) and str(parent) else None
+    if author_id == str(entry.get("id")):
+        # Our account's own comment: a public reply of the desk (already stored under this id:
+        # a duplicate) or one written in the Instagram app — the desk's outbound message on the
+        # ticket of the comment it answers (services.ingest.from_desk), never a citizen's.
+        return InboundMessage(
+            channel=Channel.INSTAGRAM, external_id=comment_id(cid),
+            sent_at=_when(value.get("timestamp") or entry.get("time")), sender=Sender(),
+            body=_text(value.get("text")), instagram_kind="comment", from_desk=True,
+            thread=ThreadRef(in_reply_to=in_reply_to),
+            extra={"instagram_media": media_id, "instagram_comment": cid, "instagram_public": True})
     extra: dict[str, Any] = {"instagram_media": media_id, "instagram_comment": cid}
     for key in ("media_product_type", "shortcode"):
         if isinstance(media.get(key), str):
             extra[f"instagram_{key}"] = media[key]
+    # The poller's comments keep instaloader's ids beside Meta's (reconcile.as_delivery)
+    for key, where in (("instagram_user_pk", author), ("instagram_media_pk", media)):
+        if isinstance(where.get("pk"), (str, int)):
+            extra[key] = str(where["pk"])
     if value.get("ad_id"):
         extra["instagram_ad"] = {"id": value.get("ad_id"), "title": value.get("ad_title")}
     if field == "live_comments":
@@ -250,6 +274,33 @@ def _change(entry: dict[str, Any], change: dict[str, Any]) -> InboundMessage | I
                       else None),
         body=_text(value.get("text")), instagram_kind="comment",
         cluster=f"instagram:media:{media_id}",
-        thread=ThreadRef(in_reply_to=comment_id(parent) if isinstance(parent, (str, int))
-                         and str(parent) else None),
-        extra=extra)
+        thread=ThreadRef(in_reply_to=in_reply_to), extra=extra)
+
+
+MENTION_PENDING = ("[menyebut akun kita di Instagram; teks sedang diambil dari Instagram] "
+                   "(mentioned our account; its text is being fetched)")
+
+
+def mention_locator(comment: str | None, media: str | None) -> str:
+    """What the Instagram fetcher reads a mention's text by (``fetch.InstagramFetcher``)."""
+    return f"graph-mention:{comment or ''}:{media or ''}"
+
+
+def _mention(entry: dict[str, Any], value: dict[str, Any]) -> InboundMessage:
+    """Our account named in someone's comment (``comment_id``) or caption (``media_id`` only).
+    Meta's webhook says nothing else — not the text, not who: the message holds a placeholder
+    and a reference the worker fetches (the Mentions API), which then becomes its body."""
+    comment = value.get("comment_id")
+    media = value.get("media_id")
+    comment = _str(comment, "mention comment_id") if comment not in (None, "") else None
+    media = _str(media, "mention media_id") if media not in (None, "") else None
+    if comment is None and media is None:
+        raise MalformedPayload("a mention without comment_id or media_id")
+    return InboundMessage(
+        channel=Channel.INSTAGRAM,
+        external_id=f"mention:{comment}" if comment else f"mention:media:{media}",
+        sent_at=_when(entry.get("time")), sender=Sender(), body=MENTION_PENDING,
+        instagram_kind="comment",
+        attachments=(Attachment(filename="instagram-mention.txt", content_type="text/plain",
+                                size=0, locator=mention_locator(comment, media), as_body=True),),
+        extra={"instagram_mention": {"comment_id": comment, "media_id": media}})

@@ -11,8 +11,16 @@ logged-in session for comments; it is read from ``{session_dir}/session-{login}`
 with ``instaloader --login LOGIN --sessionfile ...``), under ``var/``.
 
 Ids: a comment's id is Instagram's own (the Graph API's comment id is the same number), so the
-key matches the webhook's.  A commenter's id here is their Instagram user id (pk), not the
-Instagram-scoped id Meta's webhooks give; a reply to such a comment goes by the comment id.
+key matches the webhook's.  A commenter's id here is their Instagram user id (pk) and a post's
+its media pk and shortcode, where Meta's webhooks give an Instagram-scoped id (IGSID) and the
+Graph API's media id: the driver asks the Graph API for Meta's ids of the new comments
+(``graph_lookup.GraphLookup.comments``) and the event is built with those, keeping the pk,
+media pk and shortcode beside them (``from.pk``, ``media.pk``, ``media.shortcode``), so a
+commenter is one customer and a post one cluster whichever way their comments came.  Without an
+access token (or for a comment Meta no longer returns) the commenter stays ``pk:<pk>`` — a
+separate id space that never collides with an IGSID — and the post ``media:<media pk>``: such
+a citizen may be two customers until staff merge them.  Usernames are never used to join them:
+one can change hands.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ from instaloader.exceptions import TooManyRequestsException
 from instaloader.instaloadercontext import InstaloaderContext, RateController
 
 from channels.instagram.events import CONTENT_TYPE, envelope, event_key
+from channels.instagram.graph_lookup import MetaComment
 from ticketing.domain.raw import RawDelivery
 
 # An account's recent posts, newest first (instaloader's ``Profile.get_posts()``).
@@ -85,17 +94,30 @@ def _found(account: str, owner: str, post: Post, item: Any, parent: str | None,
                        text=str(item.text or ""), created_at=created)
 
 
-def as_delivery(found: FoundComment, meta: Mapping[str, Any]) -> RawDelivery:
-    """The comment as Meta's ``comments`` webhook event would carry it."""
+def as_delivery(found: FoundComment, meta: Mapping[str, Any], *,
+                meta_comment: MetaComment | None = None, own_id: str | None = None
+                ) -> RawDelivery:
+    """The comment as Meta's ``comments`` webhook event would carry it: with Meta's ids when
+    the Graph API gave them (``meta_comment``, ``own_id``: our account's id), else instaloader's
+    in their own id space (``pk:``); instaloader's ids are kept beside Meta's either way."""
+    ours = found.author_id == found.owner_id
+    entry_id = own_id if own_id and meta_comment is not None else f"pk:{found.owner_id}"
+    if meta_comment is not None:
+        author = entry_id if ours else meta_comment.author_id
+        username = meta_comment.author_username or found.author_username
+        media_id = meta_comment.media_id or f"media:{found.media_id}"
+    else:
+        author = entry_id if ours else f"pk:{found.author_id}"
+        username, media_id = found.author_username, f"media:{found.media_id}"
     value: dict[str, Any] = {
         "id": found.comment_id, "text": found.text,
-        "from": {"id": found.author_id, "username": found.author_username},
-        "media": {"id": found.media_id, "shortcode": found.shortcode},
+        "from": {"id": author, "username": username, "pk": found.author_id},
+        "media": {"id": media_id, "shortcode": found.shortcode, "pk": found.media_id},
         "timestamp": found.created_at.isoformat()}
     if found.parent_id:
         value["parent_id"] = found.parent_id
     event = {"field": "comments", "value": value}
-    entry = {"id": found.owner_id, "time": int(found.created_at.timestamp())}
+    entry = {"id": entry_id, "time": int(found.created_at.timestamp())}
     payload = json.dumps(envelope(entry, "changes", event), ensure_ascii=False, sort_keys=True,
                          separators=(",", ":")).encode()
     return RawDelivery(channel="instagram", key=event_key("changes", event, payload),

@@ -135,8 +135,14 @@ class GraphSender:
                                         "reply must not hold personal data)")
             data = self._post(f"/{cid}/replies", {"message": body})
             return comment_id(data["id"]) if data.get("id") else None
-        data = self._post(f"/{self.account}/messages",
-                          {"recipient": {"comment_id": cid}, "message": {"text": body}})
+        try:
+            data = self._post(f"/{self.account}/messages",
+                              {"recipient": {"comment_id": cid}, "message": {"text": body}})
+        except OutsideWindow as exc:
+            # Private replies have their own window: 7 days after the comment (capability.py)
+            raise OutsideWindow(f"balasan pribadi lebih dari 7 hari setelah komentar ditolak "
+                                f"Meta; balas secara publik (a private reply more than 7 days "
+                                f"after the comment: reply publicly) — {exc}") from exc
         mid = data.get("message_id")
         return str(mid) if mid else None
 

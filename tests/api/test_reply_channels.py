@@ -66,7 +66,8 @@ def test_a_reply_on_a_channel_that_cannot_send_is_refused_before_queueing(
     assert error["message"].startswith("Web chat: alamat Web chat warga tidak diketahui")
     assert error["options"] == [{"channel": "webchat", "label": "Web chat", "possible": False,
                                  "reason": error["options"][0]["reason"], "call_back": False,
-                                 "default": False}]
+                                 "default": False, "attachments": False, "private": True,
+                                 "public": False, "note": None}]
     assert _counts(app) == (0, 0)  # nothing queued, nothing to fail silently
     for channel in ("api", "telegram", "email", "carrier-pigeon"):
         r = client.post(f"/api/v1/tickets/{tid}/replies", headers=auth,

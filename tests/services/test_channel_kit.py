@@ -86,8 +86,9 @@ def _message(app: App, message_id: int) -> Any:
 # ---------------------------------------------------------------- sink, leases, cursors
 
 
-def test_group_commit_sink_submit_and_put_many(app: App) -> None:
-    sink = GroupCommitSink(app.uow, app.clock)
+@pytest.mark.parametrize("writers", [1, 2])
+def test_group_commit_sink_submit_and_put_many(app: App, writers: int) -> None:
+    sink = GroupCommitSink(app.uow, app.clock, writers=writers)
     try:
         one = RawDelivery(channel="telegram", key="k:1", payload=b"{}", content_type=KIT)
         many = [RawDelivery(channel="telegram", key=f"k:{n}", payload=b"{}", content_type=KIT)

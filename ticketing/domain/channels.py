@@ -10,7 +10,24 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class KindWindow:
+    """How long after the citizen's message of one kind (an Instagram comment) a reply to *that
+    message* may go, counted from it: privately (to the citizen alone) and publicly (where
+    everyone reads it); None: any time.  ``public_reply``: the channel has such a public place.
+    It replaces the channel's ``reply_window`` when the reply answers a message of this kind."""
+
+    label: str  # the kind as people read it, Indonesian then English: "komentar (comment)"
+    private: dt.timedelta | None
+    public: dt.timedelta | None = None
+    public_reply: bool = False
+    # The provider allows one private reply per message of this kind (Instagram: one per comment)
+    private_once: bool = False
+    # What else the provider limits, said in the reply box ("satu balasan pribadi per komentar")
+    remark: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +57,9 @@ class ChannelCapability:
     # The channel's own transport delivers its rows (web chat: the socket the citizen holds
     # open in the web process); the outbox worker leaves them alone.
     live: bool = False
+    # Other windows for replies that answer a message of a given kind (``ChannelUse.kind``):
+    # Instagram answers a comment by a private reply within 7 days or a public one any time.
+    kind_windows: Mapping[str, KindWindow] = field(default_factory=dict)
 
 
 def cannot_send(channel: str, label: str, reason: str, *,
@@ -61,6 +81,12 @@ class ChannelUse:
     # The address is linked to the citizen only by an identifier written in a message, and this
     # ticket holds messages from elsewhere: nothing of it goes there until staff check the link.
     unverified: bool = False
+    # The citizen's message a reply on this channel answers (the ticket's latest from them
+    # there): its kind on the channel ("comment", "dm") and when it was written.
+    kind: str | None = None
+    kind_at: dt.datetime | None = None
+    # The desk has already answered that message privately (see ``KindWindow.private_once``).
+    answered_privately: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +97,10 @@ class ReplyOption:
     reason: str | None = None
     call_back: bool = False
     default: bool = False
+    private: bool = True  # a reply to the citizen alone can go now
+    public: bool = False  # a public reply (where everyone reads it) can go now
+    # What the reply box explains about this channel's windows now (kind windows).
+    note: str | None = None
     # The channel carries files with a reply (the capability's ``attachments``).
     attachments: bool = False
 
@@ -107,6 +137,10 @@ def option_for(capability: ChannelCapability, use: ChannelUse | None,
                                   "pesan dari alamat lain (linked only by an identifier written "
                                   "in a message, not verified: this ticket holds messages from "
                                   "other addresses)")
+    kind = capability.kind_windows.get(use.kind) if use.kind else None
+    if kind is not None:
+        return _kind_option(capability, kind, use.kind_at or use.last_message_at, now,
+                            answered=use.answered_privately)
     window = capability.reply_window
     if window is not None and now - use.last_message_at > window:
         hours = int(window.total_seconds() // 3600)
@@ -115,6 +149,55 @@ def option_for(capability: ChannelCapability, use: ChannelUse | None,
                                   f"than {hours} hours since the citizen's last message)")
     return ReplyOption(channel=capability.channel, label=label, possible=True,
                        attachments=capability.attachments)
+
+
+def _dur(span: dt.timedelta) -> tuple[str, str]:
+    """A span as people say it, Indonesian and English: ("7 hari", "7 days")."""
+    if span >= dt.timedelta(days=1):
+        return f"{span.days} hari", f"{span.days} days"
+    hours = max(1, int(span.total_seconds() // 3600))
+    return f"{hours} jam", f"{hours} hours"
+
+
+def _kind_option(capability: ChannelCapability, kind: KindWindow, at: dt.datetime,
+                 now: dt.datetime, *, answered: bool = False) -> ReplyOption:
+    """A reply that answers a message of a kind with its own windows (an Instagram comment):
+    possible while a private or a public reply is, with a note saying which and until when."""
+    since = now - at
+    private = kind.private is None or since <= kind.private
+    public = kind.public_reply and (kind.public is None or since <= kind.public)
+    ids, ens = [], []
+    if kind.private is None:
+        ids.append("balasan pribadi kapan saja")
+        ens.append("a private reply any time")
+    elif private:
+        left, span = _dur(kind.private - since), _dur(kind.private)
+        ids.append(f"balasan pribadi masih bisa {left[0]} lagi (batas {span[0]})")
+        ens.append(f"a private reply is possible for {left[1]} more ({span[1]} at most)")
+    else:
+        span = _dur(kind.private)
+        ids.append(f"balasan pribadi tidak bisa lagi, sudah lebih dari {span[0]}")
+        ens.append(f"a private reply is no longer possible after {span[1]}")
+    if private and answered and kind.private_once:
+        private = False
+        ids[-1] = "balasan pribadi sudah dikirim sekali; hanya satu yang diizinkan"
+        ens[-1] = "a private reply was already sent; only one is allowed"
+    if kind.public_reply and kind.public is None:
+        ids.append("balasan publik kapan saja, tanpa data pribadi")
+        ens.append("a public reply any time, without personal data")
+    elif kind.public_reply and kind.public is not None:
+        span = _dur(kind.public)
+        ids.append(f"balasan publik sampai {span[0]}" if public else
+                   f"balasan publik tidak bisa lagi, sudah lebih dari {span[0]}")
+        ens.append(f"a public reply within {span[1]}")
+    if kind.remark:
+        ids.append(kind.remark)
+    note = f"Membalas {kind.label}: {'; '.join(ids)} ({'; '.join(ens)})"
+    if not private and not public:
+        return ReplyOption(channel=capability.channel, label=capability.label, possible=False,
+                           reason=note, private=False, note=note)
+    return ReplyOption(channel=capability.channel, label=capability.label, possible=True,
+                       private=private, public=public, note=note)
 
 
 def reply_options(capabilities: Mapping[str, ChannelCapability], uses: Iterable[ChannelUse],
@@ -127,8 +210,7 @@ def reply_options(capabilities: Mapping[str, ChannelCapability], uses: Iterable[
         capability = capabilities.get(use.channel) or _unknown(use.channel)
         option = option_for(capability, use, now)
         if option.possible and use.channel == default:
-            option = ReplyOption(channel=option.channel, label=option.label, possible=True,
-                                 default=True, attachments=option.attachments)
+            option = replace(option, default=True)
         out.append(option)
     return out
 

@@ -265,6 +265,17 @@ class MessageReplied(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RepliedOutsideDesk(Event):
+    """A staff member answered the citizen in the provider's own app (the Instagram app), not
+    through the desk; the provider's echo of it is stored as the desk's outbound message."""
+
+    KIND = "message.replied_outside"
+    message_id: int
+    channel: str
+    external_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NoteAdded(Event):
     KIND = "note.added"
     message_id: int

@@ -134,6 +134,10 @@ def normalize_email(raw: str) -> str | None:
 
 
 _ID_RE: Final = re.compile(r"^\d{1,20}$")
+# Instagram: the Instagram-scoped id Meta's webhooks give, or — for a commenter only the
+# reconciliation poller saw, without the Graph API to translate — their Instagram user id in its
+# own space, ``pk:<digits>`` (never equal to a scoped id; channels/instagram/reconcile.py).
+_INSTAGRAM_RE: Final = re.compile(r"^(?:pk:)?\d{1,20}$")
 _USERNAME_RE: Final = re.compile(r"^[a-z0-9._]{1,30}$")
 _SESSION_RE: Final = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 
@@ -151,6 +155,8 @@ def normalize_identifier(kind: IdentityKind, raw: str) -> str | None:
     value = raw.strip()
     if kind is IdentityKind.WEBCHAT:
         return value if _SESSION_RE.match(value) else None
+    if kind is IdentityKind.INSTAGRAM:
+        return value if _INSTAGRAM_RE.match(value) else None
     return value if _ID_RE.match(value) else None
 
 

@@ -55,6 +55,9 @@ class Attachment:
     # The channel only referenced the bytes (a Telegram file id, a CDN address): the worker
     # fetches them after ingest (``services.fetching``) with the channel's ``Fetcher``.
     locator: str | None = None
+    # The fetched bytes are the message's own text (UTF-8), which the provider gives only on
+    # request (an Instagram mention): once fetched they become the message's body.
+    as_body: bool = False
 
 
 class Automation(StrEnum):
@@ -127,6 +130,10 @@ class InboundMessage:
     # Messages of different citizens with the same cluster key are one incident, whatever their
     # words (comments under one Instagram post); a channel's key, never shown.
     cluster: str | None = None
+    # Written by our side outside the desk (a staff member answering in the provider's own app;
+    # Meta echoes it): ``sender`` is the citizen it was sent to.  Stored as an outbound message
+    # of the desk on that citizen's ticket, never as the citizen's (services.ingest.from_desk).
+    from_desk: bool = False
     # Unknown top-level fields are kept, never fatal (the contract says so); channel data the
     # core never reads.
     extra: dict[str, Any] = field(default_factory=dict)

@@ -19,9 +19,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from channels.instagram.conversations import GraphConversations
+from channels.instagram.graph_lookup import GraphLookup, MetaComment
 from channels.instagram.reconcile import (PostsOf, as_delivery, comments_since, make_loader,
                                           profile_posts, throttled)
 from ticketing.app import App
+from ticketing.domain.raw import message_key
 from ticketing.services.leader import Leader
 from ticketing.store import cursors
 from ticketing.store import inbox as inbox_store
@@ -53,8 +55,11 @@ def _when(text: object) -> dt.datetime | None:
     return dt.datetime.fromisoformat(text) if isinstance(text, str) and text else None
 
 
-def reconcile_once(app: App, posts_of: PostsOf, *, leader: Leader | None = None) -> PassResult:
-    """One pass over every configured account (only by the lease's holder)."""
+def reconcile_once(app: App, posts_of: PostsOf, *, leader: Leader | None = None,
+                   graph: GraphLookup | None = None) -> PassResult:
+    """One pass over every configured account (only by the lease's holder).  With ``graph``,
+    the comments not yet in the inbox are rebuilt with Meta's ids for their author and post
+    (one Graph API request per 50), so they join the webhook's customer and cluster."""
     result, state, now = _begin(app, NAME, leader)
     if not result.ran:
         return result
@@ -81,7 +86,10 @@ def reconcile_once(app: App, posts_of: PostsOf, *, leader: Leader | None = None)
                 marks[account] = newest.isoformat()
         result.found += len(found)
         meta = {"source": "reconcile", "account": account, "received_at": now.isoformat()}
-        deliveries = [as_delivery(c, meta) for c in found]
+        fresh = _fresh(app, found)
+        ids, own = _meta_ids(graph, fresh)
+        deliveries = [as_delivery(c, meta, meta_comment=ids.get(c.comment_id), own_id=own)
+                      for c in fresh]
         result.stored += _store(app, deliveries, NAME, {**state, "accounts": marks}, now)
         if failed_throttled:
             break  # Instagram throttles the whole login: the other accounts wait too
@@ -128,6 +136,31 @@ def reconcile_dms_once(app: App, source: GraphConversations, *,
     return result
 
 
+def _fresh(app: App, found: list[Any]) -> list[Any]:
+    """The comments whose key is not in the inbox yet (the webhook or an earlier pass stored
+    the others): one read per 500 keys."""
+    keys = [message_key("instagram", f"comment:{c.comment_id}") for c in found]
+    known: set[str] = set()
+    with app.uow.read() as conn:
+        for start in range(0, len(keys), KEY_CHUNK):
+            known.update(inbox_store.stored_keys(conn, keys[start:start + KEY_CHUNK]))
+    return [c for c, key in zip(found, keys, strict=True) if key not in known]
+
+
+def _meta_ids(graph: GraphLookup | None, fresh: list[Any]
+              ) -> tuple[dict[str, MetaComment], str | None]:
+    """Meta's ids for the new comments and our account's, or nothing (no token, Meta down:
+    the comments keep instaloader's ids, in their own ``pk:`` space, and say so in the log)."""
+    if graph is None or not fresh:
+        return {}, None
+    try:
+        return graph.comments([c.comment_id for c in fresh]), graph.own_id()
+    except Exception as exc:
+        log.warning("instagram reconcile: Meta's ids for %d comments not read (%s); they keep "
+                    "instaloader's", len(fresh), exc)
+        return {}, None
+
+
 def _begin(app: App, name: str,
            leader: Leader | None) -> tuple[PassResult, dict[str, Any], dt.datetime]:
     """A pass's start: only the lease's holder runs, and not before its back-off ends
@@ -172,7 +205,8 @@ def _save(app: App, name: str, value: dict[str, Any], now: dt.datetime) -> None:
 
 
 def poll_forever(app: App, stop: threading.Event, posts_of: PostsOf | None = None,
-                 conversations: GraphConversations | None = None) -> None:
+                 conversations: GraphConversations | None = None,
+                 graph: GraphLookup | None = None) -> None:
     """The worker's poller thread: every ``instagram_poll_seconds``, while this process holds
     the leases (their time to live outlasts a slow pass), the comments of
     ``instagram_accounts`` (instaloader, with a saved session) and, with
@@ -193,12 +227,15 @@ def poll_forever(app: App, stop: threading.Event, posts_of: PostsOf | None = Non
                                            account_id=s.instagram_account_id)
     if posts_of is None and conversations is None:
         return
+    if graph is None and s.meta_access_token:
+        graph = GraphLookup(graph_url=s.meta_graph_url, access_token=s.meta_access_token,
+                            account_id=s.instagram_account_id)
     ttl = dt.timedelta(seconds=max(2 * s.instagram_poll_seconds, 600))
     leaders = [Leader(app.uow, name, None, app.clock, ttl=ttl) for name in (NAME, DM_NAME)]
     while not stop.is_set():
         try:
             if posts_of is not None:
-                reconcile_once(app, posts_of, leader=leaders[0])
+                reconcile_once(app, posts_of, leader=leaders[0], graph=graph)
             if conversations is not None:
                 reconcile_dms_once(app, conversations, leader=leaders[1])
         except Exception:  # a database blip: try again next time

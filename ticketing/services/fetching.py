@@ -3,7 +3,9 @@ address) into the attachment store, after ingest and outside its transaction.
 
 Like the outbox: a row is leased (``fetching``, due again after the lease) in a short
 transaction, fetched with the channel's ``Fetcher``, then settled; the message's attachment
-entry says what happened (stored, too large with the limit, gone)."""
+entry says what happened (stored, too large with the limit, gone).  An entry marked
+``as_body`` holds the message's own text (an Instagram mention's, read through the Graph API):
+stored, it becomes the message's body."""
 
 from __future__ import annotations
 
@@ -82,7 +84,8 @@ def fetch_pending(uow: Transactions, fetchers: Mapping[str, Fetcher], store: Att
             digest = hashlib.sha256(data).hexdigest()
             store.put(digest, data)
             _settle(uow, row, "stored", None, {"sha256": digest, "size": len(data),
-                                               "content_type": content_type}, clock.now())
+                                               "content_type": content_type, "data": data},
+                    clock.now())
     return len(leased)
 
 
@@ -147,8 +150,12 @@ def _settle(uow: Transactions, row: Any, status: str, note: str | None,
         else:
             entry.update(stored=False, note=note)
         updated = [*attachments[:row.position], entry, *attachments[row.position + 1:]]
-        conn.execute(messages.update().where(messages.c.id == row.message_id)
-                     .values(attachments=updated))
+        values: dict[str, Any] = {"attachments": updated}
+        if stored is not None and entry.get("as_body"):
+            # The message's own words, which the provider gave only on request (a mention):
+            # they replace the placeholder the parser wrote.
+            values["body"] = stored["data"].decode("utf-8", "replace").replace("\x00", "")
+        conn.execute(messages.update().where(messages.c.id == row.message_id).values(**values))
 
 
 def _tell_citizen(conn: sa.Connection, row: Any, message: Any, filename: str, refusal: Refusal,

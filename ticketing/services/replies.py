@@ -77,7 +77,8 @@ def _uses(conn: sa.Connection, customer_id: int) -> dict[str, ChannelUse]:
 
 
 def _last_in(conn: sa.Connection, ticket_id: int, channel: str | None = None) -> Any:
-    stmt = (sa.select(m.c.channel, m.c.external_id, m.c.sender, m.c.subject, m.c.reference_ids)
+    stmt = (sa.select(m.c.channel, m.c.external_id, m.c.sender, m.c.subject, m.c.reference_ids,
+                      m.c.sent_at, m.c.extra)
             .where(m.c.ticket_id == ticket_id, m.c.direction == Direction.IN))
     if channel is not None:
         stmt = stmt.where(m.c.channel == channel)
@@ -137,6 +138,19 @@ def _ticket_senders(conn: sa.Connection, ticket_id: int) -> list[dict[str, Any]]
 def _options(conn: sa.Connection, ticket: Any, capabilities: Capabilities,
              now: dt.datetime) -> tuple[list[ReplyOption], dict[str, ChannelUse], str | None]:
     uses = _checked(conn, _uses(conn, ticket.customer_id), ticket, capabilities)
+    for channel, use in list(uses.items()):
+        capability = capabilities.get(channel)
+        if capability is not None and capability.kind_windows:
+            # What a reply there answers (the ticket's latest message on it, else the
+            # citizen's): its kind ("comment", "dm" — the contract's ``instagram_kind``) may
+            # have its own windows.
+            answered = _last_in(conn, ticket.id, channel) or _last_in_of(
+                conn, ticket.customer_id, channel)
+            if answered is not None:
+                uses[channel] = replace(use, kind=(answered.extra or {}).get("instagram_kind"),
+                                        kind_at=answered.sent_at,
+                                        answered_privately=_answered_privately(
+                                            conn, ticket.id, channel, answered.external_id))
     last = _last_in(conn, ticket.id)
     default = last.channel if last is not None else None
     return reply_options(capabilities, uses.values(), now, default=default), uses, default
@@ -145,7 +159,8 @@ def _options(conn: sa.Connection, ticket: Any, capabilities: Capabilities,
 def shown_option(option: ReplyOption) -> dict[str, Any]:
     return {"channel": option.channel, "label": option.label, "possible": option.possible,
             "reason": option.reason, "call_back": option.call_back, "default": option.default,
-            "attachments": option.attachments}
+            "attachments": option.attachments, "private": option.private,
+            "public": option.public, "note": option.note}
 
 
 def reply_channels(conn: sa.Connection, ticket_id: int, *, capabilities: Capabilities,
@@ -195,6 +210,11 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
                             None, now)
     if not option.possible or capability is None:
         raise _refuse(option, options)
+    if public and not option.public:
+        raise _refuse(replace(option, reason=option.note or "balasan publik tidak ada di kanal "
+                              "ini (no public reply on this channel)"), options)
+    if not public and not option.private:
+        raise _refuse(replace(option, reason=option.note), options)
     if files and not capability.attachments:
         raise InvalidInput(f"{capability.label} tidak bisa membawa lampiran; kirim tanpa "
                            f"lampiran atau lewat kanal lain ({capability.label} cannot carry "
@@ -224,7 +244,8 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
         ticket_id=ticket_id, customer_id=ticket.customer_id, direction=Direction.OUT,
         channel=channel, external_id=external_id, in_reply_to=last_in.external_id,
         author_user_id=by.user_id, author_name=by.name, subject=payload["subject"], body=body,
-        sent_at=now, received_at=now, attachments=attached, extra={}, sender=None,
+        sent_at=now, received_at=now, attachments=attached,
+        extra={"public": True} if public else {}, sender=None,
         delivered_at=None).returning(m.c.id)).scalar_one()
     recipient = dict(uses[channel].sender)
     key = recipient.get(capability.address_key or "") or recipient.get("email") \
@@ -241,11 +262,24 @@ def reply_to_ticket(conn: sa.Connection, ticket_id: int, body: str, *, by: Princ
             "external_id": external_id}
 
 
+def _answered_privately(conn: sa.Connection, ticket_id: int, channel: str,
+                        external_id: str | None) -> bool:
+    """The desk already sent a reply on this ticket to that message that was not public
+    (queued or sent; one that failed does not count).  By the ticket's index."""
+    if not external_id:
+        return False
+    rows = conn.execute(sa.select(m.c.extra, tables.outbox.c.status).select_from(
+        m.outerjoin(tables.outbox, tables.outbox.c.message_id == m.c.id)).where(
+        m.c.ticket_id == ticket_id, m.c.channel == channel, m.c.in_reply_to == external_id, m.c.direction == Direction.OUT))
+    return any(not (r.extra or {}).get("public") and r.status != "failed" for r in rows)
+
+
 def _last_in_of(conn: sa.Connection, customer_id: int, channel: str) -> Any:
     """The citizen's latest message on ``channel`` on any of their tickets (they wrote on it,
     but not on this ticket): the reply threads to it, and our own id threads the answer back."""
     return conn.execute(
-        sa.select(m.c.channel, m.c.external_id, m.c.sender, m.c.subject, m.c.reference_ids)
+        sa.select(m.c.channel, m.c.external_id, m.c.sender, m.c.subject, m.c.reference_ids,
+                  m.c.sent_at, m.c.extra)
         .where(m.c.customer_id == customer_id, m.c.direction == Direction.IN,
                m.c.channel == channel)
         .order_by(m.c.sent_at.desc(), m.c.id.desc()).limit(1)).one()

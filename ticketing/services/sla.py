@@ -161,10 +161,11 @@ def history(conn: sa.Connection, ticket_ids: Sequence[int]) -> dict[int, list[Ti
             if r.channel == "phone" and _agent_spoke(r.body):
                 # A call in which an agent spoke is a first response, at the end of the call.
                 out[r.ticket_id].append(TicketEvent(at=at, kind=EventKind.AGENT_RESPONSE))
-        elif r.direction == "out" and r.author_user_id is not None \
-                and r.delivered_at is not None:
+        elif r.direction == "out" and r.automation is None and r.delivered_at is not None:
             # A reply is a response when its channel accepted it (a call back: when it reached
-            # the citizen); one still queued, failed or bounced is none.
+            # the citizen); one still queued, failed or bounced is none.  A reply staff wrote
+            # in the provider's own app (no agent of ours: ``author_user_id`` is NULL) is one
+            # too: the provider's echo says it reached the citizen (services.ingest.from_desk).
             out[r.ticket_id].append(TicketEvent(at=r.delivered_at,
                                                 kind=EventKind.AGENT_RESPONSE))
     statuses = conn.execute(sa.select(audit.c.ticket_id, audit.c.at, audit.c.kind, audit.c.data)

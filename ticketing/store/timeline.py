@@ -36,8 +36,10 @@ def touched_by_staff(conn: sa.Connection, ticket_ids: Iterable[int]) -> set[int]
     if not ids:
         return set()
     a = tables.audit
-    wrote = sa.select(m.c.ticket_id).where(m.c.ticket_id.in_(ids),
-                                           m.c.author_user_id.is_not(None))
+    wrote = sa.select(m.c.ticket_id).where(m.c.ticket_id.in_(ids), sa.or_(
+        m.c.author_user_id.is_not(None),
+        # a reply written in the provider's own app (no agent of ours), not the auto-reply
+        sa.and_(m.c.direction == Direction.OUT, m.c.automation.is_(None))))
     changed = sa.select(a.c.ticket_id).where(a.c.ticket_id.in_(ids), a.c.actor.like("user:%"))
     return {int(r[0]) for r in conn.execute(sa.union(wrote, changed))}
 

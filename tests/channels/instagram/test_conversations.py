@@ -46,10 +46,12 @@ def test_missed_dms_are_stored_once_and_our_own_as_echoes(ig_app: App,
     drain(ig_app)
     m = tables.messages
     with ig_app.engine.connect() as conn:
-        rows = conn.execute(sa.select(m.c.external_id, m.c.ticket_id).where(
-            m.c.channel == "instagram").order_by(m.c.sent_at)).all()
-    assert [r.external_id for r in rows] == [DELIVERED, "aWdfZAG1missed1"]  # ours: no message
-    assert rows[0].ticket_id == rows[1].ticket_id
+        rows = conn.execute(sa.select(m.c.external_id, m.c.ticket_id, m.c.direction).where(
+            m.c.channel == "instagram").order_by(m.c.external_id)).all()
+    # ours, unknown to the desk (sent in the Instagram app): the desk's reply, not a citizen's
+    assert {(r.external_id, r.direction) for r in rows} == {
+        (DELIVERED, "in"), ("aWdfZAG1missed1", "in"), ("aWdfZAG1ours1", "out")}
+    assert len({r.ticket_id for r in rows}) == 1
     ig_app.clock.advance(minutes=30)  # type: ignore[attr-defined]
     assert reconcile_dms_once(ig_app, source).stored == 0
 

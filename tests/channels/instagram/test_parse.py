@@ -53,7 +53,10 @@ def test_story_reply_and_story_mention_keep_the_story() -> None:
 
 def test_echo_of_our_own_message_is_never_a_citizen_message() -> None:
     echo = one("dm_echo.json")
-    assert isinstance(echo, Ignored) and "echo" in echo.reason
+    assert isinstance(echo, InboundMessage) and echo.from_desk
+    # "sender" of an echo is whom it was sent to: the citizen, never our account
+    assert echo.sender.instagram_id == "9000000000000001"
+    assert echo.body == "Baik, kami cek dulu ya." and echo.extra["instagram_echo"] is True
 
 
 def test_unsent_message_is_a_take_back_of_the_original() -> None:
@@ -64,9 +67,16 @@ def test_unsent_message_is_a_take_back_of_the_original() -> None:
     assert msg.revision.of == original.external_id != msg.external_id
 
 
+def test_a_mention_is_a_message_whose_text_is_fetched_later() -> None:
+    msg = one("mention.json")
+    assert isinstance(msg, InboundMessage) and msg.external_id == "mention:17894227972186120"
+    [text] = msg.attachments
+    assert text.as_body and text.locator == "graph-mention:17894227972186120:17918195224117851"
+    assert "sedang diambil" in msg.body  # a loud placeholder until the worker fetched it
+
+
 @pytest.mark.parametrize("name, word", [("dm_reaction.json", "reaction"),
                                         ("dm_read.json", "read receipt"),
-                                        ("mention.json", "mention"),
                                         ("dashboard_test.json", "test event")])
 def test_reactions_reads_mentions_and_dashboard_tests_are_recorded_not_tickets(
         name: str, word: str) -> None:
@@ -105,3 +115,13 @@ def test_what_is_not_the_documented_shape_is_kept_and_quarantined(body: bytes) -
     [delivery] = split(body, {})
     with pytest.raises(MalformedPayload):
         parse_event(delivery.payload, {})
+
+
+def test_our_own_comment_is_the_desks_reply_never_a_citizens() -> None:
+    data = json.loads((FIXTURES / "comment_reply.json").read_bytes())
+    value = data["entry"][0]["changes"][0]["value"]
+    value["from"] = {"id": data["entry"][0]["id"], "username": "prakerja"}
+    [delivery] = split(json.dumps(data).encode(), {})
+    msg = parse_event(delivery.payload, delivery.meta)
+    assert isinstance(msg, InboundMessage) and msg.from_desk
+    assert msg.sender.instagram_id is None and msg.thread.in_reply_to is not None

@@ -110,9 +110,11 @@ def test_missed_comments_are_stored_once_and_a_restart_resumes_without_duplicate
     # 4 comments on 2 posts, one of them ours; the webhook had delivered one already
     assert (first.ran, first.found, first.stored, first.known) == (True, 4, 3, 1)
     drain(poll_app)
+    # ours (answered in the Instagram app) is the desk's reply on the citizen's ticket
     assert comment_messages(poll_app) == ["comment:17865799348089039",
                                           "comment:17865799348089042",
-                                          "comment:17865799348089043"]  # ours is no ticket
+                                          "comment:17865799348089043",
+                                          "comment:17865799348089050"]
     with poll_app.engine.connect() as conn:
         mark = (cursors.get(conn, NAME) or {})["accounts"]["prakerja"]
     assert mark.startswith("2026-03-02T09:18:20")
@@ -126,7 +128,7 @@ def test_missed_comments_are_stored_once_and_a_restart_resumes_without_duplicate
         # Re-read: what is newer than the mark less ten minutes' overlap; stored: the new one
         assert (again.found, again.stored, again.known) == (5, 1, 4)
         drain(restarted)
-        assert len(comment_messages(restarted)) == 4
+        assert len(comment_messages(restarted)) == 5
         assert reconcile_once(restarted, lambda _: stored_posts(loader, late)).stored == 0
     finally:
         restarted.close()
@@ -177,4 +179,4 @@ def test_the_worker_thread_polls_as_leader_and_hands_the_lease_over_on_stop(
         assert leases.holder(conn, NAME, poll_app.clock.now()) is None  # released at once
         assert (cursors.get(conn, NAME) or {})["accounts"]["prakerja"]
         pending = conn.execute(sa.select(sa.func.count()).select_from(tables.inbox)).scalar_one()
-    assert pending == 4  # our own answer too (the parser will ignore it)
+    assert pending == 4  # our own answer too (the desk's reply, written in the app)

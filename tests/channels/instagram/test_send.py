@@ -129,7 +129,7 @@ def test_dm_reply_is_sent_and_its_echo_is_recognised_as_ours(ig_app: App,
         b"aWdfZAG1faXRlbToxOklHTWVzc2FnZAUlEOjE3ODQxECHO", b"m_sent_1")
     [out] = store_and_process(ig_app.uow, split(echo, {}), policy=ig_app.ingest_policy,
                               clock=ig_app.clock)
-    assert out.outcome == "ignored"
+    assert out.outcome == "duplicate" and out.message_id == queued["message_id"]
 
 
 def test_outside_the_window_the_reply_box_says_why_and_offers_email(ig_app: App) -> None:

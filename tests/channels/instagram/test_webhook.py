@@ -75,10 +75,17 @@ def test_an_unsent_message_is_marked_with_its_text_kept_and_an_echo_is_not_a_cit
         drain(ig_app)
     m = tables.messages
     with ig_app.engine.connect() as conn:
-        rows = conn.execute(sa.select(m.c.body, m.c.retracted_at, m.c.direction)
-                            .where(m.c.channel == "instagram")).all()
+        rows = conn.execute(sa.select(m.c.body, m.c.retracted_at, m.c.direction,
+                                      m.c.author_user_id, m.c.ticket_id)
+                            .where(m.c.channel == "instagram").order_by(m.c.id)).all()
         revised = conn.execute(sa.select(sa.func.count()).select_from(
             tables.message_revisions)).scalar_one()
-    [row] = rows  # the echo and the reaction opened nothing
+        tickets = conn.execute(sa.select(sa.func.count()).select_from(tables.tickets)
+                               ).scalar_one()
+    # the echo (sent from the Instagram app) is the desk's reply on the citizen's ticket; the
+    # reaction opened nothing
+    row, echo = rows
     assert row.retracted_at is not None and "belum cair" in row.body and revised == 1
-    assert [s for s, _ in inbox_rows(ig_app)] == ["done", "ignored", "ignored", "done"]
+    assert echo.direction == "out" and echo.author_user_id is None
+    assert echo.ticket_id == row.ticket_id and tickets == 1
+    assert [s for s, _ in inbox_rows(ig_app)] == ["done", "done", "ignored", "done"]

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from fastapi.responses import PlainTextResponse
 
 from ticketing.entrypoints.api import errors
+from ticketing.entrypoints.api.instagram import InstagramWebhook
 from ticketing.entrypoints.api.instagram import router as instagram_router
 from ticketing.entrypoints.api.phone import router as phone_router
 from ticketing.entrypoints.api.queue import router as queue_router
@@ -40,6 +41,7 @@ def create_api(core: App, *, on_shutdown: Callable[[], None] | None = None) -> F
     api.include_router(instagram_router)
     api.include_router(users_router)
     api.add_middleware(TelegramWebhook, core=core, state=api.state)
+    api.add_middleware(InstagramWebhook, core=core)
     api.include_router(search_router)
 
     @api.get("/healthz", include_in_schema=False)

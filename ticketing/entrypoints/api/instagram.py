@@ -6,6 +6,10 @@ else: a missing, malformed or wrong signature is ``403`` and nothing is stored. 
 split into one inbox row per event (``channels.instagram.events``), committed through the
 group-commit sink, and only then answered ``200``; a storage failure is ``503`` so that Meta
 retries, and its retries are absorbed by the rows' keys (mid, comment id).  Workers parse later.
+
+The ``POST`` is served by a plain ASGI middleware in front of the API's routing (like
+Telegram's webhook): every event Meta pushes goes through it, and FastAPI's request machinery
+cost more per event than verifying and storing it (bench/instagram_webhook.py).
 """
 
 from __future__ import annotations
@@ -15,13 +19,17 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from channels.instagram.events import split
 from channels.instagram.webhook import SIGNATURE_HEADER, handshake, verify_signature
+from ticketing.app import App
 from ticketing.entrypoints.api.auth import core
 
 log = logging.getLogger(__name__)
+PATH = "/channels/instagram/webhook"
 router = APIRouter(prefix="/channels/instagram")
+_SIGNATURE = SIGNATURE_HEADER.encode()
 
 
 @router.get("/webhook", response_class=PlainTextResponse, include_in_schema=False)
@@ -33,25 +41,64 @@ async def verify(request: Request) -> PlainTextResponse:
     return PlainTextResponse(challenge)
 
 
-@router.post("/webhook", response_class=PlainTextResponse, include_in_schema=False)
-async def receive(request: Request) -> PlainTextResponse:
-    app = core(request)
-    limit = app.settings.meta_webhook_max_bytes
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return PlainTextResponse("too large", status_code=413)
-    body = await request.body()
-    if len(body) > limit:
-        return PlainTextResponse("too large", status_code=413)
-    if not verify_signature(app.settings.meta_app_secret, body,
-                            request.headers.get(SIGNATURE_HEADER)):
-        return PlainTextResponse("forbidden", status_code=403)
-    deliveries = split(body, {"source": "webhook",
-                              "received_at": app.clock.now().isoformat()})
-    sink = app.raw_sink
-    try:
-        await asyncio.gather(*(asyncio.wrap_future(sink.submit(d)) for d in deliveries))
-    except Exception:
-        log.exception("storing an Instagram webhook body failed")
-        return PlainTextResponse("try again later", status_code=503)
-    return PlainTextResponse("EVENT_RECEIVED")
+class InstagramWebhook:
+    """The ``POST`` in front of ``app``; every other request goes on to ``app``."""
+
+    def __init__(self, app: ASGIApp, core: App) -> None:
+        self.app, self.core = app, core
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] != PATH or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        app = self.core
+        limit = app.settings.meta_webhook_max_bytes
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await _answer(send, 413, b"too large")
+            return
+        body = await _body(receive, limit)
+        if body is None:
+            await _answer(send, 413, b"too large")
+            return
+        signature = headers.get(_SIGNATURE)
+        if not verify_signature(app.settings.meta_app_secret, body,
+                                signature.decode("latin-1") if signature else None):
+            await _answer(send, 403, b"forbidden")
+            return
+        deliveries = split(body, {"source": "webhook",
+                                  "received_at": app.clock.now().isoformat()})
+        sink = app.raw_sink
+        try:
+            if len(deliveries) == 1:
+                await asyncio.wrap_future(sink.submit(deliveries[0]))
+            else:
+                await asyncio.gather(*(asyncio.wrap_future(sink.submit(d))
+                                       for d in deliveries))
+        except Exception:
+            log.exception("storing an Instagram webhook body failed")
+            await _answer(send, 503, b"try again later")
+            return
+        await _answer(send, 200, b"EVENT_RECEIVED")
+
+
+async def _body(receive: Receive, limit: int) -> bytes | None:
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: Message = await receive()
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body"):
+            return b"".join(chunks)
+
+
+async def _answer(send: Send, status: int, text: bytes) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"),
+                            (b"content-length", str(len(text)).encode())]})
+    await send({"type": "http.response.body", "body": text})

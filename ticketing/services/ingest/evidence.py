@@ -46,6 +46,11 @@ class Evidence:
 
 
 def gather(msg: InboundMessage, policy: EvidencePolicy) -> Evidence:
+    if msg.from_desk:
+        # Our own words to the citizen: only whom it was sent to counts, never what it says.
+        return Evidence(identifiers=tuple(i for i in sender_identifiers(msg.sender)
+                                          if i.kind in LINKING_KINDS),
+                        topic=policy.fallback_topic, topic_score=0.0, topic_evidence="")
     text = citizen_text(msg.body)
     found: dict[tuple[str, str], Identifier] = {}
     # The raw body, not ``text``: in a call, a bare number read out right after the agent asks

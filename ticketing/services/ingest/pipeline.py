@@ -4,7 +4,7 @@ A batch is first *prepared* — parsed, its evidence (identifiers, topic, signat
 work that may run before the write transaction or in another process — then goes through
 ``STEPS``, each a small function over the shared ``Batch``: find the messages edits revise →
 drop duplicates → store attachments →
-lock → resolve the customer → load candidate tickets → decide the ticket → link incidents →
+lock → record replies written outside the desk → resolve the customer → load candidate tickets → decide the ticket → link incidents →
 route new tickets → write → auto-assign → acknowledge.  Every lookup is one indexed query per
 batch and every write one set-based statement per table (``store.bulk``), which is what lets a
 2-core machine ingest thousands of messages a second; a live channel runs the very same steps
@@ -34,6 +34,7 @@ from ticketing.services.ingest.incidents import (accept_early_candidates, early_
                                                  write_new_incidents)
 from ticketing.services.ingest.policy import IngestPolicy
 from ticketing.services.ingest.fetches import record_fetches
+from ticketing.services.ingest.from_desk import hold_from_desk, record_from_desk
 from ticketing.services.ingest.revisions import apply_revised, find_revised
 from ticketing.services.ingest.route import step_auto_assign, step_route_new_tickets
 from ticketing.services.ingest.tickets import decide_ticket, merge_duplicate_tickets
@@ -156,6 +157,12 @@ def step_lock(batch: Batch) -> None:
         batch.preloaded = (read.active, read.threads)
 
 
+def step_hold_from_desk(batch: Batch) -> None:
+    """Replies staff wrote outside the desk (echoes) leave the batch here, before any customer
+    or ticket is made for them; they are recorded after the write (``step_write``)."""
+    hold_from_desk(batch)
+
+
 def step_resolve_customers(batch: Batch) -> None:
     for work in batch.active():
         resolve_customer(batch, work)
@@ -186,6 +193,8 @@ def step_write(batch: Batch) -> None:
     write_incident_links(batch)
     record_fetches(batch)
     apply_revised(batch)
+    # the desk's replies written elsewhere, now that the messages they answer are written
+    record_from_desk(batch)
 
 
 def step_acknowledge(batch: Batch) -> None:
@@ -211,6 +220,7 @@ STEPS: Sequence[Callable[[Batch], None]] = (
     step_drop_duplicates,
     step_store_attachments,
     step_lock,
+    step_hold_from_desk,
     step_resolve_customers,
     step_load_tickets,
     step_decide_tickets,

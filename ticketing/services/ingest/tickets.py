@@ -190,7 +190,8 @@ def decide_ticket(batch: Batch, work: Work) -> None:
                          "sha256": a.sha256,
                          "stored": work.attachment_notes.get(a.sha256 or "") == "stored",
                          "note": work.attachment_notes.get(a.sha256 or "")
-                         or ("fetching" if a.locator else None)}
+                         or ("fetching" if a.locator else None),
+                         **({"as_body": True} if a.as_body else {})}
                         for a in msg.attachments],
         "automation": str(msg.automation) if msg.automated else None,
         "automation_reason": msg.automation_reason[:60] if msg.automation_reason else None,

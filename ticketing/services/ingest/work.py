@@ -50,7 +50,8 @@ class Prepared:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:
     raw_id: int
-    outcome: str  # created / appended / revised / duplicate / ignored / command / rejected / failed
+    outcome: str  # created / appended / revised / recorded / duplicate / ignored / command /
+    # rejected / failed  (recorded: a reply written outside the desk, services.ingest.from_desk)
     ticket_id: int | None = None
     message_id: int | None = None
     customer_id: int | None = None
