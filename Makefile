@@ -21,8 +21,13 @@ run: venv
 	$(BIN)/python -m ticketing.entrypoints.demo
 	$(BIN)/ticketing serve
 
+# Two pytest workers (the CI machine has 2 cores and most tests wait on servers, browsers and
+# databases); a test file stays on one worker (module fixtures are built once).  PYTEST_WORKERS=0
+# runs everything in this process.
+PYTEST_WORKERS ?= 2
+
 test: dev-venv
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 typecheck: dev-venv
 	$(BIN)/python -m mypy
