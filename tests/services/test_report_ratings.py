@@ -5,7 +5,9 @@ Indonesian and English."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import json
 from pathlib import Path
 
@@ -19,7 +21,7 @@ from ticketing.entrypoints.web import templating
 from ticketing.entrypoints.web.report_html import render
 from ticketing.services import webchat as chats
 from ticketing.services.clock import FixedClock
-from ticketing.services.reports import ratings, sla_report
+from ticketing.services.reports import ratings, sla_report, to_csv
 from ticketing.store import tables
 from tests.channels.webchat.conftest import chat_with_message
 from tests.routing_helpers import agent
@@ -123,3 +125,14 @@ def test_ratings_in_the_rest_report(app: App, clock: FixedClock) -> None:
                        headers={"Authorization": f"Bearer {token}"})
     assert r.status_code == 200 and r.json()["groups"]  # the contract's fields stay
     assert r.json()["ratings"]["by"] == "team" and r.json()["ratings"]["count"] == 4
+
+
+def test_the_csv_has_each_groups_ratings_when_grouped_alike(app: App, clock: FixedClock) -> None:
+    _rated(app, clock)
+    with app.engine.connect() as conn:
+        by_channel = sla_report(conn, start=DAY, end=DAY, group_by="channel", now=clock.now())
+        by_day = sla_report(conn, start=DAY, end=DAY, group_by="day", now=clock.now())
+    rows = {r["grp"]: r for r in csv.DictReader(io.StringIO(to_csv(by_channel)))}
+    assert rows["webchat"]["rating_count"] == "4" and rows["webchat"]["rating_average"] == "3.5"
+    # Per day the ratings are per channel: no columns that would not match the rows.
+    assert "rating_count" not in to_csv(by_day).splitlines()[0]

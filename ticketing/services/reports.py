@@ -289,7 +289,14 @@ def volumes(conn: sa.Connection, *, start: dt.date, end: dt.date) -> list[dict[s
 
 
 def to_csv(report: Mapping[str, Any]) -> str:
+    """The report's groups as CSV; when the ratings are grouped the same way (every grouping
+    but per day), each row also has its ``rating_count`` and ``rating_average``."""
     rows: Sequence[Mapping[str, Any]] = report["groups"]
+    rated = report.get("ratings") or {}
+    if rows and rated.get("by") == report.get("group_by"):
+        per = {str(g["grp"]): g for g in rated.get("groups", ())}
+        rows = [{**r, "rating_count": per.get(str(r["grp"]), {}).get("count", 0),
+                 "rating_average": per.get(str(r["grp"]), {}).get("average")} for r in rows]
     buf = io.StringIO()
     fields = ["grp"] + sorted({k for r in rows for k in r} - {"grp"})
     writer = csv.DictWriter(buf, fieldnames=fields, lineterminator="\n")
