@@ -53,3 +53,18 @@ def test_merging_an_impossible_ticket_number_is_refused(signed_in: TestClient,
 def test_a_report_range_out_of_bounds_is_422(signed_in: TestClient, query: str) -> None:
     r = signed_in.get(f"/reports/sla?{query}")
     assert r.status_code == 422 and "2000-01-01..2099-12-31" in r.text
+
+
+def test_a_browser_at_an_address_no_page_has_gets_a_page_in_its_language(
+        signed_in: TestClient) -> None:
+    html = {"Accept": "text/html,application/xhtml+xml"}
+    r = signed_in.get("/laporan", headers=html)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    assert "Halaman tidak ditemukan" in r.text and "not_found" not in r.text
+    signed_in.cookies.set("lang", "en")
+    assert "Page not found" in signed_in.get("/laporan", headers=html).text
+    # Programs keep the API's JSON error body, whatever they accept.
+    for path in ("/api/v1/nothing", "/channels/nothing"):
+        r = signed_in.get(path, headers=html)
+        assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+    assert signed_in.get("/laporan").json()["error"]["code"] == "not_found"

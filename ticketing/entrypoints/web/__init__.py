@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 CRASH_TITLE = "Terjadi kesalahan"
 CRASH_MESSAGE = ("Maaf, terjadi kesalahan di server. Kesalahan ini sudah dicatat; coba lagi "
                  "sebentar lagi.")
+MISSING_TITLE = "Halaman tidak ditemukan"
+MISSING_MESSAGE = "Halaman ini tidak ada. Periksa alamatnya, atau kembali ke antrean."
+# Paths whose callers are programs: their errors stay the API's JSON body.
+_MACHINE_PATHS = ("/api/", "/channels/", "/events", "/healthz", "/static/")
 
 
 def install(http: FastAPI) -> None:
@@ -60,6 +64,32 @@ def install(http: FastAPI) -> None:
         return PlainTextResponse("Internal Server Error", status_code=500)
 
     http.add_exception_handler(Exception, crash)
+    _html_not_found_for_browsers(http)
+
+
+def _html_not_found_for_browsers(http: FastAPI) -> None:
+    """A browser that opens an address no page has (a mistyped link) gets an HTML page in
+    its language, not the API's JSON error body; programs still get the JSON."""
+    from starlette.exceptions import HTTPException
+
+    from ticketing.entrypoints.web.render import gettext, page
+
+    before = http.exception_handlers.get(HTTPException)
+
+    async def missing(request: Request, exc: Exception) -> Response:
+        if (isinstance(exc, HTTPException) and exc.status_code == 404
+                and "text/html" in request.headers.get("accept", "")
+                and not request.url.path.startswith(_MACHINE_PATHS)):
+            _ = gettext(request)
+            return page(request, None, "error.html", status=404, title=_(MISSING_TITLE),
+                        message=_(MISSING_MESSAGE))
+        if before is None:
+            return PlainTextResponse(str(getattr(exc, "detail", "")),
+                                     status_code=getattr(exc, "status_code", 500))
+        answer = before(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    http.add_exception_handler(HTTPException, missing)
 
 
 def _stop_live_events_on_shutdown(http: FastAPI) -> None:
