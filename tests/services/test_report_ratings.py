@@ -136,3 +136,24 @@ def test_the_csv_has_each_groups_ratings_when_grouped_alike(app: App, clock: Fix
     assert rows["webchat"]["rating_count"] == "4" and rows["webchat"]["rating_average"] == "3.5"
     # Per day the ratings are per channel: no columns that would not match the rows.
     assert "rating_count" not in to_csv(by_day).splitlines()[0]
+
+
+def test_the_page_says_no_answer_yet_and_shows_the_backlog_by_age() -> None:
+    report = {"from": "2026-03-02", "to": "2026-03-02", "group_by": "channel",
+              "generated_at": "2026-03-02T10:00", "volumes": [], "distribution": {},
+              "groups": [{"grp": "email", "tickets": 2, "served_rate": 0.5,
+                          "first_response_p50_min": 30.0},
+                         {"grp": "instagram", "tickets": 1, "served_rate": 0.0,
+                          "first_response_p50_min": None}],
+              "backlog": [{"channel": "email", "age": "1-3 d", "tickets": 2},
+                          {"channel": "email", "age": "< 4 h", "tickets": 1},
+                          {"channel": "instagram", "age": "> 7 d", "tickets": 4}]}
+    html = render(report)
+    # No first response measured is "—", not a bar at 0 minutes.
+    assert ">—</text>" in html and ">0 mnt</text>" not in html
+    table = html[html.index('<table id="backlog">'):]
+    table = table[:table.index("</table>")]
+    heads = [h.split("</th>")[0] for h in table.split("<th>")[1:]]
+    assert heads == ["Kanal", "&lt; 4 h", "1-3 d", "&gt; 7 d", "Jumlah"]
+    assert table.count("<tr>") == 3  # the header and one row per channel
+    assert "<strong>3</strong>" in table and "<strong>4</strong>" in table

@@ -238,6 +238,7 @@ def _rated(dist: Sequence[int]) -> dict[str, Any]:
 
 AGES = ((dt.timedelta(hours=4), "< 4 h"), (dt.timedelta(days=1), "4-24 h"),
         (dt.timedelta(days=3), "1-3 d"), (dt.timedelta(days=7), "3-7 d"))
+AGE_LABELS = tuple(label for _, label in AGES) + ("> 7 d",)
 OPEN = ("new", "open", "pending_customer")
 
 
@@ -255,7 +256,7 @@ def backlog(conn: sa.Connection, *, now: dt.datetime) -> list[dict[str, Any]]:
         cumulative = [int(c or 0) for c in counts] + [int(total)]
         for i, c in enumerate(cumulative):
             acc[i] += c - (cumulative[i - 1] if i else 0)
-    labels = [label for _, label in AGES] + ["> 7 d"]
+    labels = AGE_LABELS
     return sorted(({"channel": channel, "age": label, "tickets": n}
                    for channel, acc in per_channel.items() for label, n in zip(labels, acc)
                    if n), key=lambda r: (r["channel"], r["age"]))

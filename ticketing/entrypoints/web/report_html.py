@@ -13,20 +13,24 @@ from urllib.parse import urlencode
 
 from babel.dates import format_date
 
+from ticketing.services.reports import AGE_LABELS
+
 COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2")
 
 
-def _bars(title: str, items: Sequence[tuple[str, float]], *, unit: str = "",
+def _bars(title: str, items: Sequence[tuple[str, float | None]], *, unit: str = "",
           percent: bool = False) -> str:
+    """Horizontal bars; a None value (nothing measured: no ticket answered yet) is shown as
+    "—" with no bar, never as a zero that would read as instant."""
     width, row = 640, 26
-    top = max((v for _, v in items), default=0) or 1
+    top = max((v for _, v in items if v is not None), default=0) or 1
     height = row * len(items) + 40
     parts = [f'<svg role="img" aria-label="{escape(title)}" width="{width}" height="{height}" '
              f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>']
     for i, (label, value) in enumerate(items):
         y = 30 + i * row
-        w = 0 if top == 0 else (value / (1 if percent else top)) * 400
-        shown = f"{value:.0%}" if percent else f"{value:,.0f}{unit}"
+        w = 0 if value is None else (value / (1 if percent else top)) * 400
+        shown = "—" if value is None else f"{value:.0%}" if percent else f"{value:,.0f}{unit}"
         parts.append(f'<text x="0" y="{y + 16}" font-size="13">{escape(label)}</text>'
                      f'<rect x="180" y="{y}" width="{w:.1f}" height="18" fill="{COLOURS[0]}"/>'
                      f'<text x="{186 + w:.1f}" y="{y + 14}" font-size="12">{escape(shown)}</text>')
@@ -155,10 +159,10 @@ def render_body(report: Mapping[str, Any], *, links: bool = False) -> str:
     heads = {**LABELS, "grp": GROUP_HEADINGS.get(group_by, LABELS["grp"])}
     head = "".join(f'<th data-key="{c}">{escape(heads[c])}</th>' for c in COLUMNS)
     body = "".join(_row(g, group_by, links) for g in groups)
-    backlog = "".join(f"<tr><td>{escape(str(b['channel']))}</td><td>{escape(str(b['age']))}</td>"
-                      f"<td>{b['tickets']}</td></tr>" for b in report["backlog"])
+    backlog = _backlog(report["backlog"])
     served = [(str(g["grp"]), float(g["served_rate"] or 0)) for g in groups]
-    p50 = [(str(g["grp"]), float(g.get("first_response_p50_min") or 0)) for g in groups]
+    p50 = [(str(g["grp"]), None if g.get("first_response_p50_min") is None
+            else float(g["first_response_p50_min"])) for g in groups]
     per = escape(GROUP_HEADINGS.get(group_by, group_by).lower())
     return f"""<p>Periode {escape(_day(report['from']))} s.d. {escape(_day(report['to']))} (WIB),
 dikelompokkan per {per}; dibuat {escape(str(report['generated_at'])[:16].replace('T', ' '))}.
@@ -174,8 +178,28 @@ Waktu dalam menit kerja (jam layanan); tingkat dalam persen.</p>
 <div class="chart">{_distribution(report, 'first_response', 'Sebaran waktu respons pertama')}</div>
 <h2>Sebaran waktu penyelesaian</h2>
 <div class="chart">{_distribution(report, 'resolution', 'Sebaran waktu penyelesaian')}</div>
-<h2>Antrean saat ini</h2><div class="scroll"><table id="backlog"><thead><tr><th>Kanal</th>
-<th>Umur</th><th>Tiket</th></tr></thead><tbody>{backlog}</tbody></table></div>"""
+<h2>Antrean saat ini</h2><div class="scroll">{backlog}</div>"""
+
+
+def _backlog(rows: Sequence[Mapping[str, Any]]) -> str:
+    """Open work now as one row per channel and a column per age of the first contact (the
+    ages in the report's own order), with the channel's total."""
+    ages = list(dict.fromkeys(str(b["age"]) for b in sorted(rows, key=_age_order)))
+    cells: dict[str, dict[str, int]] = defaultdict(dict)
+    for b in rows:
+        cells[str(b["channel"])][str(b["age"])] = int(b["tickets"])
+    head = "".join(f"<th>{escape(a)}</th>" for a in ages)
+    body = "".join(
+        f"<tr><td>{escape(ch)}</td>" + "".join(f"<td>{by.get(a, '')}</td>" for a in ages)
+        + f"<td><strong>{sum(by.values())}</strong></td></tr>" for ch, by in sorted(cells.items()))
+    if not body:
+        return "<p>Tidak ada tiket terbuka.</p>"
+    return (f'<table id="backlog"><thead><tr><th>Kanal</th>{head}<th>Jumlah</th></tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def _age_order(b: Mapping[str, Any]) -> int:
+    return AGE_LABELS.index(b["age"]) if b["age"] in AGE_LABELS else len(AGE_LABELS)
 
 
 RATING_HEADINGS = {"channel": "Kanal", "topic": "Topik", "agent": "Agen", "team": "Tim"}
