@@ -61,6 +61,7 @@ def test_a_browser_at_an_address_no_page_has_gets_a_page_in_its_language(
     r = signed_in.get("/laporan", headers=html)
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
     assert "Halaman tidak ditemukan" in r.text and "not_found" not in r.text
+    assert 'href="/login"' not in r.text  # signed in: the way back is the queue, not the login
     signed_in.cookies.set("lang", "en")
     assert "Page not found" in signed_in.get("/laporan", headers=html).text
     # Programs keep the API's JSON error body, whatever they accept.

@@ -72,7 +72,10 @@ def _html_not_found_for_browsers(http: FastAPI) -> None:
     its language, not the API's JSON error body; programs still get the JSON."""
     from starlette.exceptions import HTTPException
 
-    from ticketing.entrypoints.web.render import gettext, page
+    from fastapi.concurrency import run_in_threadpool
+
+    from ticketing.entrypoints.web.render import gettext, render_page
+    from ticketing.entrypoints.web.session import viewer
 
     before = http.exception_handlers.get(HTTPException)
 
@@ -81,8 +84,12 @@ def _html_not_found_for_browsers(http: FastAPI) -> None:
                 and "text/html" in request.headers.get("accept", "")
                 and not request.url.path.startswith(_MACHINE_PATHS)):
             _ = gettext(request)
-            return page(request, None, "error.html", status=404, title=_(MISSING_TITLE),
-                        message=_(MISSING_MESSAGE))
+            try:  # signed in: the header and a way back to the queue
+                who = await run_in_threadpool(viewer, request)
+            except Exception:  # noqa: BLE001 - a page that does not exist needs no one
+                who = None
+            return await render_page(request, who, "error.html", status=404,
+                                     title=_(MISSING_TITLE), message=_(MISSING_MESSAGE))
         if before is None:
             return PlainTextResponse(str(getattr(exc, "detail", "")),
                                      status_code=getattr(exc, "status_code", 500))
