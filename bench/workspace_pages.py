@@ -53,7 +53,8 @@ from ticketing.store import tables  # noqa: E402
 from ticketing.store.migrate import upgrade  # noqa: E402
 
 PAGES = ("/queue", "/queue?status=new&channel=email", "/queue?sla=breached&sort=new",
-         "/queue?topic=otp&language=id&page=3", "/queue?assignee=none&team=akun")
+         "/queue?topic=otp&language=id&page=3", "/queue?assignee=none&team=akun",
+         "/queue?sort=updated", "/queue?topic=otp&sort=updated")
 
 
 def _free_port() -> int:

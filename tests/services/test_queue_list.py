@@ -110,3 +110,53 @@ def test_due_order_pages_across_the_tickets_without_a_running_clock(app: App,
         got = _list(app, {}, per_page=10, page=number)
         seen += [int(r["ticket_id"]) for r in got["items"]]  # type: ignore[attr-defined]
     assert seen == ids  # timed by due time, then the rest by id, each exactly once
+
+
+def _plans(app: App, filters: dict[str, list[str]], sort: str,
+           keep: str) -> list[tuple[str, str]]:
+    """The plan of every statement the listing runs.  PostgreSQL, on a handful of rows, would
+    read the table whole or take any index: told to avoid sequential scans, with the other
+    indexes of ``tickets`` but ``keep`` dropped in a transaction that is rolled back, the plan
+    says whether the query *can* walk ``keep``."""
+    seen: list[tuple[str, object]] = []
+
+    def record(conn: object, cursor: object, statement: str, params: object,
+               context: object, many: bool) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            seen.append((statement, params))
+
+    sa.event.listen(app.engine, "before_cursor_execute", record)
+    try:
+        _list(app, filters, sort=sort)
+    finally:
+        sa.event.remove(app.engine, "before_cursor_execute", record)
+    plans = []
+    with app.engine.connect() as conn:
+        pg = conn.dialect.name == "postgresql"
+        if pg:  # a few rows: hide the other indexes (dropped in a transaction rolled back)
+            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            for index in sa.inspect(conn).get_indexes("tickets"):
+                if index["name"] != keep:
+                    conn.exec_driver_sql(f'DROP INDEX "{index["name"]}"')
+        for statement, params in seen:
+            if "tickets" not in statement:
+                continue
+            word = "EXPLAIN " if pg else "EXPLAIN QUERY PLAN "
+            rows = conn.exec_driver_sql(word + statement, params)  # type: ignore[arg-type]
+            plans.append((statement, "\n".join(str(r[-1]) for r in rows)))
+        conn.rollback()
+    return plans
+
+
+def test_topic_totals_and_the_updated_order_walk_their_indexes(app: App) -> None:
+    """Migration 0037_queue_indexes: the totals per SLA state under a topic filter are ranges
+    of ``ix_tickets_topic_state``; the "updated" order walks ``ix_tickets_updated``."""
+    tickets(app, [{"topic": "otp"}, {"topic": "kyc"}, {"topic": "otp"}])
+    plans = _plans(app, {"topic": ["otp"]}, "due", "ix_tickets_topic_state")
+    counts = [p for s, p in plans if "count(" in s.lower()]
+    assert len(counts) >= 3, plans  # one per SLA state (SQLite: and one of the timed rows)
+    assert all("ix_tickets_topic_state" in p for p in counts), counts
+    listing = [p for s, p in _plans(app, {}, "updated", "ix_tickets_updated") if "count(" not in s.lower()]
+    assert listing and all("ix_tickets_updated" in p for p in listing), listing
+    got = _list(app, {"topic": ["otp"]}, sort="updated")
+    assert got["total"] == 2

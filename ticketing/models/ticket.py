@@ -57,6 +57,13 @@ class Ticket(Base):
                  sqlite_where=sa.text(LIVE_WHERE), postgresql_where=sa.text(LIVE_WHERE)),
         sa.Index("ix_tickets_sla_state", "sla_breached", "sla_due_at",
                  sqlite_where=sa.text(LIVE_WHERE), postgresql_where=sa.text(LIVE_WHERE)),
+        # The queue page under a topic filter: its totals per SLA state as ranges of one
+        # topic (migration 0037_queue_indexes); and the "updated" order, newest activity
+        # first, as one backward walk.
+        sa.Index("ix_tickets_topic_state", "topic", "sla_breached", "sla_due_at",
+                 sqlite_where=sa.text(LIVE_WHERE), postgresql_where=sa.text(LIVE_WHERE)),
+        sa.Index("ix_tickets_updated", "last_message_at", "id",
+                 sqlite_where=sa.text(LIVE_WHERE), postgresql_where=sa.text(LIVE_WHERE)),
         # The chat ratings of the report: rated tickets only (unrated ones cost nothing), with
         # every column it groups by, so the report reads the index alone.
         sa.Index("ix_tickets_rated", "rated_at", "rating", "channel", "topic", "team",
@@ -69,7 +76,7 @@ class Ticket(Base):
     status: Mapped[str] = mapped_column(sa.String(20))
     priority: Mapped[str] = mapped_column(sa.String(10))
     # No index on topic or created_at alone: nothing filters by them that a composite index
-    # (customer, report, queue) does not serve, and each costs every ticket write.
+    # (customer, report, queue, topic_state) does not serve, and each costs every ticket write.
     topic: Mapped[str | None] = mapped_column(sa.String(40))
     channel: Mapped[str] = mapped_column(sa.String(20), index=True)
     subject: Mapped[str | None] = mapped_column(sa.String(300))

@@ -135,7 +135,8 @@ def get_ticket(conn: sa.Connection, ticket_id: int, viewer: Principal, *,
     ticket["customer"] = customer
     if capabilities is not None and now is not None:
         ticket["reply_options"] = reply_channels(conn, ticket_id, capabilities=capabilities,
-                                                 now=now)
+                                                 now=now,
+                                                 customer_id=int(ticket["customer_id"]))
     return ticket
 
 
