@@ -44,6 +44,7 @@ HOUSEKEEPING_EVERY = 5.0  # seconds: presence
 FORGET_RATES_EVERY = 60.0
 SWEEP_EVERY = 1.0  # seconds between two look-ups of every awaited frame by its external id
 AWAIT_STORED_FOR = 300.0  # seconds an acknowledged frame is looked for (a quarantined one never is)
+SLOW_PASS = 0.25  # seconds: a push pass longer than this is logged (its phases)
 CLOSE_SESSION = 4401  # an application close code: the session is unknown or expired
 
 
@@ -302,9 +303,8 @@ class Hub:
                 return (replies.waiting(conn, sessions=here), chats.desk_changes(conn, since),
                         after, landed)
         waiting, desk, self._cursor, landed = await run_in_threadpool(read)
+        got_at = asyncio.get_running_loop().time()
         landed = [item for item in landed if item.external_id in self.awaiting]
-        if landed:
-            await self._landed(landed)
         done = []
         for item in waiting:
             if self.settler.pushed(item.outbox_id, read_at):
@@ -317,6 +317,8 @@ class Hub:
                 done.append(item)
         if done:  # settled behind the push (the write may queue behind a worker's batch)
             self.settler.settle(done)
+        if landed:  # after the replies: a burst of new tickets never holds them up
+            await self._landed(landed)
         for row in desk:
             self._desk_since = max(self._desk_since or row.agent_changed_at,
                                    row.agent_changed_at)
@@ -328,6 +330,11 @@ class Hub:
                     await send({"type": "read", "by": "agent", "id": row.agent_read_id})
         if self._desk_since is None:
             self._desk_since = now - dt.timedelta(seconds=1)
+        sent_at = asyncio.get_running_loop().time()
+        if sent_at - read_at > SLOW_PASS:
+            log.warning("slow web chat push pass: read %.0f ms, sends %.0f ms (%d replies, "
+                        "%d stored)", (got_at - read_at) * 1000, (sent_at - got_at) * 1000,
+                        len(waiting), len(landed))
         await self._close_expired(now)  # in memory; the database only for those due
         loop_now = asyncio.get_running_loop().time()
         if loop_now - self._last_seen_write >= HOUSEKEEPING_EVERY and self.sockets:
@@ -362,6 +369,14 @@ class Hub:
                 gone[public_id] = item.ticket_id
         if not moved and not gone:
             return
+        for public_id, chat in moved.items():  # known here at once: not recorded twice
+            if public_id in self.sessions:
+                self.sessions[public_id] = chat
+        # Recording the tickets and reading each one's queue place is database work for
+        # every new ticket (seconds for a burst of hundreds): behind the push loop, not in it.
+        self.settler.spawn(self._record(moved, gone))
+
+    async def _record(self, moved: dict[str, ChatSession], gone: dict[str, int]) -> None:
         app = self.app
 
         def record() -> list[dict[str, Any]]:
@@ -371,10 +386,12 @@ class Hub:
                 for public_id, ticket_id in gone.items():
                     chats.record_ticket(conn, public_id, ticket_id)
                 return [self._queue(conn, chat) for chat in moved.values()]
-        queues = await run_in_threadpool(record)
-        for (public_id, chat), queue in zip(moved.items(), queues, strict=True):
-            if public_id in self.sessions:
-                self.sessions[public_id] = chat
+        try:
+            queues = await run_in_threadpool(record)
+        except Exception:  # the next connection's welcome catches the session up
+            log.exception("recording %d web chat tickets failed", len(moved) + len(gone))
+            return
+        for public_id, queue in zip(moved, queues, strict=True):
             self.to_polls(public_id, queue)
             for send in list(self.sockets.get(public_id, ())):
                 await send(queue)
