@@ -32,6 +32,7 @@ from ticketing.domain.throttle import Bucket
 from ticketing.services import webchat as chats
 from ticketing.services import webchat_delivery as replies
 from ticketing.services import webchat_rates as rates
+from ticketing.entrypoints.webchat import tickets
 from ticketing.entrypoints.webchat.settle import Settler
 from ticketing.services.intake import GroupCommitSink, Limited
 from ticketing.services.webchat import ChatSession
@@ -360,9 +361,7 @@ class Hub:
             chat = self.sessions.get(public_id)
             frame = {"type": "stored", "client_id": client_id, "id": item.message_id,
                      "ticket_id": item.ticket_id}
-            self.to_polls(public_id, frame)
-            for send in list(self.sockets.get(public_id, ())):
-                await send(frame)
+            await self._announce(public_id, frame)
             if chat is not None and chat.ticket_id != item.ticket_id:
                 moved[public_id] = dataclasses.replace(chat, ticket_id=item.ticket_id)
             elif chat is None and public_id:  # the citizen left meanwhile: recorded anyway
@@ -372,29 +371,13 @@ class Hub:
         for public_id, chat in moved.items():  # known here at once: not recorded twice
             if public_id in self.sessions:
                 self.sessions[public_id] = chat
-        # Recording the tickets and reading each one's queue place is database work for
-        # every new ticket (seconds for a burst of hundreds): behind the push loop, not in it.
-        self.settler.spawn(self._record(moved, gone))
+        self.settler.spawn(tickets.record(self.app, moved, gone, queue=self._queue,
+                                          announce=self._announce))  # behind the loop
 
-    async def _record(self, moved: dict[str, ChatSession], gone: dict[str, int]) -> None:
-        app = self.app
-
-        def record() -> list[dict[str, Any]]:
-            with app.engine.begin() as conn:
-                for chat in moved.values():
-                    chats.catch_up(conn, chat)  # the ticket its latest message is on
-                for public_id, ticket_id in gone.items():
-                    chats.record_ticket(conn, public_id, ticket_id)
-                return [self._queue(conn, chat) for chat in moved.values()]
-        try:
-            queues = await run_in_threadpool(record)
-        except Exception:  # the next connection's welcome catches the session up
-            log.exception("recording %d web chat tickets failed", len(moved) + len(gone))
-            return
-        for public_id, queue in zip(moved, queues, strict=True):
-            self.to_polls(public_id, queue)
-            for send in list(self.sockets.get(public_id, ())):
-                await send(queue)
+    async def _announce(self, public_id: str, frame: dict[str, Any]) -> None:
+        self.to_polls(public_id, frame)
+        for send in list(self.sockets.get(public_id, ())):
+            await send(frame)
 
     async def _close_expired(self, now: dt.datetime) -> None:
         """Sockets whose session has expired (and was not renewed elsewhere meanwhile) are
