@@ -4,10 +4,12 @@ continued by e-mail after the configured time; and the long-polling fallback."""
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 from websockets.sync.client import connect
 
@@ -151,3 +153,50 @@ def test_long_polling_fallback_sends_and_receives(app: App, live_url: str) -> No
     assert _outbox(app, ack["ticket_id"])[0].status == "sent"
     empty = httpx.get(f"{live_url}/channels/webchat/poll", params={**params, "wait": "0"})
     assert empty.json()["frames"] == []
+
+
+def test_a_reply_is_not_held_up_by_recording_new_tickets(app: App, live_url: str,
+                                                          monkeypatch: Any) -> None:
+    """Recording the ticket a session's message landed on (and reading its queue place) runs
+    behind the push loop: while it is stuck, another session's reply still arrives at once,
+    and the queue frame follows once the recording is done."""
+    from ticketing.services import webchat as chats
+
+    if not app.uow.has_row_locks():
+        pytest.skip("SQLite: a stuck writing transaction holds the one write lock, so the "
+                    "agent's reply itself waits for it (not the hub's doing)")
+    real, entered, release = chats.catch_up, threading.Event(), threading.Event()
+    blocking = threading.Event()
+
+    def slow_catch_up(*args: Any, **kw: Any) -> Any:  # stuck before it writes anything
+        if blocking.is_set():
+            entered.set()
+            release.wait(15)
+        return real(*args, **kw)
+    monkeypatch.setattr(chats, "catch_up", slow_catch_up)
+    who = _agent(app)
+    a, b = start(live_url), start(live_url)
+    with connect(ws_url(live_url, a["session"])) as ws_a, \
+            connect(ws_url(live_url, b["session"])) as ws_b:
+        frames_until(ws_a, "history")
+        send(ws_a, "a1", "Akun saya terblokir")
+        ack, _ = frames_until(ws_a, "stored", client_id="a1")
+        frames_until(ws_a, "queue")
+        frames_until(ws_b, "queue")  # the welcome's, before the recording is slowed
+        blocking.set()
+        try:
+            send(ws_b, "b1", "Insentif saya belum cair")
+            frames_until(ws_b, "stored", client_id="b1")
+            assert entered.wait(10)  # b's new ticket is being recorded, stuck
+            out = reply(app, ack["ticket_id"], "Sudah kami buka.", by=who, delivered=False)
+            while True:  # a's reply arrives while b's recording is still stuck
+                frame = json.loads(ws_a.recv(timeout=5))
+                if frame["type"] == "message":
+                    break
+            assert frame["id"] == out["message_id"] and not release.is_set()
+        finally:
+            release.set()
+        queue, _ = frames_until(ws_b, "queue")
+        assert queue["type"] == "queue"
+    [row] = settled(app, ack["ticket_id"])
+    assert row.status == "sent"

@@ -32,6 +32,7 @@ from ticketing.domain.throttle import Bucket
 from ticketing.services import webchat as chats
 from ticketing.services import webchat_delivery as replies
 from ticketing.services import webchat_rates as rates
+from ticketing.entrypoints.webchat import tickets
 from ticketing.entrypoints.webchat.settle import Settler
 from ticketing.services.intake import GroupCommitSink, Limited
 from ticketing.services.webchat import ChatSession
@@ -44,6 +45,7 @@ HOUSEKEEPING_EVERY = 5.0  # seconds: presence
 FORGET_RATES_EVERY = 60.0
 SWEEP_EVERY = 1.0  # seconds between two look-ups of every awaited frame by its external id
 AWAIT_STORED_FOR = 300.0  # seconds an acknowledged frame is looked for (a quarantined one never is)
+SLOW_PASS = 0.25  # seconds: a push pass longer than this is logged (its phases)
 CLOSE_SESSION = 4401  # an application close code: the session is unknown or expired
 
 
@@ -302,9 +304,8 @@ class Hub:
                 return (replies.waiting(conn, sessions=here), chats.desk_changes(conn, since),
                         after, landed)
         waiting, desk, self._cursor, landed = await run_in_threadpool(read)
+        got_at = asyncio.get_running_loop().time()
         landed = [item for item in landed if item.external_id in self.awaiting]
-        if landed:
-            await self._landed(landed)
         done = []
         for item in waiting:
             if self.settler.pushed(item.outbox_id, read_at):
@@ -317,6 +318,8 @@ class Hub:
                 done.append(item)
         if done:  # settled behind the push (the write may queue behind a worker's batch)
             self.settler.settle(done)
+        if landed:  # after the replies: a burst of new tickets never holds them up
+            await self._landed(landed)
         for row in desk:
             self._desk_since = max(self._desk_since or row.agent_changed_at,
                                    row.agent_changed_at)
@@ -328,6 +331,11 @@ class Hub:
                     await send({"type": "read", "by": "agent", "id": row.agent_read_id})
         if self._desk_since is None:
             self._desk_since = now - dt.timedelta(seconds=1)
+        sent_at = asyncio.get_running_loop().time()
+        if sent_at - read_at > SLOW_PASS:
+            log.warning("slow web chat push pass: read %.0f ms, sends %.0f ms (%d replies, "
+                        "%d stored)", (got_at - read_at) * 1000, (sent_at - got_at) * 1000,
+                        len(waiting), len(landed))
         await self._close_expired(now)  # in memory; the database only for those due
         loop_now = asyncio.get_running_loop().time()
         if loop_now - self._last_seen_write >= HOUSEKEEPING_EVERY and self.sockets:
@@ -353,31 +361,23 @@ class Hub:
             chat = self.sessions.get(public_id)
             frame = {"type": "stored", "client_id": client_id, "id": item.message_id,
                      "ticket_id": item.ticket_id}
-            self.to_polls(public_id, frame)
-            for send in list(self.sockets.get(public_id, ())):
-                await send(frame)
+            await self._announce(public_id, frame)
             if chat is not None and chat.ticket_id != item.ticket_id:
                 moved[public_id] = dataclasses.replace(chat, ticket_id=item.ticket_id)
             elif chat is None and public_id:  # the citizen left meanwhile: recorded anyway
                 gone[public_id] = item.ticket_id
         if not moved and not gone:
             return
-        app = self.app
-
-        def record() -> list[dict[str, Any]]:
-            with app.engine.begin() as conn:
-                for chat in moved.values():
-                    chats.catch_up(conn, chat)  # the ticket its latest message is on
-                for public_id, ticket_id in gone.items():
-                    chats.record_ticket(conn, public_id, ticket_id)
-                return [self._queue(conn, chat) for chat in moved.values()]
-        queues = await run_in_threadpool(record)
-        for (public_id, chat), queue in zip(moved.items(), queues, strict=True):
+        for public_id, chat in moved.items():  # known here at once: not recorded twice
             if public_id in self.sessions:
                 self.sessions[public_id] = chat
-            self.to_polls(public_id, queue)
-            for send in list(self.sockets.get(public_id, ())):
-                await send(queue)
+        self.settler.spawn(tickets.record(self.app, moved, gone, queue=self._queue,
+                                          announce=self._announce))  # behind the loop
+
+    async def _announce(self, public_id: str, frame: dict[str, Any]) -> None:
+        self.to_polls(public_id, frame)
+        for send in list(self.sockets.get(public_id, ())):
+            await send(frame)
 
     async def _close_expired(self, now: dt.datetime) -> None:
         """Sockets whose session has expired (and was not renewed elsewhere meanwhile) are

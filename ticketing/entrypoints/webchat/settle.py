@@ -55,6 +55,10 @@ class Settler:
         self._settled = {k: at for k, at in self._settled.items()
                          if loop_now - at < KEEP_SETTLED}
 
+    def spawn(self, work: Awaitable[Any]) -> None:
+        """Work of the hub's loop that must not hold it up (its failures are its own)."""
+        self._spawn(work)
+
     def _spawn(self, work: Awaitable[Any]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
