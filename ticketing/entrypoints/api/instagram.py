@@ -19,11 +19,12 @@ import logging
 
 from fastapi import APIRouter, Request
 from fastapi.responses import PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.instagram.events import split
 from channels.instagram.webhook import SIGNATURE_HEADER, handshake, verify_signature
 from ticketing.app import App
+from ticketing.entrypoints.api.asgi_body import read_body
 from ticketing.entrypoints.api.auth import core
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,7 @@ class InstagramWebhook:
         if declared.isdigit() and int(declared) > limit:
             await _answer(send, 413, b"too large")
             return
-        body = await _body(receive, limit)
+        body = await read_body(receive, limit)
         if body is None:
             await _answer(send, 413, b"too large")
             return
@@ -81,20 +82,6 @@ class InstagramWebhook:
             await _answer(send, 503, b"try again later")
             return
         await _answer(send, 200, b"EVENT_RECEIVED")
-
-
-async def _body(receive: Receive, limit: int) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _answer(send: Send, status: int, text: bytes) -> None:

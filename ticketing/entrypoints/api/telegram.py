@@ -22,10 +22,11 @@ import json
 import logging
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from channels.telegram.parse import CONTENT_TYPE, bot_id, update_id, update_key
 from ticketing.app import App
+from ticketing.entrypoints.api.asgi_body import read_body
 from ticketing.domain.errors import MalformedPayload
 from ticketing.domain.raw import RawDelivery
 from ticketing.services.intake import GroupCommitSink
@@ -67,7 +68,7 @@ class TelegramWebhook:
             await _answer(send, 403, "forbidden",
                           "wrong or missing X-Telegram-Bot-Api-Secret-Token")
             return
-        body = await _body(receive)
+        body = await read_body(receive, MAX_UPDATE_BYTES)
         if body is None:
             await _answer(send, 413, "payload_too_large", f"update over {MAX_UPDATE_BYTES} bytes")
             return
@@ -92,20 +93,6 @@ class TelegramWebhook:
         await send({"type": "http.response.start", "status": 200,
                     "headers": [(b"content-length", b"0")]})
         await send({"type": "http.response.body", "body": b""})
-
-
-async def _body(receive: Receive) -> bytes | None:
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message: Message = await receive()
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_UPDATE_BYTES:
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body"):
-            return b"".join(chunks)
 
 
 async def _answer(send: Send, status: int, code: str, text: str) -> None:

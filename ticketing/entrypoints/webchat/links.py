@@ -29,7 +29,8 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from ticketing.domain.errors import InvalidInput
 from ticketing.entrypoints.webchat.limits import origin_allowed
 from ticketing.entrypoints.webchat.page import HEADERS
-from ticketing.entrypoints.webchat.routes import COOKIE, _fail, _ip, _session, _token, core
+from ticketing.entrypoints.webchat.routes import (COOKIE, _fail, _ip, _session, _token, core,
+                                                  json_object)
 from ticketing.services import webchat_links as links
 
 router = APIRouter()
@@ -59,12 +60,9 @@ def _rules(request: Request) -> links.LinkRules:
              summary="E-mail a sign-in link that opens the chat on another device")
 async def request_link(request: Request) -> Response:
     app = core(request)
-    try:
-        data = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return _fail(422, "invalid_input", "the body is not JSON")
-    if not isinstance(data, dict):
-        return _fail(422, "invalid_input", "the body is a JSON object")
+    data = await json_object(request)
+    if isinstance(data, Response):
+        return data
     base = _base(request)
     if base is None:
         return _fail(503, "not_configured", "Tautan masuk belum bisa dikirim: alamat situs "

@@ -18,9 +18,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from starlette.websockets import WebSocketDisconnect, WebSocketState
 
-from channels.webchat.protocol import error
+from channels.webchat.protocol import encode, error
 from ticketing.app import App
-from channels.webchat.protocol import encode
 from ticketing.entrypoints.webchat.hub import CLOSE_SESSION, Hub
 from ticketing.entrypoints.webchat.limits import origin_allowed
 from ticketing.entrypoints.webchat.uploads import sniff
@@ -48,6 +47,17 @@ def _fail(status: int, code: str, message: str, **headers: str) -> JSONResponse:
                         headers=headers or None)
 
 
+async def json_object(request: Request) -> dict[str, Any] | Response:
+    """The request's body as a JSON object (an empty body is ``{}``), or the 422 to answer."""
+    try:
+        data = json.loads(await request.body() or b"{}")
+    except ValueError:
+        return _fail(422, "invalid_input", "the body is not JSON")
+    if not isinstance(data, dict):
+        return _fail(422, "invalid_input", "the body is a JSON object")
+    return data
+
+
 def _ip(request: Request | WebSocket) -> str:
     return request.client.host if request.client else "unknown"
 
@@ -67,12 +77,9 @@ async def create_session(request: Request) -> Response:
     TOKEN, "session_id", "expires_at", "ws"}`` and the HttpOnly cookie.  A burst of new sessions
     from one address is braked: 429 with ``Retry-After``."""
     app = core(request)
-    try:
-        data = json.loads(await request.body() or b"{}")
-    except ValueError:
-        return _fail(422, "invalid_input", "the body is not JSON")
-    if not isinstance(data, dict):
-        return _fail(422, "invalid_input", "the body is a JSON object")
+    data = await json_object(request)
+    if isinstance(data, Response):
+        return data
     form = chats.check_form(data, app.evidence_policy.classifier)
     s = app.settings
     ttl = dt.timedelta(hours=s.webchat_session_hours)
