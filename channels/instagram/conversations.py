@@ -17,8 +17,7 @@ from typing import Any
 import httpx
 
 from channels.instagram.events import CONTENT_TYPE, envelope, event_key
-from channels.instagram.send import graph_error
-from ticketing.domain.errors import ChannelUnavailable
+from channels.instagram.graph_reader import GraphReader
 from ticketing.domain.raw import RawDelivery
 
 FIELDS = ("updated_time,messages.limit(25){id,created_time,from,to,message}")
@@ -34,26 +33,12 @@ def _time(text: object) -> dt.datetime | None:
     return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
-class GraphConversations:
+class GraphConversations(GraphReader):
     def __init__(self, *, graph_url: str, access_token: str, account_id: str = "me",
                  client: httpx.Client | None = None, max_pages: int = 5) -> None:
-        self.root, self.token, self.account = graph_url.rstrip("/"), access_token, account_id
-        self.client = client or httpx.Client(timeout=30.0)
+        super().__init__(graph_url=graph_url, access_token=access_token, account_id=account_id,
+                         client=client)
         self.max_pages = max_pages
-
-    def _get(self, url: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
-        try:
-            response = self.client.get(url, params=params,
-                                       headers={"Authorization": f"Bearer {self.token}"})
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(f"Graph API unreachable: {exc}") from exc
-        if response.status_code != 200:
-            raise graph_error(response)
-        data = response.json()
-        return data if isinstance(data, dict) else {}
-
-    def own_id(self) -> str:
-        return str(self._get(f"{self.root}/{self.account}", {"fields": "id"}).get("id") or "")
 
     def since(self, mark: dt.datetime | None, meta: Mapping[str, Any]
               ) -> list[tuple[dt.datetime, RawDelivery]]:

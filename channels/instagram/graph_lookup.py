@@ -17,14 +17,12 @@ through instaloader under other ids.  Blocking, for the worker (never in a reque
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
-
-from channels.instagram.send import graph_error
-from ticketing.domain.errors import ChannelUnavailable, RecipientRejected
+from channels.instagram.graph_reader import GraphReader
+from ticketing.domain.errors import RecipientRejected
 
 BATCH = 50
 
@@ -37,31 +35,7 @@ class MetaComment:
     media_id: str | None  # the Graph API's media id
 
 
-class GraphLookup:
-    def __init__(self, *, graph_url: str, access_token: str, account_id: str = "me",
-                 client: httpx.Client | None = None) -> None:
-        self.root, self.token, self.account = graph_url.rstrip("/"), access_token, account_id
-        self.client = client or httpx.Client(timeout=30.0)
-        self._own: str | None = None
-
-    def _get(self, url: str, params: Mapping[str, str]) -> dict[str, Any]:
-        try:
-            response = self.client.get(url, params=params,
-                                       headers={"Authorization": f"Bearer {self.token}"})
-        except httpx.HTTPError as exc:
-            raise ChannelUnavailable(f"Graph API unreachable: {exc}") from exc
-        if response.status_code != 200:
-            raise graph_error(response)
-        data = response.json()
-        return data if isinstance(data, dict) else {}
-
-    def own_id(self) -> str:
-        """Our professional account's id (what ``entry.id`` of its webhooks carries)."""
-        if self._own is None:
-            self._own = str(self._get(f"{self.root}/{self.account}", {"fields": "id"})
-                            .get("id") or "")
-        return self._own
-
+class GraphLookup(GraphReader):
     def comments(self, ids: Sequence[str]) -> dict[str, MetaComment]:
         """Meta's ids for these comments; one missing from the answer (deleted, hidden) is
         left out."""

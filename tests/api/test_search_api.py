@@ -118,6 +118,18 @@ def test_slang_typos_and_suffixes_find_the_standard_words(app: App, client: Test
     assert _search(client, sup, "insentif otp")["items"] == []
 
 
+def test_our_own_acknowledgement_text_finds_nothing(app: App, client: TestClient,
+                                                    desk: dict[str, int]) -> None:
+    sup = _token(app, "supervisor")
+    with app.engine.connect() as conn:  # Sari's e-mail was acknowledged with the fixed text
+        acked = conn.execute(sa.select(tables.messages.c.body).where(
+            tables.messages.c.ticket_id == desk["sari"],
+            tables.messages.c.automation.is_not(None))).scalars().all()
+    assert any("kata sandi" in body for body in acked)
+    # ... which no citizen wrote: the acknowledgement is no hit (every ticket would match).
+    assert _search(client, sup, "kata sandi")["items"] == []
+
+
 def test_the_index_follows_every_write(app: App, client: TestClient,
                                        desk: dict[str, int]) -> None:
     sup = _token(app, "supervisor")

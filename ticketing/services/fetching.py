@@ -27,7 +27,7 @@ from ticketing.services.outbox import backoff, enqueue
 from ticketing.services.ports import AttachmentSink, Fetcher
 from ticketing.store import tables
 from ticketing.store.db import Transactions
-from ticketing.store.locking import for_update, skip_locked
+from ticketing.store.locking import for_update, hand_back, skip_locked
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,8 @@ def fetch_pending(uow: Transactions, fetchers: Mapping[str, Fetcher], store: Att
 
 def _hand_back(uow: Transactions, rows: Sequence[Any], now: dt.datetime) -> None:
     """Leased rows this worker will not fetch (it is stopping): due again now."""
-    if not rows:
-        return
     with uow.write() as conn:
-        conn.execute(f.update().where(f.c.id.in_([r.id for r in rows]), f.c.status == "fetching")
-                     .values(status="pending", next_attempt_at=now, attempts=f.c.attempts - 1))
+        hand_back(conn, f, [r.id for r in rows], leased="fetching", now=now)
 
 
 def _lease(uow: Transactions, now: dt.datetime, limit: int) -> list[Any]:

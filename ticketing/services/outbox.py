@@ -28,9 +28,10 @@ from ticketing.services.clock import Clock
 from ticketing.services.notifications import notify
 from ticketing.services.ports import Delivery, Sender
 from ticketing.store import pacing, reachability, tables
+from ticketing.store import tickets as ticket_store
 from ticketing.store.audit import record
 from ticketing.store.db import Transactions
-from ticketing.store.locking import skip_locked
+from ticketing.store.locking import hand_back, skip_locked
 
 log = logging.getLogger(__name__)
 
@@ -152,13 +153,8 @@ def _pace_keys(item: Delivery, capability: ChannelCapability) -> list[tuple[str,
 
 def _hand_back(uow: Transactions, items: Sequence[Delivery], now: dt.datetime) -> None:
     """Leased rows this worker will not send (it is stopping): due again now."""
-    if not items:
-        return
     with uow.write() as conn:
-        conn.execute(outbox.update().where(outbox.c.id.in_([i.outbox_id for i in items]),
-                                           outbox.c.status == "sending")
-                     .values(status="pending", next_attempt_at=now,
-                             attempts=outbox.c.attempts - 1))
+        hand_back(conn, outbox, [i.outbox_id for i in items], leased="sending", now=now)
 
 
 def _continue_later(uow: Transactions, item: Delivery, progress: PartlySent,
@@ -238,9 +234,7 @@ def settle_sent(conn: sa.Connection, item: Delivery, external_id: str | None,
                                          messages.c.delivered_at.is_(None))
                  .values(delivered_at=now))
     if row.ticket_id is not None:
-        conn.execute(tickets.update().where(tickets.c.id == row.ticket_id).values(
-            first_response_at=sa.func.coalesce(tickets.c.first_response_at, now),
-            reply_failed_at=None, sla_check_at=now))
+        ticket_store.responded(conn, int(row.ticket_id), now, now)
 
 
 def _retry(uow: Transactions, item: Delivery, error: str, when: dt.datetime | None, *,

@@ -148,13 +148,13 @@ def _prove(conn: sa.Connection, chat: ChatSession, now: dt.datetime) -> None:
     the chat's citizen (it was only typed), and a chat linked to that citizen only by the typed
     address is theirs (its claim is cleared).  Both audited."""
     assert chat.email is not None and chat.ticket_id is not None
-    owner = store.ticket_customer(conn, chat.ticket_id)
-    mail = store.identity(conn, "email", chat.email)
-    own = store.identity(conn, "webchat", chat.public_id)
-    if owner is None or mail is None or \
-            customers.canonical_customer(conn, int(mail.customer_id)) != \
-            customers.canonical_customer(conn, owner):
+    owned = customers.ticket_owner(conn, chat.ticket_id)
+    mail = customers.identity(conn, "email", chat.email)
+    own = customers.identity(conn, "webchat", chat.public_id)
+    if owned is None or mail is None or \
+            customers.canonical_customer(conn, int(mail.customer_id)) != owned[1]:
         return
+    owner = owned[1]
     proven = []
     if mail.claimed_link_at is not None or mail.source != "sender":
         store.prove(conn, int(mail.id))
@@ -184,10 +184,10 @@ def continuation(conn: sa.Connection, public_id: str, *, telegram_on: bool
     if row.email:
         options["email"] = row.email
     if telegram_on and row.ticket_id is not None:
-        own = store.identity(conn, "webchat", public_id)
-        owner = store.ticket_customer(conn, row.ticket_id)
-        if own is not None and own.claimed_link_at is None and owner is not None:
-            chat = store.proven_telegram(conn, customers.canonical_customer(conn, owner))
+        own = customers.identity(conn, "webchat", public_id)
+        owned = customers.ticket_owner(conn, row.ticket_id)
+        if own is not None and own.claimed_link_at is None and owned is not None:
+            chat = store.proven_telegram(conn, owned[1])
             if chat is not None:
                 options["telegram"] = chat
     chosen = row.continue_on if row.continue_on in options else None

@@ -12,31 +12,15 @@ from ticketing.domain.lifecycle import Direction
 from ticketing.store import tables
 
 m = tables.messages
-t = tables.tickets
 o = tables.outbox
 
 
 def latest_ticket_on(conn: sa.Connection, customer_id: int, channel: str) -> int | None:
     """The ticket of the citizen's latest message on this channel (the conversation a reply
-    in the provider's app answers), following merges."""
+    in the provider's app answers; the caller follows merges)."""
     found = conn.execute(sa.select(m.c.ticket_id).where(
         m.c.customer_id == customer_id, m.c.channel == channel, m.c.direction == Direction.IN)
         .order_by(m.c.sent_at.desc(), m.c.id.desc()).limit(1)).scalar()
-    return live_ticket(conn, int(found)) if found is not None else None
-
-
-def live_ticket(conn: sa.Connection, ticket_id: int) -> int:
-    seen = {ticket_id}
-    while True:
-        into = conn.execute(sa.select(t.c.merged_into_id).where(t.c.id == ticket_id)).scalar()
-        if into is None or into in seen:
-            return ticket_id
-        seen.add(int(into))
-        ticket_id = int(into)
-
-
-def customer_of_ticket(conn: sa.Connection, ticket_id: int) -> int | None:
-    found = conn.execute(sa.select(t.c.customer_id).where(t.c.id == ticket_id)).scalar()
     return int(found) if found is not None else None
 
 
@@ -57,11 +41,3 @@ def unsettled_twin(conn: sa.Connection, ticket_id: int, channel: str, body: str,
 def claim_provider_id(conn: sa.Connection, message_id: int, external_id: str) -> None:
     conn.execute(m.update().where(m.c.id == message_id, m.c.external_id.is_(None))
                  .values(external_id=external_id))
-
-
-def responded(conn: sa.Connection, ticket_id: int, at: dt.datetime, now: dt.datetime) -> None:
-    """A reply reached the citizen at ``at``: the first response if there was none; the SLA
-    timer looks at the ticket's clocks again now."""
-    conn.execute(t.update().where(t.c.id == ticket_id).values(
-        first_response_at=sa.func.coalesce(t.c.first_response_at, at), reply_failed_at=None,
-        sla_check_at=now, updated_at=now))

@@ -11,7 +11,8 @@ keeps dialect branches out of ``ticketing.services``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import datetime as dt
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TypeVar
 
@@ -48,3 +49,13 @@ def statement_transactions(engine: sa.Engine) -> Iterator[sa.Connection]:
         return
     with engine.begin() as conn:
         yield conn
+
+
+def hand_back(conn: sa.Connection, table: sa.Table, ids: Sequence[int], *, leased: str,
+              now: dt.datetime) -> None:
+    """Rows a worker leased (status ``leased``) and will not work on (it is stopping): pending
+    and due now for another worker, the attempt not counted."""
+    if ids:
+        conn.execute(table.update().where(table.c.id.in_(list(ids)), table.c.status == leased)
+                     .values(status="pending", next_attempt_at=now,
+                             attempts=table.c.attempts - 1))

@@ -45,7 +45,9 @@ def tsquery(groups: Groups) -> str:
 
 
 def text_hits(conn: sa.Connection, groups: Groups, *, cap: int) -> list[tuple[int, int]]:
-    """(message id, ticket id) of the newest ``cap`` messages matching every group."""
+    """(message id, ticket id) of the newest ``cap`` messages matching every group.  Our own
+    automated messages (the acknowledgement's fixed text: "jangan bagikan kode OTP ...") are
+    indexed but never a hit: they would match every ticket that got one."""
     if not groups or not all(groups):
         return []
     if conn.dialect.name == "sqlite":
@@ -54,7 +56,7 @@ def text_hits(conn: sa.Connection, groups: Groups, *, cap: int) -> list[tuple[in
         rows: list[Any] = list(conn.execute(sa.text(
             "SELECT m.id, m.ticket_id FROM (SELECT rowid AS id FROM messages_fts "
             "WHERE messages_fts MATCH :q ORDER BY rowid DESC LIMIT :cap) AS f "
-            "JOIN messages AS m ON m.id = f.id ORDER BY m.id DESC"),
+            "JOIN messages AS m ON m.id = f.id WHERE m.automation IS NULL ORDER BY m.id DESC"),
             {"q": fts5_query(groups), "cap": cap}))
     else:
         rows = _pg_newest(conn, tsquery(groups), cap)
@@ -73,7 +75,8 @@ WINDOWS = (5_000, 50_000, 500_000, 5_000_000)
 def _pg_newest(conn: sa.Connection, query: str, cap: int) -> list[Any]:
     top = int(conn.execute(sa.text("SELECT coalesce(max(id), 0) FROM messages")).scalar_one())
     sql = sa.text(f"SELECT id, ticket_id FROM messages WHERE {PG_DOCUMENT} @@ "
-                  "to_tsquery('ticketing_id', :q) AND id > :floor ORDER BY id DESC LIMIT :cap")
+                  "to_tsquery('ticketing_id', :q) AND id > :floor AND automation IS NULL "
+                  "ORDER BY id DESC LIMIT :cap")
     conn.exec_driver_sql("SET LOCAL enable_indexscan = off")
     conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
     try:

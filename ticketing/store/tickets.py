@@ -307,6 +307,15 @@ def lock_and_read(conn: sa.Connection, *, identifiers: Iterable[tuple[str, str]]
                        also=extra)
 
 
+def responded(conn: sa.Connection, ticket_id: int, at: dt.datetime, now: dt.datetime,
+              **also: Any) -> None:
+    """A reply reached the ticket's citizen at ``at``: the first response if there was none,
+    no failed reply any more, and the SLA timer looks at the clocks again ``now``."""
+    conn.execute(tickets.update().where(tickets.c.id == ticket_id).values(
+        first_response_at=sa.func.coalesce(tickets.c.first_response_at, at),
+        reply_failed_at=None, sla_check_at=now, **also))
+
+
 def insert_rows(conn: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
     bulk.insert(conn, table, rows)
 

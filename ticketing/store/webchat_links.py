@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 from ticketing.store import tables
 
-k, s, t, i, c = (tables.webchat_links, tables.webchat_sessions, tables.tickets,
-                 tables.identities, tables.customers)
+k, s, i, c = (tables.webchat_links, tables.webchat_sessions, tables.identities,
+              tables.customers)
 
 
 def requests_since(conn: sa.Connection, *, since: dt.datetime, ip: str | None = None,
@@ -52,16 +52,6 @@ def retire_others(conn: sa.Connection, session_id: int, now: dt.datetime) -> Non
     """The session's other unused links stop working (the newest one opened it)."""
     conn.execute(k.update().where(k.c.session_id == session_id, k.c.used_at.is_(None),
                                   k.c.token_digest.is_not(None)).values(used_at=now))
-
-
-def ticket_customer(conn: sa.Connection, ticket_id: int) -> int | None:
-    value = conn.execute(sa.select(t.c.customer_id).where(t.c.id == ticket_id)).scalar()
-    return int(value) if value is not None else None
-
-
-def identity(conn: sa.Connection, kind: str, value: str) -> Any:
-    return conn.execute(sa.select(i.c.id, i.c.customer_id, i.c.claimed_link_at, i.c.source)
-                        .where(i.c.kind == kind, i.c.value == value)).first()
 
 
 def prove(conn: sa.Connection, identity_id: int) -> None:

@@ -84,6 +84,7 @@ def test_citizen_chats_with_an_agent_and_survives_a_drop(browser: Any, app: App,
         [tid] = conn.execute(sa.select(tables.messages.c.ticket_id)
                              .where(tables.messages.c.channel == "webchat")).scalars()
     assert "Posisi antrean Anda: 1" in page.inner_text("#status")
+    assert "Perkiraan waktu tunggu: ±5 menit." in page.inner_text("#status")  # 5 min a chat
     _shot(page, "2-sent")
 
     agent(app, email="rina@example.id")

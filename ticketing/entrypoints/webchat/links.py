@@ -17,7 +17,6 @@ development server) is used, never a ``Host`` header a client chose."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from html import escape
 from typing import Any
 from urllib.parse import quote
@@ -148,15 +147,10 @@ chat page)</a></p>""", 410)
 @router.get("/channels/webchat/continue",
             summary="Where this chat's replies continue when the citizen has left")
 async def get_continuation(request: Request, session: str | None = None) -> Response:
-    app = core(request)
     chat, why = await _session(request, _token(request, session))
     if chat is None:
         return _fail(401, why, "no open chat session")
-    telegram = app.capabilities.get("telegram")
-    found = await run_in_threadpool(app.read, links.continuation, chat.public_id,
-                                    telegram_on=telegram is not None and telegram.can_send)
-    return JSONResponse({"options": found["options"], "chosen": found["chosen"],
-                         "via": found["via"]}, headers={"Cache-Control": "no-store"})
+    return await _continuation(request, chat)
 
 
 @router.post("/channels/webchat/continue",
@@ -166,11 +160,22 @@ async def set_continuation(request: Request, session: str | None = None) -> Resp
     chat, why = await _session(request, _token(request, session))
     if chat is None:
         return _fail(401, why, "no open chat session")
+    data = await json_object(request)
+    if isinstance(data, Response):
+        return data
+    via = data.get("via")
     try:
-        data = json.loads(await request.body() or b"{}")
-        via = data.get("via") if isinstance(data, dict) else ""
         await run_in_threadpool(app.write, links.choose, chat,
                                 via if via is None or isinstance(via, str) else "")
-    except (ValueError, InvalidInput) as exc:
+    except InvalidInput as exc:
         return _fail(422, "invalid_input", str(exc)[:200])
-    return await get_continuation(request, session)
+    return await _continuation(request, chat)
+
+
+async def _continuation(request: Request, chat: Any) -> Response:
+    app = core(request)
+    telegram = app.capabilities.get("telegram")
+    found = await run_in_threadpool(app.read, links.continuation, chat.public_id,
+                                    telegram_on=telegram is not None and telegram.can_send)
+    return JSONResponse({"options": found["options"], "chosen": found["chosen"],
+                         "via": found["via"]}, headers={"Cache-Control": "no-store"})

@@ -29,6 +29,7 @@ from ticketing.domain.lifecycle import Direction
 from ticketing.services.ingest.batch import Batch
 from ticketing.services.ingest.work import Work
 from ticketing.store import from_desk as store
+from ticketing.store import links
 from ticketing.store import tables
 from ticketing.store import tickets as q
 from ticketing.store.audit import record
@@ -73,23 +74,24 @@ def _one(batch: Batch, work: Work, answered: dict[tuple[str, str], tuple[int, in
     msg = work.msg
     assert msg is not None
     channel = str(msg.channel)
-    ticket_id = None
+    found: int | None = None
     if msg.thread.in_reply_to and (channel, msg.thread.in_reply_to) in answered:
-        ticket_id = store.live_ticket(batch.conn, answered[channel, msg.thread.in_reply_to][1])
+        found = answered[channel, msg.thread.in_reply_to][1]
     else:
         owners = {batch.customer_of[str(i.kind), i.value] for i in work.evidence.identifiers
                   if (str(i.kind), i.value) in batch.customer_of}
         for owner in sorted(owners):
-            ticket_id = store.latest_ticket_on(batch.conn, batch.canonical(owner), channel)
-            if ticket_id is not None:
+            found = store.latest_ticket_on(batch.conn, batch.canonical(owner), channel)
+            if found is not None:
                 break
-    if ticket_id is None:
+    owned = links.ticket_owner(batch.conn, found) if found is not None else None
+    if owned is None:
         work.outcome = "ignored"
         work.error = (f"reply sent outside the desk to a citizen with no {channel} "
                       f"conversation here ({msg.external_id[:60]})")
         return None
+    ticket_id, work.customer_id = owned
     work.ticket_id = ticket_id
-    work.customer_id = store.customer_of_ticket(batch.conn, ticket_id)
     twin = store.unsettled_twin(batch.conn, ticket_id, channel, msg.body,
                                 batch.now - TWIN_WINDOW)
     if twin is not None:
@@ -99,7 +101,7 @@ def _one(batch: Batch, work: Work, answered: dict[tuple[str, str], tuple[int, in
     sent_at = min(msg.sent_at, batch.now)
     message_id = batch.ids.one(tables.messages)
     work.outcome, work.message_id = "recorded", message_id
-    store.responded(batch.conn, ticket_id, sent_at, batch.now)
+    q.responded(batch.conn, ticket_id, sent_at, batch.now, updated_at=batch.now)
     return {"id": message_id, "ticket_id": ticket_id, "customer_id": work.customer_id,
             "direction": str(Direction.OUT), "channel": channel,
             "external_id": msg.external_id, "in_reply_to": msg.thread.in_reply_to,

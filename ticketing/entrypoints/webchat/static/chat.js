@@ -16,7 +16,7 @@
       rate: "Bagaimana layanan kami? (1–5)", transcript: "Kirim transkrip ke e-mail saya", finish: "Akhiri obrolan",
       sending: "mengirim…", sent: "terkirim", read: "dibaca", failed: "belum terkirim, dicoba lagi",
       online: "Terhubung", offline: "Koneksi terputus, menyambung ulang…", polling: "Terhubung (mode cadangan)",
-      position: "Posisi antrean Anda: {p}. Perkiraan waktu tunggu: ±{w} menit.", assigned: "Petugas sedang menangani obrolan Anda.",
+      position: "Posisi antrean Anda: {p}. Perkiraan waktu tunggu: ±{w}.", minutes: "{n} menit", hours: "{n} jam", hour: "1 jam", assigned: "Petugas sedang menangani obrolan Anda.",
       closed: "Di luar jam layanan. Kami buka kembali {at}. Jam layanan: {h}. Pesan Anda tetap kami terima.",
       need_contact: "Isi e-mail atau nomor HP.", need_consent: "Setujui pemberitahuan privasi terlebih dahulu.",
       wait: "Terlalu banyak obrolan baru; mencoba lagi dalam {s} detik…", ended: "Obrolan diakhiri. Terima kasih!",
@@ -33,7 +33,7 @@
       rate: "How was our service? (1–5)", transcript: "E-mail me the transcript", finish: "End chat",
       sending: "sending…", sent: "sent", read: "read", failed: "not sent yet, retrying",
       online: "Connected", offline: "Connection lost, reconnecting…", polling: "Connected (fallback mode)",
-      position: "Your place in the queue: {p}. Expected wait: about {w} minutes.", assigned: "An officer is handling your chat.",
+      position: "Your place in the queue: {p}. Expected wait: about {w}.", minutes: "{n} minutes", hours: "{n} hours", hour: "1 hour", assigned: "An officer is handling your chat.",
       closed: "Outside service hours. We open again {at}. Service hours: {h}. Your messages are still received.",
       need_contact: "Give an e-mail address or a mobile number.", need_consent: "Please accept the privacy notice first.",
       wait: "Too many new chats; trying again in {s} seconds…", ended: "Chat ended. Thank you!",
@@ -110,10 +110,15 @@
     li.scrollIntoView({block: "end"});
     return li;
   }
+  function waitText(m) {  // a wait of hours in hours: "±18 jam", not "±1096 menit"
+    if (m < 60) return t("minutes", {n: m});
+    var h = Math.round(m / 60);
+    return h === 1 ? t("hour") : t("hours", {n: h});
+  }
   function showQueue(q) {
     lastQueue = q;
     var s = "";
-    if (q.position > 0) s = t("position", {p: q.position, w: q.wait_minutes});
+    if (q.position > 0) s = t("position", {p: q.position, w: waitText(q.wait_minutes)});
     else if (q.assigned) s = t("assigned");
     $("status").dataset.queue = s;
     setConn(opened);
